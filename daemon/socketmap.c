@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * socketmap: Postfix socketmap protocol codec. Pure (P): no I/O, no globals.
+ * Netstrings "<len>:<payload>," (djb netstrings, as Postfix socketmap_table(5) uses them),
+ * request split "name key", reply text "<status> <data>", and key classification: "[host]",
+ * "[host]:port", "host:port", ".parent" and IP literals (RFC 8461 s3.4: the policy domain is the
+ * next-hop domain, without port or brackets).
+ * Limits: request payload SOCKETMAP_REQUEST_MAX, reply payload SOCKETMAP_REPLY_MAX (both Postfix's
+ * caps), map name SOCKETMAP_NAME_MAX. Keys with bytes >= 0x80 are INVALID (IDN lives elsewhere).
+ * Socket reads, deadlines and what to answer live in server.c / lookup.c / decide.c.
+ */
+#include "socketmap.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define SOCKETMAP_PORT_DIGITS 5 /* "65535" */
+
+static int
+sm_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+enum socketmap_err
+socketmap_decode(const char *p, size_t len, size_t max, const char **payload, size_t *payload_len,
+                 size_t *consumed)
+{
+	unsigned long long v;
+	size_t ndig = 0, rest;
+
+	if (len == 0)
+		return SOCKETMAP_INCOMPLETE;
+	if (!sm_is_digit(p[0]))
+		return SOCKETMAP_BAD_LENGTH; /* non-digit, or ':' with an empty length */
+	while (ndig < len && sm_is_digit(p[ndig]))
+		ndig++;
+	/* "0" alone is the only length that may start with a zero (netstring canonical form). */
+	if (p[0] == '0' && ndig > 1)
+		return SOCKETMAP_BAD_LENGTH;
+	/*
+	 * Checked on every call, also before the ':' arrived: the digits seen so far already
+	 * passing max is final. This bounds how long we wait for a ':' to the digits of max, so a
+	 * peer cannot keep us reading digits forever.
+	 */
+	if (parse_uint(p, ndig, 0, max, &v) != 0)
+		return SOCKETMAP_TOO_LONG;
+	if (ndig == len)
+		return SOCKETMAP_INCOMPLETE;
+	if (p[ndig] != ':')
+		return SOCKETMAP_BAD_SEPARATOR;
+	/* Bytes after the ':'; compared by subtraction so v near SIZE_MAX cannot wrap. */
+	rest = len - ndig - 1;
+	if (rest <= v)
+		return SOCKETMAP_INCOMPLETE; /* need the payload and the ',' */
+	if (p[ndig + 1 + v] != ',')
+		return SOCKETMAP_BAD_TERMINATOR;
+	*payload = p + ndig + 1;
+	*payload_len = (size_t)v;
+	*consumed = ndig + 1 + (size_t)v + 1;
+	return SOCKETMAP_OK;
+}
+
+static int
+sm_is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sm_is_digit(c) || c == '_' ||
+	       c == '.' || c == '-';
+}
+
+enum socketmap_err
+socketmap_split(const char *p, size_t len, const char **name, size_t *name_len, const char **key,
+                size_t *key_len)
+{
+	const char *sp = memchr(p, ' ', len);
+	size_t nlen, klen;
+
+	if (sp == NULL)
+		return SOCKETMAP_BAD_REQUEST;
+	nlen = (size_t)(sp - p);
+	if (nlen == 0 || nlen > SOCKETMAP_NAME_MAX)
+		return SOCKETMAP_BAD_REQUEST;
+	for (size_t i = 0; i < nlen; i++)
+		if (!sm_is_name_char(p[i]))
+			return SOCKETMAP_BAD_REQUEST;
+	klen = len - nlen - 1;
+	if (klen == 0)
+		return SOCKETMAP_BAD_REQUEST;
+	/* A NUL or control byte in the key would truncate or corrupt logs and cache keys. */
+	for (size_t i = nlen + 1; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f)
+			return SOCKETMAP_BAD_REQUEST;
+	}
+	*name = p;
+	*name_len = nlen;
+	*key = sp + 1;
+	*key_len = klen;
+	return SOCKETMAP_OK;
+}
+
+enum socketmap_err
+socketmap_encode(const char *status, const char *data, size_t data_len, char *out, size_t outsz,
+                 size_t *outlen)
+{
+	size_t slen = strlen(status), plen, total;
+	char prefix[24];
+	int n;
+
+	/* Callers pass one of our constant status words; anything else is a programming error. */
+	INVARIANT(strcmp(status, "OK") == 0 || strcmp(status, "NOTFOUND") == 0 ||
+	          strcmp(status, "TEMP") == 0 || strcmp(status, "TIMEOUT") == 0 ||
+	          strcmp(status, "PERM") == 0);
+	/*
+	 * Empty-OK check: "OK " would tell Postfix a policy was found with no text; we never send
+	 * that, so it is refused like an oversized reply (the header's contract).
+	 */
+	if (data_len == 0 && strcmp(status, "OK") == 0)
+		return SOCKETMAP_TOO_LONG;
+	/* Reply cap (Postfix's): checked by subtraction so a huge data_len cannot wrap. */
+	if (data_len > SOCKETMAP_REPLY_MAX - slen - 1)
+		return SOCKETMAP_TOO_LONG;
+	plen = slen + 1 + data_len;
+	n = snprintf(prefix, sizeof(prefix), "%zu:", plen);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return SOCKETMAP_TOO_LONG;
+	total = (size_t)n + plen + 1;
+	if (outsz < total)
+		return SOCKETMAP_NO_SPACE;
+	/* Not NUL-terminated: a netstring is counted bytes; *outlen says how many to send. */
+	memcpy(out, prefix, (size_t)n);
+	memcpy(out + n, status, slen);
+	out[(size_t)n + slen] = ' ';
+	if (data_len > 0)
+		memcpy(out + (size_t)n + slen + 1, data, data_len);
+	out[total - 1] = ',';
+	*outlen = total;
+	return SOCKETMAP_OK;
+}
+
+/* Is p[0..len) an IPv4 dotted quad or an IPv6 address? inet_pton is pure but wants a NUL. */
+static int
+sm_is_ip(const char *p, size_t len, int af)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (len == 0 || len >= sizeof(buf) || memchr(p, '\0', len) != NULL)
+		return 0;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return inet_pton(af, buf, addr) == 1;
+}
+
+static int
+sm_is_ip_any(const char *p, size_t len)
+{
+	return sm_is_ip(p, len, AF_INET) || sm_is_ip(p, len, AF_INET6);
+}
+
+/* ":" followed by 1..5 digits with a value 1..65535. */
+static int
+sm_is_port(const char *p, size_t len)
+{
+	unsigned long long port;
+
+	if (len < 2 || len > 1 + SOCKETMAP_PORT_DIGITS || p[0] != ':')
+		return 0;
+	return parse_uint(p + 1, len - 1, 1, 65535, &port) == 0;
+}
+
+static int
+sm_has_prefix_icase(const char *p, size_t len, const char *pfx)
+{
+	size_t n = strlen(pfx);
+
+	if (len < n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != pfx[i])
+			return 0;
+	}
+	return 1;
+}
+
+enum socketmap_key
+socketmap_classify(const char *key, size_t len, char domain[DNAME_MAX + 1])
+{
+	const char *host = key;
+	size_t hlen = len;
+
+	/* Bound all work below: a name plus brackets and a port fits easily in DNAME_MAX + 10. */
+	if (len > DNAME_MAX + 10 || len == 0)
+		return SOCKETMAP_KEY_INVALID;
+	/* Postfix probes ".example.com" for parent-domain matching; we never answer those. */
+	if (key[0] == '.')
+		return SOCKETMAP_KEY_PARENT;
+	/* U-labels are not handled yet; they must not reach DNS or the cache half-validated. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)key[i] >= 0x80)
+			return SOCKETMAP_KEY_INVALID;
+
+	if (key[0] == '[') {
+		const char *rb = memchr(key, ']', len);
+		size_t after;
+
+		if (rb == NULL)
+			return SOCKETMAP_KEY_INVALID;
+		host = key + 1;
+		hlen = (size_t)(rb - host);
+		after = len - (size_t)(rb - key) - 1;
+		if (after != 0 && !sm_is_port(rb + 1, after))
+			return SOCKETMAP_KEY_INVALID;
+		/* "[ipv6:...]" is Postfix's IPv6 address-literal form (RFC 5321 s4.1.3). */
+		if (sm_has_prefix_icase(host, hlen, "ipv6:") || sm_is_ip_any(host, hlen))
+			return SOCKETMAP_KEY_IP;
+	} else {
+		const char *colon = memchr(key, ':', len);
+
+		if (sm_is_ip(key, len, AF_INET))
+			return SOCKETMAP_KEY_IP;
+		if (colon != NULL && sm_is_ip(key, len, AF_INET6))
+			return SOCKETMAP_KEY_IP;
+		/* "host:port", exactly one colon: the policy domain is the host (RFC 8461 s3.4). */
+		if (colon != NULL &&
+		    memchr(colon + 1, ':', len - (size_t)(colon - key) - 1) == NULL &&
+		    sm_is_port(colon, len - (size_t)(colon - key))) {
+			hlen = (size_t)(colon - key);
+			/* "192.0.2.1:25" is still an address, not a name. */
+			if (sm_is_ip(key, hlen, AF_INET))
+				return SOCKETMAP_KEY_IP;
+		}
+	}
+	if (dname_normalize(host, hlen, domain, NULL) != DNAME_OK)
+		return SOCKETMAP_KEY_INVALID;
+	return SOCKETMAP_KEY_DOMAIN;
+}
+
+const char *
+socketmap_strerror(enum socketmap_err err)
+{
+	switch (err) {
+	case SOCKETMAP_OK:
+		return "ok";
+	case SOCKETMAP_INCOMPLETE:
+		return "incomplete netstring";
+	case SOCKETMAP_BAD_LENGTH:
+		return "bad netstring length";
+	case SOCKETMAP_TOO_LONG:
+		return "netstring payload too long";
+	case SOCKETMAP_BAD_SEPARATOR:
+		return "no ':' after netstring length";
+	case SOCKETMAP_BAD_TERMINATOR:
+		return "no ',' after netstring payload";
+	case SOCKETMAP_BAD_REQUEST:
+		return "request is not \"name key\"";
+	case SOCKETMAP_NO_SPACE:
+		return "output buffer too small";
+	}
+	return "unknown socketmap error";
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_DNAME_H
+#define MTASTSD_DNAME_H
+
+#include <stddef.h>
+
+#define DNAME_MAX 253	  /**< longest name in presentation form, without trailing dot */
+#define DNAME_LABEL_MAX 63 /**< longest label */
+
+/** Why a name was rejected. */
+enum dname_err {
+	DNAME_OK = 0,
+	DNAME_EMPTY,		/**< nothing left after stripping */
+	DNAME_TOO_LONG,		/**< over DNAME_MAX */
+	DNAME_LABEL_TOO_LONG,	/**< a label over DNAME_LABEL_MAX */
+	DNAME_EMPTY_LABEL,	/**< ".." or a leading dot */
+	DNAME_BAD_CHAR,		/**< not letter, digit or hyphen (underscore allowed only if permitted) */
+	DNAME_BAD_HYPHEN,	/**< label starts or ends with a hyphen */
+	DNAME_SINGLE_LABEL,	/**< no dot: not a mail domain */
+};
+
+/**
+ * Normalise a host name: lower-case it, strip one trailing dot, and check it is a
+ * valid LDH host name of at least two labels (RFC 1123 letters, digits, hyphens).
+ * @param p name (not NUL-terminated) @param len its length
+ * @param out caller storage, NUL-terminated on success
+ * @param outlen length written (may be NULL)
+ * @return DNAME_OK or the reason for rejection
+ */
+enum dname_err dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outlen);
+
+/** @param err code @return static text for the code */
+const char *dname_strerror(enum dname_err err);
+
+#endif
