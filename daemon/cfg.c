@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cfg: the INI configuration (libinih) -> struct cfg, with defaults, validation and the [default]
+ * zone inherited by named zones. Pure (P): parses text handed in by the caller (main.c reads
+ * the file), no I/O, no globals besides the constant default text; owns the strings in struct cfg.
+ * Lines are fed to libinih by our own reader, which counts lines, strips leading blanks (so an
+ * indented line never becomes a multi-line continuation), rejects over-long lines instead of
+ * letting libinih split them, and reads section headers itself (libinih truncates them at 49
+ * bytes). The first error stops parsing: "line N: [section] key: reason".
+ * Rules: listen is repeatable (the first one replaces the default list, CFG_LISTEN_MAX), every
+ * other key once per section; at most CFG_ZONE_MAX named zones; a named zone takes each key it
+ * does not set from [default] as it stands at the end of the file, wherever [default] appears;
+ * fetch_timeout + 2 * dns_timeout < 90 s so a reply always beats Postfix's 100 s timeout.
+ * Opening files, binding listeners and resolving users and groups live in main.c / server.c.
+ */
+#include "cfg.h"
+
+#include <arpa/inet.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define CFG_DEF_LISTEN "inet:127.0.0.1:8461"
+#define CFG_DEF_CACHE_DIR "/var/lib/mta-stsd"
+#define CFG_UNIX_PATH_MAX 107  /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
+#define CFG_PATH_MAX 4095      /* PATH_MAX - 1 */
+#define CFG_ACCOUNT_MAX 32     /* user / group name length (useradd's limit) */
+#define CFG_DNS_SERVERS_MAX 16 /* our cap on dns_servers entries */
+#define CFG_DEADLINE_BUDGET 90 /* seconds; Postfix waits <= 100 s for a socketmap reply */
+
+const char cfg_default_text[] =
+    "# mta-stsd built-in configuration: used when " CFG_DEFAULT_PATH " does not exist.\n"
+    "# Every setting not listed here takes its documented default.\n"
+    "[daemon]\n"
+    "listen = inet:127.0.0.1:8461\n"
+    "cache_dir = /var/lib/mta-stsd\n"
+    "\n"
+    "[default]\n"
+    "fallback = NOTFOUND\n"
+    "testing = ignore\n";
+
+enum cfg_section_kind {
+	SEC_NONE = 0, /* before any [section] */
+	SEC_DAEMON,
+	SEC_DEFAULT,
+	SEC_ZONE,
+};
+
+enum cfg_value_type {
+	V_LISTEN,
+	V_MODE,
+	V_ACCOUNT,
+	V_PATH,
+	V_SERVERS,
+	V_UINT,
+};
+
+/* [daemon] keys; the index is the bit recording that the key was set. */
+struct cfg_key {
+	const char *name;
+	enum cfg_value_type type;
+	size_t off; /* of the char * or unsigned member in struct cfg */
+	unsigned min, max;
+};
+
+static const struct cfg_key cfg_daemon_keys[] = {
+    {"listen", V_LISTEN, 0, 0, 0},
+    {"socket_mode", V_MODE, offsetof(struct cfg, socket_mode), 0, 0777},
+    {"socket_group", V_ACCOUNT, offsetof(struct cfg, socket_group), 0, 0},
+    {"user", V_ACCOUNT, offsetof(struct cfg, user), 0, 0},
+    {"cache_dir", V_PATH, offsetof(struct cfg, cache_dir), 0, 0},
+    {"dns_servers", V_SERVERS, offsetof(struct cfg, dns_servers), 0, 0},
+    {"ca_file", V_PATH, offsetof(struct cfg, ca_file), 0, 0},
+    {"fetch_timeout", V_UINT, offsetof(struct cfg, fetch_timeout), 1, 60},
+    {"dns_timeout", V_UINT, offsetof(struct cfg, dns_timeout), 1, 30},
+    {"txt_recheck", V_UINT, offsetof(struct cfg, txt_recheck), 1, 86400},
+    {"refresh", V_UINT, offsetof(struct cfg, refresh), 60, 31557600},
+    {"max_connections", V_UINT, offsetof(struct cfg, max_connections), 1, 100000},
+    {"max_lookups", V_UINT, offsetof(struct cfg, max_lookups), 1, 100000},
+};
+
+#define CFG_ZKEY_FALLBACK 0x01
+#define CFG_ZKEY_TESTING 0x02
+
+/* Parse state; also the libinih reader's stream. */
+struct cfg_parser {
+	struct cfg *c;
+	const char *text;
+	size_t pos;
+	unsigned lineno;
+	enum cfg_section_kind kind;
+	char section[CFG_ZONE_NAME_MAX + 1];
+	struct cfg_zone *zone;   /* current zone: a named one or default_zone */
+	unsigned char *zone_set; /* CFG_ZKEY_* bits of the current zone */
+	unsigned char zset[CFG_ZONE_MAX];
+	unsigned char default_set;
+	unsigned daemon_set; /* bit i: cfg_daemon_keys[i] seen */
+	int failed;
+	unsigned err_line;
+	char *err;
+	size_t errsz;
+};
+
+static void cfg_fail(struct cfg_parser *ps, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record the first error only: "line N: [section] key: reason". A message cut short by a small
+ * errsz is still a NUL-terminated message, which is all the caller needs. */
+static void
+cfg_fail(struct cfg_parser *ps, const char *key, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (ps->failed)
+		return;
+	ps->failed = 1;
+	ps->err_line = ps->lineno;
+	va_start(ap, fmt);
+	(void)vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (ps->errsz == 0)
+		return;
+	if (key == NULL)
+		(void)snprintf(ps->err, ps->errsz, "line %u: [%s]: %s", ps->lineno, ps->section,
+		               reason);
+	else if (ps->kind == SEC_NONE)
+		(void)snprintf(ps->err, ps->errsz, "line %u: %s: %s", ps->lineno, key, reason);
+	else
+		(void)snprintf(ps->err, ps->errsz, "line %u: [%s] %s: %s", ps->lineno, ps->section,
+		               key, reason);
+}
+
+/* ---- value checks ---- */
+
+static int
+cfg_is_ctl(unsigned char ch)
+{
+	return ch < 0x20 || ch == 0x7f;
+}
+
+/* An IP literal of the given family; p[0..n) need not be NUL-terminated. */
+static int
+cfg_ip_ok(int af, const char *p, size_t n)
+{
+	char buf[64];
+	unsigned char addr[16];
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return inet_pton(af, buf, addr) == 1;
+}
+
+static int
+cfg_port_ok(const char *p, size_t n)
+{
+	unsigned long long v;
+
+	return parse_uint(p, n, 1, 65535, &v) == 0;
+}
+
+/* "HOST:PORT" as libevent's evutil_parse_sockaddr_port() takes it for a listener: an IPv4
+ * address or a bracketed IPv6 address (host names are not resolved there), port 1..65535. */
+static int
+cfg_hostport_ok(const char *p, size_t n)
+{
+	const char *colon;
+
+	if (n > 0 && p[0] == '[') {
+		const char *rb = memchr(p, ']', n);
+
+		if (rb == NULL || (size_t)(rb - p) + 1 >= n || rb[1] != ':')
+			return 0;
+		return cfg_ip_ok(AF_INET6, p + 1, (size_t)(rb - p) - 1) &&
+		       cfg_port_ok(rb + 2, n - (size_t)(rb - p) - 2);
+	}
+	colon = memchr(p, ':', n);
+	if (colon == NULL)
+		return 0;
+	return cfg_ip_ok(AF_INET, p, (size_t)(colon - p)) &&
+	       cfg_port_ok(colon + 1, n - (size_t)(colon - p) - 1);
+}
+
+/* One dns_servers entry in c-ares's ares_set_servers_ports_csv() syntax:
+ * IPv4, IPv4:port, IPv6, [IPv6], [IPv6]:port. */
+static int
+cfg_server_ok(const char *p, size_t n)
+{
+	const char *colon;
+
+	if (n > 0 && p[0] == '[') {
+		const char *rb = memchr(p, ']', n);
+		size_t rest;
+
+		if (rb == NULL || !cfg_ip_ok(AF_INET6, p + 1, (size_t)(rb - p) - 1))
+			return 0;
+		rest = n - (size_t)(rb - p) - 1;
+		return rest == 0 || (rb[1] == ':' && cfg_port_ok(rb + 2, rest - 1));
+	}
+	colon = memchr(p, ':', n);
+	if (colon == NULL)
+		return cfg_ip_ok(AF_INET, p, n);
+	if (memchr(colon + 1, ':', n - (size_t)(colon - p) - 1) != NULL)
+		return cfg_ip_ok(AF_INET6, p, n); /* bare IPv6, no port */
+	return cfg_ip_ok(AF_INET, p, (size_t)(colon - p)) &&
+	       cfg_port_ok(colon + 1, n - (size_t)(colon - p) - 1);
+}
+
+/* Validate a dns_servers list and return it re-joined without blanks (c-ares does not skip
+ * them), caller frees; NULL on error with *why set. */
+static char *
+cfg_servers(const char *v, const char **why)
+{
+	size_t len = strlen(v), out = 0, start = 0;
+	unsigned count = 0;
+	char *norm = xmalloc(len + 1);
+
+	while (start <= len) {
+		const char *comma = memchr(v + start, ',', len - start);
+		size_t end = comma != NULL ? (size_t)(comma - v) : len, a = start, b = end;
+
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		if (a == b) {
+			*why = "empty entry";
+			goto bad;
+		}
+		if (++count > CFG_DNS_SERVERS_MAX) {
+			*why = "more than 16 servers";
+			goto bad;
+		}
+		if (!cfg_server_ok(v + a, b - a)) {
+			*why = "expected IPv4[:port], IPv6 or [IPv6][:port], comma-separated";
+			goto bad;
+		}
+		if (out > 0)
+			norm[out++] = ',';
+		memcpy(norm + out, v + a, b - a);
+		out += b - a;
+		start = end + 1;
+	}
+	norm[out] = '\0';
+	return norm;
+bad:
+	free(norm);
+	return NULL;
+}
+
+static const char *
+cfg_listen_check(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		const char *path = v + 5;
+
+		if (path[0] != '/')
+			return "unix: path must be absolute";
+		if (n - 5 > CFG_UNIX_PATH_MAX)
+			return "unix: path longer than 107 bytes";
+		for (size_t i = 0; path[i] != '\0'; i++)
+			if (cfg_is_ctl((unsigned char)path[i]))
+				return "control character in path";
+		return NULL;
+	}
+	if (strncmp(v, "inet:", 5) == 0) {
+		if (!cfg_hostport_ok(v + 5, n - 5))
+			return "expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535";
+		return NULL;
+	}
+	return "expected inet:HOST:PORT or unix:/PATH";
+}
+
+static const char *
+cfg_account_check(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > CFG_ACCOUNT_MAX)
+		return "longer than 32 bytes";
+	if (v[0] == '-')
+		return "must not start with '-'";
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return "only letters, digits, '_', '.' and '-' allowed";
+	}
+	return NULL;
+}
+
+static const char *
+cfg_path_check(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (v[0] != '/')
+		return "path must be absolute";
+	if (n > CFG_PATH_MAX)
+		return "path too long";
+	for (size_t i = 0; i < n; i++)
+		if (cfg_is_ctl((unsigned char)v[i]))
+			return "control character in path";
+	return NULL;
+}
+
+/* Octal file mode, at most four digits ("0660", "660"), value <= 0777. */
+static int
+cfg_mode_parse(const char *v, unsigned *out)
+{
+	unsigned m = 0;
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 4)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '7')
+			return -1;
+		m = m * 8 + (unsigned)(v[i] - '0');
+	}
+	if (m > 0777)
+		return -1;
+	*out = m;
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static struct cfg_zone *
+cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, unsigned char **set)
+{
+	struct cfg *c = ps->c;
+	struct cfg_zone *z;
+
+	for (unsigned i = 0; i < c->n_zones; i++) {
+		if (strlen(c->zones[i].name) == len && memcmp(c->zones[i].name, name, len) == 0) {
+			*set = &ps->zset[i];
+			return &c->zones[i];
+		}
+	}
+	if (c->n_zones == CFG_ZONE_MAX)
+		return NULL;
+	z = &c->zones[c->n_zones];
+	memcpy(z->name, name, len);
+	z->name[len] = '\0';
+	/* Values are filled from [default] after the whole file is read. */
+	z->fallback = CFG_FALLBACK_NOTFOUND;
+	z->testing = CFG_TESTING_IGNORE;
+	*set = &ps->zset[c->n_zones];
+	ps->zset[c->n_zones] = 0;
+	c->n_zones++;
+	return z;
+}
+
+/* A "[name]" line (leading blanks already gone): p[0] == '[', n bytes with the line end. */
+static void
+cfg_section(struct cfg_parser *ps, const char *p, size_t n)
+{
+	size_t e = 1, len, rest;
+
+	while (e < n && p[e] != ']' && p[e] != '\n')
+		e++;
+	len = e - 1;
+	/* For messages: the name as far as it fits (longer names are rejected below). */
+	(void)snprintf(ps->section, sizeof(ps->section), "%.*s",
+	               (int)(len < CFG_ZONE_NAME_MAX ? len : CFG_ZONE_NAME_MAX), p + 1);
+	if (e >= n || p[e] != ']') {
+		cfg_fail(ps, NULL, "section header without ']'");
+		return;
+	}
+	for (rest = e + 1; rest < n; rest++) {
+		if (p[rest] == ';' || p[rest] == '#')
+			break;
+		if (p[rest] != ' ' && p[rest] != '\t' && p[rest] != '\r' && p[rest] != '\n') {
+			cfg_fail(ps, NULL, "text after the section header");
+			return;
+		}
+	}
+	if (len == 0) {
+		cfg_fail(ps, NULL, "empty section name");
+		return;
+	}
+	if (len > CFG_ZONE_NAME_MAX) {
+		cfg_fail(ps, NULL, "section name longer than %d bytes", CFG_ZONE_NAME_MAX);
+		return;
+	}
+	for (size_t i = 1; i <= len; i++) {
+		char ch = p[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-')) {
+			cfg_fail(ps, NULL, "section name: only letters, digits, '_', '.' and '-'");
+			return;
+		}
+	}
+	if (len == 6 && memcmp(p + 1, "daemon", 6) == 0) {
+		ps->kind = SEC_DAEMON;
+		ps->zone = NULL;
+	} else if (len == 7 && memcmp(p + 1, "default", 7) == 0) {
+		ps->kind = SEC_DEFAULT;
+		ps->zone = &ps->c->default_zone;
+		ps->zone_set = &ps->default_set;
+	} else {
+		ps->kind = SEC_ZONE;
+		ps->zone = cfg_zone_get(ps, p + 1, len, &ps->zone_set);
+		if (ps->zone == NULL)
+			cfg_fail(ps, NULL, "more than %d socketmap sections", CFG_ZONE_MAX);
+	}
+}
+
+/* libinih reader: one whole line per call, so libinih's line count is ours. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parser *ps = stream;
+	const char *p = ps->text + ps->pos, *nl;
+	size_t n, skip = 0;
+
+	if (ps->failed || *p == '\0' || num < 2)
+		return NULL;
+	nl = strchr(p, '\n');
+	n = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+	ps->pos += n;
+	ps->lineno++;
+	if (ps->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		skip = 3; /* UTF-8 byte order mark */
+	/* Leading blanks would turn the line into a continuation of the previous value. */
+	while (skip < n && (p[skip] == ' ' || p[skip] == '\t'))
+		skip++;
+	p += skip;
+	n -= skip;
+	/* libinih would cut a longer line into pieces and parse the tail as a line of its own. */
+	if (n > (size_t)num - 1) {
+		ps->kind = SEC_NONE;
+		cfg_fail(ps, "line too long", "more than %d bytes", num - 2);
+		return NULL;
+	}
+	memcpy(str, p, n);
+	str[n] = '\0';
+	if (p[0] == '[') {
+		cfg_section(ps, p, n);
+		if (ps->failed)
+			return NULL;
+	}
+	return str;
+}
+
+/* ---- keys ---- */
+
+static void
+cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
+{
+	struct cfg *c = ps->c;
+	const struct cfg_key *k = NULL;
+	const char *why = NULL;
+	unsigned bit = 0;
+	unsigned long long u;
+	char *s = NULL;
+
+	for (unsigned i = 0; i < sizeof(cfg_daemon_keys) / sizeof(cfg_daemon_keys[0]); i++) {
+		if (strcmp(cfg_daemon_keys[i].name, name) == 0) {
+			k = &cfg_daemon_keys[i];
+			bit = 1u << i;
+			break;
+		}
+	}
+	if (k == NULL) {
+		cfg_fail(ps, name, "unknown key");
+		return;
+	}
+	if (k->type != V_LISTEN && (ps->daemon_set & bit) != 0) {
+		cfg_fail(ps, name, "set more than once");
+		return;
+	}
+	if (value[0] == '\0') {
+		cfg_fail(ps, name, "empty value");
+		return;
+	}
+	switch (k->type) {
+	case V_LISTEN:
+		if ((why = cfg_listen_check(value)) != NULL)
+			break;
+		/* The first listen line replaces the built-in listener list. */
+		if ((ps->daemon_set & bit) == 0) {
+			for (unsigned i = 0; i < c->n_listen; i++) {
+				free(c->listen[i]);
+				c->listen[i] = NULL;
+			}
+			c->n_listen = 0;
+		}
+		for (unsigned i = 0; i < c->n_listen; i++) {
+			if (strcmp(c->listen[i], value) == 0) {
+				why = "listener given twice";
+				break;
+			}
+		}
+		if (why == NULL && c->n_listen == CFG_LISTEN_MAX)
+			why = "more than 16 listeners";
+		if (why != NULL)
+			break;
+		c->listen[c->n_listen++] = xstrndup(value, strlen(value));
+		break;
+	case V_MODE:
+		if (cfg_mode_parse(value, (unsigned *)((char *)c + k->off)) != 0)
+			why = "expected an octal mode 0..0777";
+		break;
+	case V_ACCOUNT:
+	case V_PATH:
+		why = k->type == V_ACCOUNT ? cfg_account_check(value) : cfg_path_check(value);
+		if (why == NULL)
+			s = xstrndup(value, strlen(value));
+		break;
+	case V_SERVERS:
+		s = cfg_servers(value, &why);
+		break;
+	case V_UINT:
+		if (parse_uint(value, strlen(value), k->min, k->max, &u) != 0) {
+			cfg_fail(ps, name, "expected a number %u..%u", k->min, k->max);
+			return;
+		}
+		*(unsigned *)((char *)c + k->off) = (unsigned)u;
+		break;
+	}
+	if (why != NULL) {
+		cfg_fail(ps, name, "%s", why);
+		return;
+	}
+	if (s != NULL) {
+		char **slot = (char **)((char *)c + k->off);
+
+		free(*slot); /* a built-in default such as cache_dir */
+		*slot = s;
+	}
+	ps->daemon_set |= bit;
+}
+
+static void
+cfg_zone_key(struct cfg_parser *ps, const char *name, const char *value)
+{
+	struct cfg_zone *z = ps->zone;
+	unsigned char bit;
+
+	if (strcmp(name, "fallback") == 0) {
+		bit = CFG_ZKEY_FALLBACK;
+		if (*ps->zone_set & bit) {
+			cfg_fail(ps, name, "set more than once");
+			return;
+		}
+		if (strcmp(value, "NOTFOUND") == 0 || strcmp(value, "notfound") == 0)
+			z->fallback = CFG_FALLBACK_NOTFOUND;
+		else if (strcmp(value, "may") == 0)
+			z->fallback = CFG_FALLBACK_MAY;
+		else if (strcmp(value, "encrypt") == 0)
+			z->fallback = CFG_FALLBACK_ENCRYPT;
+		else if (strcmp(value, "dane") == 0)
+			z->fallback = CFG_FALLBACK_DANE;
+		else {
+			cfg_fail(ps, name, "expected NOTFOUND, may, encrypt or dane");
+			return;
+		}
+	} else if (strcmp(name, "testing") == 0) {
+		bit = CFG_ZKEY_TESTING;
+		if (*ps->zone_set & bit) {
+			cfg_fail(ps, name, "set more than once");
+			return;
+		}
+		if (strcmp(value, "ignore") == 0)
+			z->testing = CFG_TESTING_IGNORE;
+		else if (strcmp(value, "enforce") == 0)
+			z->testing = CFG_TESTING_ENFORCE;
+		else {
+			cfg_fail(ps, name, "expected ignore or enforce");
+			return;
+		}
+	} else {
+		cfg_fail(ps, name, "unknown key");
+		return;
+	}
+	*ps->zone_set |= bit;
+}
+
+static int
+cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parser *ps = user;
+
+	/* libinih's section name may be truncated; the reader tracked the real one. */
+	(void)section;
+	if (ps->failed)
+		return 0;
+	switch (ps->kind) {
+	case SEC_NONE:
+		cfg_fail(ps, name, "not inside a [section]");
+		break;
+	case SEC_DAEMON:
+		cfg_daemon_key(ps, name, value);
+		break;
+	case SEC_DEFAULT:
+	case SEC_ZONE:
+		cfg_zone_key(ps, name, value);
+		break;
+	}
+	return !ps->failed;
+}
+
+/* ---- entry points ---- */
+
+static void
+cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->listen[0] = xstrndup(CFG_DEF_LISTEN, strlen(CFG_DEF_LISTEN));
+	c->n_listen = 1;
+	c->socket_mode = 0660;
+	c->cache_dir = xstrndup(CFG_DEF_CACHE_DIR, strlen(CFG_DEF_CACHE_DIR));
+	c->fetch_timeout = 20;
+	c->dns_timeout = 5;
+	c->txt_recheck = 300;
+	c->refresh = 86400;
+	c->max_connections = 1000;
+	c->max_lookups = 4096;
+	memcpy(c->default_zone.name, "default", sizeof("default"));
+	c->default_zone.fallback = CFG_FALLBACK_NOTFOUND;
+	c->default_zone.testing = CFG_TESTING_IGNORE;
+}
+
+int
+cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz)
+{
+	struct cfg_parser ps;
+	int rc;
+
+	cfg_defaults(out);
+	memset(&ps, 0, sizeof(ps));
+	ps.c = out;
+	ps.text = text;
+	ps.err = err;
+	ps.errsz = errsz;
+	if (errsz > 0)
+		err[0] = '\0';
+
+	rc = ini_parse_stream(cfg_reader, &ps, cfg_handler, &ps);
+	/* libinih reports its own syntax errors only by line; ours stop the reader at once, so
+	 * an earlier line from libinih is a syntax error we did not see. */
+	if (rc > 0 && (!ps.failed || (unsigned)rc < ps.err_line)) {
+		ps.failed = 0;
+		ps.lineno = (unsigned)rc;
+		ps.kind = SEC_NONE;
+		cfg_fail(&ps, "syntax error", "expected [section], key = value, or a comment");
+		return -1;
+	}
+	if (rc < 0 && !ps.failed) {
+		if (errsz > 0)
+			(void)snprintf(err, errsz, "configuration parser error %d", rc);
+		return -1;
+	}
+	if (ps.failed)
+		return -1;
+
+	/* Second pass: named zones inherit what they did not set from [default] as it ended up. */
+	for (unsigned i = 0; i < out->n_zones; i++) {
+		if ((ps.zset[i] & CFG_ZKEY_FALLBACK) == 0)
+			out->zones[i].fallback = out->default_zone.fallback;
+		if ((ps.zset[i] & CFG_ZKEY_TESTING) == 0)
+			out->zones[i].testing = out->default_zone.testing;
+	}
+
+	if (out->n_listen == 0 || out->cache_dir == NULL) {
+		if (errsz > 0)
+			(void)snprintf(err, errsz,
+			               "[daemon] needs at least one listen and a cache_dir");
+		return -1;
+	}
+	/* Worst case of one lookup: TXT and address queries, then the fetch; it must end with an
+	 * answer before Postfix gives up on the socketmap reply (100 s). */
+	if (out->fetch_timeout + 2 * out->dns_timeout >= CFG_DEADLINE_BUDGET) {
+		if (errsz > 0)
+			(void)snprintf(err, errsz,
+			               "[daemon] fetch_timeout (%u) + 2 * dns_timeout (%u) must be "
+			               "below %d seconds",
+			               out->fetch_timeout, out->dns_timeout, CFG_DEADLINE_BUDGET);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cfg_fini(struct cfg *c)
+{
+	for (unsigned i = 0; i < CFG_LISTEN_MAX; i++) {
+		free(c->listen[i]);
+		c->listen[i] = NULL;
+	}
+	c->n_listen = 0;
+	free(c->socket_group);
+	free(c->user);
+	free(c->cache_dir);
+	free(c->dns_servers);
+	free(c->ca_file);
+	c->socket_group = c->user = c->cache_dir = c->dns_servers = c->ca_file = NULL;
+}
+
+const struct cfg_zone *
+cfg_zone_find(const struct cfg *c, const char *name, size_t len)
+{
+	for (unsigned i = 0; i < c->n_zones; i++) {
+		const char *zn = c->zones[i].name;
+
+		if (strlen(zn) == len && memcmp(zn, name, len) == 0)
+			return &c->zones[i];
+	}
+	return &c->default_zone;
+}
+
+const char *
+cfg_fallback_name(enum cfg_fallback f)
+{
+	switch (f) {
+	case CFG_FALLBACK_NOTFOUND:
+		return "NOTFOUND";
+	case CFG_FALLBACK_MAY:
+		return "may";
+	case CFG_FALLBACK_ENCRYPT:
+		return "encrypt";
+	case CFG_FALLBACK_DANE:
+		return "dane";
+	}
+	return "unknown";
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * decide: the decision table of design.md, (MTA-STS state x DANE state x zone) -> answer.
+ * Pure (P): no I/O, no clock (now is a parameter), no globals beyond the constant table.
+ * Implements RFC 8461 s5 (enforce / testing / none), s5.1 (a valid unexpired cached policy is
+ * applied whatever DNS and HTTPS say now; an expired one never is), and RFC 8461 s2: MTA-STS
+ * never overrides a failing DANE validation, hence dane-only / TEMP in the enforce row.
+ * Rows: enforce, testing, none (no TXT, expired, mode none), fetch failed with nothing cached,
+ * TXT lookup failed with nothing cached. Columns: DANE ALL, SOME, NONE, INSECURE, ERROR.
+ * The reply text is rendered by answer.c; cache updates live in cacherec.c.
+ */
+#include "decide.h"
+
+#include <stddef.h>
+
+#include "xalloc.h"
+
+enum decide_row {
+	ROW_ENFORCE = 0,
+	ROW_TESTING,
+	ROW_NONE,
+	ROW_FETCH_FAILED,
+	ROW_TXT_FAILED,
+	ROW_COUNT,
+};
+
+enum decide_col {
+	COL_ALL = 0,
+	COL_SOME,
+	COL_NONE,
+	COL_INSECURE,
+	COL_ERROR,
+	COL_COUNT,
+};
+
+enum decide_act {
+	ACT_SEC = 0,   /* secure match=<policy patterns> servername=hostname */
+	ACT_DANE_ONLY, /* dane-only */
+	ACT_DANE,      /* dane: Postfix does its own TLSA lookups per MX host */
+	ACT_FB,        /* the zone's fallback */
+	ACT_TEMP,      /* defer */
+};
+
+struct decide_cell {
+	enum decide_act act;
+	const char *why;
+};
+
+/* design.md decision table, cell by cell. */
+static const struct decide_cell decide_table[ROW_COUNT][COL_COUNT] = {
+    [ROW_ENFORCE] =
+        {
+            [COL_ALL] = {ACT_DANE_ONLY, "enforced MTA-STS policy, all MX hosts DANE: dane-only"},
+            /* RFC 8461 s2: DANE wins where it exists. A future knob may answer "dane" here. */
+            [COL_SOME] = {ACT_DANE_ONLY, "enforced MTA-STS policy, some MX hosts DANE: dane-only"},
+            [COL_NONE] = {ACT_SEC, "enforced MTA-STS policy"},
+            [COL_INSECURE] = {ACT_SEC, "enforced MTA-STS policy"},
+            [COL_ERROR] = {ACT_TEMP, "DANE validation error under enforce"},
+        },
+    [ROW_TESTING] =
+        {
+            [COL_ALL] = {ACT_DANE, "testing policy, DANE published: dane"},
+            [COL_SOME] = {ACT_DANE, "testing policy, DANE on some MX hosts: dane"},
+            [COL_NONE] = {ACT_FB, "testing policy: fallback"},
+            [COL_INSECURE] = {ACT_FB, "testing policy: fallback"},
+            [COL_ERROR] = {ACT_DANE, "testing policy, DANE lookup error: dane"},
+        },
+    [ROW_NONE] =
+        {
+            [COL_ALL] = {ACT_DANE, "no MTA-STS policy, DANE published: dane"},
+            [COL_SOME] = {ACT_DANE, "no MTA-STS policy, DANE on some MX hosts: dane"},
+            [COL_NONE] = {ACT_FB, "no MTA-STS policy"},
+            [COL_INSECURE] = {ACT_FB, "no MTA-STS policy"},
+            [COL_ERROR] = {ACT_DANE, "no MTA-STS policy, DANE lookup error: dane"},
+        },
+    [ROW_FETCH_FAILED] =
+        {
+            [COL_ALL] = {ACT_DANE, "policy fetch failed, nothing cached: dane"},
+            [COL_SOME] = {ACT_DANE, "policy fetch failed, nothing cached: dane"},
+            [COL_NONE] = {ACT_FB, "policy fetch failed, nothing cached: fallback"},
+            [COL_INSECURE] = {ACT_FB, "policy fetch failed, nothing cached: fallback"},
+            [COL_ERROR] = {ACT_DANE,
+                           "policy fetch failed, nothing cached, DANE lookup error: dane"},
+        },
+    [ROW_TXT_FAILED] =
+        {
+            [COL_ALL] = {ACT_DANE, "TXT lookup failed, nothing cached: dane"},
+            [COL_SOME] = {ACT_DANE, "TXT lookup failed, nothing cached: dane"},
+            [COL_NONE] = {ACT_FB, "TXT lookup failed, nothing cached: fallback"},
+            [COL_INSECURE] = {ACT_FB, "TXT lookup failed, nothing cached: fallback"},
+            /* Neither MTA-STS nor DANE established: a temp failure is never "no policy". */
+            [COL_ERROR] = {ACT_TEMP, "TXT lookup and DANE lookup failed, nothing cached"},
+        },
+};
+
+static enum decide_col
+decide_col(enum decide_dane dane)
+{
+	switch (dane) {
+	case DECIDE_DANE_ALL:
+		return COL_ALL;
+	case DECIDE_DANE_SOME:
+		return COL_SOME;
+	case DECIDE_DANE_NONE:
+		return COL_NONE;
+	case DECIDE_DANE_INSECURE:
+		return COL_INSECURE;
+	case DECIDE_DANE_ERROR:
+		return COL_ERROR;
+	}
+	/* Out-of-range input: treat as a DANE error, the state that never weakens delivery. */
+	return COL_ERROR;
+}
+
+static void
+decide_fallback(const struct cfg_zone *zone, struct answer *out)
+{
+	switch (zone->fallback) {
+	case CFG_FALLBACK_MAY:
+		out->kind = ANSWER_OK;
+		out->level = ANSWER_LEVEL_MAY;
+		return;
+	case CFG_FALLBACK_ENCRYPT:
+		out->kind = ANSWER_OK;
+		out->level = ANSWER_LEVEL_ENCRYPT;
+		return;
+	case CFG_FALLBACK_DANE:
+		out->kind = ANSWER_OK;
+		out->level = ANSWER_LEVEL_DANE;
+		return;
+	case CFG_FALLBACK_NOTFOUND:
+		break;
+	}
+	out->kind = ANSWER_NOTFOUND;
+}
+
+void
+decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, struct answer *out)
+{
+	const struct stspolicy *pol = NULL;
+	const struct decide_cell *cell;
+	enum decide_row row;
+	int from_cache = 0;
+
+	/* The policy in force: the one just fetched, else a valid cached one (RFC 8461 s5.1). */
+	if (in->disc == DECIDE_DISC_FETCHED) {
+		INVARIANT(in->fresh != NULL);
+		pol = in->fresh;
+	} else if (in->cached != NULL && in->cached->has_policy && now < in->cached->expires) {
+		pol = &in->cached->policy;
+		from_cache = 1;
+	}
+
+	if (pol != NULL) {
+		if (pol->mode == STSPOLICY_MODE_ENFORCE ||
+		    (pol->mode == STSPOLICY_MODE_TESTING && zone->testing == CFG_TESTING_ENFORCE))
+			row = ROW_ENFORCE;
+		else if (pol->mode == STSPOLICY_MODE_TESTING)
+			row = ROW_TESTING;
+		else
+			row = ROW_NONE;
+	} else if (in->disc == DECIDE_DISC_FETCH_FAILED) {
+		row = ROW_FETCH_FAILED;
+	} else if (in->disc == DECIDE_DISC_TXT_FAILED) {
+		row = ROW_TXT_FAILED;
+	} else {
+		row = ROW_NONE;
+	}
+
+	cell = &decide_table[row][decide_col(in->dane)];
+	out->kind = ANSWER_OK;
+	out->level = ANSWER_LEVEL_SECURE;
+	out->policy = NULL;
+	out->why = cell->why;
+	switch (cell->act) {
+	case ACT_SEC:
+		out->policy = pol;
+		if (pol->mode == STSPOLICY_MODE_TESTING)
+			out->why = "testing policy enforced by configuration";
+		else if (from_cache && in->disc != DECIDE_DISC_NOT_RUN)
+			/* RFC 8461 s5.1: discovery failed or found nothing, the cache still rules.
+			 */
+			out->why = "cached MTA-STS policy (DNS/HTTPS ignored until expiry)";
+		break;
+	case ACT_DANE_ONLY:
+		out->level = ANSWER_LEVEL_DANE_ONLY;
+		break;
+	case ACT_DANE:
+		out->level = ANSWER_LEVEL_DANE;
+		break;
+	case ACT_FB:
+		if (row == ROW_NONE && pol != NULL)
+			out->why = "MTA-STS mode none: fallback";
+		else if (row == ROW_NONE && in->cached != NULL && in->cached->has_policy)
+			/* RFC 8461 s5.1: an expired policy is never applied. */
+			out->why = "cached MTA-STS policy expired: fallback";
+		decide_fallback(zone, out);
+		break;
+	case ACT_TEMP:
+		out->kind = ANSWER_TEMP;
+		break;
+	}
+}

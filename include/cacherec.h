@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_CACHEREC_H
+#define MTASTSD_CACHEREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stspolicy.h"
+#include "stsrecord.h"
+
+#define CACHEREC_VERSION 1		/**< encoding version byte */
+#define CACHEREC_RETRY_AFTER 300	/**< RFC 8461 s5.1: wait >= 5 min before refetching a failed id */
+#define CACHEREC_MAX_BYTES 20000	/**< upper bound of an encoded record */
+
+/** Everything the cache knows about one policy domain (RFC 8461 s5, s5.1, s10). */
+struct cacherec {
+	int has_policy;			     /**< 1 if policy/id/fetched/expires are set */
+	struct stspolicy policy;	     /**< last valid policy fetched */
+	char id[STSRECORD_ID_MAX + 1];	     /**< TXT id the policy was fetched for */
+	int64_t fetched;		     /**< time of the last successful fetch */
+	int64_t expires;		     /**< fetched + max_age */
+	int64_t checked;		     /**< time of the last TXT check */
+	int64_t failed;			     /**< time of the last failed fetch, 0 if none */
+	char failed_id[STSRECORD_ID_MAX + 1]; /**< TXT id whose fetch failed */
+	int64_t none_until;		     /**< "no policy" remembered until then (0: not) */
+};
+
+/** What the cache lets the daemon answer without any network I/O. */
+enum cacherec_view {
+	CACHEREC_VIEW_UNKNOWN = 0, /**< discover in the foreground */
+	CACHEREC_VIEW_POLICY,	   /**< a valid, unexpired policy applies */
+	CACHEREC_VIEW_NO_POLICY,   /**< "no policy" is still remembered */
+};
+
+/** Encoding errors. */
+enum cacherec_err {
+	CACHEREC_OK = 0,
+	CACHEREC_NO_SPACE,    /**< output buffer too small */
+	CACHEREC_BAD_VERSION, /**< unknown version byte */
+	CACHEREC_CORRUPT,     /**< truncated or inconsistent bytes */
+};
+
+/** Set a record to "nothing known". @param r caller storage */
+void cacherec_init(struct cacherec *r);
+
+/**
+ * Encode a record (versioned, little-endian, self-delimiting fields).
+ * @param r record @param out buffer @param outsz its size @param outlen bytes written
+ * @return CACHEREC_OK or CACHEREC_NO_SPACE
+ */
+enum cacherec_err cacherec_encode(const struct cacherec *r, uint8_t *out, size_t outsz, size_t *outlen);
+
+/**
+ * Decode a record; every field is validated (ids, mx patterns, max_age range), so a damaged
+ * record is rejected rather than applied.
+ * @param p bytes @param len length @param r result (caller storage)
+ * @return CACHEREC_OK, CACHEREC_BAD_VERSION or CACHEREC_CORRUPT
+ */
+enum cacherec_err cacherec_decode(const uint8_t *p, size_t len, struct cacherec *r);
+
+/** @param r record @param now current time @return what may be answered from it alone */
+enum cacherec_view cacherec_view(const struct cacherec *r, int64_t now);
+
+/**
+ * @param r record with a valid policy @param now time @param txt_recheck seconds between checks
+ * @return 1 if the TXT record should be re-checked in the background
+ */
+int cacherec_recheck_due(const struct cacherec *r, int64_t now, unsigned txt_recheck);
+
+/**
+ * Decide whether a policy fetch should follow a TXT answer carrying id.
+ * True when nothing valid is cached, the id changed, the policy expired, or the policy is
+ * older than refresh seconds; false while id is in its failure back-off (CACHEREC_RETRY_AFTER).
+ * @param r record @param id TXT id just seen @param now time @param refresh proactive refresh age
+ * @return 1 to fetch, 0 not to
+ */
+int cacherec_fetch_wanted(const struct cacherec *r, const char *id, int64_t now, unsigned refresh);
+
+/** Record a TXT check that saw an STSv1 record. @param r record @param now time */
+void cacherec_on_txt(struct cacherec *r, int64_t now);
+
+/**
+ * Record "no policy published" (no TXT / not exactly one STSv1 record). A cached policy is
+ * kept untouched (RFC 8461 s5.1, TOFU); otherwise "no policy" is remembered for remember s.
+ * @param r record @param now time @param remember seconds
+ */
+void cacherec_on_no_policy(struct cacherec *r, int64_t now, unsigned remember);
+
+/**
+ * Record a successfully fetched valid policy: it replaces the cached one (mode none too);
+ * expiry counts from now.
+ * @param r record @param p policy @param id TXT id it was fetched for @param now time
+ */
+void cacherec_on_fetch_ok(struct cacherec *r, const struct stspolicy *p, const char *id, int64_t now);
+
+/**
+ * Record a failed fetch or invalid policy for id; the cached policy is kept; with nothing
+ * valid cached, "no policy" is remembered for remember s.
+ * @param r record @param id TXT id @param now time @param remember seconds
+ */
+void cacherec_on_fetch_fail(struct cacherec *r, const char *id, int64_t now, unsigned remember);
+
+/** @param err code @return static text */
+const char *cacherec_strerror(enum cacherec_err err);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_DECIDE_H
+#define MTASTSD_DECIDE_H
+
+#include <stdint.h>
+
+#include "cacherec.h"
+#include "cfg.h"
+#include "stspolicy.h"
+
+/** Outcome of this lookup's discovery (RFC 8461 s3). */
+enum decide_disc {
+	DECIDE_DISC_NOT_RUN = 0,   /**< answered from cache, no discovery ran */
+	DECIDE_DISC_NO_POLICY,	   /**< no TXT, not exactly one STSv1 record, or remembered so */
+	DECIDE_DISC_TXT_FAILED,	   /**< DNS failure (SERVFAIL, timeout) */
+	DECIDE_DISC_FETCH_FAILED,  /**< TXT fine, fetch failed or policy invalid */
+	DECIDE_DISC_FETCHED,	   /**< a valid policy was just fetched */
+};
+
+/** DANE state of the destination (design.md). */
+enum decide_dane {
+	DECIDE_DANE_INSECURE = 0, /**< MX set unsigned, or DANE off */
+	DECIDE_DANE_ALL,	  /**< every MX host has usable secure TLSA */
+	DECIDE_DANE_SOME,	  /**< some but not all */
+	DECIDE_DANE_NONE,	  /**< secure MX set, no usable TLSA */
+	DECIDE_DANE_ERROR,	  /**< SERVFAIL / timeout / bogus in a secure chain */
+};
+
+/** Inputs of one decision. */
+struct decide_input {
+	const struct cacherec *cached; /**< cache record or NULL (borrowed) */
+	enum decide_disc disc;	       /**< discovery outcome */
+	const struct stspolicy *fresh; /**< the new policy when disc is DECIDE_DISC_FETCHED */
+	enum decide_dane dane;	       /**< DANE state */
+};
+
+/** What to answer. */
+enum answer_kind {
+	ANSWER_NOTFOUND = 0, /**< no policy from us */
+	ANSWER_OK,	     /**< a policy: see level */
+	ANSWER_TEMP,	     /**< defer */
+};
+
+/** Postfix TLS security level of an OK answer. */
+enum answer_level {
+	ANSWER_LEVEL_SECURE = 0, /**< secure match=... servername=hostname */
+	ANSWER_LEVEL_DANE_ONLY,	 /**< dane-only */
+	ANSWER_LEVEL_DANE,	 /**< dane */
+	ANSWER_LEVEL_ENCRYPT,	 /**< encrypt */
+	ANSWER_LEVEL_MAY,	 /**< may */
+};
+
+/** A decision. */
+struct answer {
+	enum answer_kind kind;	       /**< kind */
+	enum answer_level level;       /**< level when kind is ANSWER_OK */
+	const struct stspolicy *policy; /**< policy for SECURE (borrowed from the input) */
+	const char *why;	       /**< static explanation for logs and mta-stsctl */
+};
+
+/**
+ * The decision table of design.md: (cached state, discovery, DANE, zone, now) -> answer.
+ * The policy in force is the fresh one, else the cached one while now < expires.
+ * @param in inputs @param zone socketmap-name settings @param now current time
+ * @param out result; out->policy borrows from in
+ */
+void decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, struct answer *out);
+
+#endif

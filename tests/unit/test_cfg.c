@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for cfg.c: the embedded default text, every key with good and bad values (exact
+ * error messages with line numbers), section names, syntax errors, over-long lines, the
+ * listener and zone caps at the cap and one over, [default] inheritance in either order,
+ * cfg_zone_find() and cfg_fini() (run under valgrind by make check-valgrind).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cfg.h"
+
+typedef void check_fn(const struct cfg *c);
+
+struct cfg_case {
+	const char *name;
+	const char *text;
+	const char *err; /* NULL: must parse */
+	check_fn *check; /* optional, on success */
+};
+
+static void
+check_defaults(const struct cfg *c)
+{
+	assert_int_equal(c->n_listen, 1);
+	assert_string_equal(c->listen[0], "inet:127.0.0.1:8461");
+	assert_null(c->listen[1]);
+	assert_int_equal(c->socket_mode, 0660);
+	assert_null(c->socket_group);
+	assert_null(c->user);
+	assert_string_equal(c->cache_dir, "/var/lib/mta-stsd");
+	assert_null(c->dns_servers);
+	assert_null(c->ca_file);
+	assert_int_equal(c->fetch_timeout, 20);
+	assert_int_equal(c->dns_timeout, 5);
+	assert_int_equal(c->txt_recheck, 300);
+	assert_int_equal(c->refresh, 86400);
+	assert_int_equal(c->max_connections, 1000);
+	assert_int_equal(c->max_lookups, 4096);
+	assert_int_equal(c->n_zones, 0);
+	assert_string_equal(c->default_zone.name, "default");
+	assert_int_equal(c->default_zone.fallback, CFG_FALLBACK_NOTFOUND);
+	assert_int_equal(c->default_zone.testing, CFG_TESTING_IGNORE);
+}
+
+static void
+check_listen_replaced(const struct cfg *c)
+{
+	assert_int_equal(c->n_listen, 3);
+	assert_string_equal(c->listen[0], "unix:/var/spool/postfix/private/mta-sts");
+	assert_string_equal(c->listen[1], "inet:[::1]:8461");
+	assert_string_equal(c->listen[2], "inet:0.0.0.0:1");
+}
+
+static void
+check_listen_v6_max_port(const struct cfg *c)
+{
+	assert_int_equal(c->n_listen, 1);
+	assert_string_equal(c->listen[0], "inet:[2001:db8::1]:65535");
+}
+
+static void
+check_mode_0600(const struct cfg *c)
+{
+	assert_int_equal(c->socket_mode, 0600);
+}
+
+static void
+check_mode_0(const struct cfg *c)
+{
+	assert_int_equal(c->socket_mode, 0);
+}
+
+static void
+check_mode_777(const struct cfg *c)
+{
+	assert_int_equal(c->socket_mode, 0777);
+}
+
+static void
+check_accounts(const struct cfg *c)
+{
+	assert_string_equal(c->user, "_mta-sts");
+	assert_string_equal(c->socket_group, "postfix");
+}
+
+static void
+check_paths(const struct cfg *c)
+{
+	assert_string_equal(c->cache_dir, "/srv/mta sts/cache");
+	assert_string_equal(c->ca_file, "/etc/ssl/certs/ca-certificates.crt");
+}
+
+static void
+check_servers(const struct cfg *c)
+{
+	assert_string_equal(c->dns_servers, "127.0.0.1,[::1]:5353,10.0.0.1:53,::1,[fe80::1]");
+}
+
+static void
+check_uint_min(const struct cfg *c)
+{
+	assert_int_equal(c->fetch_timeout, 1);
+	assert_int_equal(c->dns_timeout, 1);
+	assert_int_equal(c->txt_recheck, 1);
+	assert_int_equal(c->refresh, 60);
+	assert_int_equal(c->max_connections, 1);
+	assert_int_equal(c->max_lookups, 1);
+}
+
+static void
+check_uint_max(const struct cfg *c)
+{
+	assert_int_equal(c->fetch_timeout, 60);
+	assert_int_equal(c->dns_timeout, 14);
+	assert_int_equal(c->txt_recheck, 86400);
+	assert_int_equal(c->refresh, 31557600);
+	assert_int_equal(c->max_connections, 100000);
+	assert_int_equal(c->max_lookups, 100000);
+}
+
+static void
+check_dns_max(const struct cfg *c)
+{
+	assert_int_equal(c->fetch_timeout, 1);
+	assert_int_equal(c->dns_timeout, 30);
+}
+
+static void
+check_zone_explicit(const struct cfg *c)
+{
+	assert_int_equal(c->n_zones, 1);
+	assert_string_equal(c->zones[0].name, "postfix");
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_MAY);
+	assert_int_equal(c->zones[0].testing, CFG_TESTING_ENFORCE);
+	assert_int_equal(c->default_zone.fallback, CFG_FALLBACK_NOTFOUND);
+	assert_int_equal(c->default_zone.testing, CFG_TESTING_IGNORE);
+}
+
+/* [postfix] written before [default]: it still inherits what it did not set. */
+static void
+check_inherit_late_default(const struct cfg *c)
+{
+	assert_int_equal(c->n_zones, 2);
+	assert_string_equal(c->zones[0].name, "postfix");
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_ENCRYPT); /* own */
+	assert_int_equal(c->zones[0].testing, CFG_TESTING_ENFORCE);   /* inherited */
+	assert_string_equal(c->zones[1].name, "relay");
+	assert_int_equal(c->zones[1].fallback, CFG_FALLBACK_DANE); /* inherited */
+	assert_int_equal(c->zones[1].testing, CFG_TESTING_IGNORE); /* own */
+	assert_int_equal(c->default_zone.fallback, CFG_FALLBACK_DANE);
+	assert_int_equal(c->default_zone.testing, CFG_TESTING_ENFORCE);
+}
+
+static void
+check_inherit_early_default(const struct cfg *c)
+{
+	assert_int_equal(c->n_zones, 1);
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_MAY);
+	assert_int_equal(c->zones[0].testing, CFG_TESTING_IGNORE);
+}
+
+static void
+check_notfound_lower(const struct cfg *c)
+{
+	assert_int_equal(c->default_zone.fallback, CFG_FALLBACK_NOTFOUND);
+	assert_int_equal(c->n_zones, 1);
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_NOTFOUND);
+}
+
+static void
+check_empty_zone(const struct cfg *c)
+{
+	assert_int_equal(c->n_zones, 1);
+	assert_string_equal(c->zones[0].name, "a.b_c-D9");
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_MAY);
+}
+
+static void
+check_reopened_sections(const struct cfg *c)
+{
+	assert_int_equal(c->n_zones, 1);
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_MAY);
+	assert_int_equal(c->zones[0].testing, CFG_TESTING_ENFORCE);
+	assert_string_equal(c->user, "mta");
+	assert_int_equal(c->n_listen, 2);
+}
+
+static void
+check_syntax_variants(const struct cfg *c)
+{
+	assert_string_equal(c->user, "mta");
+	assert_string_equal(c->socket_group, "postfix");
+	assert_int_equal(c->fetch_timeout, 10);
+	assert_int_equal(c->dns_timeout, 3);
+	assert_int_equal(c->n_zones, 1);
+	assert_int_equal(c->zones[0].fallback, CFG_FALLBACK_ENCRYPT);
+}
+
+static const struct cfg_case cases[] = {
+    /* ---- accepted ---- */
+    {"empty text", "", NULL, check_defaults},
+    {"only comments", "# nothing\n; here\n\n", NULL, check_defaults},
+    {"listen replaces default",
+     "[daemon]\nlisten = unix:/var/spool/postfix/private/mta-sts\nlisten = inet:[::1]:8461\n"
+     "listen = inet:0.0.0.0:1\n",
+     NULL, check_listen_replaced},
+    {"listen v6 port 65535", "[daemon]\nlisten = inet:[2001:db8::1]:65535\n", NULL,
+     check_listen_v6_max_port},
+    {"socket_mode 0600", "[daemon]\nsocket_mode = 0600\n", NULL, check_mode_0600},
+    {"socket_mode 0", "[daemon]\nsocket_mode = 0\n", NULL, check_mode_0},
+    {"socket_mode 777", "[daemon]\nsocket_mode = 777\n", NULL, check_mode_777},
+    {"user and group", "[daemon]\nuser = _mta-sts\nsocket_group = postfix\n", NULL, check_accounts},
+    {"paths",
+     "[daemon]\ncache_dir = /srv/mta sts/cache\nca_file = /etc/ssl/certs/ca-certificates.crt\n",
+     NULL, check_paths},
+    {"dns_servers list",
+     "[daemon]\ndns_servers = 127.0.0.1, [::1]:5353 ,10.0.0.1:53,::1,\t[fe80::1]\n", NULL,
+     check_servers},
+    {"numbers at minimum",
+     "[daemon]\nfetch_timeout = 1\ndns_timeout = 1\ntxt_recheck = 1\nrefresh = 60\n"
+     "max_connections = 1\nmax_lookups = 1\n",
+     NULL, check_uint_min},
+    {"numbers at maximum",
+     "[daemon]\nfetch_timeout = 60\ndns_timeout = 14\ntxt_recheck = 86400\n"
+     "refresh = 31557600\nmax_connections = 100000\nmax_lookups = 100000\n",
+     NULL, check_uint_max},
+    {"dns_timeout 30", "[daemon]\nfetch_timeout = 1\ndns_timeout = 30\n", NULL, check_dns_max},
+    {"zone explicit", "[postfix]\nfallback = may\ntesting = enforce\n", NULL, check_zone_explicit},
+    {"inherit from later default",
+     "[postfix]\nfallback = encrypt\n[relay]\ntesting = ignore\n"
+     "[default]\nfallback = dane\ntesting = enforce\n",
+     NULL, check_inherit_late_default},
+    {"inherit from earlier default", "[default]\nfallback = may\n[postfix]\n", NULL,
+     check_inherit_early_default},
+    {"notfound lower case", "[default]\nfallback = notfound\n[x]\nfallback = NOTFOUND\n", NULL,
+     check_notfound_lower},
+    {"empty zone section", "[a.b_c-D9]\n[default]\nfallback = may\n", NULL, check_empty_zone},
+    {"sections reopened",
+     "[postfix]\nfallback = may\n[daemon]\nlisten = unix:/a\n[postfix]\ntesting = enforce\n"
+     "[daemon]\nuser = mta\nlisten = unix:/b\n",
+     NULL, check_reopened_sections},
+    {"syntax variants",
+     "\xEF\xBB\xBF# BOM, CRLF, indentation, inline comments, colon form\r\n"
+     "  [daemon]  ; main\r\n"
+     "user = mta ; the account\r\n"
+     "\tsocket_group = postfix\r\n"
+     "fetch_timeout: 10\r\n"
+     "   dns_timeout=3\r\n"
+     "[postfix] # zone\r\n"
+     "fallback = encrypt",
+     NULL, check_syntax_variants},
+
+    /* ---- structure ---- */
+    {"key outside section", "# c\nuser = x\n", "line 2: user: not inside a [section]", NULL},
+    {"syntax error", "[daemon]\n# ok\njunk line\n",
+     "line 3: syntax error: expected [section], key = value, or a comment", NULL},
+    {"syntax error before key error", "[daemon]\njunk\nuser = -x\n",
+     "line 2: syntax error: expected [section], key = value, or a comment", NULL},
+    {"section without bracket", "[daemon]\n[postfix\nfallback = may\n",
+     "line 2: [postfix]: section header without ']'", NULL},
+    {"empty section name", "[]\n", "line 1: []: empty section name", NULL},
+    {"section name space", "[post fix]\n",
+     "line 1: [post fix]: section name: only letters, digits, '_', '.' and '-'", NULL},
+    {"section name slash", "[a/b]\n",
+     "line 1: [a/b]: section name: only letters, digits, '_', '.' and '-'", NULL},
+    {"text after section", "[postfix] junk\n", "line 1: [postfix]: text after the section header",
+     NULL},
+    {"section name 64 bytes",
+     "[daemon]\n\n[a123456789b123456789c123456789d123456789e123456789f123456789abcd]\n",
+     "line 3: [a123456789b123456789c123456789d123456789e123456789f123456789abc]: section name "
+     "longer than 63 bytes",
+     NULL},
+    {"unknown daemon key", "[daemon]\ndnssec = yes\n", "line 2: [daemon] dnssec: unknown key",
+     NULL},
+    {"key case matters", "[daemon]\nUser = mta\n", "line 2: [daemon] User: unknown key", NULL},
+    {"unknown zone key", "[postfix]\ndane = yes\n", "line 2: [postfix] dane: unknown key", NULL},
+    {"unknown default key", "[default]\nlisten = unix:/x\n",
+     "line 2: [default] listen: unknown key", NULL},
+    {"empty value", "[daemon]\nuser =\n", "line 2: [daemon] user: empty value", NULL},
+
+    /* ---- listen ---- */
+    {"listen scheme", "[daemon]\nlisten = tcp:127.0.0.1:25\n",
+     "line 2: [daemon] listen: expected inet:HOST:PORT or unix:/PATH", NULL},
+    {"listen port 0", "[daemon]\nlisten = inet:127.0.0.1:0\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen port 65536", "[daemon]\nlisten = inet:127.0.0.1:65536\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen no port", "[daemon]\nlisten = inet:127.0.0.1\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen empty port", "[daemon]\nlisten = inet:127.0.0.1:\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen host name", "[daemon]\nlisten = inet:localhost:8461\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen bare v6", "[daemon]\nlisten = inet:::1:8461\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen v6 no port", "[daemon]\nlisten = inet:[::1]\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen v4 in brackets", "[daemon]\nlisten = inet:[127.0.0.1]:8461\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen port sign", "[daemon]\nlisten = inet:127.0.0.1:+25\n",
+     "line 2: [daemon] listen: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"listen unix relative", "[daemon]\nlisten = unix:run/s\n",
+     "line 2: [daemon] listen: unix: path must be absolute", NULL},
+    {"listen unix empty", "[daemon]\nlisten = unix:\n",
+     "line 2: [daemon] listen: unix: path must be absolute", NULL},
+    {"listen unix 107 ok",
+     "[daemon]\nlisten = unix:/123456789012345678901234567890123456789012345678901234567890"
+     "1234567890123456789012345678901234567890123456\n",
+     NULL, NULL},
+    {"listen unix 108",
+     "[daemon]\nlisten = unix:/123456789012345678901234567890123456789012345678901234567890"
+     "12345678901234567890123456789012345678901234567\n",
+     "line 2: [daemon] listen: unix: path longer than 107 bytes", NULL},
+    {"listen twice", "[daemon]\nlisten = unix:/a\nlisten = unix:/a\n",
+     "line 3: [daemon] listen: listener given twice", NULL},
+
+    /* ---- other [daemon] keys ---- */
+    {"socket_mode 8", "[daemon]\nsocket_mode = 0680\n",
+     "line 2: [daemon] socket_mode: expected an octal mode 0..0777", NULL},
+    {"socket_mode 1000", "[daemon]\nsocket_mode = 1000\n",
+     "line 2: [daemon] socket_mode: expected an octal mode 0..0777", NULL},
+    {"socket_mode 5 digits", "[daemon]\nsocket_mode = 00660\n",
+     "line 2: [daemon] socket_mode: expected an octal mode 0..0777", NULL},
+    {"socket_mode letters", "[daemon]\nsocket_mode = rw\n",
+     "line 2: [daemon] socket_mode: expected an octal mode 0..0777", NULL},
+    {"socket_mode twice", "[daemon]\nsocket_mode = 0600\nsocket_mode = 0600\n",
+     "line 3: [daemon] socket_mode: set more than once", NULL},
+    {"user bad char", "[daemon]\nuser = mta sts\n",
+     "line 2: [daemon] user: only letters, digits, '_', '.' and '-' allowed", NULL},
+    {"user leading hyphen", "[daemon]\nuser = -mta\n",
+     "line 2: [daemon] user: must not start with '-'", NULL},
+    {"user 33 bytes", "[daemon]\nuser = abcdefghijklmnopqrstuvwxyz0123456\n",
+     "line 2: [daemon] user: longer than 32 bytes", NULL},
+    {"user 32 bytes", "[daemon]\nuser = abcdefghijklmnopqrstuvwxyz012345\n", NULL, NULL},
+    {"user twice", "[daemon]\nuser = a\nuser = a\n", "line 3: [daemon] user: set more than once",
+     NULL},
+    {"socket_group bad", "[daemon]\nsocket_group = post:fix\n",
+     "line 2: [daemon] socket_group: only letters, digits, '_', '.' and '-' allowed", NULL},
+    {"cache_dir relative", "[daemon]\ncache_dir = var/lib/mta-stsd\n",
+     "line 2: [daemon] cache_dir: path must be absolute", NULL},
+    {"cache_dir twice", "[daemon]\ncache_dir = /a\ncache_dir = /b\n",
+     "line 3: [daemon] cache_dir: set more than once", NULL},
+    {"ca_file relative", "[daemon]\nca_file = ca.pem\n",
+     "line 2: [daemon] ca_file: path must be absolute", NULL},
+    {"dns_servers empty entry", "[daemon]\ndns_servers = 1.2.3.4,,5.6.7.8\n",
+     "line 2: [daemon] dns_servers: empty entry", NULL},
+    {"dns_servers trailing comma", "[daemon]\ndns_servers = 1.2.3.4,\n",
+     "line 2: [daemon] dns_servers: empty entry", NULL},
+    {"dns_servers name", "[daemon]\ndns_servers = dns.example\n",
+     "line 2: [daemon] dns_servers: expected IPv4[:port], IPv6 or [IPv6][:port], comma-separated",
+     NULL},
+    {"dns_servers port 0", "[daemon]\ndns_servers = 1.2.3.4:0\n",
+     "line 2: [daemon] dns_servers: expected IPv4[:port], IPv6 or [IPv6][:port], comma-separated",
+     NULL},
+    {"dns_servers port big", "[daemon]\ndns_servers = [::1]:65536\n",
+     "line 2: [daemon] dns_servers: expected IPv4[:port], IPv6 or [IPv6][:port], comma-separated",
+     NULL},
+    {"dns_servers open bracket", "[daemon]\ndns_servers = [::1\n",
+     "line 2: [daemon] dns_servers: expected IPv4[:port], IPv6 or [IPv6][:port], comma-separated",
+     NULL},
+    {"dns_servers bad v4", "[daemon]\ndns_servers = 1.2.3.256\n",
+     "line 2: [daemon] dns_servers: expected IPv4[:port], IPv6 or [IPv6][:port], comma-separated",
+     NULL},
+    {"dns_servers 16",
+     "[daemon]\ndns_servers = 1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,6.6.6.6,"
+     "7.7.7.7,8.8.8.8,9.9.9.9,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8\n",
+     NULL, NULL},
+    {"dns_servers 17",
+     "[daemon]\ndns_servers = 1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,6.6.6.6,"
+     "7.7.7.7,8.8.8.8,9.9.9.9,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9\n",
+     "line 2: [daemon] dns_servers: more than 16 servers", NULL},
+    {"fetch_timeout 0", "[daemon]\nfetch_timeout = 0\n",
+     "line 2: [daemon] fetch_timeout: expected a number 1..60", NULL},
+    {"fetch_timeout 61", "[daemon]\nfetch_timeout = 61\n",
+     "line 2: [daemon] fetch_timeout: expected a number 1..60", NULL},
+    {"dns_timeout 31", "[daemon]\ndns_timeout = 31\n",
+     "line 2: [daemon] dns_timeout: expected a number 1..30", NULL},
+    {"txt_recheck 0", "[daemon]\ntxt_recheck = 0\n",
+     "line 2: [daemon] txt_recheck: expected a number 1..86400", NULL},
+    {"txt_recheck 86401", "[daemon]\ntxt_recheck = 86401\n",
+     "line 2: [daemon] txt_recheck: expected a number 1..86400", NULL},
+    {"refresh 59", "[daemon]\nrefresh = 59\n",
+     "line 2: [daemon] refresh: expected a number 60..31557600", NULL},
+    {"refresh 31557601", "[daemon]\nrefresh = 31557601\n",
+     "line 2: [daemon] refresh: expected a number 60..31557600", NULL},
+    {"max_connections 0", "[daemon]\nmax_connections = 0\n",
+     "line 2: [daemon] max_connections: expected a number 1..100000", NULL},
+    {"max_connections 100001", "[daemon]\nmax_connections = 100001\n",
+     "line 2: [daemon] max_connections: expected a number 1..100000", NULL},
+    {"max_lookups 0", "[daemon]\nmax_lookups = 0\n",
+     "line 2: [daemon] max_lookups: expected a number 1..100000", NULL},
+    {"max_lookups 100001", "[daemon]\nmax_lookups = 100001\n",
+     "line 2: [daemon] max_lookups: expected a number 1..100000", NULL},
+    {"number with sign", "[daemon]\nmax_lookups = +5\n",
+     "line 2: [daemon] max_lookups: expected a number 1..100000", NULL},
+    {"number with unit", "[daemon]\nrefresh = 60s\n",
+     "line 2: [daemon] refresh: expected a number 60..31557600", NULL},
+    {"number huge", "[daemon]\nrefresh = 99999999999999999999999999\n",
+     "line 2: [daemon] refresh: expected a number 60..31557600", NULL},
+    {"number twice", "[daemon]\nrefresh = 60\n\nrefresh = 60\n",
+     "line 4: [daemon] refresh: set more than once", NULL},
+    {"deadline budget 90", "[daemon]\nfetch_timeout = 60\ndns_timeout = 15\n",
+     "[daemon] fetch_timeout (60) + 2 * dns_timeout (15) must be below 90 seconds", NULL},
+    {"deadline budget 89", "[daemon]\nfetch_timeout = 59\ndns_timeout = 15\n", NULL, NULL},
+
+    /* ---- zones ---- */
+    {"fallback wrong case", "[postfix]\nfallback = NotFound\n",
+     "line 2: [postfix] fallback: expected NOTFOUND, may, encrypt or dane", NULL},
+    {"fallback secure", "[default]\nfallback = secure\n",
+     "line 2: [default] fallback: expected NOTFOUND, may, encrypt or dane", NULL},
+    {"fallback MAY", "[default]\nfallback = MAY\n",
+     "line 2: [default] fallback: expected NOTFOUND, may, encrypt or dane", NULL},
+    {"testing bad", "[postfix]\ntesting = yes\n",
+     "line 2: [postfix] testing: expected ignore or enforce", NULL},
+    {"zone key twice", "[postfix]\nfallback = may\n[other]\n[postfix]\nfallback = may\n",
+     "line 5: [postfix] fallback: set more than once", NULL},
+    {"default key twice", "[default]\ntesting = ignore\ntesting = enforce\n",
+     "line 3: [default] testing: set more than once", NULL},
+};
+
+static void
+test_case(void **state)
+{
+	const struct cfg_case *t = *state;
+	struct cfg c;
+	char err[512];
+	int rc;
+
+	memset(err, 'Z', sizeof(err));
+	rc = cfg_parse(t->text, &c, err, sizeof(err));
+	if (t->err == NULL) {
+		if (rc != 0)
+			fail_msg("unexpected error: %s", err);
+		assert_string_equal(err, "");
+		if (t->check != NULL)
+			t->check(&c);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_string_equal(err, t->err);
+	}
+	cfg_fini(&c);
+	/* cfg_fini() leaves nothing to free twice. */
+	cfg_fini(&c);
+	assert_null(c.cache_dir);
+	assert_null(c.listen[0]);
+}
+
+/* The embedded default: parses, equals the built-in defaults, has exactly the agreed body. */
+static void
+test_default_text(void **state)
+{
+	static const char body[] =
+	    "[daemon]\nlisten = inet:127.0.0.1:8461\n"
+	    "cache_dir = /var/lib/mta-stsd\n\n[default]\nfallback = NOTFOUND\n"
+	    "testing = ignore\n";
+	const char *p = cfg_default_text;
+	size_t tl = strlen(cfg_default_text), bl = strlen(body);
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_true(tl > bl);
+	/* comment header lines only, then the body to the end */
+	assert_memory_equal(cfg_default_text + tl - bl, body, bl);
+	while (p < cfg_default_text + tl - bl) {
+		const char *nl = strchr(p, '\n');
+
+		assert_true(p[0] == '#');
+		assert_non_null(nl);
+		p = nl + 1;
+	}
+	assert_ptr_equal(p, cfg_default_text + tl - bl);
+	assert_int_equal(cfg_parse(cfg_default_text, &c, err, sizeof(err)), 0);
+	check_defaults(&c);
+	cfg_fini(&c);
+}
+
+/* Build "[daemon]\n" + n listen lines. */
+static void
+listen_text(char *buf, size_t sz, unsigned n)
+{
+	size_t len = (size_t)snprintf(buf, sz, "[daemon]\n");
+
+	for (unsigned i = 0; i < n; i++)
+		len +=
+		    (size_t)snprintf(buf + len, sz - len, "listen = inet:127.0.0.1:%u\n", 8000 + i);
+	assert_true(len < sz);
+}
+
+static void
+test_listen_cap(void **state)
+{
+	char text[4096], err[256];
+	struct cfg c;
+
+	(void)state;
+	listen_text(text, sizeof(text), CFG_LISTEN_MAX);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_listen, CFG_LISTEN_MAX);
+	assert_string_equal(c.listen[CFG_LISTEN_MAX - 1], "inet:127.0.0.1:8015");
+	cfg_fini(&c);
+
+	listen_text(text, sizeof(text), CFG_LISTEN_MAX + 1);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "line 18: [daemon] listen: more than 16 listeners");
+	cfg_fini(&c);
+}
+
+static void
+zone_text(char *buf, size_t sz, unsigned n)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, sz - len, "[zone%u]\nfallback = may\n", i);
+	len += (size_t)snprintf(buf + len, sz - len, "[default]\ntesting = enforce\n");
+	assert_true(len < sz);
+}
+
+static void
+test_zone_cap(void **state)
+{
+	char text[8192], err[256];
+	struct cfg c;
+
+	(void)state;
+	zone_text(text, sizeof(text), CFG_ZONE_MAX);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_zones, CFG_ZONE_MAX);
+	for (unsigned i = 0; i < CFG_ZONE_MAX; i++) {
+		assert_int_equal(c.zones[i].fallback, CFG_FALLBACK_MAY);
+		assert_int_equal(c.zones[i].testing, CFG_TESTING_ENFORCE);
+	}
+	assert_string_equal(c.zones[31].name, "zone31");
+	cfg_fini(&c);
+
+	zone_text(text, sizeof(text), CFG_ZONE_MAX + 1);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "line 65: [zone32]: more than 32 socketmap sections");
+	cfg_fini(&c);
+}
+
+/* 63-byte zone name ok; lines up to libinih's limit ok, longer rejected, not split. */
+static void
+test_long_names_and_lines(void **state)
+{
+	char text[1024], name[CFG_ZONE_NAME_MAX + 1], err[256];
+	struct cfg c;
+	size_t n;
+
+	(void)state;
+	memset(name, 'z', CFG_ZONE_NAME_MAX);
+	name[CFG_ZONE_NAME_MAX] = '\0';
+	snprintf(text, sizeof(text), "[%s]\nfallback = dane\n", name);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_zones, 1);
+	assert_string_equal(c.zones[0].name, name);
+	assert_int_equal(cfg_zone_find(&c, name, CFG_ZONE_NAME_MAX)->fallback, CFG_FALLBACK_DANE);
+	cfg_fini(&c);
+
+	/* A 150-byte cache_dir line is fine. */
+	n = (size_t)snprintf(text, sizeof(text), "[daemon]\ncache_dir = /");
+	memset(text + n, 'd', 150 - 13);
+	memcpy(text + n + 150 - 13, "\n", 2);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.cache_dir), 150 - 12);
+	cfg_fini(&c);
+
+	/* A 600-byte line is an error on that line, not a second line made of its tail. */
+	n = (size_t)snprintf(text, sizeof(text), "[daemon]\n# x\ncache_dir = /");
+	memset(text + n, 'd', 600);
+	memcpy(text + n + 600, "\nuser = x\n", 11);
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "line 3: line too long: more than ", 33) == 0);
+	cfg_fini(&c);
+}
+
+static void
+test_zone_find(void **state)
+{
+	static const char text[] = "[postfix]\nfallback = may\n[postfix-310]\nfallback = dane\n"
+	                           "[default]\nfallback = encrypt\n";
+	struct cfg c;
+	char err[256];
+	const char key[] = "postfix-310 example.com";
+
+	(void)state;
+	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
+	assert_ptr_equal(cfg_zone_find(&c, "postfix", 7), &c.zones[0]);
+	assert_ptr_equal(cfg_zone_find(&c, key, 11), &c.zones[1]); /* not NUL-terminated */
+	assert_ptr_equal(cfg_zone_find(&c, key, 7), &c.zones[0]);  /* "postfix" prefix */
+	assert_ptr_equal(cfg_zone_find(&c, "postfi", 6), &c.default_zone);
+	assert_ptr_equal(cfg_zone_find(&c, "Postfix", 7), &c.default_zone);
+	assert_ptr_equal(cfg_zone_find(&c, "other", 5), &c.default_zone);
+	assert_ptr_equal(cfg_zone_find(&c, "", 0), &c.default_zone);
+	assert_ptr_equal(cfg_zone_find(&c, "default", 7), &c.default_zone);
+	assert_int_equal(cfg_zone_find(&c, "other", 5)->fallback, CFG_FALLBACK_ENCRYPT);
+	cfg_fini(&c);
+}
+
+static void
+test_fallback_name(void **state)
+{
+	(void)state;
+	assert_string_equal(cfg_fallback_name(CFG_FALLBACK_NOTFOUND), "NOTFOUND");
+	assert_string_equal(cfg_fallback_name(CFG_FALLBACK_MAY), "may");
+	assert_string_equal(cfg_fallback_name(CFG_FALLBACK_ENCRYPT), "encrypt");
+	assert_string_equal(cfg_fallback_name(CFG_FALLBACK_DANE), "dane");
+	assert_string_equal(cfg_fallback_name((enum cfg_fallback)9), "unknown");
+}
+
+/* Small or absent error buffers: message cut but terminated; no write at all for size 0. */
+static void
+test_small_err(void **state)
+{
+	struct cfg c;
+	char err[16];
+
+	(void)state;
+	memset(err, 'Z', sizeof(err));
+	assert_int_equal(cfg_parse("[daemon]\nbogus = 1\n", &c, err, 10), -1);
+	assert_string_equal(err, "line 2: [");
+	assert_int_equal(err[10], 'Z');
+	cfg_fini(&c);
+	memset(err, 'Z', sizeof(err));
+	assert_int_equal(cfg_parse("[daemon]\nbogus = 1\n", &c, err, 0), -1);
+	assert_int_equal(err[0], 'Z');
+	cfg_fini(&c);
+	assert_int_equal(cfg_parse("[daemon]\nfetch_timeout = 60\ndns_timeout = 30\n", &c, NULL, 0),
+	                 -1);
+	cfg_fini(&c);
+}
+
+/* Settings survive strings being replaced: the default cache_dir is freed, not leaked. */
+static void
+test_replace_defaults(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    cfg_parse("[daemon]\ncache_dir = /x\nlisten = unix:/s\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.cache_dir, "/x");
+	assert_int_equal(c.n_listen, 1);
+	assert_string_equal(c.listen[0], "unix:/s");
+	cfg_fini(&c);
+}
+
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static struct CMUnitTest tests[NCASES + 16];
+
+int
+main(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NCASES; i++)
+		tests[n++] = (struct CMUnitTest){.name = cases[i].name,
+		                                 .test_func = test_case,
+		                                 .initial_state = (void *)&cases[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_text);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_cap);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_zone_cap);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_names_and_lines);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_zone_find);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fallback_name);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_small_err);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_replace_defaults);
+	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
+}

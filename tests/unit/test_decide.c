@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for decide.c and answer.c: the design.md decision table cell by cell (every STS
+ * situation x every DANE state x every zone fallback), rendered through answer_format() and
+ * compared as exact "STATUS|text" strings; explanations of each path; answer_format() on its
+ * own (pattern rewrite, duplicates, never '*', exact buffer sizes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "answer.h"
+#include "decide.h"
+
+#define NOW 1700000000
+
+/* Fresh policies name their MX hosts "fresh...", cached ones "cached...", so every SEC cell
+ * also proves which policy was in force. */
+#define SEC_FRESH "secure match=mx.fresh.example:.fresh.example.net servername=hostname"
+#define SEC_CACHED "secure match=mx.cached.example servername=hostname"
+
+enum pol {
+	P_NONE = 0, /* no policy */
+	P_ENFORCE,
+	P_TESTING,
+	P_MODE_NONE,
+};
+
+enum cache_state {
+	C_NULL = 0,   /* no record at all */
+	C_EMPTY,      /* record, nothing known */
+	C_VALID,      /* valid unexpired policy */
+	C_EXPIRED,    /* policy expired exactly now */
+	C_EXPIRED_OLD /* expired long ago */
+};
+
+/* One row situation. want[] per DANE column ALL, SOME, NONE, INSECURE, ERROR:
+ * "FB" = the zone fallback, "SEC_F"/"SEC_C" = secure with the fresh/cached policy,
+ * "TEMP" = TEMP with any text, else the literal OK text. */
+struct row_case {
+	const char *name;
+	enum decide_disc disc;
+	enum pol fresh;
+	enum cache_state cache;
+	enum pol cached;
+	enum cfg_testing testing;
+	const char *want[5];
+};
+
+static const struct row_case rows[] = {
+    /* enforce (fresh or cached unexpired) */
+    {"enforce fresh",
+     DECIDE_DISC_FETCHED,
+     P_ENFORCE,
+     C_NULL,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane-only", "dane-only", "SEC_F", "SEC_F", "TEMP"}},
+    {"enforce fresh over cached testing",
+     DECIDE_DISC_FETCHED,
+     P_ENFORCE,
+     C_VALID,
+     P_TESTING,
+     CFG_TESTING_IGNORE,
+     {"dane-only", "dane-only", "SEC_F", "SEC_F", "TEMP"}},
+    {"enforce cached",
+     DECIDE_DISC_NOT_RUN,
+     P_NONE,
+     C_VALID,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane-only", "dane-only", "SEC_C", "SEC_C", "TEMP"}},
+    {"enforce cached, TXT gone",
+     DECIDE_DISC_NO_POLICY,
+     P_NONE,
+     C_VALID,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane-only", "dane-only", "SEC_C", "SEC_C", "TEMP"}},
+    {"enforce cached, TXT failed",
+     DECIDE_DISC_TXT_FAILED,
+     P_NONE,
+     C_VALID,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane-only", "dane-only", "SEC_C", "SEC_C", "TEMP"}},
+    {"enforce cached, fetch failed",
+     DECIDE_DISC_FETCH_FAILED,
+     P_NONE,
+     C_VALID,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane-only", "dane-only", "SEC_C", "SEC_C", "TEMP"}},
+    {"testing fresh as enforce",
+     DECIDE_DISC_FETCHED,
+     P_TESTING,
+     C_NULL,
+     P_NONE,
+     CFG_TESTING_ENFORCE,
+     {"dane-only", "dane-only", "SEC_F", "SEC_F", "TEMP"}},
+    {"testing cached as enforce",
+     DECIDE_DISC_TXT_FAILED,
+     P_NONE,
+     C_VALID,
+     P_TESTING,
+     CFG_TESTING_ENFORCE,
+     {"dane-only", "dane-only", "SEC_C", "SEC_C", "TEMP"}},
+    /* testing */
+    {"testing fresh",
+     DECIDE_DISC_FETCHED,
+     P_TESTING,
+     C_NULL,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"testing cached",
+     DECIDE_DISC_NOT_RUN,
+     P_NONE,
+     C_VALID,
+     P_TESTING,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"testing cached, TXT failed",
+     DECIDE_DISC_TXT_FAILED,
+     P_NONE,
+     C_VALID,
+     P_TESTING,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"testing fresh over cached enforce",
+     DECIDE_DISC_FETCHED,
+     P_TESTING,
+     C_VALID,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    /* none / no TXT / expired */
+    {"mode none fresh",
+     DECIDE_DISC_FETCHED,
+     P_MODE_NONE,
+     C_VALID,
+     P_ENFORCE,
+     CFG_TESTING_ENFORCE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"mode none cached",
+     DECIDE_DISC_NOT_RUN,
+     P_NONE,
+     C_VALID,
+     P_MODE_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"no TXT",
+     DECIDE_DISC_NO_POLICY,
+     P_NONE,
+     C_NULL,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"no policy remembered",
+     DECIDE_DISC_NOT_RUN,
+     P_NONE,
+     C_EMPTY,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"expired now, no TXT",
+     DECIDE_DISC_NO_POLICY,
+     P_NONE,
+     C_EXPIRED,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"expired long ago",
+     DECIDE_DISC_NOT_RUN,
+     P_NONE,
+     C_EXPIRED_OLD,
+     P_ENFORCE,
+     CFG_TESTING_ENFORCE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    /* fetch failed, nothing cached */
+    {"fetch failed, no record",
+     DECIDE_DISC_FETCH_FAILED,
+     P_NONE,
+     C_NULL,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"fetch failed, empty record",
+     DECIDE_DISC_FETCH_FAILED,
+     P_NONE,
+     C_EMPTY,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    {"fetch failed, expired",
+     DECIDE_DISC_FETCH_FAILED,
+     P_NONE,
+     C_EXPIRED,
+     P_ENFORCE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "dane"}},
+    /* TXT lookup failed, nothing cached */
+    {"TXT failed, no record",
+     DECIDE_DISC_TXT_FAILED,
+     P_NONE,
+     C_NULL,
+     P_NONE,
+     CFG_TESTING_IGNORE,
+     {"dane", "dane", "FB", "FB", "TEMP"}},
+    {"TXT failed, expired",
+     DECIDE_DISC_TXT_FAILED,
+     P_NONE,
+     C_EXPIRED,
+     P_ENFORCE,
+     CFG_TESTING_ENFORCE,
+     {"dane", "dane", "FB", "FB", "TEMP"}},
+};
+
+static const enum decide_dane columns[5] = {DECIDE_DANE_ALL, DECIDE_DANE_SOME, DECIDE_DANE_NONE,
+                                            DECIDE_DANE_INSECURE, DECIDE_DANE_ERROR};
+static const char *const column_names[5] = {"ALL", "SOME", "NONE", "INSECURE", "ERROR"};
+
+static void
+set_mx(struct stspolicy *p, const char *mx)
+{
+	size_t n = strlen(mx);
+
+	assert_true(n <= DNAME_MAX && p->n_mx < STSPOLICY_MAX_MX);
+	memcpy(p->mx[p->n_mx++], mx, n + 1);
+}
+
+static void
+make_policy(struct stspolicy *p, enum pol kind, int cached)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_age = 86400;
+	switch (kind) {
+	case P_ENFORCE:
+		p->mode = STSPOLICY_MODE_ENFORCE;
+		break;
+	case P_TESTING:
+		p->mode = STSPOLICY_MODE_TESTING;
+		break;
+	case P_MODE_NONE:
+	case P_NONE:
+		p->mode = STSPOLICY_MODE_NONE;
+		return;
+	}
+	if (cached) {
+		set_mx(p, "mx.cached.example");
+	} else {
+		set_mx(p, "mx.fresh.example");
+		set_mx(p, "*.fresh.example.net");
+		set_mx(p, "mx.fresh.example"); /* duplicate: rendered once */
+	}
+}
+
+static void
+make_zone(struct cfg_zone *z, enum cfg_fallback fb, enum cfg_testing t)
+{
+	memset(z, 0, sizeof(*z));
+	memcpy(z->name, "postfix", 8);
+	z->fallback = fb;
+	z->testing = t;
+}
+
+/* Render an answer as "STATUS|text". */
+static void
+render(const struct answer *a, char *out, size_t outsz)
+{
+	const char *status = NULL;
+	char text[2048];
+	size_t len = 0;
+	int n;
+
+	assert_int_equal(answer_format(a, &status, text, sizeof(text), &len), 0);
+	assert_non_null(status);
+	assert_int_equal(strlen(text), len);
+	assert_null(strchr(text, '*'));
+	n = snprintf(out, outsz, "%s|%s", status, text);
+	assert_true(n > 0 && (size_t)n < outsz);
+}
+
+static const char *
+fb_text(enum cfg_fallback fb)
+{
+	switch (fb) {
+	case CFG_FALLBACK_NOTFOUND:
+		return "NOTFOUND|";
+	case CFG_FALLBACK_MAY:
+		return "OK|may";
+	case CFG_FALLBACK_ENCRYPT:
+		return "OK|encrypt";
+	case CFG_FALLBACK_DANE:
+		return "OK|dane";
+	}
+	return "?";
+}
+
+struct cell {
+	const struct row_case *row;
+	unsigned col;
+	char name[128];
+};
+
+static struct cell cells[sizeof(rows) / sizeof(rows[0]) * 5];
+
+static void
+test_cell(void **state)
+{
+	const struct cell *c = *state;
+	const struct row_case *r = c->row;
+	static struct stspolicy fresh;
+	static struct cacherec rec;
+	const char *want = r->want[c->col];
+
+	make_policy(&fresh, r->fresh, 0);
+	cacherec_init(&rec);
+	if (r->cache == C_VALID || r->cache == C_EXPIRED || r->cache == C_EXPIRED_OLD) {
+		struct stspolicy p;
+		int64_t t = r->cache == C_VALID     ? NOW - 100
+		            : r->cache == C_EXPIRED ? NOW - 86400
+		                                    : NOW - 10 * 86400;
+
+		make_policy(&p, r->cached, 1);
+		cacherec_on_fetch_ok(&rec, &p, "id1", t);
+	}
+
+	for (enum cfg_fallback fb = CFG_FALLBACK_NOTFOUND; fb <= CFG_FALLBACK_DANE; fb++) {
+		struct decide_input in = {r->cache == C_NULL ? NULL : &rec, r->disc,
+		                          r->disc == DECIDE_DISC_FETCHED ? &fresh : NULL,
+		                          columns[c->col]};
+		struct cfg_zone zone;
+		struct answer a;
+		char got[2048], exp[2048];
+
+		make_zone(&zone, fb, r->testing);
+		memset(&a, 0x5a, sizeof(a));
+		decide(&in, &zone, NOW, &a);
+		assert_non_null(a.why);
+		assert_true(strlen(a.why) > 0);
+		render(&a, got, sizeof(got));
+		if (strcmp(want, "FB") == 0)
+			snprintf(exp, sizeof(exp), "%s", fb_text(fb));
+		else if (strcmp(want, "SEC_F") == 0)
+			snprintf(exp, sizeof(exp), "OK|%s", SEC_FRESH);
+		else if (strcmp(want, "SEC_C") == 0)
+			snprintf(exp, sizeof(exp), "OK|%s", SEC_CACHED);
+		else if (strcmp(want, "TEMP") == 0)
+			snprintf(exp, sizeof(exp), "TEMP|%s", a.why);
+		else
+			snprintf(exp, sizeof(exp), "OK|%s", want);
+		assert_string_equal(got, exp);
+		/* SECURE borrows the policy from the input, never copies it. */
+		if (strncmp(want, "SEC", 3) == 0)
+			assert_ptr_equal(a.policy, want[4] == 'F' ? &fresh : &rec.policy);
+	}
+}
+
+/* ---- explanations ---- */
+
+struct why_case {
+	const char *name;
+	enum decide_disc disc;
+	enum pol fresh;
+	enum cache_state cache;
+	enum pol cached;
+	enum cfg_testing testing;
+	enum decide_dane dane;
+	const char *want;
+};
+
+static const struct why_case whys[] = {
+    {"why enforce fresh", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_INSECURE, "enforced MTA-STS policy"},
+    {"why enforce from cache", DECIDE_DISC_NOT_RUN, P_NONE, C_VALID, P_ENFORCE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_NONE, "enforced MTA-STS policy"},
+    {"why cached, TXT failed", DECIDE_DISC_TXT_FAILED, P_NONE, C_VALID, P_ENFORCE,
+     CFG_TESTING_IGNORE, DECIDE_DANE_INSECURE,
+     "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
+    {"why cached, fetch failed", DECIDE_DISC_FETCH_FAILED, P_NONE, C_VALID, P_ENFORCE,
+     CFG_TESTING_IGNORE, DECIDE_DANE_INSECURE,
+     "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
+    {"why cached, TXT gone", DECIDE_DISC_NO_POLICY, P_NONE, C_VALID, P_ENFORCE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_INSECURE, "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
+    {"why testing enforced", DECIDE_DISC_FETCHED, P_TESTING, C_NULL, P_NONE, CFG_TESTING_ENFORCE,
+     DECIDE_DANE_INSECURE, "testing policy enforced by configuration"},
+    {"why enforce dane all", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_ALL, "enforced MTA-STS policy, all MX hosts DANE: dane-only"},
+    {"why enforce dane some", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_SOME, "enforced MTA-STS policy, some MX hosts DANE: dane-only"},
+    {"why enforce dane error", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_ERROR, "DANE validation error under enforce"},
+    {"why testing fallback", DECIDE_DISC_FETCHED, P_TESTING, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_INSECURE, "testing policy: fallback"},
+    {"why testing dane", DECIDE_DISC_FETCHED, P_TESTING, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_ALL, "testing policy, DANE published: dane"},
+    {"why no policy", DECIDE_DISC_NO_POLICY, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_INSECURE, "no MTA-STS policy"},
+    {"why no policy dane", DECIDE_DISC_NO_POLICY, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_SOME, "no MTA-STS policy, DANE on some MX hosts: dane"},
+    {"why no policy dane error", DECIDE_DISC_NO_POLICY, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_ERROR, "no MTA-STS policy, DANE lookup error: dane"},
+    {"why mode none", DECIDE_DISC_FETCHED, P_MODE_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_NONE, "MTA-STS mode none: fallback"},
+    {"why expired", DECIDE_DISC_NO_POLICY, P_NONE, C_EXPIRED, P_ENFORCE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_INSECURE, "cached MTA-STS policy expired: fallback"},
+    {"why fetch failed", DECIDE_DISC_FETCH_FAILED, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_INSECURE, "policy fetch failed, nothing cached: fallback"},
+    {"why fetch failed dane", DECIDE_DISC_FETCH_FAILED, P_NONE, C_EMPTY, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_ALL, "policy fetch failed, nothing cached: dane"},
+    {"why TXT failed", DECIDE_DISC_TXT_FAILED, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
+     DECIDE_DANE_NONE, "TXT lookup failed, nothing cached: fallback"},
+    {"why TXT failed dane error", DECIDE_DISC_TXT_FAILED, P_NONE, C_NULL, P_NONE,
+     CFG_TESTING_IGNORE, DECIDE_DANE_ERROR, "TXT lookup and DANE lookup failed, nothing cached"},
+};
+
+static void
+test_why(void **state)
+{
+	const struct why_case *w = *state;
+	static struct stspolicy fresh;
+	static struct cacherec rec;
+	struct decide_input in;
+	struct cfg_zone zone;
+	struct answer a;
+
+	make_policy(&fresh, w->fresh, 0);
+	cacherec_init(&rec);
+	if (w->cache == C_VALID || w->cache == C_EXPIRED) {
+		struct stspolicy p;
+
+		make_policy(&p, w->cached, 1);
+		cacherec_on_fetch_ok(&rec, &p, "id1", w->cache == C_VALID ? NOW - 1 : NOW - 86400);
+	}
+	in.cached = w->cache == C_NULL ? NULL : &rec;
+	in.disc = w->disc;
+	in.fresh = w->disc == DECIDE_DISC_FETCHED ? &fresh : NULL;
+	in.dane = w->dane;
+	make_zone(&zone, CFG_FALLBACK_MAY, w->testing);
+	decide(&in, &zone, NOW, &a);
+	assert_string_equal(a.why, w->want);
+}
+
+/* The policy in force changes exactly at expiry (now == expires is expired). */
+static void
+test_expiry_edge(void **state)
+{
+	static struct cacherec rec;
+	struct stspolicy p;
+	struct cfg_zone zone;
+	struct decide_input in;
+	struct answer a;
+	char got[512];
+
+	(void)state;
+	make_policy(&p, P_ENFORCE, 1);
+	cacherec_init(&rec);
+	cacherec_on_fetch_ok(&rec, &p, "id1", NOW - 86400);
+	make_zone(&zone, CFG_FALLBACK_NOTFOUND, CFG_TESTING_IGNORE);
+	in = (struct decide_input){&rec, DECIDE_DISC_NOT_RUN, NULL, DECIDE_DANE_INSECURE};
+	decide(&in, &zone, NOW - 1, &a);
+	render(&a, got, sizeof(got));
+	assert_string_equal(got, "OK|" SEC_CACHED);
+	decide(&in, &zone, NOW, &a);
+	render(&a, got, sizeof(got));
+	assert_string_equal(got, "NOTFOUND|");
+	/* An out-of-range DANE state is treated as the strictest: ERROR. */
+	in.dane = (enum decide_dane)42;
+	decide(&in, &zone, NOW - 1, &a);
+	render(&a, got, sizeof(got));
+	assert_string_equal(got, "TEMP|DANE validation error under enforce");
+}
+
+/* ---- answer_format on its own ---- */
+
+struct fmt_case {
+	const char *name;
+	enum answer_kind kind;
+	enum answer_level level;
+	const char *mx[6]; /* NULL-terminated; for SECURE */
+	const char *why;
+	const char *status;
+	const char *text;
+};
+
+static const struct fmt_case fmts[] = {
+    {"fmt secure exact",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"mail.example.com", NULL},
+     "x",
+     "OK",
+     "secure match=mail.example.com servername=hostname"},
+    {"fmt secure wildcard",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"*.example.com", NULL},
+     "x",
+     "OK",
+     "secure match=.example.com servername=hostname"},
+    {"fmt secure order kept",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"mx2.example.com", "*.example.net", "mx1.example.com", NULL},
+     "x",
+     "OK",
+     "secure match=mx2.example.com:.example.net:mx1.example.com servername=hostname"},
+    {"fmt secure duplicates",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"*.example.com", "example.com", "*.example.com", "example.com", "a.example.com", NULL},
+     "x",
+     "OK",
+     "secure match=.example.com:example.com:a.example.com servername=hostname"},
+    {"fmt secure wildcard and exact parent differ",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"a.example.com", "*.a.example.com", NULL},
+     "x",
+     "OK",
+     "secure match=a.example.com:.a.example.com servername=hostname"},
+    {"fmt secure bad pattern colon",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"a.example.com:b", NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt secure bad pattern star",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"a.*.example.com", NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt secure bad pattern bare star",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"*", NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt secure bad pattern star dot",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"*.", NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt secure bad pattern leading dot",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {".example.com", NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt secure bad pattern space",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {"ok.example.com", "a b.example.com", NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt secure no patterns",
+     ANSWER_OK,
+     ANSWER_LEVEL_SECURE,
+     {NULL},
+     "x",
+     "TEMP",
+     "internal error: no usable MX pattern for secure"},
+    {"fmt dane-only", ANSWER_OK, ANSWER_LEVEL_DANE_ONLY, {NULL}, "x", "OK", "dane-only"},
+    {"fmt dane", ANSWER_OK, ANSWER_LEVEL_DANE, {NULL}, "x", "OK", "dane"},
+    {"fmt encrypt", ANSWER_OK, ANSWER_LEVEL_ENCRYPT, {NULL}, "x", "OK", "encrypt"},
+    {"fmt may", ANSWER_OK, ANSWER_LEVEL_MAY, {NULL}, "x", "OK", "may"},
+    {"fmt notfound", ANSWER_NOTFOUND, ANSWER_LEVEL_MAY, {NULL}, "ignored", "NOTFOUND", ""},
+    {"fmt temp",
+     ANSWER_TEMP,
+     ANSWER_LEVEL_SECURE,
+     {NULL},
+     "DANE validation error under enforce",
+     "TEMP",
+     "DANE validation error under enforce"},
+    {"fmt temp no why",
+     ANSWER_TEMP,
+     ANSWER_LEVEL_SECURE,
+     {NULL},
+     NULL,
+     "TEMP",
+     "temporary failure"},
+    {"fmt bad level",
+     ANSWER_OK,
+     (enum answer_level)77,
+     {NULL},
+     "x",
+     "TEMP",
+     "internal error: unknown TLS level"},
+    {"fmt bad kind",
+     (enum answer_kind)77,
+     ANSWER_LEVEL_MAY,
+     {NULL},
+     "x",
+     "TEMP",
+     "internal error: unknown answer kind"},
+};
+
+static void
+test_fmt(void **state)
+{
+	const struct fmt_case *f = *state;
+	static struct stspolicy pol;
+	struct answer a;
+	const char *status = NULL;
+	char out[1024];
+	size_t len = 0, want = strlen(f->text);
+
+	memset(&pol, 0, sizeof(pol));
+	pol.mode = STSPOLICY_MODE_ENFORCE;
+	for (unsigned i = 0; f->mx[i] != NULL; i++)
+		set_mx(&pol, f->mx[i]);
+	a.kind = f->kind;
+	a.level = f->level;
+	a.policy = &pol;
+	a.why = f->why;
+
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, f->status);
+	assert_string_equal(out, f->text);
+	assert_int_equal(len, want);
+	assert_null(strchr(out, '*'));
+
+	/* Exact size (text + NUL) fits; one byte less does not; nor does any smaller size. */
+	memset(out, 'Z', sizeof(out));
+	len = 9999;
+	assert_int_equal(answer_format(&a, &status, out, want + 1, &len), 0);
+	assert_int_equal(len, want);
+	assert_string_equal(out, f->text);
+	for (size_t sz = 0; sz <= want; sz++) {
+		len = 9999;
+		assert_int_equal(answer_format(&a, &status, out, sz, &len), -1);
+		assert_int_equal(len, 9999);
+	}
+}
+
+static void
+test_fmt_null_policy(void **state)
+{
+	struct answer a = {ANSWER_OK, ANSWER_LEVEL_SECURE, NULL, "x"};
+	const char *status = NULL;
+	char out[256];
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, "TEMP");
+	assert_string_equal(out, "internal error: no usable MX pattern for secure");
+}
+
+/* 64 patterns of maximal length all fit a reply well under Postfix's 100000-byte cap. */
+static void
+test_fmt_biggest(void **state)
+{
+	static struct stspolicy pol;
+	static char out[32768];
+	struct answer a = {ANSWER_OK, ANSWER_LEVEL_SECURE, &pol, "x"};
+	const char *status = NULL;
+	char name[DNAME_MAX + 1];
+	size_t len = 0;
+
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	pol.mode = STSPOLICY_MODE_ENFORCE;
+	for (unsigned i = 0; i < STSPOLICY_MAX_MX; i++) {
+		memset(name, 'a' + (char)(i % 26), sizeof(name));
+		name[0] = (char)('a' + i / 26);
+		name[63] = name[127] = name[191] = '.';
+		name[DNAME_MAX] = '\0';
+		set_mx(&pol, name);
+	}
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, "OK");
+	assert_int_equal(len,
+	                 strlen("secure match=") + 64 * 253 + 63 + strlen(" servername=hostname"));
+	assert_true(len < 100000);
+}
+
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+#define N_WHY (sizeof(whys) / sizeof(whys[0]))
+#define N_FMT (sizeof(fmts) / sizeof(fmts[0]))
+
+static struct CMUnitTest tests[N_ROWS * 5 + N_WHY + N_FMT + 8];
+
+int
+main(void)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < N_ROWS; i++) {
+		for (unsigned c = 0; c < 5; c++, k++) {
+			cells[k].row = &rows[i];
+			cells[k].col = c;
+			snprintf(cells[k].name, sizeof(cells[k].name), "%s x DANE %s", rows[i].name,
+			         column_names[c]);
+			tests[n++] = (struct CMUnitTest){.name = cells[k].name,
+			                                 .test_func = test_cell,
+			                                 .initial_state = &cells[k]};
+		}
+	}
+	for (size_t i = 0; i < N_WHY; i++)
+		tests[n++] = (struct CMUnitTest){
+		    .name = whys[i].name, .test_func = test_why, .initial_state = (void *)&whys[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expiry_edge);
+	for (size_t i = 0; i < N_FMT; i++)
+		tests[n++] = (struct CMUnitTest){
+		    .name = fmts[i].name, .test_func = test_fmt, .initial_state = (void *)&fmts[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fmt_null_policy);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fmt_biggest);
+	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
+}
