@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache: the LMDB policy cache, one record per policy domain (cacherec.c encodes it).
+ * Effectful (E). Reads reuse one read-only transaction handle (mdb_txn_reset/renew), so a cached
+ * answer costs no allocation and no write; each write is its own durable transaction, so the
+ * cache survives restarts and kill -9. MDB_MAP_FULL grows the map (doubling, up to
+ * CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
+ * Stale reader slots of dead processes are cleared at open. TOFU rules live in cacherec.c.
+ */
+#include "cache.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "xalloc.h"
+
+#define CACHE_MAP_INITIAL (64UL << 20) /* 64 MiB: ~200k typical records */
+#define CACHE_MAP_MAX (16UL << 30)     /* 16 GiB: beyond that something is wrong */
+
+struct cache {
+	MDB_env *env;
+	MDB_dbi dbi;
+	MDB_txn *rtxn; /* reset between reads; NULL when it must be recreated */
+	size_t mapsize;
+	int readonly;
+};
+
+struct cache *
+cache_open(const char *dir, int readonly, char *err, size_t errsz)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+	MDB_txn *txn;
+	int rc, dead = 0;
+
+	if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errsz, "cache_dir %s: %s", dir, strerror(errno));
+		free(c);
+		return NULL;
+	}
+	c->readonly = readonly;
+	c->mapsize = CACHE_MAP_INITIAL;
+	if ((rc = mdb_env_create(&c->env)) != 0 || (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(c->env, 126)) != 0 ||
+	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {
+		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
+		mdb_env_close(c->env);
+		free(c);
+		return NULL;
+	}
+	/* A file grown by an earlier run may be larger than our initial map size. */
+	{
+		MDB_envinfo info;
+		if (mdb_env_info(c->env, &info) == 0 && info.me_mapsize > c->mapsize)
+			c->mapsize = info.me_mapsize;
+	}
+	mdb_reader_check(c->env, &dead);
+	if ((rc = mdb_txn_begin(c->env, NULL, readonly ? MDB_RDONLY : 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, NULL, 0, &c->dbi)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
+		mdb_env_close(c->env);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->rtxn != NULL)
+		mdb_txn_abort(c->rtxn);
+	mdb_env_close(c->env);
+	free(c);
+}
+
+/* Drop the read handle so the map can be resized or re-read. */
+static void
+cache_drop_reader(struct cache *c)
+{
+	if (c->rtxn != NULL) {
+		mdb_txn_abort(c->rtxn);
+		c->rtxn = NULL;
+	}
+}
+
+static int
+cache_begin_read(struct cache *c)
+{
+	int rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (c->rtxn != NULL)
+			rc = mdb_txn_renew(c->rtxn);
+		else
+			rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &c->rtxn);
+		if (rc != MDB_MAP_RESIZED)
+			return rc;
+		/* Another process grew the map: adopt its size and try once more. */
+		cache_drop_reader(c);
+		mdb_env_set_mapsize(c->env, 0);
+	}
+	return rc;
+}
+
+enum cache_res
+cache_get(struct cache *c, const char *domain, struct cacherec *out)
+{
+	MDB_val key = {strlen(domain), (void *)domain}, val;
+	enum cacherec_err derr;
+	int rc;
+
+	if ((rc = cache_begin_read(c)) != 0) {
+		log_err("stage=cache op=read domain=%s err=\"%s\"", domain, mdb_strerror(rc));
+		cache_drop_reader(c);
+		return CACHE_ERR;
+	}
+	rc = mdb_get(c->rtxn, c->dbi, &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_reset(c->rtxn);
+		return CACHE_MISS;
+	}
+	if (rc != 0) {
+		mdb_txn_reset(c->rtxn);
+		log_err("stage=cache op=read domain=%s err=\"%s\"", domain, mdb_strerror(rc));
+		return CACHE_ERR;
+	}
+	derr = cacherec_decode(val.mv_data, val.mv_size, out);
+	mdb_txn_reset(c->rtxn);
+	if (derr != CACHEREC_OK) {
+		/* A damaged record is never applied; the next successful fetch overwrites it. */
+		log_warn("stage=cache op=decode domain=%s err=\"%s\"", domain, cacherec_strerror(derr));
+		return CACHE_MISS;
+	}
+	return CACHE_HIT;
+}
+
+static int
+cache_write(struct cache *c, const char *domain, const struct cacherec *rec, int del)
+{
+	static uint8_t buf[CACHEREC_MAX_BYTES];
+	MDB_val key = {strlen(domain), (void *)domain}, val;
+	size_t len = 0;
+	MDB_txn *txn;
+	int rc;
+
+	if (c->readonly && !del)
+		return -1;
+	if (!del) {
+		enum cacherec_err e = cacherec_encode(rec, buf, sizeof(buf), &len);
+		INVARIANT(e == CACHEREC_OK); /* CACHEREC_MAX_BYTES bounds every valid record */
+	}
+	for (int attempt = 0; attempt < 8; attempt++) {
+		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			cache_drop_reader(c);
+			mdb_env_set_mapsize(c->env, 0);
+			continue;
+		}
+		if (rc != 0)
+			break;
+		val.mv_size = len;
+		val.mv_data = buf;
+		rc = del ? mdb_del(txn, c->dbi, &key, NULL) : mdb_put(txn, c->dbi, &key, &val, 0);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc != MDB_MAP_FULL)
+			break;
+		if (c->mapsize * 2 > CACHE_MAP_MAX) {
+			log_err("stage=cache op=grow err=\"map already at %zu bytes\"", c->mapsize);
+			break;
+		}
+		/* No transaction may be active in this process while the map is resized. */
+		cache_drop_reader(c);
+		c->mapsize *= 2;
+		if ((rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0)
+			break;
+		log_info("stage=cache op=grow mapsize=%zu", c->mapsize);
+		rc = MDB_MAP_FULL;
+	}
+	if (del && rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0) {
+		log_err("stage=cache op=%s domain=%s err=\"%s\"", del ? "delete" : "write", domain, mdb_strerror(rc));
+		return -1;
+	}
+	return 1;
+}
+
+int
+cache_put(struct cache *c, const char *domain, const struct cacherec *rec)
+{
+	return cache_write(c, domain, rec, 0) < 0 ? -1 : 0;
+}
+
+int
+cache_del(struct cache *c, const char *domain)
+{
+	return cache_write(c, domain, NULL, 1);
+}
+
+int
+cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg)
+{
+	static struct cacherec rec;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+
+	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
+		cache_drop_reader(c);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		char domain[256];
+		if (key.mv_size >= sizeof(domain) || cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
+			continue;
+		memcpy(domain, key.mv_data, key.mv_size);
+		domain[key.mv_size] = '\0';
+		if (fn(arg, domain, &rec) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_reset(c->rtxn);
+	return 0;
+}

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mta-stsctl: the operator's command line. Effectful (E).
+ *   query DOMAIN            ask the running daemon over its socketmap listener, like postmap -q
+ *   query --direct DOMAIN   run discovery, fetch and decision in-process (no daemon, no cache)
+ * and prints the reply (and with --direct the policy and why). --json prints one JSON object
+ * (jansson). Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "fetch.h"
+#include "lookup.h"
+#include "resolver.h"
+#include "socketmap.h"
+#include "stspolicy.h"
+#include "xalloc.h"
+
+#define CTL_TIMEOUT_S 100 /* as long as Postfix would wait */
+
+struct ctl {
+	struct cfg cfg;
+	const char *listen; /* -s override */
+	const char *name;   /* socketmap name, default "postfix" */
+	int json;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mta-stsctl [-c FILE] [-s inet:HOST:PORT|unix:PATH] [-n NAME] [--json] query [--direct] DOMAIN\n");
+	exit(2);
+}
+
+static int
+exit_code(const char *status)
+{
+	if (strcmp(status, "OK") == 0)
+		return 0;
+	if (strcmp(status, "NOTFOUND") == 0)
+		return 1;
+	return 2;
+}
+
+static void
+print_reply(const struct ctl *ctl, const char *domain, const char *status, const char *text, size_t len,
+	    json_t *extra)
+{
+	if (ctl->json) {
+		json_t *o = extra ? extra : json_object();
+		json_object_set_new(o, "domain", json_string(domain));
+		json_object_set_new(o, "status", json_string(status));
+		json_object_set_new(o, "reply", json_stringn(text, len));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+		return;
+	}
+	printf("%s%s%.*s\n", status, len ? " " : "", (int)len, text);
+}
+
+static int
+connect_listener(const char *l, char *err, size_t errsz)
+{
+	struct timeval tv = {CTL_TIMEOUT_S, 0};
+	int fd = -1;
+
+	if (strncmp(l, "unix:", 5) == 0) {
+		struct sockaddr_un sun;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(l + 5) >= sizeof(sun.sun_path)) {
+			snprintf(err, errsz, "%s: path too long", l);
+			return -1;
+		}
+		memcpy(sun.sun_path, l + 5, strlen(l + 5) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	} else if (strncmp(l, "inet:", 5) == 0) {
+		char host[256];
+		const char *hp = l + 5, *colon = strrchr(hp, ':');
+		struct addrinfo hints, *ai = NULL;
+		size_t hl;
+		if (colon == NULL || (hl = (size_t)(colon - hp)) >= sizeof(host)) {
+			snprintf(err, errsz, "%s: expected inet:HOST:PORT", l);
+			return -1;
+		}
+		memcpy(host, hp, hl);
+		host[hl] = '\0';
+		if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+			memmove(host, host + 1, hl - 2);
+			host[hl - 2] = '\0';
+		}
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+		if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+			snprintf(err, errsz, "%s: not a numeric HOST:PORT", l);
+			return -1;
+		}
+		fd = socket(ai->ai_family, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(ai);
+	} else {
+		snprintf(err, errsz, "%s: expected inet:HOST:PORT or unix:PATH", l);
+		return -1;
+	}
+	if (fd < 0) {
+		snprintf(err, errsz, "%s: %s (is mta-stsd running?)", l, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int
+query_daemon(const struct ctl *ctl, const char *domain)
+{
+	static char buf[SOCKETMAP_REPLY_MAX + 32];
+	char req[SOCKETMAP_REQUEST_MAX + 32], err[512];
+	const char *listen = ctl->listen ? ctl->listen : ctl->cfg.listen[0];
+	const char *payload, *sp;
+	size_t have = 0, plen, used;
+	int fd, n;
+
+	n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(ctl->name) + 1 + strlen(domain), ctl->name, domain);
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		fprintf(stderr, "mta-stsctl: request too long\n");
+		return 2;
+	}
+	if ((fd = connect_listener(listen, err, sizeof(err))) < 0) {
+		fprintf(stderr, "mta-stsctl: %s\n", err);
+		return 2;
+	}
+	if (write(fd, req, (size_t)n) != n) {
+		fprintf(stderr, "mta-stsctl: write: %s\n", strerror(errno));
+		close(fd);
+		return 2;
+	}
+	for (;;) {
+		ssize_t r;
+		enum socketmap_err e = socketmap_decode(buf, have, SOCKETMAP_REPLY_MAX, &payload, &plen, &used);
+		if (e == SOCKETMAP_OK)
+			break;
+		if (e != SOCKETMAP_INCOMPLETE || have == sizeof(buf)) {
+			fprintf(stderr, "mta-stsctl: bad reply: %s\n", socketmap_strerror(e));
+			close(fd);
+			return 2;
+		}
+		r = read(fd, buf + have, sizeof(buf) - have);
+		if (r <= 0) {
+			fprintf(stderr, "mta-stsctl: read: %s\n", r == 0 ? "connection closed" : strerror(errno));
+			close(fd);
+			return 2;
+		}
+		have += (size_t)r;
+	}
+	close(fd);
+	sp = memchr(payload, ' ', plen);
+	{
+		char status[16];
+		size_t sl = sp ? (size_t)(sp - payload) : plen;
+		const char *text = sp ? sp + 1 : payload + plen;
+		snprintf(status, sizeof(status), "%.*s", (int)(sl < 15 ? sl : 15), payload);
+		print_reply(ctl, domain, status, text, plen - (size_t)(text - payload), NULL);
+		return exit_code(status);
+	}
+}
+
+struct direct {
+	struct event_base *base;
+	const struct ctl *ctl;
+	const char *domain;
+	int rc;
+};
+
+static const char *
+disc_name(enum decide_disc d)
+{
+	switch (d) {
+	case DECIDE_DISC_NOT_RUN:
+		return "not-run";
+	case DECIDE_DISC_NO_POLICY:
+		return "no-policy";
+	case DECIDE_DISC_TXT_FAILED:
+		return "txt-lookup-failed";
+	case DECIDE_DISC_FETCH_FAILED:
+		return "fetch-failed";
+	case DECIDE_DISC_FETCHED:
+		return "fetched";
+	}
+	return "?";
+}
+
+static void
+direct_on_result(void *arg, const struct lookup_result *r)
+{
+	struct direct *d = arg;
+	const struct cacherec *rec = r->rec;
+	json_t *o = d->ctl->json ? json_object() : NULL;
+
+	if (o != NULL) {
+		json_object_set_new(o, "discovery", json_string(disc_name(r->disc)));
+		json_object_set_new(o, "why", json_string(r->why));
+		if (rec != NULL && rec->has_policy) {
+			json_t *p = json_object(), *mx = json_array();
+			for (unsigned i = 0; i < rec->policy.n_mx; i++)
+				json_array_append_new(mx, json_string(rec->policy.mx[i]));
+			json_object_set_new(p, "id", json_string(rec->id));
+			json_object_set_new(p, "mode", json_string(stspolicy_mode_name(rec->policy.mode)));
+			json_object_set_new(p, "max_age", json_integer(rec->policy.max_age));
+			json_object_set_new(p, "mx", mx);
+			json_object_set_new(o, "policy", p);
+		}
+	} else {
+		printf("domain: %s\n", d->domain);
+		printf("discovery: %s\n", disc_name(r->disc));
+		if (rec != NULL && rec->has_policy) {
+			printf("policy: id=%s mode=%s max_age=%u mx=", rec->id, stspolicy_mode_name(rec->policy.mode),
+			       (unsigned)rec->policy.max_age);
+			for (unsigned i = 0; i < rec->policy.n_mx; i++)
+				printf("%s%s", i ? "," : "", rec->policy.mx[i]);
+			putchar('\n');
+		} else {
+			printf("policy: none\n");
+		}
+		printf("reply: ");
+	}
+	print_reply(d->ctl, d->domain, r->status, r->text, r->len, o);
+	if (!d->ctl->json)
+		printf("why: %s\n", r->why);
+	d->rc = exit_code(r->status);
+	event_base_loopbreak(d->base);
+}
+
+static int
+query_direct(const struct ctl *ctl, const char *domain)
+{
+	struct direct d = {NULL, ctl, domain, 2};
+	struct resolver *res;
+	struct fetcher *fetch;
+	struct lookups *ls;
+	struct lookup_waiter *w;
+	char err[512];
+
+	d.base = event_base_new();
+	INVARIANT(d.base != NULL);
+	res = resolver_new(d.base, ctl->cfg.dns_servers, ctl->cfg.dns_timeout, err, sizeof(err));
+	fetch = res ? fetch_new(d.base, ctl->cfg.ca_file, ctl->cfg.fetch_timeout, err, sizeof(err)) : NULL;
+	if (res == NULL || fetch == NULL) {
+		fprintf(stderr, "mta-stsctl: %s\n", err);
+		resolver_free(res);
+		event_base_free(d.base);
+		return 2;
+	}
+	ls = lookups_new(d.base, &ctl->cfg, res, fetch, NULL);
+	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), domain, direct_on_result, &d);
+	if (w != NULL)
+		event_base_dispatch(d.base);
+	lookups_free(ls);
+	fetch_free(fetch);
+	resolver_free(res);
+	event_base_free(d.base);
+	return d.rc;
+}
+
+static int
+cmd_query(struct ctl *ctl, int argc, char **argv)
+{
+	int direct = 0;
+	char domain[DNAME_MAX + 1];
+	const char *key;
+
+	for (; argc > 0 && argv[0][0] == '-'; argc--, argv++) {
+		if (strcmp(argv[0], "--direct") == 0)
+			direct = 1;
+		else if (strcmp(argv[0], "--json") == 0)
+			ctl->json = 1;
+		else
+			usage();
+	}
+	if (argc != 1)
+		usage();
+	key = argv[0];
+	if (!direct)
+		return query_daemon(ctl, key);
+	/* Same key rules as the daemon: [host]:port -> host, .parent and IP literals -> NOTFOUND. */
+	switch (socketmap_classify(key, strlen(key), domain)) {
+	case SOCKETMAP_KEY_DOMAIN:
+		return query_direct(ctl, domain);
+	case SOCKETMAP_KEY_PARENT:
+		fprintf(stderr, "mta-stsctl: %s: parent-domain probe, answered NOTFOUND without lookup\n", key);
+		break;
+	case SOCKETMAP_KEY_IP:
+		fprintf(stderr, "mta-stsctl: %s: IP literal, answered NOTFOUND without lookup\n", key);
+		break;
+	default:
+		fprintf(stderr, "mta-stsctl: %s: not a valid domain name, answered NOTFOUND\n", key);
+		break;
+	}
+	print_reply(ctl, key, "NOTFOUND", "", 0, NULL);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	struct ctl ctl;
+	const char *path = CFG_DEFAULT_PATH;
+	int explicit_path = 0, opt, rc;
+	char msg[512];
+	FILE *fp;
+	char *text;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.name = "postfix";
+	while ((opt = getopt_long(argc, argv, "+c:s:n:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			explicit_path = 1;
+			break;
+		case 's':
+			ctl.listen = optarg;
+			break;
+		case 'n':
+			ctl.name = optarg;
+			break;
+		case 'j':
+			ctl.json = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	fp = fopen(path, "r");
+	if (fp == NULL && (explicit_path || errno != ENOENT)) {
+		fprintf(stderr, "mta-stsctl: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (fp != NULL) {
+		size_t n;
+		text = xmalloc(1024 * 1024 + 1);
+		n = fread(text, 1, 1024 * 1024, fp);
+		text[n] = '\0';
+		fclose(fp);
+	} else {
+		text = xstrndup(cfg_default_text, strlen(cfg_default_text));
+	}
+	rc = cfg_parse(text, &ctl.cfg, msg, sizeof(msg));
+	free(text);
+	if (rc != 0) {
+		fprintf(stderr, "mta-stsctl: %s: %s\n", path, msg);
+		cfg_fini(&ctl.cfg);
+		return 2;
+	}
+	if (strcmp(argv[optind], "query") == 0)
+		rc = cmd_query(&ctl, argc - optind - 1, argv + optind + 1);
+	else
+		usage();
+	cfg_fini(&ctl.cfg);
+	return rc;
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mta-stsd: options, configuration, listeners, privilege drop, signals and the one event loop.
+ * Effectful (E). Order matters: bind listeners (may need root) -> drop privileges -> open the
+ * cache (so its files belong to the service user) -> resolver, fetcher, lookups -> serve.
+ * SIGTERM/SIGINT stop cleanly; SIGHUP reopens logs and reloads the zone settings (fallback,
+ * testing); listener, cache and resolver changes need a restart and are reported as such.
+ */
+
+#include <errno.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cfg.h"
+#include "fetch.h"
+#include "log.h"
+#include "lookup.h"
+#include "resolver.h"
+#include "server.h"
+#include "xalloc.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mta-stsd [-c FILE] [-f] [-t] [-v] [-V]\n"
+			"  -c FILE  configuration (default %s; built-in defaults if absent)\n"
+			"  -f       stay in the foreground, log to stderr\n"
+			"  -t       check the configuration and exit\n"
+			"  -v       debug logging (all categories)\n"
+			"  -V       print the version and exit\n",
+		CFG_DEFAULT_PATH);
+	exit(2);
+}
+
+/* Read the configuration text: the named file, else the default path, else the built-in text.
+ * Returns a heap copy, or NULL with a message in err. */
+static char *
+config_read(const char *path, int explicit_path, const char **origin, char *err, size_t errsz)
+{
+	FILE *fp = fopen(path, "r");
+	char *text;
+	size_t n;
+
+	if (fp == NULL) {
+		if (!explicit_path && errno == ENOENT) {
+			*origin = "built-in defaults";
+			return xstrndup(cfg_default_text, strlen(cfg_default_text));
+		}
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text = xmalloc(CONFIG_FILE_MAX + 1);
+	n = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
+	if (ferror(fp) || n > CONFIG_FILE_MAX) {
+		snprintf(err, errsz, "%s: %s", path, ferror(fp) ? strerror(errno) : "larger than 1 MiB");
+		fclose(fp);
+		free(text);
+		return NULL;
+	}
+	fclose(fp);
+	text[n] = '\0';
+	*origin = path;
+	return text;
+}
+
+static int
+config_load(const char *path, int explicit_path, struct cfg *cfg, const char **origin, char *err, size_t errsz)
+{
+	char msg[512];
+	char *text = config_read(path, explicit_path, origin, err, errsz);
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	rc = cfg_parse(text, cfg, msg, sizeof(msg));
+	free(text);
+	if (rc != 0)
+		snprintf(err, errsz, "%s: %s", *origin, msg);
+	return rc;
+}
+
+static int
+drop_privileges(const char *user, char *err, size_t errsz)
+{
+	struct passwd *pw;
+
+	if (user == NULL || *user == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errsz, "user %s: no such user", user);
+		return -1;
+	}
+	if (getuid() == pw->pw_uid)
+		return 0;
+	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errsz, "user %s: cannot switch: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		snprintf(err, errsz, "user %s: privileges could be regained", user);
+		return -1;
+	}
+	return 0;
+}
+
+struct daemon {
+	struct event_base *base;
+	struct cfg cfg;
+	const char *path;
+	int explicit_path;
+};
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	log_info("event=stop signal=%d", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct cfg fresh;
+	const char *origin = NULL;
+	char err[600];
+
+	(void)sig;
+	(void)what;
+	log_reopen();
+	memset(&fresh, 0, sizeof(fresh));
+	if (config_load(d->path, d->explicit_path, &fresh, &origin, err, sizeof(err)) != 0) {
+		log_err("event=reload result=rejected err=\"%s\" action=keep-running-config", err);
+		cfg_fini(&fresh);
+		return;
+	}
+	/* Zone settings are copied in place: waiters hold pointers into d->cfg.zones. */
+	memcpy(d->cfg.zones, fresh.zones, sizeof(fresh.zones));
+	d->cfg.n_zones = fresh.n_zones;
+	d->cfg.default_zone = fresh.default_zone;
+	log_info("event=reload result=ok source=\"%s\" zones=%u note=\"listen, cache_dir, dns and fetch settings "
+		 "take effect on restart\"",
+		 origin, fresh.n_zones);
+	cfg_fini(&fresh);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	const char *origin = NULL;
+	int foreground = 0, check = 0, verbose = 0, opt, rc = 1;
+	char err[600];
+	struct server *srv = NULL;
+	struct cache *cache = NULL;
+	struct resolver *res = NULL;
+	struct fetcher *fetch = NULL;
+	struct lookups *ls = NULL;
+	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
+
+	memset(&d, 0, sizeof(d));
+	d.path = CFG_DEFAULT_PATH;
+	while ((opt = getopt(argc, argv, "c:ftvV")) != -1) {
+		switch (opt) {
+		case 'c':
+			d.path = optarg;
+			d.explicit_path = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("mta-stsd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (config_load(d.path, d.explicit_path, &d.cfg, &origin, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mta-stsd: %s\n", err);
+		cfg_fini(&d.cfg);
+		return 1;
+	}
+	if (check) {
+		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n", origin, d.cfg.n_listen,
+		       d.cfg.n_zones);
+		cfg_fini(&d.cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
+	d.base = event_base_new();
+	INVARIANT(d.base != NULL);
+	if ((srv = server_new(d.base, &d.cfg, err, sizeof(err))) == NULL ||
+	    drop_privileges(d.cfg.user, err, sizeof(err)) != 0 ||
+	    (cache = cache_open(d.cfg.cache_dir, 0, err, sizeof(err))) == NULL ||
+	    (res = resolver_new(d.base, d.cfg.dns_servers, d.cfg.dns_timeout, err, sizeof(err))) == NULL ||
+	    (fetch = fetch_new(d.base, d.cfg.ca_file, d.cfg.fetch_timeout, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mta-stsd: %s\n", err);
+		log_err("event=start result=failed err=\"%s\"", err);
+		goto out;
+	}
+	if (!foreground) {
+		if (daemon(0, 0) != 0) {
+			fprintf(stderr, "mta-stsd: daemon: %s\n", strerror(errno));
+			goto out;
+		}
+		/* libevent's backend (epoll) survives fork only after reinit. */
+		event_reinit(d.base);
+	}
+	ls = lookups_new(d.base, &d.cfg, res, fetch, cache);
+	server_start(srv, ls);
+	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
+	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
+	sig_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
+	INVARIANT(sig_term && sig_int && sig_hup);
+	evsignal_add(sig_term, NULL);
+	evsignal_add(sig_int, NULL);
+	evsignal_add(sig_hup, NULL);
+	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s", PACKAGE_VERSION,
+		 origin, d.cfg.n_listen, d.cfg.cache_dir, d.cfg.dns_servers ? d.cfg.dns_servers : "resolv.conf");
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	server_free(srv); /* cancels waiters before the lookups go */
+	lookups_free(ls);
+	fetch_free(fetch);
+	resolver_free(res);
+	cache_close(cache);
+	if (sig_term)
+		event_free(sig_term);
+	if (sig_int)
+		event_free(sig_int);
+	if (sig_hup)
+		event_free(sig_hup);
+	event_base_free(d.base);
+	cfg_fini(&d.cfg);
+	return rc;
+}

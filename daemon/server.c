@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server: Postfix socketmap listeners and connections on libevent. Effectful (E).
+ * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group), one bufferevent per
+ * connection, and per connection a FIFO of requests so that replies leave in request order
+ * even when a later request is answered from cache before an earlier one finishes discovery.
+ * Framing errors close the connection; a request that parses but is unusable is answered
+ * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
+ * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
+ * CONN_OUTPUT_MAX bytes of unread replies, cfg->max_connections connections.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lookup.h"
+#include "socketmap.h"
+#include "xalloc.h"
+
+#define CONN_PIPELINE_MAX 32	      /* queued requests before we stop reading */
+#define CONN_OUTPUT_MAX (256 * 1024) /* unread reply bytes before we stop reading */
+#define CONN_IDLE_TIMEOUT 300	      /* seconds; Postfix itself closes after ~10 s idle */
+#define FRAME_MAX (SOCKETMAP_REQUEST_MAX + 8) /* "10000:" + payload + "," */
+#define REPLY_FRAME_MAX (SOCKETMAP_REPLY_MAX + 16)
+
+struct conn;
+
+struct req {
+	TAILQ_ENTRY(req) link;
+	struct conn *c;
+	struct lookup_waiter *w;
+	struct evbuffer *reply; /* set when answered before the requests ahead of it */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) link;
+	struct server *srv;
+	struct bufferevent *bev;
+	TAILQ_HEAD(, req) reqs;
+	unsigned nreqs;
+};
+
+struct server {
+	struct event_base *base;
+	const struct cfg *cfg;
+	struct lookups *ls;
+	struct evconnlistener *lev[CFG_LISTEN_MAX];
+	unsigned n_lev;
+	unsigned n_conns;
+	time_t last_cap_log;
+	TAILQ_HEAD(, conn) conns;
+	TAILQ_HEAD(, req) spare; /* released requests, reused so steady state allocates nothing */
+};
+
+static void conn_on_read(struct bufferevent *bev, void *arg);
+
+static struct req *
+req_new(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct req *r = TAILQ_FIRST(&s->spare);
+
+	if (r != NULL)
+		TAILQ_REMOVE(&s->spare, r, link);
+	else
+		r = xcalloc(1, sizeof(*r));
+	r->c = c;
+	r->w = NULL;
+	r->reply = NULL;
+	TAILQ_INSERT_TAIL(&c->reqs, r, link);
+	c->nreqs++;
+	return r;
+}
+
+static void
+req_release(struct req *r)
+{
+	struct conn *c = r->c;
+
+	TAILQ_REMOVE(&c->reqs, r, link);
+	c->nreqs--;
+	if (r->w != NULL)
+		lookup_waiter_cancel(r->w);
+	if (r->reply != NULL)
+		evbuffer_free(r->reply);
+	TAILQ_INSERT_HEAD(&c->srv->spare, r, link);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	while (!TAILQ_EMPTY(&c->reqs))
+		req_release(TAILQ_FIRST(&c->reqs));
+	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->n_conns--;
+	free(c);
+}
+
+/* Re-enable reading once the queue and the output have room again. */
+static void
+conn_update_read(struct conn *c)
+{
+	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	if (c->nreqs < CONN_PIPELINE_MAX && out < CONN_OUTPUT_MAX)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
+conn_send(struct conn *c, const char *status, const char *text, size_t len, struct evbuffer *dst)
+{
+	char frame[REPLY_FRAME_MAX];
+	size_t flen;
+
+	if (socketmap_encode(status, text, len, frame, sizeof(frame), &flen) != SOCKETMAP_OK) {
+		/* Never send an oversized or empty OK: Postfix would defer anyway, say why. */
+		INVARIANT(socketmap_encode("TEMP", "reply cannot be encoded", 23, frame, sizeof(frame), &flen) ==
+			  SOCKETMAP_OK);
+	}
+	log_debug(LOG_CAT_SOCKETMAP, "op=reply status=%s len=%zu", status, len);
+	if (dst != NULL)
+		evbuffer_add(dst, frame, flen);
+	else
+		bufferevent_write(c->bev, frame, flen);
+}
+
+/* Send replies that are ready at the head of the queue, in order. */
+static void
+conn_flush(struct conn *c)
+{
+	struct req *r;
+
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->reply != NULL && r->w == NULL) {
+		bufferevent_write_buffer(c->bev, r->reply);
+		req_release(r);
+	}
+}
+
+static void
+req_answer(struct req *r, const char *status, const char *text, size_t len)
+{
+	struct conn *c = r->c;
+
+	r->w = NULL;
+	if (r == TAILQ_FIRST(&c->reqs)) {
+		conn_send(c, status, text, len, NULL);
+		req_release(r);
+		conn_flush(c);
+	} else {
+		r->reply = evbuffer_new();
+		INVARIANT(r->reply != NULL);
+		conn_send(c, status, text, len, r->reply);
+	}
+}
+
+static void
+req_on_result(void *arg, const struct lookup_result *res)
+{
+	struct req *r = arg;
+	struct conn *c = r->c;
+
+	req_answer(r, res->status, res->text, res->len);
+	conn_update_read(c);
+}
+
+static void
+conn_request(struct conn *c, const char *p, size_t len)
+{
+	struct server *s = c->srv;
+	const char *name, *key;
+	size_t name_len, key_len;
+	char domain[DNAME_MAX + 1], esc[128];
+	struct req *r = req_new(c);
+	struct lookup_waiter *w;
+
+	if (socketmap_split(p, len, &name, &name_len, &key, &key_len) != SOCKETMAP_OK) {
+		log_warn("stage=socketmap err=\"malformed request\" request=\"%s\"", log_escape(p, len, esc, sizeof(esc)));
+		req_answer(r, "PERM", "malformed request: expected \"name key\"", 38);
+		return;
+	}
+	switch (socketmap_classify(key, key_len, domain)) {
+	case SOCKETMAP_KEY_DOMAIN:
+		break;
+	case SOCKETMAP_KEY_PARENT:
+	case SOCKETMAP_KEY_IP:
+		req_answer(r, "NOTFOUND", "", 0);
+		return;
+	case SOCKETMAP_KEY_INVALID:
+	default:
+		log_debug(LOG_CAT_SOCKETMAP, "op=request key=\"%s\" result=invalid-key",
+			  log_escape(key, key_len, esc, sizeof(esc)));
+		req_answer(r, "NOTFOUND", "", 0);
+		return;
+	}
+	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name, domain);
+	/* A cached answer is delivered inside lookup_request() and r is released then. */
+	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), domain, req_on_result, r);
+	if (w != NULL)
+		r->w = w;
+}
+
+static void
+conn_on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (c->nreqs < CONN_PIPELINE_MAX) {
+		size_t avail = evbuffer_get_length(in), n, plen, used;
+		const char *payload;
+		unsigned char *p;
+		enum socketmap_err e;
+
+		if (avail == 0)
+			break;
+		n = avail < FRAME_MAX ? avail : FRAME_MAX;
+		p = evbuffer_pullup(in, (ev_ssize_t)n);
+		e = socketmap_decode((const char *)p, n, SOCKETMAP_REQUEST_MAX, &payload, &plen, &used);
+		if (e == SOCKETMAP_INCOMPLETE)
+			break;
+		if (e != SOCKETMAP_OK) {
+			char esc[64];
+			log_warn("stage=socketmap err=\"%s\" action=close data=\"%s\"", socketmap_strerror(e),
+				 log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
+			conn_free(c);
+			return;
+		}
+		conn_request(c, payload, plen);
+		evbuffer_drain(in, used);
+	}
+	conn_update_read(c);
+}
+
+static void
+conn_on_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_update_read(arg);
+}
+
+static void
+conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (what & BEV_EVENT_TIMEOUT)
+			log_debug(LOG_CAT_SOCKETMAP, "op=close reason=idle");
+		conn_free(c);
+	}
+}
+
+static void
+server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *s = arg;
+	struct conn *c;
+	struct timeval rtv = {CONN_IDLE_TIMEOUT, 0}, wtv = {60, 0};
+	int one = 1;
+
+	(void)lev;
+	(void)salen;
+	if (s->n_conns >= s->cfg->max_connections || s->ls == NULL) {
+		time_t now = time(NULL);
+		if (now != s->last_cap_log) {
+			s->last_cap_log = now;
+			log_warn("stage=socketmap err=\"connection limit %u reached\" action=close", s->cfg->max_connections);
+		}
+		evutil_closesocket(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	TAILQ_INIT(&c->reqs);
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	INVARIANT(c->bev != NULL);
+	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_MAX * 4);
+	bufferevent_enable(c->bev, EV_READ);
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->n_conns++;
+}
+
+static void
+server_on_listen_error(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	(void)arg;
+	/* EMFILE and friends: keep running, the listener retries on the next readiness. */
+	log_err("stage=socketmap op=accept err=\"%s\"", evutil_socket_error_to_string(err));
+}
+
+static struct evconnlistener *
+server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
+{
+	const struct cfg *cfg = s->cfg;
+	struct sockaddr_un sun;
+	struct stat st;
+	struct evconnlistener *lev;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errsz, "listen unix:%s: path too long", path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* Remove a stale socket from an earlier run, but never a file of another kind. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errsz, "listen unix:%s: exists and is not a socket", path);
+			return NULL;
+		}
+		unlink(path);
+	}
+	lev = evconnlistener_new_bind(s->base, server_on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+				      (struct sockaddr *)&sun, sizeof(sun));
+	if (lev == NULL) {
+		snprintf(err, errsz, "listen unix:%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (chmod(path, cfg->socket_mode) != 0) {
+		snprintf(err, errsz, "listen unix:%s: chmod: %s", path, strerror(errno));
+		evconnlistener_free(lev);
+		return NULL;
+	}
+	if (cfg->socket_group != NULL) {
+		struct group *g = getgrnam(cfg->socket_group);
+		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0) {
+			snprintf(err, errsz, "listen unix:%s: group %s: %s", path, cfg->socket_group,
+				 g == NULL ? "no such group" : strerror(errno));
+			evconnlistener_free(lev);
+			return NULL;
+		}
+	}
+	return lev;
+}
+
+static struct evconnlistener *
+server_bind_inet(struct server *s, const char *hostport, char *err, size_t errsz)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct evconnlistener *lev;
+
+	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&ss, &sslen) != 0) {
+		snprintf(err, errsz, "listen inet:%s: not HOST:PORT", hostport);
+		return NULL;
+	}
+	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
+				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
+				      (struct sockaddr *)&ss, sslen);
+	if (lev == NULL)
+		snprintf(err, errsz, "listen inet:%s: %s", hostport, strerror(errno));
+	return lev;
+}
+
+struct server *
+server_new(struct event_base *base, const struct cfg *cfg, char *err, size_t errsz)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+
+	s->base = base;
+	s->cfg = cfg;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->spare);
+	for (unsigned i = 0; i < cfg->n_listen; i++) {
+		const char *l = cfg->listen[i];
+		struct evconnlistener *lev = NULL;
+		if (strncmp(l, "unix:", 5) == 0)
+			lev = server_bind_unix(s, l + 5, err, errsz);
+		else if (strncmp(l, "inet:", 5) == 0)
+			lev = server_bind_inet(s, l + 5, err, errsz);
+		else
+			snprintf(err, errsz, "listen %s: expected inet:HOST:PORT or unix:PATH", l);
+		if (lev == NULL) {
+			server_free(s);
+			return NULL;
+		}
+		evconnlistener_set_error_cb(lev, server_on_listen_error);
+		s->lev[s->n_lev++] = lev;
+	}
+	return s;
+}
+
+void
+server_start(struct server *s, struct lookups *ls)
+{
+	s->ls = ls;
+}
+
+void
+server_free(struct server *s)
+{
+	struct req *r;
+
+	if (s == NULL)
+		return;
+	for (unsigned i = 0; i < s->n_lev; i++)
+		evconnlistener_free(s->lev[i]);
+	while (!TAILQ_EMPTY(&s->conns))
+		conn_free(TAILQ_FIRST(&s->conns));
+	while ((r = TAILQ_FIRST(&s->spare)) != NULL) {
+		TAILQ_REMOVE(&s->spare, r, link);
+		free(r);
+	}
+	free(s);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_CACHE_H
+#define MTASTSD_CACHE_H
+
+#include "cacherec.h"
+
+struct cache;
+
+/** Outcome of a cache read. */
+enum cache_res {
+	CACHE_HIT = 0, /**< record decoded */
+	CACHE_MISS,    /**< no record (or an undecodable one, which is logged) */
+	CACHE_ERR,     /**< LMDB failure */
+};
+
+/**
+ * Open (creating if needed, mode 0700) the LMDB environment in dir.
+ * @param dir directory @param readonly 1 to open for reading only (mta-stsctl)
+ * @param err message on failure @param errsz its size
+ * @return cache, caller frees with cache_close(); NULL on failure
+ */
+struct cache *cache_open(const char *dir, int readonly, char *err, size_t errsz);
+
+/** Close. @param c cache or NULL */
+void cache_close(struct cache *c);
+
+/**
+ * Read the record of a policy domain in one read transaction (no write, no allocation).
+ * @param c cache @param domain normalised domain @param out caller storage
+ * @return CACHE_HIT, CACHE_MISS or CACHE_ERR
+ */
+enum cache_res cache_get(struct cache *c, const char *domain, struct cacherec *out);
+
+/**
+ * Write the record of a policy domain in its own committed transaction, growing the map
+ * when it is full.
+ * @param c cache @param domain normalised domain @param rec record
+ * @return 0 on success, -1 on failure (logged)
+ */
+int cache_put(struct cache *c, const char *domain, const struct cacherec *rec);
+
+/**
+ * Delete a domain's record. @param c cache @param domain domain
+ * @return 1 deleted, 0 absent, -1 error
+ */
+int cache_del(struct cache *c, const char *domain);
+
+/**
+ * Visit every record in key order. @param c cache
+ * @param fn called per record; a non-zero return stops the walk @param arg its argument
+ * @return 0, or -1 on LMDB failure
+ */
+int cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_LOG_H
+#define MTASTSD_LOG_H
+
+#include <stddef.h>
+
+/** Debug categories (bit mask). */
+enum log_cat {
+	LOG_CAT_SOCKETMAP = 1 << 0, /**< requests and replies */
+	LOG_CAT_DNS = 1 << 1,	    /**< c-ares queries */
+	LOG_CAT_FETCH = 1 << 2,	    /**< HTTPS fetches */
+	LOG_CAT_CACHE = 1 << 3,	    /**< LMDB */
+	LOG_CAT_DECIDE = 1 << 4,    /**< decisions */
+};
+
+/**
+ * Start logging. @param ident program name @param to_stderr 1: stderr, 0: syslog (facility mail)
+ * @param debug_mask enabled log_cat bits
+ */
+void log_init(const char *ident, int to_stderr, unsigned debug_mask);
+/** Reopen the log target (SIGHUP). */
+void log_reopen(void);
+/** @param mask new debug mask */
+void log_set_debug(unsigned mask);
+/** @param cat category @return 1 if debug logging for cat is on */
+int log_debug_enabled(unsigned cat);
+
+/** Operator must act. @param fmt printf format, key=value style */
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** One domain's trouble. @param fmt printf format */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Policy learned, changed, expired; start/stop. @param fmt printf format */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Debug line, only when cat is enabled. @param cat category @param fmt printf format */
+void log_debug(unsigned cat, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * Make peer-supplied bytes safe for one log line: printable ASCII except '"' and '\\' kept,
+ * everything else as \xNN, cut (with "...") to fit.
+ * @param p bytes @param len length @param buf output @param bufsz its size (>= 4)
+ * @return buf
+ */
+const char *log_escape(const char *p, size_t len, char *buf, size_t bufsz);
+
+#endif

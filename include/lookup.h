@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_LOOKUP_H
+#define MTASTSD_LOOKUP_H
+
+#include <stddef.h>
+
+#include "cfg.h"
+#include "decide.h"
+
+struct event_base;
+struct resolver;
+struct fetcher;
+struct cache;
+struct lookups;
+struct lookup_waiter;
+
+/** One answer, as handed to a waiter. Everything is borrowed for the callback only. */
+struct lookup_result {
+	const char *status;		/**< "OK", "NOTFOUND" or "TEMP" */
+	const char *text;		/**< reply text (may be empty) */
+	size_t len;			/**< text length */
+	const char *why;		/**< explanation of the decision */
+	const char *source;		/**< "cache", "fetch", "dns" ... where the answer came from */
+	const struct cacherec *rec;	/**< the domain's cache state after this lookup */
+	enum decide_disc disc;		/**< discovery outcome */
+};
+
+/** Completion. @param arg caller's argument @param res result (borrowed for the call) */
+typedef void lookup_cb(void *arg, const struct lookup_result *res);
+
+/**
+ * Create the lookup engine.
+ * @param base loop @param cfg configuration (borrowed; zones may change in place on reload)
+ * @param res resolver @param fetch fetcher
+ * @param cache cache, or NULL for a one-shot engine without persistence (mta-stsctl --direct)
+ * @return engine, caller frees with lookups_free() before the resolver/fetcher/cache
+ */
+struct lookups *lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res,
+			    struct fetcher *fetch, struct cache *cache);
+
+/** Cancel every lookup (waiters are not called) and free. @param ls engine or NULL */
+void lookups_free(struct lookups *ls);
+
+/**
+ * Answer a lookup of domain for a socketmap zone. Answers that the cache settles (the hot path)
+ * are delivered synchronously, before this returns, and NULL is returned; otherwise the caller
+ * waits for cb and gets a handle to cancel the wait. A valid cached policy may start a
+ * background TXT re-check (RFC 8461 s5.1) without delaying the answer.
+ * @param ls engine @param zone zone settings (borrowed until cb) @param domain normalised domain
+ * @param cb completion @param arg its argument
+ * @return NULL when already answered, else a waiter handle valid until cb runs
+ */
+struct lookup_waiter *lookup_request(struct lookups *ls, const struct cfg_zone *zone, const char *domain,
+				     lookup_cb *cb, void *arg);
+
+/** Stop waiting: cb will not be called (the lookup itself goes on). @param w handle */
+void lookup_waiter_cancel(struct lookup_waiter *w);
+
+/** @param ls engine @return number of domain lookups in flight */
+unsigned lookups_in_flight(const struct lookups *ls);
+
+#endif
