@@ -4,8 +4,8 @@
  *   sts-text-record = "v=STSv1" 1*(sts-sep sts-field) [sts-sep]
  *   sts-sep = *WSP ";" *WSP;  sts-field = sts-id / sts-extension
  *   sts-id = "id=" 1*32(ALPHA / DIGIT)
- *   sts-extension = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") "=" 1*(%x21-3A / %x3C / %x3E-7E)
- * The first id wins; extensions are ignored. stsrecord_select() applies the "exactly one
+ *   sts-extension = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") "=" 1*(%x21-3A / %x3C /
+ * %x3E-7E) The first id wins; extensions are ignored. stsrecord_select() applies the "exactly one
  * STSv1 record" rule. Limits: STSRECORD_TXT_MAX bytes per record, STSRECORD_RECORDS_MAX records.
  */
 #include "stsrecord.h"
