@@ -6,7 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 27
+plan 28
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
 sts_domain wild.test 1 --policy "$(enforce_policy '*.wild.test')"
@@ -51,3 +51,4 @@ expect '[192.0.2.1]' NOTFOUND "[IPv4] literal: NOTFOUND"
 expect '192.0.2.1' NOTFOUND "bare IPv4: NOTFOUND"
 expect '[ipv6:2001:db8::1]:25' NOTFOUND "[ipv6:...]:25 literal: NOTFOUND"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

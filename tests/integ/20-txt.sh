@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 11
+plan 12
 
 # _txt DOMAIN 'RDATA': TXT record with raw rdata, plus A + policy for the domain
 _txt() {
@@ -42,3 +42,4 @@ expect noid.test NOTFOUND "record without id: no policy"
 expect emptyid.test NOTFOUND "empty id: no policy"
 expect ext.test "$(secure_for mail.ext.test)" "extension field ignored"
 expect v2.test NOTFOUND "v=STSv2 is not an STS record"
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 13
+plan 14
 
 sts_domain good.test 1
 sts_domain notfound.test 1 --status 404
@@ -46,3 +46,4 @@ expect max.test "$(secure_for mail.max.test)" "65536-byte body accepted"
 expect down.test NOTFOUND "nothing listening at mta-sts host: fallback"
 expect noaddr.test NOTFOUND "mta-sts host has no address: fallback"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

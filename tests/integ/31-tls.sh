@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 6
+plan 7
 
 sts_domain good.test 1
 sts_domain untrusted.test 1 --cert untrusted
@@ -27,3 +27,4 @@ dns_rm _mta-sts.untrusted.test.
 sts_txt untrusted.test 2
 expect_within 5 untrusted.test "$(secure_for mail.untrusted.test)" "after the certificate is fixed and a new id published: secure"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

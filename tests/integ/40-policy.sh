@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 21
+plan 22
 
 P=$'version: STSv1\nmode: enforce'
 sts_domain nomx.test 1 --policy "$P"$'\nmax_age: 86400'
@@ -62,3 +62,4 @@ for d in space equals colon brace star; do
 done
 is "$bad" "" "no reply carries injected text"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

@@ -6,7 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 7
+plan 8
 
 sts_domain enforce.test 1
 sts_domain other.test 1
@@ -44,3 +44,4 @@ diag "slow.test answered after $(($(cat "$T/slow1.ms" 2>/dev/null || echo 0) - t
 is "$(cat "$T/slow1.out" 2>/dev/null)" NOTFOUND "slow policy host: fallback after the timeout"
 is "$(cat "$T/slow2.out" 2>/dev/null)" NOTFOUND "concurrent query for the same slow domain: fallback too"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

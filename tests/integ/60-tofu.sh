@@ -7,7 +7,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 15
+plan 16
 
 for d in a b c e f; do sts_domain "tofu-$d.test" 1; done
 sts_domain tofu-d.test 1 --policy $'version: STSv1\nmode: enforce\nmx: mail.tofu-d.test\nmax_age: 3'
@@ -62,3 +62,4 @@ web_stop
 dns_rm _mta-sts.tofu-e.test.
 stsd_start || bail "mta-stsd did not restart"
 expect tofu-e.test "$(secure_for mail.tofu-e.test)" "after restart, no TXT, no HTTPS: cached policy applied"
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

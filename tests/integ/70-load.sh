@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 4
+plan 5
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
 sts_domain testing.test 1 --policy $'version: STSv1\nmode: testing\nmx: mail.testing.test\nmax_age: 86400'
@@ -31,3 +31,4 @@ n_nf=$(grep -c -x -e "1 testing.test " -e "1 notxt.test " "$T/results")
 is "$n_sec $n_nf" "150 150" "every answer right (150 secure, 150 NOTFOUND)" ||
 	diag "$(grep -v -x -F -e "$want_e" -e "1 testing.test " -e "1 notxt.test " "$T/results" | sort | uniq -c | head -n 5)"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

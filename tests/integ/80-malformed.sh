@@ -6,7 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 17
+plan 18
 
 sts_domain enforce.test 1
 dns_start
@@ -66,3 +66,4 @@ exec 5>&-
 
 expect enforce.test "$SEC" "normal query after all the garbage"
 ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop

@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 15
+plan 16
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
 dns_start
@@ -42,7 +42,7 @@ is "$?" 0 "mta-stsctl query exits 0"
 like "$out" "*$SEC*" "mta-stsctl query prints the daemon's reply"
 out=$(timeout 20 "$STSCTL" -c "$STSD_CONF" query notxt.test 2>&1)
 like "$out" "*NOTFOUND*" "mta-stsctl query of a domain without policy: NOTFOUND"
-stsd_stop
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
 
 # --direct: no daemon running, fresh cache dir
 stsd_config daemon.cache_dir="$T/cache-direct"
