@@ -507,15 +507,19 @@ web_reload() {
 		>"$WEB_DIR/logs/test.log" 2>&1 || bail "nginx config invalid: $(tail -n 5 "$WEB_DIR/logs/test.log")"
 	old=$(pgrep -P "$_web_pid" | sort | tr '\n' ' ')
 	kill -HUP "$_web_pid"
-	# reloaded once a new worker runs (old ones may linger on keep-alive connections)
+	# Reloaded once every old worker is gone: until then an old worker may still accept a
+	# connection and answer with the old server blocks. Nobody holds keep-alive connections
+	# here, so old workers exit promptly.
 	wait_until 10 _web_reloaded "$old" || diag "nginx reload not confirmed"
 }
 _web_reloaded() {
-	local p
-	for p in $(pgrep -P "$_web_pid"); do
-		[[ " $1 " == *" $p "* ]] || return 0
+	local p now
+	now=$(pgrep -P "$_web_pid")
+	[ -n "$now" ] || return 1
+	for p in $now; do
+		[[ " $1 " != *" $p "* ]] || return 1
 	done
-	return 1
+	return 0
 }
 
 # web_stop
