@@ -299,6 +299,7 @@ _dns_conf_server() {
 		    logfile: ""
 		    use-syslog: no
 		    verbosity: 1
+		    log-queries: yes
 		    num-threads: 1
 		    module-config: "iterator"
 		    do-not-query-localhost: yes

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Daemon behaviour around the lookups: 300 simultaneous first queries for one domain share one
+# TXT query and one fetch; a unix listener beside the inet one (mode applied); SIGHUP reloads
+# zone settings; the connection cap closes extra connections and frees up again.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${0%/*}/lib.sh"
+
+plan 11
+
+sts_domain herd.test 1 --policy "$(enforce_policy mail.herd.test)"
+dns_start
+web_start
+UNIX_SOCK=$T/sm.sock
+stsd_config daemon.listen="$SM_ADDR" daemon.socket_mode=0600 daemon.fetch_timeout=10
+sed -i "/^listen = /a listen = unix:$UNIX_SOCK" "$STSD_CONF"
+stsd_start || bail "mta-stsd did not start"
+
+# 300 simultaneous first queries for one domain
+export PFDIR SM_ADDR
+seq 1 300 | timeout 60 xargs -P 300 -I{} bash -c '
+	out=$(timeout 50 postmap -c "$PFDIR" -q herd.test "socketmap:$SM_ADDR:postfix" 2>&1)
+	echo "$? $out"' >"$T/herd"
+is "$(grep -c -x -F "0 secure match=mail.herd.test servername=hostname" "$T/herd")" 300 \
+	"300 simultaneous first queries for one domain: all secure" ||
+	diag "$(sort "$T/herd" | uniq -c | head -n 5)"
+is "$(grep -c 'GET /.well-known/mta-sts.txt' "$WEB_DIR/logs/access.log")" 1 "one policy fetch for them all"
+is "$(grep -c '_mta-sts.herd.test. TXT' "$DNS_DIR/unbound.log")" 1 "one TXT query for them all"
+
+# unix listener
+is "$(stat -c %a "$UNIX_SOCK" 2>&1)" 600 "unix socket created with socket_mode 0600"
+got=$(timeout 30 postmap -c "$PFDIR" -q herd.test "socketmap:unix:$UNIX_SOCK:postfix" 2>&1)
+is "$got" "secure match=mail.herd.test servername=hostname" "postmap over the unix listener"
+
+# SIGHUP reloads zone settings
+expect nopolicy.test NOTFOUND "before reload: fallback NOTFOUND"
+sed -i '/^\[postfix\]/,/^\[/ s/^fallback = .*/fallback = may/' "$STSD_CONF"
+kill -HUP "$_stsd_pid"
+expect_within 5 nopolicy2.test "OK may" "after SIGHUP: the new fallback applies"
+ok "daemon still running after SIGHUP" stsd_alive
+
+# connection cap: two idle connections fill it, a third is closed, then room again
+sed -i '/^\[daemon\]/a max_connections = 2' "$STSD_CONF"
+stsd_restart || bail "mta-stsd did not restart"
+exec 5<>"/dev/tcp/$STSD_HOST/$STSD_PORT" 6<>"/dev/tcp/$STSD_HOST/$STSD_PORT"
+sleep 0.3
+is "$(sm_raw -w 3 '%s' "$(netstring 'postfix herd.test')")" EOF "third connection over max_connections=2 is closed"
+exec 5>&- 6>&-
+expect_within 5 herd.test "$(secure_for mail.herd.test)" "after the idle connections close, queries are served"
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
