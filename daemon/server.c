@@ -133,7 +133,7 @@ static void
 conn_send(struct conn *c, const char *status, const char *text, size_t len, struct evbuffer *dst)
 {
 	char frame[REPLY_FRAME_MAX];
-	size_t flen;
+	size_t flen, sent = 0;
 
 	if (socketmap_encode(status, text, len, frame, sizeof(frame), &flen) != SOCKETMAP_OK) {
 		/* Never send an oversized or empty OK: Postfix would defer anyway, say why. */
@@ -141,10 +141,19 @@ conn_send(struct conn *c, const char *status, const char *text, size_t len, stru
 			  SOCKETMAP_OK);
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=reply status=%s len=%zu", status, len);
-	if (dst != NULL)
+	if (dst != NULL) {
 		evbuffer_add(dst, frame, flen);
-	else
-		bufferevent_write(c->bev, frame, flen);
+		return;
+	}
+	/* Hot path: with nothing queued, write at once. Going through the bufferevent would arm
+	 * and disarm its write event, two epoll_ctl calls per reply; only a short write queues. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			sent = (size_t)n;
+	}
+	if (sent < flen)
+		bufferevent_write(c->bev, frame + sent, flen - sent);
 }
 
 /* Send replies that are ready at the head of the queue, in order. */
