@@ -245,6 +245,22 @@ lookup_on_addr(void *arg, enum resolver_status st, const char *addrs, const char
 	lk->f = fetch_start(lk->ls->fetch, lk->domain, addrs, lookup_on_fetch, lk);
 }
 
+/* A temporary DNS failure is not "no policy": the policy, if any, stays as it is. With a valid
+ * policy cached the failed check still counts, so a DNS outage does not turn every query for
+ * the domain into a new TXT query. */
+static void
+lookup_txt_failed(struct lookup *lk, const char *why)
+{
+	int64_t now = (int64_t)time(NULL);
+	int have_policy = cacherec_view(&lk->rec, now) == CACHEREC_VIEW_POLICY;
+
+	log_warn("domain=%s stage=txt err=\"%s\"", lk->domain, why);
+	if (have_policy)
+		cacherec_on_txt(&lk->rec, now);
+	lk->disc = DECIDE_DISC_TXT_FAILED;
+	lookup_finish(lk, have_policy);
+}
+
 static void
 lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *recs, size_t n, const char *why)
 {
@@ -256,10 +272,7 @@ lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *re
 
 	lk->q = NULL;
 	if (st == RESOLVER_FAIL) {
-		/* A temporary DNS failure is not "no policy": the cache is left as it is. */
-		log_warn("domain=%s stage=txt err=\"%s\"", lk->domain, why);
-		lk->disc = DECIDE_DISC_TXT_FAILED;
-		lookup_finish(lk, 0);
+		lookup_txt_failed(lk, why);
 		return;
 	}
 	if (st == RESOLVER_OK)
@@ -296,9 +309,7 @@ lookup_on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (lk->stage == STAGE_TXT) {
-		log_warn("domain=%s stage=txt err=\"deadline passed\"", lk->domain);
-		lk->disc = DECIDE_DISC_TXT_FAILED;
-		lookup_finish(lk, 0);
+		lookup_txt_failed(lk, "deadline passed");
 		return;
 	}
 	lookup_fetch_failed(lk, "deadline passed");

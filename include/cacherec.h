@@ -76,7 +76,11 @@ int cacherec_recheck_due(const struct cacherec *r, int64_t now, unsigned txt_rec
  */
 int cacherec_fetch_wanted(const struct cacherec *r, const char *id, int64_t now, unsigned refresh);
 
-/** Record a TXT check that saw an STSv1 record. @param r record @param now time */
+/**
+ * Record that the TXT record was checked (it showed an STSv1 record, or the check failed while a
+ * valid policy is cached), so the next background check waits txt_recheck seconds.
+ * @param r record @param now time
+ */
 void cacherec_on_txt(struct cacherec *r, int64_t now);
 
 /**

@@ -7,7 +7,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 16
+plan 18
 
 for d in a b c e f; do sts_domain "tofu-$d.test" 1; done
 sts_domain tofu-d.test 1 --policy $'version: STSv1\nmode: enforce\nmx: mail.tofu-d.test\nmax_age: 3'
@@ -62,4 +62,11 @@ web_stop
 dns_rm _mta-sts.tofu-e.test.
 stsd_start || bail "mta-stsd did not restart"
 expect tofu-e.test "$(secure_for mail.tofu-e.test)" "after restart, no TXT, no HTTPS: cached policy applied"
+# DNS itself fails (resolver down): the cached policy still applies, and the failed re-check
+# counts as a check, so queries within txt_recheck do not each trigger a new TXT query.
+dns_stop
+sleep 1.2
+expect tofu-e.test "$(secure_for mail.tofu-e.test)" "resolver down: cached policy applied"
+sleep 0.5
+expect tofu-e.test "$(secure_for mail.tofu-e.test)" "resolver down, second query: still the cached policy"
 ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
