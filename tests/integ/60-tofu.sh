@@ -55,9 +55,12 @@ expect_within 3 tofu-f.test "$(secure_for mx2.tofu-f.test)" "(f) new id, new mx:
 expect_within 3 late.test "$(secure_for mail.late.test)" "newly published policy picked up"
 diag "checks done $(($(now_ms) - t0)) ms after the changes"
 
-# restart keeps the cache: stop everything that could re-teach the policy
-stsd_stop
-ok "daemon stopped by SIGTERM" test $? = 0
+# restart keeps the cache, even after kill -9: stop everything that could re-teach the policy
+killed=$_stsd_pid
+_stsd_pid=""
+kill -KILL "$killed"
+wait "$killed" 2>/dev/null
+ok "daemon killed with SIGKILL" bash -c "! kill -0 $killed 2>/dev/null"
 web_stop
 dns_rm _mta-sts.tofu-e.test.
 stsd_start || bail "mta-stsd did not restart"
