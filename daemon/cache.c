@@ -19,7 +19,6 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define CACHE_MAP_INITIAL (64UL << 20) /* 64 MiB: ~200k typical records */
 #define CACHE_MAP_MAX (16UL << 30)     /* 16 GiB: beyond that something is wrong */
 
 struct cache {
@@ -31,7 +30,7 @@ struct cache {
 };
 
 struct cache *
-cache_open(const char *dir, int readonly, char *err, size_t errsz)
+cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
 	MDB_txn *txn;
@@ -43,7 +42,7 @@ cache_open(const char *dir, int readonly, char *err, size_t errsz)
 		return NULL;
 	}
 	c->readonly = readonly;
-	c->mapsize = CACHE_MAP_INITIAL;
+	c->mapsize = mapsize;
 	if ((rc = mdb_env_create(&c->env)) != 0 || (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(c->env, 126)) != 0 ||
 	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {

@@ -213,7 +213,7 @@ main(int argc, char **argv)
 	INVARIANT(d.base != NULL);
 	if ((srv = server_new(d.base, &d.cfg, err, sizeof(err))) == NULL ||
 	    drop_privileges(d.cfg.user, err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg.cache_dir, 0, err, sizeof(err))) == NULL ||
+	    (cache = cache_open(d.cfg.cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) == NULL ||
 	    (res = resolver_new(d.base, d.cfg.dns_servers, d.cfg.dns_timeout, err, sizeof(err))) == NULL ||
 	    (fetch = fetch_new(d.base, d.cfg.ca_file, d.cfg.fetch_timeout, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);

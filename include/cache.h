@@ -6,6 +6,8 @@
 
 struct cache;
 
+#define CACHE_MAP_DEFAULT (64UL << 20) /**< initial map: 64 MiB, ~200k typical records */
+
 /** Outcome of a cache read. */
 enum cache_res {
 	CACHE_HIT = 0, /**< record decoded */
@@ -16,10 +18,11 @@ enum cache_res {
 /**
  * Open (creating if needed, mode 0700) the LMDB environment in dir.
  * @param dir directory @param readonly 1 to open for reading only (mta-stsctl)
+ * @param mapsize initial map size (CACHE_MAP_DEFAULT); a larger existing file wins
  * @param err message on failure @param errsz its size
  * @return cache, caller frees with cache_close(); NULL on failure
  */
-struct cache *cache_open(const char *dir, int readonly, char *err, size_t errsz);
+struct cache *cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz);
 
 /** Close. @param c cache or NULL */
 void cache_close(struct cache *c);

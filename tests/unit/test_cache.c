@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of cache.c against a real LMDB environment in a temporary directory (an effectful
+ * module, so this binary links LMDB): records round-trip, survive close and reopen, a full map
+ * grows instead of failing, and a damaged record reads as a miss, never as a policy.
+ */
+#include <lmdb.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cache.h"
+#include "log.h"
+
+#define SMALL_MAP (256 * 1024)
+#define N_RECORDS 300 /* ~16 KiB each with 64 long mx patterns: ~5 MiB, far over SMALL_MAP */
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/mta-stsd-cache-test.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	log_init("test_cache", 1, 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void
+make_record(struct cacherec *r, unsigned i)
+{
+	cacherec_init(r);
+	r->has_policy = 1;
+	r->policy.mode = STSPOLICY_MODE_ENFORCE;
+	r->policy.max_age = 86400;
+	r->policy.n_mx = STSPOLICY_MAX_MX;
+	for (unsigned m = 0; m < STSPOLICY_MAX_MX; m++) {
+		char *p = r->policy.mx[m];
+		int n = snprintf(p, DNAME_MAX + 1, "*.mx%u-%u.", m, i);
+		/* pad to a long but valid name: labels of 60 'a' */
+		while (n + 61 < DNAME_MAX - 8) {
+			memset(p + n, 'a', 60);
+			p[n + 60] = '.';
+			n += 61;
+		}
+		memcpy(p + n, "example", 8);
+	}
+	snprintf(r->id, sizeof(r->id), "id%u", i);
+	r->fetched = 1000 + i;
+	r->expires = r->fetched + 86400;
+	r->checked = r->fetched;
+}
+
+static void
+test_grow_and_reopen(void **state)
+{
+	static struct cacherec r, got;
+	char err[256], domain[64];
+	struct cache *c;
+
+	(void)state;
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_get(c, "absent.example", &got), CACHE_MISS);
+	for (unsigned i = 0; i < N_RECORDS; i++) {
+		make_record(&r, i);
+		snprintf(domain, sizeof(domain), "d%u.example", i);
+		assert_int_equal(cache_put(c, domain, &r), 0);
+	}
+	cache_close(c);
+
+	/* Reopen with the small initial size: the grown file's size wins; every record is there. */
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	for (unsigned i = 0; i < N_RECORDS; i++) {
+		make_record(&r, i);
+		snprintf(domain, sizeof(domain), "d%u.example", i);
+		assert_int_equal(cache_get(c, domain, &got), CACHE_HIT);
+		assert_string_equal(got.id, r.id);
+		assert_int_equal(got.expires, r.expires);
+		assert_string_equal(got.policy.mx[63], r.policy.mx[63]);
+	}
+	assert_int_equal(cache_del(c, "d0.example"), 1);
+	assert_int_equal(cache_del(c, "d0.example"), 0);
+	assert_int_equal(cache_get(c, "d0.example", &got), CACHE_MISS);
+	cache_close(c);
+}
+
+static void
+test_damaged_record_is_a_miss(void **state)
+{
+	static struct cacherec got;
+	char err[256];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {strlen("bad.example"), "bad.example"}, v = {5, "\x01xxxx"};
+	struct cache *c;
+
+	(void)state;
+	/* Write garbage under a domain behind the module's back. */
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 64UL << 20), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_get(c, "bad.example", &got), CACHE_MISS);
+	assert_int_equal(got.has_policy, 0);
+	assert_int_equal(cache_get(c, "d1.example", &got), CACHE_HIT);
+	cache_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_grow_and_reopen),
+	    cmocka_unit_test(test_damaged_record_is_a_miss),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
