@@ -19,7 +19,7 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define CACHE_MAP_MAX (16UL << 30)     /* 16 GiB: beyond that something is wrong */
+#define CACHE_MAP_MAX (16UL << 30) /* 16 GiB: beyond that something is wrong */
 
 struct cache {
 	MDB_env *env;
@@ -43,7 +43,8 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 	}
 	c->readonly = readonly;
 	c->mapsize = mapsize;
-	if ((rc = mdb_env_create(&c->env)) != 0 || (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
+	if ((rc = mdb_env_create(&c->env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(c->env, 126)) != 0 ||
 	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {
 		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
@@ -134,7 +135,8 @@ cache_get(struct cache *c, const char *domain, struct cacherec *out)
 	mdb_txn_reset(c->rtxn);
 	if (derr != CACHEREC_OK) {
 		/* A damaged record is never applied; the next successful fetch overwrites it. */
-		log_warn("stage=cache op=decode domain=%s err=\"%s\"", domain, cacherec_strerror(derr));
+		log_warn("stage=cache op=decode domain=%s err=\"%s\"", domain,
+		         cacherec_strerror(derr));
 		return CACHE_MISS;
 	}
 	return CACHE_HIT;
@@ -188,7 +190,8 @@ cache_write(struct cache *c, const char *domain, const struct cacherec *rec, int
 	if (del && rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0) {
-		log_err("stage=cache op=%s domain=%s err=\"%s\"", del ? "delete" : "write", domain, mdb_strerror(rc));
+		log_err("stage=cache op=%s domain=%s err=\"%s\"", del ? "delete" : "write", domain,
+		        mdb_strerror(rc));
 		return -1;
 	}
 	return 1;
@@ -207,7 +210,8 @@ cache_del(struct cache *c, const char *domain)
 }
 
 int
-cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg)
+cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struct cacherec *rec),
+           void *arg)
 {
 	static struct cacherec rec;
 	MDB_cursor *cur;
@@ -218,9 +222,11 @@ cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struc
 		cache_drop_reader(c);
 		return -1;
 	}
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		char domain[256];
-		if (key.mv_size >= sizeof(domain) || cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
+		if (key.mv_size >= sizeof(domain) ||
+		    cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
 			continue;
 		memcpy(domain, key.mv_data, key.mv_size);
 		domain[key.mv_size] = '\0';

@@ -38,7 +38,8 @@ struct ctl {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mta-stsctl [-c FILE] [-s inet:HOST:PORT|unix:PATH] [-n NAME] [--json] query [--direct] DOMAIN\n");
+	fprintf(stderr, "usage: mta-stsctl [-c FILE] [-s inet:HOST:PORT|unix:PATH] [-n NAME] "
+	                "[--json] query [--direct] DOMAIN\n");
 	exit(2);
 }
 
@@ -53,8 +54,8 @@ exit_code(const char *status)
 }
 
 static void
-print_reply(const struct ctl *ctl, const char *domain, const char *status, const char *text, size_t len,
-	    json_t *extra)
+print_reply(const struct ctl *ctl, const char *domain, const char *status, const char *text,
+            size_t len, json_t *extra)
 {
 	if (ctl->json) {
 		json_t *o = extra ? extra : json_object();
@@ -140,7 +141,8 @@ query_daemon(const struct ctl *ctl, const char *domain)
 	size_t have = 0, plen, used;
 	int fd, n;
 
-	n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(ctl->name) + 1 + strlen(domain), ctl->name, domain);
+	n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(ctl->name) + 1 + strlen(domain),
+	             ctl->name, domain);
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		fprintf(stderr, "mta-stsctl: request too long\n");
 		return 2;
@@ -156,7 +158,8 @@ query_daemon(const struct ctl *ctl, const char *domain)
 	}
 	for (;;) {
 		ssize_t r;
-		enum socketmap_err e = socketmap_decode(buf, have, SOCKETMAP_REPLY_MAX, &payload, &plen, &used);
+		enum socketmap_err e =
+		    socketmap_decode(buf, have, SOCKETMAP_REPLY_MAX, &payload, &plen, &used);
 		if (e == SOCKETMAP_OK)
 			break;
 		if (e != SOCKETMAP_INCOMPLETE || have == sizeof(buf)) {
@@ -166,7 +169,8 @@ query_daemon(const struct ctl *ctl, const char *domain)
 		}
 		r = read(fd, buf + have, sizeof(buf) - have);
 		if (r <= 0) {
-			fprintf(stderr, "mta-stsctl: read: %s\n", r == 0 ? "connection closed" : strerror(errno));
+			fprintf(stderr, "mta-stsctl: read: %s\n",
+			        r == 0 ? "connection closed" : strerror(errno));
 			close(fd);
 			return 2;
 		}
@@ -224,7 +228,8 @@ direct_on_result(void *arg, const struct lookup_result *r)
 			for (unsigned i = 0; i < rec->policy.n_mx; i++)
 				json_array_append_new(mx, json_string(rec->policy.mx[i]));
 			json_object_set_new(p, "id", json_string(rec->id));
-			json_object_set_new(p, "mode", json_string(stspolicy_mode_name(rec->policy.mode)));
+			json_object_set_new(p, "mode",
+			                    json_string(stspolicy_mode_name(rec->policy.mode)));
 			json_object_set_new(p, "max_age", json_integer(rec->policy.max_age));
 			json_object_set_new(p, "mx", mx);
 			json_object_set_new(o, "policy", p);
@@ -233,7 +238,8 @@ direct_on_result(void *arg, const struct lookup_result *r)
 		printf("domain: %s\n", d->domain);
 		printf("discovery: %s\n", disc_name(r->disc));
 		if (rec != NULL && rec->has_policy) {
-			printf("policy: id=%s mode=%s max_age=%u mx=", rec->id, stspolicy_mode_name(rec->policy.mode),
+			printf("policy: id=%s mode=%s max_age=%u mx=", rec->id,
+			       stspolicy_mode_name(rec->policy.mode),
 			       (unsigned)rec->policy.max_age);
 			for (unsigned i = 0; i < rec->policy.n_mx; i++)
 				printf("%s%s", i ? "," : "", rec->policy.mx[i]);
@@ -263,7 +269,8 @@ query_direct(const struct ctl *ctl, const char *domain)
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
 	res = resolver_new(d.base, ctl->cfg.dns_servers, ctl->cfg.dns_timeout, err, sizeof(err));
-	fetch = res ? fetch_new(d.base, ctl->cfg.ca_file, ctl->cfg.fetch_timeout, err, sizeof(err)) : NULL;
+	fetch = res ? fetch_new(d.base, ctl->cfg.ca_file, ctl->cfg.fetch_timeout, err, sizeof(err))
+	            : NULL;
 	if (res == NULL || fetch == NULL) {
 		fprintf(stderr, "mta-stsctl: %s\n", err);
 		resolver_free(res);
@@ -271,7 +278,8 @@ query_direct(const struct ctl *ctl, const char *domain)
 		return 2;
 	}
 	ls = lookups_new(d.base, &ctl->cfg, res, fetch, NULL);
-	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), domain, direct_on_result, &d);
+	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), domain,
+	                   direct_on_result, &d);
 	if (w != NULL)
 		event_base_dispatch(d.base);
 	lookups_free(ls);
@@ -301,18 +309,23 @@ cmd_query(struct ctl *ctl, int argc, char **argv)
 	key = argv[0];
 	if (!direct)
 		return query_daemon(ctl, key);
-	/* Same key rules as the daemon: [host]:port -> host, .parent and IP literals -> NOTFOUND. */
+	/* Same key rules as the daemon: [host]:port -> host, .parent and IP literals -> NOTFOUND.
+	 */
 	switch (socketmap_classify(key, strlen(key), domain)) {
 	case SOCKETMAP_KEY_DOMAIN:
 		return query_direct(ctl, domain);
 	case SOCKETMAP_KEY_PARENT:
-		fprintf(stderr, "mta-stsctl: %s: parent-domain probe, answered NOTFOUND without lookup\n", key);
+		fprintf(stderr,
+		        "mta-stsctl: %s: parent-domain probe, answered NOTFOUND without lookup\n",
+		        key);
 		break;
 	case SOCKETMAP_KEY_IP:
-		fprintf(stderr, "mta-stsctl: %s: IP literal, answered NOTFOUND without lookup\n", key);
+		fprintf(stderr, "mta-stsctl: %s: IP literal, answered NOTFOUND without lookup\n",
+		        key);
 		break;
 	default:
-		fprintf(stderr, "mta-stsctl: %s: not a valid domain name, answered NOTFOUND\n", key);
+		fprintf(stderr, "mta-stsctl: %s: not a valid domain name, answered NOTFOUND\n",
+		        key);
 		break;
 	}
 	print_reply(ctl, key, "NOTFOUND", "", 0, NULL);

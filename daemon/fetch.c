@@ -94,7 +94,8 @@ fetch_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socket
 		}
 		return 0;
 	}
-	kind = (short)(EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
+	kind = (short)(EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	               ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
 	if (ctx == NULL) {
 		ctx = xcalloc(1, sizeof(*ctx));
 		curl_multi_assign(f->multi, s, ctx);
@@ -228,18 +229,20 @@ fetch_finish(struct fetch *h, CURLcode rc)
 	why[0] = '\0';
 	if (rc != CURLE_OK) {
 		if (h->too_big)
-			snprintf(why, sizeof(why), "policy body over %d bytes", STSPOLICY_MAX_BYTES);
+			snprintf(why, sizeof(why), "policy body over %d bytes",
+			         STSPOLICY_MAX_BYTES);
 		else
-			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc), h->errbuf[0] ? ": " : "",
-				 h->errbuf);
+			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
+			         h->errbuf[0] ? ": " : "", h->errbuf);
 	} else {
 		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, &ct);
 		if (status != 200)
-			snprintf(why, sizeof(why), "HTTP status %ld (only 200 is accepted)", status);
+			snprintf(why, sizeof(why), "HTTP status %ld (only 200 is accepted)",
+			         status);
 		else if (!fetch_type_ok(ct))
 			snprintf(why, sizeof(why), "content type \"%.64s\" is not text/plain",
-				 ct ? ct : "(none)");
+			         ct ? ct : "(none)");
 	}
 	if (why[0] != '\0')
 		h->cb(h->arg, NULL, 0, why);
@@ -295,8 +298,10 @@ fetch_start(struct fetcher *f, const char *domain, const char *addrs, fetch_cb *
 	LIST_INSERT_HEAD(&f->active, h, link);
 	h->cb = cb;
 	h->arg = arg;
-	INVARIANT(snprintf(url, sizeof(url), "https://mta-sts.%s/.well-known/mta-sts.txt", domain) < (int)sizeof(url));
-	INVARIANT(snprintf(res, sizeof(res), "mta-sts.%s:443:%s", domain, addrs) < (int)sizeof(res));
+	INVARIANT(snprintf(url, sizeof(url), "https://mta-sts.%s/.well-known/mta-sts.txt", domain) <
+	          (int)sizeof(url));
+	INVARIANT(snprintf(res, sizeof(res), "mta-sts.%s:443:%s", domain, addrs) <
+	          (int)sizeof(res));
 	h->resolve = curl_slist_append(NULL, res);
 	INVARIANT(h->resolve != NULL);
 	e = h->easy = curl_easy_init();
@@ -311,7 +316,7 @@ fetch_start(struct fetcher *f, const char *domain, const char *addrs, fetch_cb *
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (f->ca_file != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
-	curl_easy_setopt(e, CURLOPT_PROXY, "");	 /* ignore *_proxy environment variables */
+	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* ignore *_proxy environment variables */
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, f->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, f->timeout_ms);

@@ -58,7 +58,8 @@ log_vwrite(int prio, const char *level, const char *fmt, va_list ap)
 		char ts[32];
 		time_t now = time(NULL);
 		struct tm tm;
-		if (localtime_r(&now, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		if (localtime_r(&now, &tm) == NULL ||
+		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 			ts[0] = '\0';
 		fprintf(stderr, "%s %s level=%s %s\n", ts, log_ident, level, line);
 	} else {

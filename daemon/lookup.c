@@ -28,9 +28,9 @@
 #include "stsrecord.h"
 #include "xalloc.h"
 
-#define LOOKUP_BUCKETS 1024	     /* power of two */
-#define LOOKUP_TEXT_MAX 20000	     /* > 64 mx patterns * 254 + attributes */
-#define LOOKUP_DEADLINE_MAX 90	     /* seconds; Postfix gives up after 100 */
+#define LOOKUP_BUCKETS 1024    /* power of two */
+#define LOOKUP_TEXT_MAX 20000  /* > 64 mx patterns * 254 + attributes */
+#define LOOKUP_DEADLINE_MAX 90 /* seconds; Postfix gives up after 100 */
 
 enum lookup_stage { STAGE_TXT, STAGE_ADDR, STAGE_FETCH };
 
@@ -88,8 +88,8 @@ lookup_find(struct lookups *ls, const char *domain)
 }
 
 struct lookups *
-lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res, struct fetcher *fetch,
-	    struct cache *cache)
+lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res,
+            struct fetcher *fetch, struct cache *cache)
 {
 	struct lookups *ls = xcalloc(1, sizeof(*ls));
 
@@ -112,10 +112,10 @@ lookups_in_flight(const struct lookups *ls)
 /* Decide for one zone and hand the reply to cb. */
 static void
 lookup_answer(const struct cacherec *rec, enum decide_disc disc, const char *source,
-	      const struct cfg_zone *zone, const char *domain, lookup_cb *cb, void *arg)
+              const struct cfg_zone *zone, const char *domain, lookup_cb *cb, void *arg)
 {
 	struct decide_input in = {rec, disc, disc == DECIDE_DISC_FETCHED ? &rec->policy : NULL,
-				  DECIDE_DANE_INSECURE};
+	                          DECIDE_DANE_INSECURE};
 	struct answer a;
 	struct lookup_result r;
 	char text[LOOKUP_TEXT_MAX];
@@ -134,8 +134,8 @@ lookup_answer(const struct cacherec *rec, enum decide_disc disc, const char *sou
 	r.source = source;
 	r.rec = rec;
 	r.disc = disc;
-	log_debug(LOG_CAT_DECIDE, "domain=%s zone=%s source=%s reply=\"%s %s\" why=\"%s\"", domain, zone->name,
-		  source, r.status, text, r.why);
+	log_debug(LOG_CAT_DECIDE, "domain=%s zone=%s source=%s reply=\"%s %s\" why=\"%s\"", domain,
+	          zone->name, source, r.status, text, r.why);
 	cb(arg, &r);
 }
 
@@ -192,8 +192,10 @@ lookup_fetch_failed(struct lookup *lk, const char *why)
 	char esc[512];
 
 	log_warn("domain=%s stage=fetch id=%s err=\"%s\"%s", lk->domain, lk->txt.id,
-		 log_escape(why, strlen(why), esc, sizeof(esc)),
-		 cacherec_view(&lk->rec, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY ? " action=keep-cached" : "");
+	         log_escape(why, strlen(why), esc, sizeof(esc)),
+	         cacherec_view(&lk->rec, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
+	             ? " action=keep-cached"
+	             : "");
 	cacherec_on_fetch_fail(&lk->rec, lk->txt.id, (int64_t)time(NULL), lk->ls->cfg->txt_recheck);
 	lk->disc = DECIDE_DISC_FETCH_FAILED;
 	lookup_finish(lk, 1);
@@ -222,8 +224,8 @@ lookup_on_fetch(void *arg, const char *body, size_t len, const char *why)
 	changed = !lk->rec.has_policy || strcmp(lk->rec.id, lk->txt.id) != 0;
 	cacherec_on_fetch_ok(&lk->rec, &pol, lk->txt.id, (int64_t)time(NULL));
 	log_info("domain=%s event=%s id=%s mode=%s max_age=%u mx_patterns=%u", lk->domain,
-		 changed ? "policy-learned" : "policy-refreshed", lk->txt.id, stspolicy_mode_name(pol.mode),
-		 (unsigned)pol.max_age, pol.n_mx);
+	         changed ? "policy-learned" : "policy-refreshed", lk->txt.id,
+	         stspolicy_mode_name(pol.mode), (unsigned)pol.max_age, pol.n_mx);
 	lk->disc = DECIDE_DISC_FETCHED;
 	lookup_finish(lk, 1);
 }
@@ -262,7 +264,8 @@ lookup_txt_failed(struct lookup *lk, const char *why)
 }
 
 static void
-lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *recs, size_t n, const char *why)
+lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *recs, size_t n,
+              const char *why)
 {
 	struct lookup *lk = arg;
 	struct lookups *ls = lk->ls;
@@ -279,9 +282,10 @@ lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *re
 		serr = stsrecord_select(recs, n, &lk->txt);
 	if (serr != STSRECORD_OK) {
 		if (serr != STSRECORD_NONE)
-			log_warn("domain=%s stage=txt err=\"%s\"", lk->domain, stsrecord_strerror(serr));
-		log_debug(LOG_CAT_DNS, "domain=%s stage=txt result=no-policy why=\"%s\"", lk->domain,
-			  st == RESOLVER_OK ? stsrecord_strerror(serr) : why);
+			log_warn("domain=%s stage=txt err=\"%s\"", lk->domain,
+			         stsrecord_strerror(serr));
+		log_debug(LOG_CAT_DNS, "domain=%s stage=txt result=no-policy why=\"%s\"",
+		          lk->domain, st == RESOLVER_OK ? stsrecord_strerror(serr) : why);
 		cacherec_on_no_policy(&lk->rec, now, ls->cfg->txt_recheck);
 		lk->disc = DECIDE_DISC_NO_POLICY;
 		lookup_finish(lk, 1);
@@ -291,8 +295,9 @@ lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *re
 	cacherec_on_txt(&lk->rec, now);
 	if (!cacherec_fetch_wanted(&lk->rec, lk->txt.id, now, ls->cfg->refresh)) {
 		/* Same id and fresh, or this id failed less than 5 minutes ago (RFC 8461 s5.1). */
-		lk->disc = cacherec_view(&lk->rec, now) == CACHEREC_VIEW_POLICY ? DECIDE_DISC_NOT_RUN
-										: DECIDE_DISC_FETCH_FAILED;
+		lk->disc = cacherec_view(&lk->rec, now) == CACHEREC_VIEW_POLICY
+		               ? DECIDE_DISC_NOT_RUN
+		               : DECIDE_DISC_FETCH_FAILED;
 		lookup_finish(lk, 1);
 		return;
 	}
@@ -341,9 +346,11 @@ lookup_start(struct lookups *ls, const char *domain, const struct cacherec *rec)
 }
 
 static void
-lookup_reply_temp(const struct cfg_zone *zone, const char *domain, const char *why, lookup_cb *cb, void *arg)
+lookup_reply_temp(const struct cfg_zone *zone, const char *domain, const char *why, lookup_cb *cb,
+                  void *arg)
 {
-	struct lookup_result r = {"TEMP", why, strlen(why), why, "local", NULL, DECIDE_DISC_NOT_RUN};
+	struct lookup_result r = {"TEMP",  why,  strlen(why),        why,
+	                          "local", NULL, DECIDE_DISC_NOT_RUN};
 
 	(void)zone;
 	log_warn("domain=%s stage=lookup err=\"%s\"", domain, why);
@@ -351,7 +358,8 @@ lookup_reply_temp(const struct cfg_zone *zone, const char *domain, const char *w
 }
 
 struct lookup_waiter *
-lookup_request(struct lookups *ls, const struct cfg_zone *zone, const char *domain, lookup_cb *cb, void *arg)
+lookup_request(struct lookups *ls, const struct cfg_zone *zone, const char *domain, lookup_cb *cb,
+               void *arg)
 {
 	struct cacherec rec;
 	struct lookup *lk;
@@ -367,9 +375,12 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const char *doma
 	}
 	view = cacherec_view(&rec, now);
 	if (view != CACHEREC_VIEW_UNKNOWN) {
-		lookup_answer(&rec, view == CACHEREC_VIEW_POLICY ? DECIDE_DISC_NOT_RUN : DECIDE_DISC_NO_POLICY,
-			      "cache", zone, domain, cb, arg);
-		if (view == CACHEREC_VIEW_POLICY && cacherec_recheck_due(&rec, now, ls->cfg->txt_recheck) &&
+		lookup_answer(&rec,
+		              view == CACHEREC_VIEW_POLICY ? DECIDE_DISC_NOT_RUN
+		                                           : DECIDE_DISC_NO_POLICY,
+		              "cache", zone, domain, cb, arg);
+		if (view == CACHEREC_VIEW_POLICY &&
+		    cacherec_recheck_due(&rec, now, ls->cfg->txt_recheck) &&
 		    lookup_find(ls, domain) == NULL && ls->n < ls->cfg->max_lookups)
 			lookup_start(ls, domain, &rec); /* background: RFC 8461 s5.1 re-check */
 		return NULL;

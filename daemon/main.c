@@ -31,13 +31,14 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mta-stsd [-c FILE] [-f] [-t] [-v] [-V]\n"
-			"  -c FILE  configuration (default %s; built-in defaults if absent)\n"
-			"  -f       stay in the foreground, log to stderr\n"
-			"  -t       check the configuration and exit\n"
-			"  -v       debug logging (all categories)\n"
-			"  -V       print the version and exit\n",
-		CFG_DEFAULT_PATH);
+	fprintf(stderr,
+	        "usage: mta-stsd [-c FILE] [-f] [-t] [-v] [-V]\n"
+	        "  -c FILE  configuration (default %s; built-in defaults if absent)\n"
+	        "  -f       stay in the foreground, log to stderr\n"
+	        "  -t       check the configuration and exit\n"
+	        "  -v       debug logging (all categories)\n"
+	        "  -V       print the version and exit\n",
+	        CFG_DEFAULT_PATH);
 	exit(2);
 }
 
@@ -61,7 +62,8 @@ config_read(const char *path, int explicit_path, const char **origin, char *err,
 	text = xmalloc(CONFIG_FILE_MAX + 1);
 	n = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
 	if (ferror(fp) || n > CONFIG_FILE_MAX) {
-		snprintf(err, errsz, "%s: %s", path, ferror(fp) ? strerror(errno) : "larger than 1 MiB");
+		snprintf(err, errsz, "%s: %s", path,
+		         ferror(fp) ? strerror(errno) : "larger than 1 MiB");
 		fclose(fp);
 		free(text);
 		return NULL;
@@ -73,7 +75,8 @@ config_read(const char *path, int explicit_path, const char **origin, char *err,
 }
 
 static int
-config_load(const char *path, int explicit_path, struct cfg *cfg, const char **origin, char *err, size_t errsz)
+config_load(const char *path, int explicit_path, struct cfg *cfg, const char **origin, char *err,
+            size_t errsz)
 {
 	char msg[512];
 	char *text = config_read(path, explicit_path, origin, err, errsz);
@@ -101,7 +104,8 @@ drop_privileges(const char *user, char *err, size_t errsz)
 	}
 	if (getuid() == pw->pw_uid)
 		return 0;
-	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
 		snprintf(err, errsz, "user %s: cannot switch: %s", user, strerror(errno));
 		return -1;
 	}
@@ -150,9 +154,10 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	memcpy(d->cfg.zones, fresh.zones, sizeof(fresh.zones));
 	d->cfg.n_zones = fresh.n_zones;
 	d->cfg.default_zone = fresh.default_zone;
-	log_info("event=reload result=ok source=\"%s\" zones=%u note=\"listen, cache_dir, dns and fetch settings "
-		 "take effect on restart\"",
-		 origin, fresh.n_zones);
+	log_info("event=reload result=ok source=\"%s\" zones=%u note=\"listen, cache_dir, dns and "
+	         "fetch settings "
+	         "take effect on restart\"",
+	         origin, fresh.n_zones);
 	cfg_fini(&fresh);
 }
 
@@ -202,8 +207,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n", origin, d.cfg.n_listen,
-		       d.cfg.n_zones);
+		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
+		       origin, d.cfg.n_listen, d.cfg.n_zones);
 		cfg_fini(&d.cfg);
 		return 0;
 	}
@@ -214,8 +219,10 @@ main(int argc, char **argv)
 	if ((srv = server_new(d.base, &d.cfg, err, sizeof(err))) == NULL ||
 	    drop_privileges(d.cfg.user, err, sizeof(err)) != 0 ||
 	    (cache = cache_open(d.cfg.cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) == NULL ||
-	    (res = resolver_new(d.base, d.cfg.dns_servers, d.cfg.dns_timeout, err, sizeof(err))) == NULL ||
-	    (fetch = fetch_new(d.base, d.cfg.ca_file, d.cfg.fetch_timeout, err, sizeof(err))) == NULL) {
+	    (res = resolver_new(d.base, d.cfg.dns_servers, d.cfg.dns_timeout, err, sizeof(err))) ==
+	        NULL ||
+	    (fetch = fetch_new(d.base, d.cfg.ca_file, d.cfg.fetch_timeout, err, sizeof(err))) ==
+	        NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);
 		log_err("event=start result=failed err=\"%s\"", err);
 		goto out;
@@ -237,8 +244,9 @@ main(int argc, char **argv)
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
-	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s", PACKAGE_VERSION,
-		 origin, d.cfg.n_listen, d.cfg.cache_dir, d.cfg.dns_servers ? d.cfg.dns_servers : "resolv.conf");
+	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
+	         PACKAGE_VERSION, origin, d.cfg.n_listen, d.cfg.cache_dir,
+	         d.cfg.dns_servers ? d.cfg.dns_servers : "resolv.conf");
 	event_base_dispatch(d.base);
 	rc = 0;
 out:

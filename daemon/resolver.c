@@ -78,7 +78,7 @@ resolver_on_socket(evutil_socket_t fd, short what, void *arg)
 
 	/* The sockev may be freed inside ares_process_fd (socket closed): do not touch it after. */
 	ares_process_fd(r->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-			(what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+	                (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
 	resolver_rearm(r);
 }
 
@@ -109,14 +109,16 @@ resolver_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	} else {
 		event_free(s->ev);
 	}
-	s->ev = event_new(r->base, fd, (short)(EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0)),
-			  resolver_on_socket, s);
+	s->ev = event_new(
+	    r->base, fd, (short)(EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0)),
+	    resolver_on_socket, s);
 	INVARIANT(s->ev != NULL);
 	event_add(s->ev, NULL);
 }
 
 struct resolver *
-resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, char *err, size_t errsz)
+resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, char *err,
+             size_t errsz)
 {
 	struct resolver *r;
 	struct ares_options opts;
@@ -130,7 +132,8 @@ resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, c
 	r = xcalloc(1, sizeof(*r));
 	r->base = base;
 	memset(&opts, 0, sizeof(opts));
-	/* Two tries; c-ares doubles the per-try timeout, so t/3 + 2t/3 keeps the total at timeout_s. */
+	/* Two tries; c-ares doubles the per-try timeout, so t/3 + 2t/3 keeps the total at
+	 * timeout_s. */
 	opts.timeout = (int)(timeout_s * 1000 / 3);
 	if (opts.timeout < 100)
 		opts.timeout = 100;
@@ -139,7 +142,8 @@ resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, c
 	opts.ednspsz = 1232;
 	opts.sock_state_cb = resolver_on_sock_state;
 	opts.sock_state_cb_data = r;
-	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB;
+	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ |
+	       ARES_OPT_SOCK_STATE_CB;
 	rc = ares_init_options(&r->ch, &opts, mask);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errsz, "c-ares channel: %s", ares_strerror(rc));
@@ -203,7 +207,8 @@ resolver_deliver_txt(struct resolver_query *q, const unsigned char *abuf, int al
 	rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
 	if (rc != ARES_SUCCESS) {
 		enum resolver_status st = resolver_classify(rc, &why);
-		q->txt_cb(q->arg, st == RESOLVER_NODATA ? RESOLVER_NODATA : RESOLVER_FAIL, NULL, 0, why);
+		q->txt_cb(q->arg, st == RESOLVER_NODATA ? RESOLVER_NODATA : RESOLVER_FAIL, NULL, 0,
+		          why);
 		return;
 	}
 	for (t = txt; t != NULL; t = t->next) {

@@ -35,9 +35,9 @@
 #include "socketmap.h"
 #include "xalloc.h"
 
-#define CONN_PIPELINE_MAX 32	      /* queued requests before we stop reading */
-#define CONN_OUTPUT_MAX (256 * 1024) /* unread reply bytes before we stop reading */
-#define CONN_IDLE_TIMEOUT 300	      /* seconds; Postfix itself closes after ~10 s idle */
+#define CONN_PIPELINE_MAX 32                  /* queued requests before we stop reading */
+#define CONN_OUTPUT_MAX (256 * 1024)          /* unread reply bytes before we stop reading */
+#define CONN_IDLE_TIMEOUT 300                 /* seconds; Postfix itself closes after ~10 s idle */
 #define FRAME_MAX (SOCKETMAP_REQUEST_MAX + 8) /* "10000:" + payload + "," */
 #define REPLY_FRAME_MAX (SOCKETMAP_REPLY_MAX + 16)
 
@@ -137,8 +137,8 @@ conn_send(struct conn *c, const char *status, const char *text, size_t len, stru
 
 	if (socketmap_encode(status, text, len, frame, sizeof(frame), &flen) != SOCKETMAP_OK) {
 		/* Never send an oversized or empty OK: Postfix would defer anyway, say why. */
-		INVARIANT(socketmap_encode("TEMP", "reply cannot be encoded", 23, frame, sizeof(frame), &flen) ==
-			  SOCKETMAP_OK);
+		INVARIANT(socketmap_encode("TEMP", "reply cannot be encoded", 23, frame,
+		                           sizeof(frame), &flen) == SOCKETMAP_OK);
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=reply status=%s len=%zu", status, len);
 	if (dst != NULL) {
@@ -148,7 +148,8 @@ conn_send(struct conn *c, const char *status, const char *text, size_t len, stru
 	/* Hot path: with nothing queued, write at once. Going through the bufferevent would arm
 	 * and disarm its write event, two epoll_ctl calls per reply; only a short write queues. */
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		ssize_t n = send(bufferevent_getfd(c->bev), frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(bufferevent_getfd(c->bev), frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0)
 			sent = (size_t)n;
 	}
@@ -206,7 +207,8 @@ conn_request(struct conn *c, const char *p, size_t len)
 	struct lookup_waiter *w;
 
 	if (socketmap_split(p, len, &name, &name_len, &key, &key_len) != SOCKETMAP_OK) {
-		log_warn("stage=socketmap err=\"malformed request\" request=\"%s\"", log_escape(p, len, esc, sizeof(esc)));
+		log_warn("stage=socketmap err=\"malformed request\" request=\"%s\"",
+		         log_escape(p, len, esc, sizeof(esc)));
 		req_answer(r, "PERM", "malformed request: expected \"name key\"", 38);
 		return;
 	}
@@ -220,7 +222,7 @@ conn_request(struct conn *c, const char *p, size_t len)
 	case SOCKETMAP_KEY_INVALID:
 	default:
 		log_debug(LOG_CAT_SOCKETMAP, "op=request key=\"%s\" result=invalid-key",
-			  log_escape(key, key_len, esc, sizeof(esc)));
+		          log_escape(key, key_len, esc, sizeof(esc)));
 		req_answer(r, "NOTFOUND", "", 0);
 		return;
 	}
@@ -247,13 +249,15 @@ conn_on_read(struct bufferevent *bev, void *arg)
 			break;
 		n = avail < FRAME_MAX ? avail : FRAME_MAX;
 		p = evbuffer_pullup(in, (ev_ssize_t)n);
-		e = socketmap_decode((const char *)p, n, SOCKETMAP_REQUEST_MAX, &payload, &plen, &used);
+		e = socketmap_decode((const char *)p, n, SOCKETMAP_REQUEST_MAX, &payload, &plen,
+		                     &used);
 		if (e == SOCKETMAP_INCOMPLETE)
 			break;
 		if (e != SOCKETMAP_OK) {
 			char esc[64];
-			log_warn("stage=socketmap err=\"%s\" action=close data=\"%s\"", socketmap_strerror(e),
-				 log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
+			log_warn("stage=socketmap err=\"%s\" action=close data=\"%s\"",
+			         socketmap_strerror(e),
+			         log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
 			conn_free(c);
 			return;
 		}
@@ -284,7 +288,8 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                 void *arg)
 {
 	struct server *s = arg;
 	struct conn *c;
@@ -297,7 +302,8 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 		time_t now = time(NULL);
 		if (now != s->last_cap_log) {
 			s->last_cap_log = now;
-			log_warn("stage=socketmap err=\"connection limit %u reached\" action=close", s->cfg->max_connections);
+			log_warn("stage=socketmap err=\"connection limit %u reached\" action=close",
+			         s->cfg->max_connections);
 		}
 		evutil_closesocket(fd);
 		return;
@@ -351,8 +357,9 @@ server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
 		}
 		unlink(path);
 	}
-	lev = evconnlistener_new_bind(s->base, server_on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
-				      (struct sockaddr *)&sun, sizeof(sun));
+	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
+	                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	                              (struct sockaddr *)&sun, sizeof(sun));
 	if (lev == NULL) {
 		snprintf(err, errsz, "listen unix:%s: %s", path, strerror(errno));
 		return NULL;
@@ -365,8 +372,8 @@ server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
 	if (cfg->socket_group != NULL) {
 		struct group *g = getgrnam(cfg->socket_group);
 		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0) {
-			snprintf(err, errsz, "listen unix:%s: group %s: %s", path, cfg->socket_group,
-				 g == NULL ? "no such group" : strerror(errno));
+			snprintf(err, errsz, "listen unix:%s: group %s: %s", path,
+			         cfg->socket_group, g == NULL ? "no such group" : strerror(errno));
 			evconnlistener_free(lev);
 			return NULL;
 		}
@@ -386,8 +393,9 @@ server_bind_inet(struct server *s, const char *hostport, char *err, size_t errsz
 		return NULL;
 	}
 	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
-				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
-				      (struct sockaddr *)&ss, sslen);
+	                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	                                  LEV_OPT_REUSEABLE,
+	                              128, (struct sockaddr *)&ss, sslen);
 	if (lev == NULL)
 		snprintf(err, errsz, "listen inet:%s: %s", hostport, strerror(errno));
 	return lev;

@@ -64,7 +64,7 @@ xstrndup(const char *p, size_t n)
 
 int
 parse_uint(const char *p, size_t len, unsigned long long min, unsigned long long max,
-	   unsigned long long *out)
+           unsigned long long *out)
 {
 	unsigned long long v = 0;
 

@@ -15,6 +15,7 @@
  * @param out caller buffer for the text @param outsz its size @param outlen text length
  * @return 0, or -1 if outsz is too small
  */
-int answer_format(const struct answer *a, const char **status, char *out, size_t outsz, size_t *outlen);
+int answer_format(const struct answer *a, const char **status, char *out, size_t outsz,
+                  size_t *outlen);
 
 #endif

@@ -53,6 +53,7 @@ int cache_del(struct cache *c, const char *domain);
  * @param fn called per record; a non-zero return stops the walk @param arg its argument
  * @return 0, or -1 on LMDB failure
  */
-int cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg);
+int cache_walk(struct cache *c,
+               int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg);
 
 #endif

@@ -8,27 +8,28 @@
 #include "stspolicy.h"
 #include "stsrecord.h"
 
-#define CACHEREC_VERSION 1		/**< encoding version byte */
-#define CACHEREC_RETRY_AFTER 300	/**< RFC 8461 s5.1: wait >= 5 min before refetching a failed id */
-#define CACHEREC_MAX_BYTES 20000	/**< upper bound of an encoded record */
+#define CACHEREC_VERSION 1 /**< encoding version byte */
+/** RFC 8461 s5.1: wait at least 5 minutes before refetching a policy id that failed. */
+#define CACHEREC_RETRY_AFTER 300
+#define CACHEREC_MAX_BYTES 20000 /**< upper bound of an encoded record */
 
 /** Everything the cache knows about one policy domain (RFC 8461 s5, s5.1, s10). */
 struct cacherec {
-	int has_policy;			     /**< 1 if policy/id/fetched/expires are set */
-	struct stspolicy policy;	     /**< last valid policy fetched */
-	char id[STSRECORD_ID_MAX + 1];	     /**< TXT id the policy was fetched for */
-	int64_t fetched;		     /**< time of the last successful fetch */
-	int64_t expires;		     /**< fetched + max_age */
-	int64_t checked;		     /**< time of the last TXT check */
-	int64_t failed;			     /**< time of the last failed fetch, 0 if none */
+	int has_policy;                       /**< 1 if policy/id/fetched/expires are set */
+	struct stspolicy policy;              /**< last valid policy fetched */
+	char id[STSRECORD_ID_MAX + 1];        /**< TXT id the policy was fetched for */
+	int64_t fetched;                      /**< time of the last successful fetch */
+	int64_t expires;                      /**< fetched + max_age */
+	int64_t checked;                      /**< time of the last TXT check */
+	int64_t failed;                       /**< time of the last failed fetch, 0 if none */
 	char failed_id[STSRECORD_ID_MAX + 1]; /**< TXT id whose fetch failed */
-	int64_t none_until;		     /**< "no policy" remembered until then (0: not) */
+	int64_t none_until;                   /**< "no policy" remembered until then (0: not) */
 };
 
 /** What the cache lets the daemon answer without any network I/O. */
 enum cacherec_view {
 	CACHEREC_VIEW_UNKNOWN = 0, /**< discover in the foreground */
-	CACHEREC_VIEW_POLICY,	   /**< a valid, unexpired policy applies */
+	CACHEREC_VIEW_POLICY,      /**< a valid, unexpired policy applies */
 	CACHEREC_VIEW_NO_POLICY,   /**< "no policy" is still remembered */
 };
 
@@ -48,7 +49,8 @@ void cacherec_init(struct cacherec *r);
  * @param r record @param out buffer @param outsz its size @param outlen bytes written
  * @return CACHEREC_OK or CACHEREC_NO_SPACE
  */
-enum cacherec_err cacherec_encode(const struct cacherec *r, uint8_t *out, size_t outsz, size_t *outlen);
+enum cacherec_err cacherec_encode(const struct cacherec *r, uint8_t *out, size_t outsz,
+                                  size_t *outlen);
 
 /**
  * Decode a record; every field is validated (ids, mx patterns, max_age range), so a damaged
@@ -95,7 +97,8 @@ void cacherec_on_no_policy(struct cacherec *r, int64_t now, unsigned remember);
  * expiry counts from now.
  * @param r record @param p policy @param id TXT id it was fetched for @param now time
  */
-void cacherec_on_fetch_ok(struct cacherec *r, const struct stspolicy *p, const char *id, int64_t now);
+void cacherec_on_fetch_ok(struct cacherec *r, const struct stspolicy *p, const char *id,
+                          int64_t now);
 
 /**
  * Record a failed fetch or invalid policy for id; the cached policy is kept; with nothing

@@ -4,51 +4,51 @@
 
 #include <stddef.h>
 
-#define CFG_LISTEN_MAX 16   /**< listeners */
-#define CFG_ZONE_MAX 32	    /**< socketmap-name sections */
+#define CFG_LISTEN_MAX 16    /**< listeners */
+#define CFG_ZONE_MAX 32      /**< socketmap-name sections */
 #define CFG_ZONE_NAME_MAX 63 /**< same as SOCKETMAP_NAME_MAX */
 #define CFG_DEFAULT_PATH "/etc/mta-stsd/mta-stsd.conf"
 
 /** What to answer where neither MTA-STS nor DANE applies. */
 enum cfg_fallback {
 	CFG_FALLBACK_NOTFOUND = 0, /**< let Postfix use its own default */
-	CFG_FALLBACK_MAY,	   /**< opportunistic TLS */
-	CFG_FALLBACK_ENCRYPT,	   /**< mandatory unauthenticated TLS */
-	CFG_FALLBACK_DANE,	   /**< opportunistic DANE */
+	CFG_FALLBACK_MAY,          /**< opportunistic TLS */
+	CFG_FALLBACK_ENCRYPT,      /**< mandatory unauthenticated TLS */
+	CFG_FALLBACK_DANE,         /**< opportunistic DANE */
 };
 
 /** How to treat mode: testing. */
 enum cfg_testing {
 	CFG_TESTING_IGNORE = 0, /**< as RFC 8461: deliver as if no policy */
-	CFG_TESTING_ENFORCE,	/**< treat like enforce */
+	CFG_TESTING_ENFORCE,    /**< treat like enforce */
 };
 
 /** Per socketmap-name settings ([postfix], [default], ...). */
 struct cfg_zone {
 	char name[CFG_ZONE_NAME_MAX + 1]; /**< section name */
-	enum cfg_fallback fallback;	  /**< fallback answer */
-	enum cfg_testing testing;	  /**< testing handling */
+	enum cfg_fallback fallback;       /**< fallback answer */
+	enum cfg_testing testing;         /**< testing handling */
 };
 
 /** Whole daemon configuration; strings owned, released by cfg_fini(). */
 struct cfg {
 	char *listen[CFG_LISTEN_MAX]; /**< "inet:HOST:PORT" or "unix:PATH" */
-	unsigned n_listen;	      /**< count */
-	unsigned socket_mode;	      /**< unix socket mode (octal in the file) */
-	char *socket_group;	      /**< unix socket group or NULL */
-	char *user;		      /**< drop privileges to this user, or NULL */
-	char *cache_dir;	      /**< LMDB directory */
-	char *dns_servers;	      /**< "ip[:port],..." or NULL for /etc/resolv.conf */
-	char *ca_file;		      /**< CA bundle or NULL for the system default */
-	unsigned fetch_timeout;	      /**< seconds, total per HTTPS fetch */
-	unsigned dns_timeout;	      /**< seconds per DNS query */
-	unsigned txt_recheck;	      /**< seconds between background TXT checks */
-	unsigned refresh;	      /**< seconds after which a policy is refetched proactively */
+	unsigned n_listen;            /**< count */
+	unsigned socket_mode;         /**< unix socket mode (octal in the file) */
+	char *socket_group;           /**< unix socket group or NULL */
+	char *user;                   /**< drop privileges to this user, or NULL */
+	char *cache_dir;              /**< LMDB directory */
+	char *dns_servers;            /**< "ip[:port],..." or NULL for /etc/resolv.conf */
+	char *ca_file;                /**< CA bundle or NULL for the system default */
+	unsigned fetch_timeout;       /**< seconds, total per HTTPS fetch */
+	unsigned dns_timeout;         /**< seconds per DNS query */
+	unsigned txt_recheck;         /**< seconds between background TXT checks */
+	unsigned refresh;             /**< seconds after which a policy is refetched proactively */
 	unsigned max_connections;     /**< cap on open Postfix connections */
-	unsigned max_lookups;	      /**< cap on concurrent domain lookups */
+	unsigned max_lookups;         /**< cap on concurrent domain lookups */
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
-	unsigned n_zones;		     /**< count */
-	struct cfg_zone default_zone;	     /**< [default] */
+	unsigned n_zones;                    /**< count */
+	struct cfg_zone default_zone;        /**< [default] */
 };
 
 /** The configuration used when no file exists. */

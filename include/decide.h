@@ -10,52 +10,52 @@
 
 /** Outcome of this lookup's discovery (RFC 8461 s3). */
 enum decide_disc {
-	DECIDE_DISC_NOT_RUN = 0,   /**< answered from cache, no discovery ran */
-	DECIDE_DISC_NO_POLICY,	   /**< no TXT, not exactly one STSv1 record, or remembered so */
-	DECIDE_DISC_TXT_FAILED,	   /**< DNS failure (SERVFAIL, timeout) */
-	DECIDE_DISC_FETCH_FAILED,  /**< TXT fine, fetch failed or policy invalid */
-	DECIDE_DISC_FETCHED,	   /**< a valid policy was just fetched */
+	DECIDE_DISC_NOT_RUN = 0,  /**< answered from cache, no discovery ran */
+	DECIDE_DISC_NO_POLICY,    /**< no TXT, not exactly one STSv1 record, or remembered so */
+	DECIDE_DISC_TXT_FAILED,   /**< DNS failure (SERVFAIL, timeout) */
+	DECIDE_DISC_FETCH_FAILED, /**< TXT fine, fetch failed or policy invalid */
+	DECIDE_DISC_FETCHED,      /**< a valid policy was just fetched */
 };
 
 /** DANE state of the destination (design.md). */
 enum decide_dane {
 	DECIDE_DANE_INSECURE = 0, /**< MX set unsigned, or DANE off */
-	DECIDE_DANE_ALL,	  /**< every MX host has usable secure TLSA */
-	DECIDE_DANE_SOME,	  /**< some but not all */
-	DECIDE_DANE_NONE,	  /**< secure MX set, no usable TLSA */
-	DECIDE_DANE_ERROR,	  /**< SERVFAIL / timeout / bogus in a secure chain */
+	DECIDE_DANE_ALL,          /**< every MX host has usable secure TLSA */
+	DECIDE_DANE_SOME,         /**< some but not all */
+	DECIDE_DANE_NONE,         /**< secure MX set, no usable TLSA */
+	DECIDE_DANE_ERROR,        /**< SERVFAIL / timeout / bogus in a secure chain */
 };
 
 /** Inputs of one decision. */
 struct decide_input {
 	const struct cacherec *cached; /**< cache record or NULL (borrowed) */
-	enum decide_disc disc;	       /**< discovery outcome */
+	enum decide_disc disc;         /**< discovery outcome */
 	const struct stspolicy *fresh; /**< the new policy when disc is DECIDE_DISC_FETCHED */
-	enum decide_dane dane;	       /**< DANE state */
+	enum decide_dane dane;         /**< DANE state */
 };
 
 /** What to answer. */
 enum answer_kind {
 	ANSWER_NOTFOUND = 0, /**< no policy from us */
-	ANSWER_OK,	     /**< a policy: see level */
-	ANSWER_TEMP,	     /**< defer */
+	ANSWER_OK,           /**< a policy: see level */
+	ANSWER_TEMP,         /**< defer */
 };
 
 /** Postfix TLS security level of an OK answer. */
 enum answer_level {
 	ANSWER_LEVEL_SECURE = 0, /**< secure match=... servername=hostname */
-	ANSWER_LEVEL_DANE_ONLY,	 /**< dane-only */
-	ANSWER_LEVEL_DANE,	 /**< dane */
-	ANSWER_LEVEL_ENCRYPT,	 /**< encrypt */
-	ANSWER_LEVEL_MAY,	 /**< may */
+	ANSWER_LEVEL_DANE_ONLY,  /**< dane-only */
+	ANSWER_LEVEL_DANE,       /**< dane */
+	ANSWER_LEVEL_ENCRYPT,    /**< encrypt */
+	ANSWER_LEVEL_MAY,        /**< may */
 };
 
 /** A decision. */
 struct answer {
-	enum answer_kind kind;	       /**< kind */
-	enum answer_level level;       /**< level when kind is ANSWER_OK */
+	enum answer_kind kind;          /**< kind */
+	enum answer_level level;        /**< level when kind is ANSWER_OK */
 	const struct stspolicy *policy; /**< policy for SECURE (borrowed from the input) */
-	const char *why;	       /**< static explanation for logs and mta-stsctl */
+	const char *why;                /**< static explanation for logs and mta-stsctl */
 };
 
 /**
@@ -64,6 +64,7 @@ struct answer {
  * @param in inputs @param zone socketmap-name settings @param now current time
  * @param out result; out->policy borrows from in
  */
-void decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, struct answer *out);
+void decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now,
+            struct answer *out);
 
 #endif

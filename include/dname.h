@@ -4,19 +4,19 @@
 
 #include <stddef.h>
 
-#define DNAME_MAX 253	  /**< longest name in presentation form, without trailing dot */
+#define DNAME_MAX 253      /**< longest name in presentation form, without trailing dot */
 #define DNAME_LABEL_MAX 63 /**< longest label */
 
 /** Why a name was rejected. */
 enum dname_err {
 	DNAME_OK = 0,
-	DNAME_EMPTY,		/**< nothing left after stripping */
-	DNAME_TOO_LONG,		/**< over DNAME_MAX */
-	DNAME_LABEL_TOO_LONG,	/**< a label over DNAME_LABEL_MAX */
-	DNAME_EMPTY_LABEL,	/**< ".." or a leading dot */
-	DNAME_BAD_CHAR,		/**< not letter, digit or hyphen (underscore allowed only if permitted) */
-	DNAME_BAD_HYPHEN,	/**< label starts or ends with a hyphen */
-	DNAME_SINGLE_LABEL,	/**< no dot: not a mail domain */
+	DNAME_EMPTY,          /**< nothing left after stripping */
+	DNAME_TOO_LONG,       /**< over DNAME_MAX */
+	DNAME_LABEL_TOO_LONG, /**< a label over DNAME_LABEL_MAX */
+	DNAME_EMPTY_LABEL,    /**< ".." or a leading dot */
+	DNAME_BAD_CHAR,   /**< not letter, digit or hyphen (underscore allowed only if permitted) */
+	DNAME_BAD_HYPHEN, /**< label starts or ends with a hyphen */
+	DNAME_SINGLE_LABEL, /**< no dot: not a mail domain */
 };
 
 /**

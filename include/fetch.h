@@ -23,8 +23,8 @@ typedef void fetch_cb(void *arg, const char *body, size_t len, const char *why);
  * @param timeout_s total time per fetch @param err message on failure @param errsz its size
  * @return fetcher, caller frees with fetch_free(); NULL on failure
  */
-struct fetcher *fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char *err,
-			  size_t errsz);
+struct fetcher *fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s,
+                          char *err, size_t errsz);
 
 /** Destroy; pending fetches are dropped without callback. @param f fetcher or NULL */
 void fetch_free(struct fetcher *f);
@@ -37,7 +37,8 @@ void fetch_free(struct fetcher *f);
  * @param cb completion @param arg its argument
  * @return handle valid until the callback returns or fetch_cancel() is called
  */
-struct fetch *fetch_start(struct fetcher *f, const char *domain, const char *addrs, fetch_cb *cb, void *arg);
+struct fetch *fetch_start(struct fetcher *f, const char *domain, const char *addrs, fetch_cb *cb,
+                          void *arg);
 
 /** Cancel: the callback will not be called. @param h handle (invalid afterwards) */
 void fetch_cancel(struct fetch *h);

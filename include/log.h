@@ -7,9 +7,9 @@
 /** Debug categories (bit mask). */
 enum log_cat {
 	LOG_CAT_SOCKETMAP = 1 << 0, /**< requests and replies */
-	LOG_CAT_DNS = 1 << 1,	    /**< c-ares queries */
-	LOG_CAT_FETCH = 1 << 2,	    /**< HTTPS fetches */
-	LOG_CAT_CACHE = 1 << 3,	    /**< LMDB */
+	LOG_CAT_DNS = 1 << 1,       /**< c-ares queries */
+	LOG_CAT_FETCH = 1 << 2,     /**< HTTPS fetches */
+	LOG_CAT_CACHE = 1 << 3,     /**< LMDB */
 	LOG_CAT_DECIDE = 1 << 4,    /**< decisions */
 };
 

@@ -16,13 +16,13 @@ struct lookup_waiter;
 
 /** One answer, as handed to a waiter. Everything is borrowed for the callback only. */
 struct lookup_result {
-	const char *status;		/**< "OK", "NOTFOUND" or "TEMP" */
-	const char *text;		/**< reply text (may be empty) */
-	size_t len;			/**< text length */
-	const char *why;		/**< explanation of the decision */
-	const char *source;		/**< "cache", "fetch", "dns" ... where the answer came from */
-	const struct cacherec *rec;	/**< the domain's cache state after this lookup */
-	enum decide_disc disc;		/**< discovery outcome */
+	const char *status;         /**< "OK", "NOTFOUND" or "TEMP" */
+	const char *text;           /**< reply text (may be empty) */
+	size_t len;                 /**< text length */
+	const char *why;            /**< explanation of the decision */
+	const char *source;         /**< "cache", "fetch", "dns" ... where the answer came from */
+	const struct cacherec *rec; /**< the domain's cache state after this lookup */
+	enum decide_disc disc;      /**< discovery outcome */
 };
 
 /** Completion. @param arg caller's argument @param res result (borrowed for the call) */
@@ -36,7 +36,7 @@ typedef void lookup_cb(void *arg, const struct lookup_result *res);
  * @return engine, caller frees with lookups_free() before the resolver/fetcher/cache
  */
 struct lookups *lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res,
-			    struct fetcher *fetch, struct cache *cache);
+                            struct fetcher *fetch, struct cache *cache);
 
 /** Cancel every lookup (waiters are not called) and free. @param ls engine or NULL */
 void lookups_free(struct lookups *ls);
@@ -50,8 +50,8 @@ void lookups_free(struct lookups *ls);
  * @param cb completion @param arg its argument
  * @return NULL when already answered, else a waiter handle valid until cb runs
  */
-struct lookup_waiter *lookup_request(struct lookups *ls, const struct cfg_zone *zone, const char *domain,
-				     lookup_cb *cb, void *arg);
+struct lookup_waiter *lookup_request(struct lookups *ls, const struct cfg_zone *zone,
+                                     const char *domain, lookup_cb *cb, void *arg);
 
 /** Stop waiting: cb will not be called (the lookup itself goes on). @param w handle */
 void lookup_waiter_cancel(struct lookup_waiter *w);

@@ -14,9 +14,9 @@ struct resolver_query;
 
 /** Outcome class of a DNS query. */
 enum resolver_status {
-	RESOLVER_OK = 0,   /**< records found */
-	RESOLVER_NODATA,   /**< NXDOMAIN or no records of the type: authoritative "none" */
-	RESOLVER_FAIL,	   /**< SERVFAIL, timeout, refused, malformed: temporary */
+	RESOLVER_OK = 0, /**< records found */
+	RESOLVER_NODATA, /**< NXDOMAIN or no records of the type: authoritative "none" */
+	RESOLVER_FAIL,   /**< SERVFAIL, timeout, refused, malformed: temporary */
 };
 
 /**
@@ -25,14 +25,15 @@ enum resolver_status {
  * @param why error text when st != RESOLVER_OK (static)
  */
 typedef void resolver_txt_cb(void *arg, enum resolver_status st, const struct stsrecord_txt *recs,
-			     size_t n, const char *why);
+                             size_t n, const char *why);
 
 /**
  * Address completion. @param arg caller's argument @param st status
  * @param addrs comma-separated IPv4 and bracketed IPv6 addresses (borrowed for the call only)
  * @param why error text when st != RESOLVER_OK (static)
  */
-typedef void resolver_addr_cb(void *arg, enum resolver_status st, const char *addrs, const char *why);
+typedef void resolver_addr_cb(void *arg, enum resolver_status st, const char *addrs,
+                              const char *why);
 
 /**
  * Create a c-ares channel driven by base.
@@ -42,10 +43,11 @@ typedef void resolver_addr_cb(void *arg, enum resolver_status st, const char *ad
  * @param err message on failure @param errsz its size
  * @return resolver, caller frees with resolver_free(); NULL on failure
  */
-struct resolver *resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, char *err,
-			      size_t errsz);
+struct resolver *resolver_new(struct event_base *base, const char *servers, unsigned timeout_s,
+                              char *err, size_t errsz);
 
-/** Destroy; pending queries complete with RESOLVER_FAIL unless cancelled. @param r resolver or NULL */
+/** Destroy; pending queries complete with RESOLVER_FAIL unless cancelled. @param r resolver or NULL
+ */
 void resolver_free(struct resolver *r);
 
 /**
@@ -53,11 +55,11 @@ void resolver_free(struct resolver *r);
  * @return handle valid until the callback returns or resolver_cancel() is called
  */
 struct resolver_query *resolver_txt_start(struct resolver *r, const char *name, resolver_txt_cb *cb,
-					  void *arg);
+                                          void *arg);
 
 /** Query A, then AAAA if there is no A record, of name. Never completes synchronously. */
-struct resolver_query *resolver_addr_start(struct resolver *r, const char *name, resolver_addr_cb *cb,
-					   void *arg);
+struct resolver_query *resolver_addr_start(struct resolver *r, const char *name,
+                                           resolver_addr_cb *cb, void *arg);
 
 /** Cancel: the callback will not be called. @param q handle (invalid afterwards) */
 void resolver_cancel(struct resolver_query *q);

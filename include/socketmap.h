@@ -8,18 +8,18 @@
 
 #define SOCKETMAP_REQUEST_MAX 10000 /**< Postfix's cap on a request payload */
 #define SOCKETMAP_REPLY_MAX 100000  /**< Postfix's cap on a reply payload */
-#define SOCKETMAP_NAME_MAX 63	    /**< our cap on a socketmap name */
+#define SOCKETMAP_NAME_MAX 63       /**< our cap on a socketmap name */
 
 /** Netstring codec results. */
 enum socketmap_err {
 	SOCKETMAP_OK = 0,
-	SOCKETMAP_INCOMPLETE,	  /**< need more bytes (not an error yet) */
-	SOCKETMAP_BAD_LENGTH,	  /**< length prefix empty, not digits, or leading zero */
-	SOCKETMAP_TOO_LONG,	  /**< payload over the cap */
+	SOCKETMAP_INCOMPLETE,     /**< need more bytes (not an error yet) */
+	SOCKETMAP_BAD_LENGTH,     /**< length prefix empty, not digits, or leading zero */
+	SOCKETMAP_TOO_LONG,       /**< payload over the cap */
 	SOCKETMAP_BAD_SEPARATOR,  /**< no ':' after the length */
 	SOCKETMAP_BAD_TERMINATOR, /**< no ',' after the payload */
-	SOCKETMAP_BAD_REQUEST,	  /**< payload is not "name key" */
-	SOCKETMAP_NO_SPACE,	  /**< output buffer too small */
+	SOCKETMAP_BAD_REQUEST,    /**< payload is not "name key" */
+	SOCKETMAP_NO_SPACE,       /**< output buffer too small */
 };
 
 /**
@@ -32,7 +32,7 @@ enum socketmap_err {
  * @return SOCKETMAP_OK, SOCKETMAP_INCOMPLETE, or a fatal framing error
  */
 enum socketmap_err socketmap_decode(const char *p, size_t len, size_t max, const char **payload,
-				    size_t *payload_len, size_t *consumed);
+                                    size_t *payload_len, size_t *consumed);
 
 /**
  * Split a request payload "name key" at the first space. The name must be 1..SOCKETMAP_NAME_MAX
@@ -40,7 +40,7 @@ enum socketmap_err socketmap_decode(const char *p, size_t len, size_t max, const
  * @return SOCKETMAP_OK or SOCKETMAP_BAD_REQUEST; name/key borrowed from p
  */
 enum socketmap_err socketmap_split(const char *p, size_t len, const char **name, size_t *name_len,
-				   const char **key, size_t *key_len);
+                                   const char **key, size_t *key_len);
 
 /**
  * Encode a reply "<status> <data>" as a netstring.
@@ -50,14 +50,14 @@ enum socketmap_err socketmap_split(const char *p, size_t len, const char **name,
  * @return SOCKETMAP_OK, SOCKETMAP_TOO_LONG (payload over SOCKETMAP_REPLY_MAX, or OK with empty
  *         data), or SOCKETMAP_NO_SPACE
  */
-enum socketmap_err socketmap_encode(const char *status, const char *data, size_t data_len, char *out,
-				    size_t outsz, size_t *outlen);
+enum socketmap_err socketmap_encode(const char *status, const char *data, size_t data_len,
+                                    char *out, size_t outsz, size_t *outlen);
 
 /** What kind of key Postfix sent. */
 enum socketmap_key {
-	SOCKETMAP_KEY_DOMAIN,  /**< a domain (or smart host name) to look up */
-	SOCKETMAP_KEY_PARENT,  /**< ".example.com": parent-domain probe, NOTFOUND at once */
-	SOCKETMAP_KEY_IP,      /**< IP literal ("[192.0.2.1]", "192.0.2.1", "[ipv6:...]"): NOTFOUND */
+	SOCKETMAP_KEY_DOMAIN, /**< a domain (or smart host name) to look up */
+	SOCKETMAP_KEY_PARENT, /**< ".example.com": parent-domain probe, NOTFOUND at once */
+	SOCKETMAP_KEY_IP, /**< IP literal ("[192.0.2.1]", "192.0.2.1", "[ipv6:...]"): NOTFOUND */
 	SOCKETMAP_KEY_INVALID, /**< not a valid name: NOTFOUND */
 };
 

@@ -19,7 +19,8 @@ void strbuf_init(struct strbuf *sb, size_t max);
 void strbuf_fini(struct strbuf *sb);
 /** Empty the buffer, keeping its storage. @param sb buffer */
 void strbuf_reset(struct strbuf *sb);
-/** Append bytes. @param sb buffer @param p bytes @param n count @return 0, or -1 if max would be passed (buffer unchanged) */
+/** Append bytes. @param sb buffer @param p bytes @param n count @return 0, or -1 if max would be
+ * passed (buffer unchanged) */
 int strbuf_append(struct strbuf *sb, const char *p, size_t n);
 /** Append a NUL-terminated string. @param sb buffer @param s text @return as strbuf_append() */
 int strbuf_puts(struct strbuf *sb, const char *s);

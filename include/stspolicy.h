@@ -7,10 +7,10 @@
 
 #include "dname.h"
 
-#define STSPOLICY_MAX_BYTES 65536	/**< RFC 8461 s3.3 suggests 64 KiB */
-#define STSPOLICY_MAX_MX 64		/**< our cap on mx patterns */
+#define STSPOLICY_MAX_BYTES 65536       /**< RFC 8461 s3.3 suggests 64 KiB */
+#define STSPOLICY_MAX_MX 64             /**< our cap on mx patterns */
 #define STSPOLICY_MAX_AGE_MAX 31557600U /**< RFC 8461 s3.2: about one year */
-#define STSPOLICY_LINES_MAX 1000	/**< our cap on lines examined */
+#define STSPOLICY_LINES_MAX 1000        /**< our cap on lines examined */
 
 /** Policy mode (RFC 8461 s5). */
 enum stspolicy_mode {
@@ -21,23 +21,23 @@ enum stspolicy_mode {
 
 /** A validated policy. mx patterns are lower-cased, without trailing dot. */
 struct stspolicy {
-	enum stspolicy_mode mode;		  /**< mode */
-	uint32_t max_age;			  /**< seconds, <= STSPOLICY_MAX_AGE_MAX */
-	unsigned n_mx;				  /**< number of mx patterns */
+	enum stspolicy_mode mode;                 /**< mode */
+	uint32_t max_age;                         /**< seconds, <= STSPOLICY_MAX_AGE_MAX */
+	unsigned n_mx;                            /**< number of mx patterns */
 	char mx[STSPOLICY_MAX_MX][DNAME_MAX + 1]; /**< "host.name" or "*.host.name" */
 };
 
 /** Why a policy was rejected. */
 enum stspolicy_err {
 	STSPOLICY_OK = 0,
-	STSPOLICY_TOO_BIG,	/**< over STSPOLICY_MAX_BYTES */
-	STSPOLICY_SYNTAX,	/**< a line is not "key: value" per the grammar */
-	STSPOLICY_BAD_VERSION,	/**< version missing or not STSv1 */
-	STSPOLICY_BAD_MODE,	/**< mode missing or unknown */
-	STSPOLICY_BAD_MX,	/**< an mx value is not a host name or "*." host name */
-	STSPOLICY_NO_MX,	/**< no mx while mode is not none */
-	STSPOLICY_TOO_MANY_MX,	/**< over STSPOLICY_MAX_MX */
-	STSPOLICY_BAD_MAX_AGE,	/**< max_age missing, not digits, or out of range */
+	STSPOLICY_TOO_BIG,        /**< over STSPOLICY_MAX_BYTES */
+	STSPOLICY_SYNTAX,         /**< a line is not "key: value" per the grammar */
+	STSPOLICY_BAD_VERSION,    /**< version missing or not STSv1 */
+	STSPOLICY_BAD_MODE,       /**< mode missing or unknown */
+	STSPOLICY_BAD_MX,         /**< an mx value is not a host name or "*." host name */
+	STSPOLICY_NO_MX,          /**< no mx while mode is not none */
+	STSPOLICY_TOO_MANY_MX,    /**< over STSPOLICY_MAX_MX */
+	STSPOLICY_BAD_MAX_AGE,    /**< max_age missing, not digits, or out of range */
 	STSPOLICY_TOO_MANY_LINES, /**< over STSPOLICY_LINES_MAX */
 };
 

@@ -4,9 +4,9 @@
 
 #include <stddef.h>
 
-#define STSRECORD_ID_MAX 32	   /**< RFC 8461 s3.1: id is 1*32(ALPHA / DIGIT) */
-#define STSRECORD_TXT_MAX 4096	   /**< our cap on one concatenated TXT record */
-#define STSRECORD_RECORDS_MAX 64   /**< our cap on TXT records examined per name */
+#define STSRECORD_ID_MAX 32      /**< RFC 8461 s3.1: id is 1*32(ALPHA / DIGIT) */
+#define STSRECORD_TXT_MAX 4096   /**< our cap on one concatenated TXT record */
+#define STSRECORD_RECORDS_MAX 64 /**< our cap on TXT records examined per name */
 
 /** A parsed _mta-sts TXT record. */
 struct stsrecord {
@@ -20,7 +20,7 @@ enum stsrecord_err {
 	STSRECORD_SYNTAX,   /**< violates the record grammar */
 	STSRECORD_BAD_ID,   /**< id empty, too long or not letters/digits */
 	STSRECORD_NO_ID,    /**< no id field */
-	STSRECORD_NONE,	    /**< select: no STSv1 record among the TXT records */
+	STSRECORD_NONE,     /**< select: no STSv1 record among the TXT records */
 	STSRECORD_MULTIPLE, /**< select: more than one STSv1 record */
 };
 
@@ -44,7 +44,8 @@ enum stsrecord_err stsrecord_parse(const char *p, size_t len, struct stsrecord *
  * @param out result on STSRECORD_OK
  * @return STSRECORD_OK, STSRECORD_NONE, STSRECORD_MULTIPLE, or the parse error of the one record
  */
-enum stsrecord_err stsrecord_select(const struct stsrecord_txt *recs, size_t n, struct stsrecord *out);
+enum stsrecord_err stsrecord_select(const struct stsrecord_txt *recs, size_t n,
+                                    struct stsrecord *out);
 
 /** @param err code @return static text */
 const char *stsrecord_strerror(enum stsrecord_err err);

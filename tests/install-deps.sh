@@ -15,7 +15,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	libevent-dev libcurl4-openssl-dev libc-ares-dev libssl-dev liblmdb-dev lmdb-utils \
 	libinih-dev libjansson-dev libcmocka-dev \
 	unbound nginx-light postfix openssl ca-certificates dnsutils iproute2 util-linux \
-	valgrind >/dev/null
+	valgrind clang-format >/dev/null
 # The packages' own services are not used by the tests (they start their own, in a namespace).
 for s in unbound nginx postfix; do
 	$SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true

@@ -46,7 +46,8 @@ cmp_double(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smload -a 127.x.y.z:PORT -c CONNS -n TOTAL -t SECS -e PREFIX [-m MAP] DOMAIN...\n");
+	fprintf(stderr, "usage: smload -a 127.x.y.z:PORT -c CONNS -n TOTAL -t SECS -e PREFIX [-m "
+	                "MAP] DOMAIN...\n");
 	exit(2);
 }
 
@@ -65,16 +66,30 @@ main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "a:c:n:t:e:m:")) != -1) {
 		switch (opt) {
-		case 'a': addr = optarg; break;
-		case 'c': conns = strtol(optarg, NULL, 10); break;
-		case 'n': total = strtol(optarg, NULL, 10); break;
-		case 't': secs = strtol(optarg, NULL, 10); break;
-		case 'e': expect = optarg; break;
-		case 'm': map = optarg; break;
-		default: usage();
+		case 'a':
+			addr = optarg;
+			break;
+		case 'c':
+			conns = strtol(optarg, NULL, 10);
+			break;
+		case 'n':
+			total = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			secs = strtol(optarg, NULL, 10);
+			break;
+		case 'e':
+			expect = optarg;
+			break;
+		case 'm':
+			map = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
-	if (addr == NULL || optind >= argc || conns < 1 || conns > CONNS_MAX || total < 1 || secs < 1 || secs > 600)
+	if (addr == NULL || optind >= argc || conns < 1 || conns > CONNS_MAX || total < 1 ||
+	    secs < 1 || secs > 600)
 		usage();
 	dom = argv + optind;
 	ndom = argc - optind;
@@ -87,7 +102,8 @@ main(int argc, char **argv)
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons((unsigned short)atoi(colon + 1));
-		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 || (ntohl(sin.sin_addr.s_addr) >> 24) != 127) {
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
+		    (ntohl(sin.sin_addr.s_addr) >> 24) != 127) {
 			fprintf(stderr, "smload: %s is not a loopback address\n", host);
 			return 2;
 		}
@@ -111,7 +127,8 @@ main(int argc, char **argv)
 	for (long i = 0; i < conns && sent < total; i++, sent++) {
 		char req[600];
 		const char *d = dom[next++ % ndom];
-		int n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(map) + 1 + strlen(d), map, d);
+		int n =
+		    snprintf(req, sizeof(req), "%zu:%s %s,", strlen(map) + 1 + strlen(d), map, d);
 		c[i].sent_at = now_s();
 		if (write(c[i].fd, req, (size_t)n) != n)
 			return 2;
@@ -147,7 +164,8 @@ main(int argc, char **argv)
 			if (sent < total) {
 				char req[600];
 				const char *d = dom[next++ % ndom];
-				int n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(map) + 1 + strlen(d), map, d);
+				int n = snprintf(req, sizeof(req), "%zu:%s %s,",
+				                 strlen(map) + 1 + strlen(d), map, d);
 				c[i].sent_at = now_s();
 				if (write(c[i].fd, req, (size_t)n) != n)
 					return 2;
@@ -158,9 +176,10 @@ main(int argc, char **argv)
 	elapsed = now_s() - t0;
 	qsort(lat, (size_t)done, sizeof(double), cmp_double);
 #define PCT(p) (done ? lat[(long)((double)(done - 1) * (p))] * 1e6 : 0.0)
-	printf("requests=%ld errors=%ld seconds=%.3f rate=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n",
-	       done, errors + (sent - done), elapsed, (double)done / elapsed, PCT(0.50), PCT(0.90), PCT(0.99),
-	       PCT(1.0));
+	printf("requests=%ld errors=%ld seconds=%.3f rate=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f "
+	       "max_us=%.1f\n",
+	       done, errors + (sent - done), elapsed, (double)done / elapsed, PCT(0.50), PCT(0.90),
+	       PCT(0.99), PCT(1.0));
 	free(lat);
 	return errors ? 1 : 0;
 }
