@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_DNSMSG_H
+#define MTASTSD_DNSMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+
+#define DNSMSG_MAX 65535         /**< largest DNS message */
+#define DNSMSG_RR_MAX 512        /**< our cap on resource records examined per message */
+#define DNSMSG_JUMPS_MAX 64      /**< our cap on compression pointers followed per name */
+#define DNSMSG_TLSA_DATA_MAX 512 /**< our cap on TLSA association data */
+
+/** RR types used by mta-stsd. */
+enum dnsmsg_type {
+	DNSMSG_A = 1,
+	DNSMSG_CNAME = 5,
+	DNSMSG_SOA = 6,
+	DNSMSG_MX = 15,
+	DNSMSG_TXT = 16,
+	DNSMSG_AAAA = 28,
+	DNSMSG_OPT = 41,
+	DNSMSG_TLSA = 52,
+};
+
+/** Reader results. */
+enum dnsmsg_err {
+	DNSMSG_OK = 0,
+	DNSMSG_END,        /**< iteration: no more records */
+	DNSMSG_TRUNCATED,  /**< the message ends inside a field */
+	DNSMSG_BAD_HEADER, /**< not a response, or an opcode other than QUERY */
+	DNSMSG_BAD_NAME,   /**< compression loop, forward pointer, label or name too long */
+	DNSMSG_TOO_MANY,   /**< more records than DNSMSG_RR_MAX */
+	DNSMSG_BAD_RDATA,  /**< record data does not fit its type */
+	DNSMSG_NO_SPACE,   /**< output buffer too small (query builder) */
+};
+
+/** A parsed message header; the bytes stay borrowed from the caller. */
+struct dnsmsg {
+	const uint8_t *p;   /**< message (borrowed) */
+	size_t len;         /**< length */
+	uint16_t id;        /**< query id */
+	unsigned rcode;     /**< response code (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, ...) */
+	int ad;             /**< AD bit: validated by the (trusted) resolver */
+	int tc;             /**< TC bit */
+	unsigned counts[4]; /**< QD, AN, NS, AR counts */
+	size_t rr_start;    /**< offset of the first answer record */
+};
+
+/** Sections of a message. */
+enum dnsmsg_section { DNSMSG_SEC_AN = 1, DNSMSG_SEC_NS = 2, DNSMSG_SEC_AR = 3 };
+
+/** One resource record; rdata stays inside the message. */
+struct dnsmsg_rr {
+	char owner[DNAME_MAX + 2];   /**< owner name, lower case, no trailing dot ("" for root) */
+	enum dnsmsg_section section; /**< where it was found */
+	uint16_t type;               /**< RR type */
+	uint16_t rclass;             /**< class */
+	uint32_t ttl;                /**< TTL */
+	size_t rdoff;                /**< offset of rdata in the message */
+	uint16_t rdlen;              /**< rdata length */
+};
+
+/** Iterator over the records of all sections. */
+struct dnsmsg_iter {
+	size_t off;     /**< next record offset */
+	unsigned index; /**< records read so far */
+};
+
+/**
+ * Parse the header and skip the question section.
+ * @param p message @param len length @param m result (borrows p)
+ * @return DNSMSG_OK or the reason the message is unusable
+ */
+enum dnsmsg_err dnsmsg_parse(const uint8_t *p, size_t len, struct dnsmsg *m);
+
+/** Start iterating. @param m message @param it caller storage */
+void dnsmsg_iter_init(const struct dnsmsg *m, struct dnsmsg_iter *it);
+
+/**
+ * Read the next record (answer, authority, then additional section).
+ * @return DNSMSG_OK with rr filled, DNSMSG_END, or an error (stop iterating)
+ */
+enum dnsmsg_err dnsmsg_next(const struct dnsmsg *m, struct dnsmsg_iter *it, struct dnsmsg_rr *rr);
+
+/**
+ * Decode a (possibly compressed) name at off, lower-cased, without trailing dot.
+ * @param m message @param off offset @param out name ("" for the root)
+ * @param end offset just after the name in place (may be NULL)
+ * @return DNSMSG_OK, DNSMSG_TRUNCATED or DNSMSG_BAD_NAME
+ */
+enum dnsmsg_err dnsmsg_name(const struct dnsmsg *m, size_t off, char out[DNAME_MAX + 2],
+                            size_t *end);
+
+/** MX rdata. @param m message @param rr record @param pref preference @param host exchange */
+enum dnsmsg_err dnsmsg_rr_mx(const struct dnsmsg *m, const struct dnsmsg_rr *rr, uint16_t *pref,
+                             char host[DNAME_MAX + 2]);
+/** CNAME rdata. @param m message @param rr record @param target canonical name */
+enum dnsmsg_err dnsmsg_rr_cname(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
+                                char target[DNAME_MAX + 2]);
+/** SOA minimum field (RFC 2308 negative TTL). @param m message @param rr record @param minimum
+ * result */
+enum dnsmsg_err dnsmsg_rr_soa_minimum(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
+                                      uint32_t *minimum);
+
+/** TLSA rdata (RFC 6698). */
+struct dnsmsg_tlsa {
+	uint8_t usage;       /**< certificate usage */
+	uint8_t selector;    /**< selector */
+	uint8_t mtype;       /**< matching type */
+	const uint8_t *data; /**< association data (borrowed from the message) */
+	size_t len;          /**< its length */
+};
+
+/** TLSA rdata. @param m message @param rr record @param out result */
+enum dnsmsg_err dnsmsg_rr_tlsa(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
+                               struct dnsmsg_tlsa *out);
+
+/**
+ * Whether a TLSA record can be used for SMTP DANE (RFC 7672 s3.1): usage DANE-TA(2) or
+ * DANE-EE(3), selector 0 or 1, matching type 0 (full data, non-empty and bounded), 1 (32 bytes)
+ * or 2 (64 bytes).
+ * @param t record @return 1 usable, 0 not
+ */
+int dnsmsg_tlsa_usable(const struct dnsmsg_tlsa *t);
+
+/**
+ * Build a query for (name, type, class IN) with RD and AD set (RFC 6840 s5.7: ask for the AD
+ * bit) and an EDNS0 OPT record advertising udp_size.
+ * @param name query name (no trailing dot) @param type RR type @param id query id
+ * @param udp_size EDNS0 payload size @param out buffer @param outsz its size @param outlen length
+ * @return DNSMSG_OK, DNSMSG_BAD_NAME or DNSMSG_NO_SPACE
+ */
+enum dnsmsg_err dnsmsg_query(const char *name, uint16_t type, uint16_t id, uint16_t udp_size,
+                             uint8_t *out, size_t outsz, size_t *outlen);
+
+/** @param err code @return static text */
+const char *dnsmsg_strerror(enum dnsmsg_err err);
+
+#endif
