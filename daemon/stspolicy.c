@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stspolicy: the MTA-STS policy file (RFC 8461 s3.2) and MX pattern matching (s4.1). Pure (P).
- * Lines end in LF or CRLF (a lone CR is an error); each is "key:" *WSP value *WSP. Known keys
- * (case-sensitive): version (STSv1), mode (enforce|testing|none), mx (repeatable: a host name
- * or "*." host name), max_age (digits, <= 31557600). The first occurrence of a known key wins,
- * except mx; unknown keys fitting the extension grammar are ignored. Empty lines are ignored.
- * mx values are validated as LDH host names so no policy text can inject attributes into a
- * Postfix reply. Limits: STSPOLICY_MAX_BYTES, STSPOLICY_LINES_MAX, STSPOLICY_MAX_MX, and a
- * stored pattern (with "*.") of at most DNAME_MAX bytes.
+ * Lines end in LF or CRLF; the last may lack its end; any other CR is an error. Each line is
+ * key ":" *WSP value *WSP, key = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."), value =
+ * 1*(VCHAR / WSP) once trimmed. Known keys (case-sensitive): version (STSv1), mode
+ * (enforce|testing|none), mx (repeatable: LDH host name or "*." host name, lower-cased, via
+ * dname_normalize()), max_age (1-10 digits, <= 31557600). The first version/mode/max_age wins;
+ * later duplicates and unknown keys must still be well-formed lines and are then ignored.
+ * Choice: empty lines anywhere are ignored (a blank line is no field); whitespace-only lines
+ * are syntax errors. mx values are validated as host names so no policy text (space, "=",
+ * braces, controls) can reach a Postfix reply. Limits: STSPOLICY_MAX_BYTES, STSPOLICY_LINES_MAX
+ * (every line counts, blank ones too), STSPOLICY_MAX_MX, a stored pattern <= DNAME_MAX bytes.
  */
 #include "stspolicy.h"
 
@@ -96,7 +99,8 @@ stspolicy_parse(const char *p, size_t len, struct stspolicy *out)
 		pos += llen + (nl ? 1 : 0);
 		if (++lines > STSPOLICY_LINES_MAX)
 			return STSPOLICY_TOO_MANY_LINES;
-		if (llen > 0 && line[llen - 1] == '\r')
+		/* Only a CR right before LF ends a line; a CR at the very end is a lone CR. */
+		if (nl != NULL && llen > 0 && line[llen - 1] == '\r')
 			llen--;
 		if (llen == 0)
 			continue;
@@ -177,17 +181,23 @@ stspolicy_mx_match(const char *pattern, const char *host)
 {
 	size_t hlen = strlen(host), plen = strlen(pattern);
 
+	/* One trailing dot on either side is the absolute form of the same name. */
 	if (hlen > 0 && host[hlen - 1] == '.')
 		hlen--;
-	if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
+	if (plen > 0 && pattern[plen - 1] == '.')
+		plen--;
+	/* An empty name or a bare "*." matches nothing, whatever a caller passes. */
+	if (hlen == 0 || plen == 0 || (plen <= 2 && pattern[0] == '*'))
+		return 0;
+	if (plen > 2 && pattern[0] == '*' && pattern[1] == '.') {
 		/* "*.example.com" covers exactly one extra left-most label (RFC 8461 s4.1). */
 		const char *suffix = pattern + 1; /* ".example.com" */
 		size_t slen = plen - 1;
-		const char *dot;
+
 		if (hlen <= slen || !eq_nocase(host + hlen - slen, suffix, slen))
 			return 0;
-		dot = memchr(host, '.', hlen - slen);
-		return dot == NULL; /* the label before the suffix is one label, non-empty */
+		/* The part before the suffix is one non-empty label: no further dot in it. */
+		return memchr(host, '.', hlen - slen) == NULL;
 	}
 	return hlen == plen && eq_nocase(host, pattern, plen);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stsrecord: the _mta-sts TXT record (RFC 8461 s3.1). Pure (P).
+ * stsrecord: the _mta-sts TXT record (RFC 8461 s3.1). Pure (P): no I/O, no globals.
  *   sts-text-record = "v=STSv1" 1*(sts-sep sts-field) [sts-sep]
  *   sts-sep = *WSP ";" *WSP;  sts-field = sts-id / sts-extension
  *   sts-id = "id=" 1*32(ALPHA / DIGIT)
- *   sts-extension = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") "=" 1*(%x21-3A / %x3C /
- * %x3E-7E) The first id wins; extensions are ignored. stsrecord_select() applies the "exactly one
- * STSv1 record" rule. Limits: STSRECORD_TXT_MAX bytes per record, STSRECORD_RECORDS_MAX records.
+ *   sts-extension = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") "="
+ *                   1*(%x21-3A / %x3C / %x3E-7E)
+ * "v=STSv1" and "id=" are matched case-sensitively. The first id wins; extensions are checked
+ * and ignored. A record that is "v=STSv1" plus *WSP and nothing else still counts as STSv1 for
+ * stsrecord_select() (so it makes a second record ambiguous) but fails with STSRECORD_NO_ID or
+ * STSRECORD_SYNTAX. Limits: STSRECORD_TXT_MAX bytes per record (longer: STSRECORD_SYNTAX),
+ * STSRECORD_RECORDS_MAX records examined. Joining character-strings is the resolver's job.
  */
 #include "stsrecord.h"
 
@@ -88,6 +92,8 @@ stsrecord_parse(const char *p, size_t len, struct stsrecord *out)
 	int have_id = 0, fields = 0;
 	struct stsrecord tmp;
 
+	/* out is written only on success, so a caller's previous id survives a bad record. */
+	memset(&tmp, 0, sizeof(tmp));
 	if (len > STSRECORD_TXT_MAX)
 		return STSRECORD_SYNTAX;
 	if (!stsrecord_is_sts(p, len))
