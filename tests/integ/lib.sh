@@ -93,6 +93,8 @@ _bg_pids=()
 _cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM HUP
+	trap '' PIPE # reader gone (e.g. | head): still clean up, quietly
+	[ -z "${_sigpipe:-}" ] || exec >/dev/null 2>&1
 	while [ "$_tap_plan" -gt 0 ] && [ "$_tap_n" -lt "$_tap_plan" ]; do
 		_tap_n=$((_tap_n + 1))
 		echo "not ok $_tap_n - not run (script ended early, rc=$rc)"
@@ -115,6 +117,7 @@ _cleanup() {
 }
 trap _cleanup EXIT
 trap 'exit 1' INT TERM HUP
+trap '_sigpipe=1; exit 1' PIPE
 
 # bg_track PID: remember a background process to stop at exit.
 bg_track() { _bg_pids+=("$1"); }
