@@ -293,7 +293,7 @@ static int
 cmd_query(struct ctl *ctl, int argc, char **argv)
 {
 	int direct = 0;
-	char domain[DNAME_MAX + 1];
+	struct socketmap_dest dest;
 	const char *key;
 
 	for (; argc > 0 && argv[0][0] == '-'; argc--, argv++) {
@@ -311,9 +311,9 @@ cmd_query(struct ctl *ctl, int argc, char **argv)
 		return query_daemon(ctl, key);
 	/* Same key rules as the daemon: [host]:port -> host, .parent and IP literals -> NOTFOUND.
 	 */
-	switch (socketmap_classify(key, strlen(key), domain)) {
+	switch (socketmap_classify(key, strlen(key), &dest)) {
 	case SOCKETMAP_KEY_DOMAIN:
-		return query_direct(ctl, domain);
+		return query_direct(ctl, dest.domain);
 	case SOCKETMAP_KEY_PARENT:
 		fprintf(stderr,
 		        "mta-stsctl: %s: parent-domain probe, answered NOTFOUND without lookup\n",

@@ -202,7 +202,8 @@ conn_request(struct conn *c, const char *p, size_t len)
 	struct server *s = c->srv;
 	const char *name, *key;
 	size_t name_len, key_len;
-	char domain[DNAME_MAX + 1], esc[128];
+	char esc[128];
+	struct socketmap_dest dest;
 	struct req *r = req_new(c);
 	struct lookup_waiter *w;
 
@@ -212,7 +213,7 @@ conn_request(struct conn *c, const char *p, size_t len)
 		req_answer(r, "PERM", "malformed request: expected \"name key\"", 38);
 		return;
 	}
-	switch (socketmap_classify(key, key_len, domain)) {
+	switch (socketmap_classify(key, key_len, &dest)) {
 	case SOCKETMAP_KEY_DOMAIN:
 		break;
 	case SOCKETMAP_KEY_PARENT:
@@ -226,9 +227,11 @@ conn_request(struct conn *c, const char *p, size_t len)
 		req_answer(r, "NOTFOUND", "", 0);
 		return;
 	}
-	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name, domain);
+	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name,
+	          dest.domain);
 	/* A cached answer is delivered inside lookup_request() and r is released then. */
-	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), domain, req_on_result, r);
+	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), dest.domain, req_on_result,
+	                   r);
 	if (w != NULL)
 		r->w = w;
 }

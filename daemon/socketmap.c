@@ -191,10 +191,12 @@ sm_has_prefix_icase(const char *p, size_t len, const char *pfx)
 }
 
 enum socketmap_key
-socketmap_classify(const char *key, size_t len, char domain[DNAME_MAX + 1])
+socketmap_classify(const char *key, size_t len, struct socketmap_dest *out)
 {
-	const char *host = key;
-	size_t hlen = len;
+	const char *host = key, *port = NULL;
+	size_t hlen = len, plen = 0;
+	int bracketed = 0;
+	unsigned long long portval = 0;
 
 	/* Bound all work below: a name plus brackets and a port fits easily in DNAME_MAX + 10. */
 	if (len > DNAME_MAX + 10 || len == 0)
@@ -218,6 +220,11 @@ socketmap_classify(const char *key, size_t len, char domain[DNAME_MAX + 1])
 		after = len - (size_t)(rb - key) - 1;
 		if (after != 0 && !sm_is_port(rb + 1, after))
 			return SOCKETMAP_KEY_INVALID;
+		bracketed = 1;
+		if (after != 0) {
+			port = rb + 2;
+			plen = after - 1;
+		}
 		/* "[ipv6:...]" is Postfix's IPv6 address-literal form (RFC 5321 s4.1.3). */
 		if (sm_has_prefix_icase(host, hlen, "ipv6:") || sm_is_ip_any(host, hlen))
 			return SOCKETMAP_KEY_IP;
@@ -233,13 +240,19 @@ socketmap_classify(const char *key, size_t len, char domain[DNAME_MAX + 1])
 		    memchr(colon + 1, ':', len - (size_t)(colon - key) - 1) == NULL &&
 		    sm_is_port(colon, len - (size_t)(colon - key))) {
 			hlen = (size_t)(colon - key);
+			port = colon + 1;
+			plen = len - hlen - 1;
 			/* "192.0.2.1:25" is still an address, not a name. */
 			if (sm_is_ip(key, hlen, AF_INET))
 				return SOCKETMAP_KEY_IP;
 		}
 	}
-	if (dname_normalize(host, hlen, domain, NULL) != DNAME_OK)
+	if (dname_normalize(host, hlen, out->domain, NULL) != DNAME_OK)
 		return SOCKETMAP_KEY_INVALID;
+	if (port != NULL && parse_uint(port, plen, 1, 65535, &portval) != 0)
+		return SOCKETMAP_KEY_INVALID; /* sm_is_port() accepted it already */
+	out->port = (unsigned)portval;
+	out->bracketed = bracketed;
 	return SOCKETMAP_KEY_DOMAIN;
 }
 

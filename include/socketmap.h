@@ -61,15 +61,22 @@ enum socketmap_key {
 	SOCKETMAP_KEY_INVALID, /**< not a valid name: NOTFOUND */
 };
 
+/** The destination a key names (set for SOCKETMAP_KEY_DOMAIN only). */
+struct socketmap_dest {
+	char domain[DNAME_MAX + 1]; /**< policy domain: the host of "[host]:port", normalised */
+	unsigned port;              /**< port of the key, 0 when it has none (SMTP: 25) */
+	int bracketed;              /**< "[host]" form: Postfix does no MX lookup (RFC 5321 s5.1) */
+};
+
 /**
- * Classify and normalise a key: "[host]", "[host]:port" and "host:port" become "host"
- * (RFC 8461 s3.4); the result is lower-cased, trailing dot stripped, validated by
- * dname_normalize().
+ * Classify and normalise a key: "[host]", "[host]:port" and "host:port" name the policy domain
+ * "host" (RFC 8461 s3.4); it is lower-cased, trailing dot stripped, validated by
+ * dname_normalize(). The port and the brackets are kept apart, for DANE (RFC 7672 s2.2.3).
  * @param key bytes @param len length
- * @param domain caller storage for the domain, set only for SOCKETMAP_KEY_DOMAIN
+ * @param out caller storage, filled only for SOCKETMAP_KEY_DOMAIN
  * @return the key class
  */
-enum socketmap_key socketmap_classify(const char *key, size_t len, char domain[DNAME_MAX + 1]);
+enum socketmap_key socketmap_classify(const char *key, size_t len, struct socketmap_dest *out);
 
 /** @param err code @return static text */
 const char *socketmap_strerror(enum socketmap_err err);

@@ -419,92 +419,100 @@ struct classify_case {
 	size_t len;
 	enum socketmap_key want;
 	const char *domain;
+	unsigned port;
+	int bracketed;
 };
 
 static struct classify_case classify_cases[] = {
-    {"classify domain", S("example.com"), SOCKETMAP_KEY_DOMAIN, "example.com"},
-    {"classify upper", S("Mail.EXAMPLE.com"), SOCKETMAP_KEY_DOMAIN, "mail.example.com"},
-    {"classify trailing dot", S("example.com."), SOCKETMAP_KEY_DOMAIN, "example.com"},
-    {"classify bracket", S("[example.com]"), SOCKETMAP_KEY_DOMAIN, "example.com"},
+    {"classify domain", S("example.com"), SOCKETMAP_KEY_DOMAIN, "example.com", 0, 0},
+    {"classify upper", S("Mail.EXAMPLE.com"), SOCKETMAP_KEY_DOMAIN, "mail.example.com", 0, 0},
+    {"classify trailing dot", S("example.com."), SOCKETMAP_KEY_DOMAIN, "example.com", 0, 0},
+    {"classify bracket", S("[example.com]"), SOCKETMAP_KEY_DOMAIN, "example.com", 0, 1},
     {"classify bracket port", S("[Mail.Example.COM.]:587"), SOCKETMAP_KEY_DOMAIN,
-     "mail.example.com"},
-    {"classify bracket port max", S("[example.com]:65535"), SOCKETMAP_KEY_DOMAIN, "example.com"},
-    {"classify host port", S("example.com:25"), SOCKETMAP_KEY_DOMAIN, "example.com"},
-    {"classify host port 1", S("example.com:1"), SOCKETMAP_KEY_DOMAIN, "example.com"},
-    {"classify host port max", S("example.com:65535"), SOCKETMAP_KEY_DOMAIN, "example.com"},
-    {"classify numeric labels", S("1.2.3.4.5"), SOCKETMAP_KEY_DOMAIN, "1.2.3.4.5"},
-    {"classify parent", S(".example.com"), SOCKETMAP_KEY_PARENT, NULL},
-    {"classify parent dot", S("."), SOCKETMAP_KEY_PARENT, NULL},
-    {"classify parent garbage", S(".[x]:"), SOCKETMAP_KEY_PARENT, NULL},
-    {"classify ipv4", S("192.0.2.1"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv4 bracket", S("[192.0.2.1]"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv4 bracket port", S("[192.0.2.1]:25"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv4 port", S("192.0.2.1:25"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv6", S("2001:db8::1"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv6 loopback", S("::1"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv6 mapped", S("::ffff:192.0.2.1"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv6 bracket", S("[2001:db8::1]"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv6 prefix", S("[ipv6:2001:db8::1]"), SOCKETMAP_KEY_IP, NULL},
-    {"classify ipv6 prefix upper port", S("[IPv6:2001:db8::1]:25"), SOCKETMAP_KEY_IP, NULL},
-    {"classify empty", S(""), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify single label", S("localhost"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify single label port", S("localhost:25"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify underscore", S("_mta-sts.example.com"), SOCKETMAP_KEY_INVALID, NULL},
+     "mail.example.com", 587, 1},
+    {"classify bracket port max", S("[example.com]:65535"), SOCKETMAP_KEY_DOMAIN, "example.com",
+     65535, 1},
+    {"classify host port", S("example.com:25"), SOCKETMAP_KEY_DOMAIN, "example.com", 25, 0},
+    {"classify host port 1", S("example.com:1"), SOCKETMAP_KEY_DOMAIN, "example.com", 1, 0},
+    {"classify host port max", S("example.com:65535"), SOCKETMAP_KEY_DOMAIN, "example.com", 65535,
+     0},
+    {"classify numeric labels", S("1.2.3.4.5"), SOCKETMAP_KEY_DOMAIN, "1.2.3.4.5", 0, 0},
+    {"classify parent", S(".example.com"), SOCKETMAP_KEY_PARENT, NULL, 0, 0},
+    {"classify parent dot", S("."), SOCKETMAP_KEY_PARENT, NULL, 0, 0},
+    {"classify parent garbage", S(".[x]:"), SOCKETMAP_KEY_PARENT, NULL, 0, 0},
+    {"classify ipv4", S("192.0.2.1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv4 bracket", S("[192.0.2.1]"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv4 bracket port", S("[192.0.2.1]:25"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv4 port", S("192.0.2.1:25"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv6", S("2001:db8::1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv6 loopback", S("::1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv6 mapped", S("::ffff:192.0.2.1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv6 bracket", S("[2001:db8::1]"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv6 prefix", S("[ipv6:2001:db8::1]"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv6 prefix upper port", S("[IPv6:2001:db8::1]:25"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify empty", S(""), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify single label", S("localhost"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify single label port", S("localhost:25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify underscore", S("_mta-sts.example.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify utf8",
      S("b\xc3\xbc"
        "cher.example"),
-     SOCKETMAP_KEY_INVALID, NULL},
+     SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify utf8 bracket",
      S("[b\xc3\xbc"
        "cher.example]"),
-     SOCKETMAP_KEY_INVALID, NULL},
-    {"classify high byte end", S("example.com\x80"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify NUL", S("exa\0mple.com"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify NUL ip", S("192.0.2.1\0"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify space", S("exa mple.com"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify hyphen", S("-example.com"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify port zero", S("example.com:0"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify port over", S("example.com:65536"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify port six digits", S("example.com:000025"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify port empty", S("example.com:"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify port letters", S("example.com:smtp"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify two colons", S("example.com:25:25"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify colon garbage", S("a:b:c"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify leading colon", S(":25"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify no close bracket", S("[example.com"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify no close bracket port", S("[example.com:25"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify empty brackets", S("[]"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify empty brackets port", S("[]:25"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bracket empty port", S("[example.com]:"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bracket port zero", S("[example.com]:0"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bracket port over", S("[example.com]:65536"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bracket port long", S("[example.com]:123456"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bracket junk after", S("[example.com]25"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify double close", S("[example.com]]"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify nested", S("[[example.com]]"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bracket single label", S("[localhost]"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify close only", S("example.com]"), SOCKETMAP_KEY_INVALID, NULL},
-    {"classify bad ipv4 port", S("192.0.2.1:99999"), SOCKETMAP_KEY_INVALID, NULL},
+     SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify high byte end", S("example.com\x80"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify NUL", S("exa\0mple.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify NUL ip", S("192.0.2.1\0"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify space", S("exa mple.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify hyphen", S("-example.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify port zero", S("example.com:0"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify port over", S("example.com:65536"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify port six digits", S("example.com:000025"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify port empty", S("example.com:"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify port letters", S("example.com:smtp"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify two colons", S("example.com:25:25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify colon garbage", S("a:b:c"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify leading colon", S(":25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify no close bracket", S("[example.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify no close bracket port", S("[example.com:25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify empty brackets", S("[]"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify empty brackets port", S("[]:25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bracket empty port", S("[example.com]:"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bracket port zero", S("[example.com]:0"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bracket port over", S("[example.com]:65536"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bracket port long", S("[example.com]:123456"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bracket junk after", S("[example.com]25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify double close", S("[example.com]]"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify nested", S("[[example.com]]"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bracket single label", S("[localhost]"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify close only", S("example.com]"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify bad ipv4 port", S("192.0.2.1:99999"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
 };
 
 static void
 test_classify_case(void **state)
 {
 	const struct classify_case *c = *state;
-	char domain[DNAME_MAX + 1];
+	struct socketmap_dest d;
 
-	memset(domain, 'Z', sizeof(domain));
-	assert_int_equal(socketmap_classify(c->in, c->len, domain), c->want);
-	if (c->want == SOCKETMAP_KEY_DOMAIN)
-		assert_string_equal(domain, c->domain);
-	else
-		assert_int_equal(domain[0], 'Z'); /* set only for DOMAIN */
+	memset(&d, 'Z', sizeof(d));
+	assert_int_equal(socketmap_classify(c->in, c->len, &d), c->want);
+	if (c->want == SOCKETMAP_KEY_DOMAIN) {
+		assert_string_equal(d.domain, c->domain);
+		assert_int_equal(d.port, c->port);
+		assert_int_equal(d.bracketed, c->bracketed);
+	} else {
+		assert_int_equal(d.domain[0], 'Z'); /* set only for DOMAIN */
+	}
 }
 
 static void
 test_classify_caps(void **state)
 {
-	char key[DNAME_MAX + 20], domain[DNAME_MAX + 1];
+	char key[DNAME_MAX + 20];
+	struct socketmap_dest d;
 	size_t n;
 
 	(void)state;
@@ -514,22 +522,23 @@ test_classify_caps(void **state)
 	key[1 + 63] = key[1 + 127] = key[1 + 191] = '.';
 	memcpy(key + 254, "]:65535", 7);
 	n = 261;
-	assert_int_equal(socketmap_classify(key, n, domain), SOCKETMAP_KEY_DOMAIN);
-	assert_int_equal(strlen(domain), 253);
-	assert_int_equal(socketmap_classify(key + 1, 253, domain), SOCKETMAP_KEY_DOMAIN);
+	assert_int_equal(socketmap_classify(key, n, &d), SOCKETMAP_KEY_DOMAIN);
+	assert_int_equal(strlen(d.domain), 253);
+	assert_int_equal(d.port, 65535);
+	assert_int_equal(socketmap_classify(key + 1, 253, &d), SOCKETMAP_KEY_DOMAIN);
 	/* 254 bytes of name: invalid, bare and bracketed. */
 	key[0] = 'a';
-	assert_int_equal(socketmap_classify(key, 254, domain), SOCKETMAP_KEY_INVALID);
+	assert_int_equal(socketmap_classify(key, 254, &d), SOCKETMAP_KEY_INVALID);
 	key[0] = '[';
 	memmove(key + 2, key + 1, 253 + 7);
 	key[1] = 'b';
-	assert_int_equal(socketmap_classify(key, 262, domain), SOCKETMAP_KEY_INVALID);
+	assert_int_equal(socketmap_classify(key, 262, &d), SOCKETMAP_KEY_INVALID);
 
 	/* Key length cap DNAME_MAX + 10: a parent probe shows it is applied before anything. */
 	key[0] = '.';
 	memset(key + 1, 'a', sizeof(key) - 1);
-	assert_int_equal(socketmap_classify(key, DNAME_MAX + 10, domain), SOCKETMAP_KEY_PARENT);
-	assert_int_equal(socketmap_classify(key, DNAME_MAX + 11, domain), SOCKETMAP_KEY_INVALID);
+	assert_int_equal(socketmap_classify(key, DNAME_MAX + 10, &d), SOCKETMAP_KEY_PARENT);
+	assert_int_equal(socketmap_classify(key, DNAME_MAX + 11, &d), SOCKETMAP_KEY_INVALID);
 }
 
 /* ---- strerror ---- */
