@@ -58,6 +58,7 @@ enum cfg_value_type {
 	V_PATH,
 	V_SERVERS,
 	V_UINT,
+	V_BOOL,
 };
 
 /* [daemon] keys; the index is the bit recording that the key was set. */
@@ -82,10 +83,8 @@ static const struct cfg_key cfg_daemon_keys[] = {
     {"refresh", V_UINT, offsetof(struct cfg, refresh), 60, 31557600},
     {"max_connections", V_UINT, offsetof(struct cfg, max_connections), 1, 100000},
     {"max_lookups", V_UINT, offsetof(struct cfg, max_lookups), 1, 100000},
+    {"dnssec", V_BOOL, offsetof(struct cfg, dnssec), 0, 1},
 };
-
-#define CFG_ZKEY_FALLBACK 0x01
-#define CFG_ZKEY_TESTING 0x02
 
 /* Parse state; also the libinih reader's stream. */
 struct cfg_parser {
@@ -96,7 +95,7 @@ struct cfg_parser {
 	enum cfg_section_kind kind;
 	char section[CFG_ZONE_NAME_MAX + 1];
 	struct cfg_zone *zone;   /* current zone: a named one or default_zone */
-	unsigned char *zone_set; /* CFG_ZKEY_* bits of the current zone */
+	unsigned char *zone_set; /* bit k: zone key k (enum cfg_zkey) set */
 	unsigned char zset[CFG_ZONE_MAX];
 	unsigned char default_set;
 	unsigned daemon_set; /* bit i: cfg_daemon_keys[i] seen */
@@ -336,6 +335,103 @@ cfg_mode_parse(const char *v, unsigned *out)
 
 /* ---- sections ---- */
 
+/* Zone keys: each takes one word from a fixed list; a named zone inherits unset keys. */
+enum cfg_zkey {
+	ZK_FALLBACK,
+	ZK_TESTING,
+	ZK_DANE,
+	ZK_DANE_PARTIAL,
+	ZK_MX_CHECK,
+	ZK_TLSRPT,
+	ZK_COUNT
+};
+
+struct cfg_choice {
+	const char *word;
+	int value;
+};
+
+static const struct cfg_choice cfg_fallback_words[] = {
+    {"NOTFOUND", CFG_FALLBACK_NOTFOUND}, {"notfound", CFG_FALLBACK_NOTFOUND},
+    {"may", CFG_FALLBACK_MAY},           {"encrypt", CFG_FALLBACK_ENCRYPT},
+    {"dane", CFG_FALLBACK_DANE},         {NULL, 0},
+};
+static const struct cfg_choice cfg_testing_words[] = {
+    {"ignore", CFG_TESTING_IGNORE}, {"enforce", CFG_TESTING_ENFORCE}, {NULL, 0}};
+static const struct cfg_choice cfg_partial_words[] = {
+    {"dane-only", CFG_DANE_PARTIAL_DANE_ONLY}, {"dane", CFG_DANE_PARTIAL_DANE}, {NULL, 0}};
+static const struct cfg_choice cfg_bool_words[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
+
+static const struct {
+	const char *name;
+	const struct cfg_choice *choices;
+	const char *expect;
+} cfg_zone_keys[ZK_COUNT] = {
+    [ZK_FALLBACK] = {"fallback", cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"},
+    [ZK_TESTING] = {"testing", cfg_testing_words, "expected ignore or enforce"},
+    [ZK_DANE] = {"dane", cfg_bool_words, "expected yes or no"},
+    [ZK_DANE_PARTIAL] = {"dane_partial", cfg_partial_words, "expected dane-only or dane"},
+    [ZK_MX_CHECK] = {"mx_check", cfg_bool_words, "expected yes or no"},
+    [ZK_TLSRPT] = {"tlsrpt", cfg_bool_words, "expected yes or no"},
+};
+
+static void
+cfg_zone_set(struct cfg_zone *z, enum cfg_zkey k, int v)
+{
+	switch (k) {
+	case ZK_FALLBACK:
+		z->fallback = (enum cfg_fallback)v;
+		break;
+	case ZK_TESTING:
+		z->testing = (enum cfg_testing)v;
+		break;
+	case ZK_DANE:
+		z->dane = v;
+		break;
+	case ZK_DANE_PARTIAL:
+		z->dane_partial = (enum cfg_dane_partial)v;
+		break;
+	case ZK_MX_CHECK:
+		z->mx_check = v;
+		break;
+	case ZK_TLSRPT:
+		z->tlsrpt = v;
+		break;
+	case ZK_COUNT:
+		break;
+	}
+}
+
+/* Settings of a zone that sets nothing (also [default] before the file is read). */
+static void
+cfg_zone_defaults(struct cfg_zone *z)
+{
+	z->fallback = CFG_FALLBACK_NOTFOUND;
+	z->testing = CFG_TESTING_IGNORE;
+	z->dane = 1;
+	z->dane_partial = CFG_DANE_PARTIAL_DANE_ONLY;
+	z->mx_check = 1;
+	z->tlsrpt = 0;
+}
+
+/* Take every key the zone did not set (bit k of set clear) from d. */
+static void
+cfg_zone_inherit(struct cfg_zone *z, const struct cfg_zone *d, unsigned set)
+{
+	if (!(set & (1u << ZK_FALLBACK)))
+		z->fallback = d->fallback;
+	if (!(set & (1u << ZK_TESTING)))
+		z->testing = d->testing;
+	if (!(set & (1u << ZK_DANE)))
+		z->dane = d->dane;
+	if (!(set & (1u << ZK_DANE_PARTIAL)))
+		z->dane_partial = d->dane_partial;
+	if (!(set & (1u << ZK_MX_CHECK)))
+		z->mx_check = d->mx_check;
+	if (!(set & (1u << ZK_TLSRPT)))
+		z->tlsrpt = d->tlsrpt;
+}
+
 static struct cfg_zone *
 cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, unsigned char **set)
 {
@@ -354,8 +450,7 @@ cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, unsigned char 
 	memcpy(z->name, name, len);
 	z->name[len] = '\0';
 	/* Values are filled from [default] after the whole file is read. */
-	z->fallback = CFG_FALLBACK_NOTFOUND;
-	z->testing = CFG_TESTING_IGNORE;
+	cfg_zone_defaults(z);
 	*set = &ps->zset[c->n_zones];
 	ps->zset[c->n_zones] = 0;
 	c->n_zones++;
@@ -530,6 +625,12 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 		}
 		*(unsigned *)((char *)c + k->off) = (unsigned)u;
 		break;
+	case V_BOOL:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			why = "expected yes or no";
+		else
+			*(unsigned *)((char *)c + k->off) = strcmp(value, "yes") == 0;
+		break;
 	}
 	if (why != NULL) {
 		cfg_fail(ps, name, "%s", why);
@@ -547,46 +648,27 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 static void
 cfg_zone_key(struct cfg_parser *ps, const char *name, const char *value)
 {
-	struct cfg_zone *z = ps->zone;
-	unsigned char bit;
+	for (unsigned k = 0; k < ZK_COUNT; k++) {
+		const struct cfg_choice *ch;
 
-	if (strcmp(name, "fallback") == 0) {
-		bit = CFG_ZKEY_FALLBACK;
-		if (*ps->zone_set & bit) {
+		if (strcmp(name, cfg_zone_keys[k].name) != 0)
+			continue;
+		if (*ps->zone_set & (1u << k)) {
 			cfg_fail(ps, name, "set more than once");
 			return;
 		}
-		if (strcmp(value, "NOTFOUND") == 0 || strcmp(value, "notfound") == 0)
-			z->fallback = CFG_FALLBACK_NOTFOUND;
-		else if (strcmp(value, "may") == 0)
-			z->fallback = CFG_FALLBACK_MAY;
-		else if (strcmp(value, "encrypt") == 0)
-			z->fallback = CFG_FALLBACK_ENCRYPT;
-		else if (strcmp(value, "dane") == 0)
-			z->fallback = CFG_FALLBACK_DANE;
-		else {
-			cfg_fail(ps, name, "expected NOTFOUND, may, encrypt or dane");
+		for (ch = cfg_zone_keys[k].choices; ch->word != NULL; ch++)
+			if (strcmp(value, ch->word) == 0)
+				break;
+		if (ch->word == NULL) {
+			cfg_fail(ps, name, "%s", cfg_zone_keys[k].expect);
 			return;
 		}
-	} else if (strcmp(name, "testing") == 0) {
-		bit = CFG_ZKEY_TESTING;
-		if (*ps->zone_set & bit) {
-			cfg_fail(ps, name, "set more than once");
-			return;
-		}
-		if (strcmp(value, "ignore") == 0)
-			z->testing = CFG_TESTING_IGNORE;
-		else if (strcmp(value, "enforce") == 0)
-			z->testing = CFG_TESTING_ENFORCE;
-		else {
-			cfg_fail(ps, name, "expected ignore or enforce");
-			return;
-		}
-	} else {
-		cfg_fail(ps, name, "unknown key");
+		cfg_zone_set(ps->zone, (enum cfg_zkey)k, ch->value);
+		*ps->zone_set |= (unsigned char)(1u << k);
 		return;
 	}
-	*ps->zone_set |= bit;
+	cfg_fail(ps, name, "unknown key");
 }
 
 static int
@@ -630,8 +712,7 @@ cfg_defaults(struct cfg *c)
 	c->max_connections = 1000;
 	c->max_lookups = 4096;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
-	c->default_zone.fallback = CFG_FALLBACK_NOTFOUND;
-	c->default_zone.testing = CFG_TESTING_IGNORE;
+	cfg_zone_defaults(&c->default_zone);
 }
 
 int
@@ -668,12 +749,8 @@ cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz)
 		return -1;
 
 	/* Second pass: named zones inherit what they did not set from [default] as it ended up. */
-	for (unsigned i = 0; i < out->n_zones; i++) {
-		if ((ps.zset[i] & CFG_ZKEY_FALLBACK) == 0)
-			out->zones[i].fallback = out->default_zone.fallback;
-		if ((ps.zset[i] & CFG_ZKEY_TESTING) == 0)
-			out->zones[i].testing = out->default_zone.testing;
-	}
+	for (unsigned i = 0; i < out->n_zones; i++)
+		cfg_zone_inherit(&out->zones[i], &out->default_zone, ps.zset[i]);
 
 	if (out->n_listen == 0 || out->cache_dir == NULL) {
 		if (errsz > 0)

@@ -23,11 +23,21 @@ enum cfg_testing {
 	CFG_TESTING_ENFORCE,    /**< treat like enforce */
 };
 
+/** What to answer for an enforced policy when only some MX hosts have DANE. */
+enum cfg_dane_partial {
+	CFG_DANE_PARTIAL_DANE_ONLY = 0, /**< dane-only: hosts without TLSA are not used */
+	CFG_DANE_PARTIAL_DANE,          /**< dane: hosts without TLSA get mandatory TLS */
+};
+
 /** Per socketmap-name settings ([postfix], [default], ...). */
 struct cfg_zone {
-	char name[CFG_ZONE_NAME_MAX + 1]; /**< section name */
-	enum cfg_fallback fallback;       /**< fallback answer */
-	enum cfg_testing testing;         /**< testing handling */
+	char name[CFG_ZONE_NAME_MAX + 1];   /**< section name */
+	enum cfg_fallback fallback;         /**< fallback answer */
+	enum cfg_testing testing;           /**< testing handling */
+	int dane;                           /**< 1: detect DANE (needs [daemon] dnssec = yes) */
+	enum cfg_dane_partial dane_partial; /**< enforce + DANE on some MX hosts */
+	int mx_check;                       /**< 1: match= lists the MX hosts the policy allows */
+	int tlsrpt;                         /**< 1: add Postfix 3.10 TLSRPT attributes */
 };
 
 /** Whole daemon configuration; strings owned, released by cfg_fini(). */
@@ -46,6 +56,7 @@ struct cfg {
 	unsigned refresh;             /**< seconds after which a policy is refetched proactively */
 	unsigned max_connections;     /**< cap on open Postfix connections */
 	unsigned max_lookups;         /**< cap on concurrent domain lookups */
+	unsigned dnssec;              /**< 1: trust the resolver's AD bit (validating, local) */
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
 	unsigned n_zones;                    /**< count */
 	struct cfg_zone default_zone;        /**< [default] */

@@ -47,6 +47,34 @@ check_defaults(const struct cfg *c)
 	assert_string_equal(c->default_zone.name, "default");
 	assert_int_equal(c->default_zone.fallback, CFG_FALLBACK_NOTFOUND);
 	assert_int_equal(c->default_zone.testing, CFG_TESTING_IGNORE);
+	/* DANE needs a validating resolver and Postfix's dnssec support: off until asked for. */
+	assert_int_equal(c->dnssec, 0);
+	assert_int_equal(c->default_zone.dane, 1);
+	assert_int_equal(c->default_zone.dane_partial, CFG_DANE_PARTIAL_DANE_ONLY);
+	assert_int_equal(c->default_zone.mx_check, 1);
+	assert_int_equal(c->default_zone.tlsrpt, 0); /* Postfix <= 3.9 defers on it: opt-in */
+}
+
+/* Every zone key set in [default]; [a] inherits all, [b] overrides all. */
+static void
+check_dane_keys(const struct cfg *c)
+{
+	assert_int_equal(c->dnssec, 1);
+	assert_int_equal(c->n_zones, 2);
+	assert_int_equal(c->zones[0].dane, 0);
+	assert_int_equal(c->zones[0].dane_partial, CFG_DANE_PARTIAL_DANE);
+	assert_int_equal(c->zones[0].mx_check, 0);
+	assert_int_equal(c->zones[0].tlsrpt, 1);
+	assert_int_equal(c->zones[1].dane, 1);
+	assert_int_equal(c->zones[1].dane_partial, CFG_DANE_PARTIAL_DANE_ONLY);
+	assert_int_equal(c->zones[1].mx_check, 1);
+	assert_int_equal(c->zones[1].tlsrpt, 0);
+}
+
+static void
+check_dnssec_no(const struct cfg *c)
+{
+	assert_int_equal(c->dnssec, 0);
 }
 
 static void
@@ -233,6 +261,23 @@ static const struct cfg_case cases[] = {
      NULL, check_uint_max},
     {"dns_timeout 30", "[daemon]\nfetch_timeout = 1\ndns_timeout = 30\n", NULL, check_dns_max},
     {"zone explicit", "[postfix]\nfallback = may\ntesting = enforce\n", NULL, check_zone_explicit},
+    {"dane keys",
+     "[daemon]\ndnssec = yes\n[a]\n[b]\ndane = yes\ndane_partial = dane-only\nmx_check = yes\n"
+     "tlsrpt = no\n[default]\ndane = no\ndane_partial = dane\nmx_check = no\ntlsrpt = yes\n",
+     NULL, check_dane_keys},
+    {"dnssec no", "[daemon]\ndnssec = no\n", NULL, check_dnssec_no},
+    {"dnssec bad", "[daemon]\ndnssec = on\n", "line 2: [daemon] dnssec: expected yes or no", NULL},
+    {"dnssec twice", "[daemon]\ndnssec = no\ndnssec = yes\n",
+     "line 3: [daemon] dnssec: set more than once", NULL},
+    {"dane bad", "[postfix]\ndane = Yes\n", "line 2: [postfix] dane: expected yes or no", NULL},
+    {"dane twice", "[postfix]\ndane = no\ndane = no\n",
+     "line 3: [postfix] dane: set more than once", NULL},
+    {"dane_partial bad", "[default]\ndane_partial = secure\n",
+     "line 2: [default] dane_partial: expected dane-only or dane", NULL},
+    {"mx_check bad", "[postfix]\nmx_check = 1\n", "line 2: [postfix] mx_check: expected yes or no",
+     NULL},
+    {"tlsrpt bad", "[postfix]\ntlsrpt = true\n", "line 2: [postfix] tlsrpt: expected yes or no",
+     NULL},
     {"inherit from later default",
      "[postfix]\nfallback = encrypt\n[relay]\ntesting = ignore\n"
      "[default]\nfallback = dane\ntesting = enforce\n",
@@ -277,10 +322,10 @@ static const struct cfg_case cases[] = {
      "line 3: [a123456789b123456789c123456789d123456789e123456789f123456789abc]: section name "
      "longer than 63 bytes",
      NULL},
-    {"unknown daemon key", "[daemon]\ndnssec = yes\n", "line 2: [daemon] dnssec: unknown key",
-     NULL},
+    {"unknown daemon key", "[daemon]\ndane = yes\n", "line 2: [daemon] dane: unknown key", NULL},
     {"key case matters", "[daemon]\nUser = mta\n", "line 2: [daemon] User: unknown key", NULL},
-    {"unknown zone key", "[postfix]\ndane = yes\n", "line 2: [postfix] dane: unknown key", NULL},
+    {"unknown zone key", "[postfix]\ndnssec = yes\n", "line 2: [postfix] dnssec: unknown key",
+     NULL},
     {"unknown default key", "[default]\nlisten = unix:/x\n",
      "line 2: [default] listen: unknown key", NULL},
     {"empty value", "[daemon]\nuser =\n", "line 2: [daemon] user: empty value", NULL},
