@@ -5,20 +5,42 @@
  * request split "name key", reply text "<status> <data>", and key classification: "[host]",
  * "[host]:port", "host:port", ".parent" and IP literals (RFC 8461 s3.4: the policy domain is the
  * next-hop domain, without port or brackets).
+ * Hosts with bytes >= 0x80 are U-labels: libidn2 maps them to A-labels (RFC 5891 s5 lookup, UTS #46
+ * non-transitional, as Postfix >= 3.2 does) before dname_normalize(); pure-ASCII keys skip libidn2.
  * Limits: request payload SOCKETMAP_REQUEST_MAX, reply payload SOCKETMAP_REPLY_MAX (both Postfix's
- * caps), map name SOCKETMAP_NAME_MAX. Keys with bytes >= 0x80 are INVALID (IDN lives elsewhere).
+ * caps), map name SOCKETMAP_NAME_MAX, key DNAME_MAX + 10 bytes of input.
  * Socket reads, deadlines and what to answer live in server.c / lookup.c / decide.c.
  */
 #include "socketmap.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "xalloc.h"
 
 #define SOCKETMAP_PORT_DIGITS 5 /* "65535" */
+/* Longest key we classify: a name plus brackets and a port fits easily. */
+#define SOCKETMAP_KEY_MAX (DNAME_MAX + 10)
+
+/*
+ * libidn2 flags for U-label keys.
+ * - IDN2_NONTRANSITIONAL: UTS #46 non-transitional mapping (IDNA2008 lookup). Transitional
+ *   processing would send "strasse.example" for "straße.example", a different name that may have
+ *   another owner, so we would apply (or miss) someone else's policy. Postfix >= 3.2 maps the same
+ *   way (enable_idna2003_compatibility = no), so our policy domain is the one Postfix connects to.
+ *   The mapping also case-folds ("BÜCHER" -> "bücher"), as in the ASCII path.
+ * - IDN2_NFC_INPUT: NFC first, so composed and decomposed forms of a name are one policy domain.
+ * - Not IDN2_USE_STD3_ASCII_RULES: libidn2 2.3.3 then *deletes* disallowed ASCII such as "_" (it
+ *   maps "_bücher" to "xn--bcher-kva", another domain). Without it such bytes survive into the
+ *   A-label and dname_normalize() rejects them (its LDH check is the STD3 rule, done safely).
+ * - Not IDN2_ALLOW_UNASSIGNED (RFC 5891 s5.4: unassigned code points are not looked up), and not
+ *   IDN2_NO_ALABEL_ROUNDTRIP: the round-trip check is what rejects a mapped ':' or space.
+ */
+#define SOCKETMAP_IDN2_FLAGS (IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL)
 
 static int
 sm_is_digit(char c)
@@ -190,6 +212,60 @@ sm_has_prefix_icase(const char *p, size_t len, const char *pfx)
 	return 1;
 }
 
+static int
+sm_has_8bit(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+/*
+ * Map a host with U-labels to its A-label form (IDNA2008 lookup, RFC 5891 s5) and normalise that
+ * into dom (written only for SOCKETMAP_KEY_DOMAIN). libidn2 checks the UTF-8 (overlong forms,
+ * surrogates, truncation), the code points (DISALLOWED, CONTEXTJ, bidi), hyphens and label and
+ * name lengths; dname_normalize() then applies exactly the rules an ASCII key gets.
+ * Every label goes through libidn2 here, an "xn--" label next to a U-label included.
+ */
+static enum socketmap_key
+sm_idn_normalize(const char *host, size_t hlen, char dom[DNAME_MAX + 1])
+{
+	char in[SOCKETMAP_KEY_MAX + 1];
+	uint8_t *alabel = NULL;
+	enum socketmap_key k = SOCKETMAP_KEY_INVALID;
+	size_t alen;
+	int rc;
+
+	/*
+	 * libidn2 reads a C string: a NUL inside the key would cut the name short and make us look
+	 * up a shorter name than the one Postfix asked about.
+	 */
+	if (hlen > SOCKETMAP_KEY_MAX || memchr(host, '\0', hlen) != NULL)
+		return SOCKETMAP_KEY_INVALID;
+	memcpy(in, host, hlen);
+	in[hlen] = '\0';
+	rc = idn2_lookup_u8((const uint8_t *)in, &alabel, SOCKETMAP_IDN2_FLAGS);
+	/*
+	 * Out of memory aborts, as the x* allocators do: answering NOTFOUND would silently drop a
+	 * policy, which a temporary failure must never do.
+	 */
+	INVARIANT(rc != IDN2_MALLOC);
+	if (rc == IDN2_OK && alabel != NULL) {
+		alen = strlen((const char *)alabel);
+		/*
+		 * UTS #46 maps full-width digits and dots to ASCII: "１９２．０．２．１" is the
+		 * address 192.0.2.1, classified as its ASCII spelling would be.
+		 */
+		if (sm_is_ip_any((const char *)alabel, alen))
+			k = SOCKETMAP_KEY_IP;
+		else if (dname_normalize((const char *)alabel, alen, dom, NULL) == DNAME_OK)
+			k = SOCKETMAP_KEY_DOMAIN;
+	}
+	idn2_free(alabel); /* allocated by libidn2; NULL on error is fine */
+	return k;
+}
+
 enum socketmap_key
 socketmap_classify(const char *key, size_t len, struct socketmap_dest *out)
 {
@@ -198,16 +274,15 @@ socketmap_classify(const char *key, size_t len, struct socketmap_dest *out)
 	int bracketed = 0;
 	unsigned long long portval = 0;
 
-	/* Bound all work below: a name plus brackets and a port fits easily in DNAME_MAX + 10. */
-	if (len > DNAME_MAX + 10 || len == 0)
+	/*
+	 * Bound all work below, libidn2's included: the cap is on the input bytes, whatever length
+	 * the A-label form has (that is checked by dname_normalize()).
+	 */
+	if (len > SOCKETMAP_KEY_MAX || len == 0)
 		return SOCKETMAP_KEY_INVALID;
 	/* Postfix probes ".example.com" for parent-domain matching; we never answer those. */
 	if (key[0] == '.')
 		return SOCKETMAP_KEY_PARENT;
-	/* U-labels are not handled yet; they must not reach DNS or the cache half-validated. */
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)key[i] >= 0x80)
-			return SOCKETMAP_KEY_INVALID;
 
 	if (key[0] == '[') {
 		const char *rb = memchr(key, ']', len);
@@ -247,8 +322,24 @@ socketmap_classify(const char *key, size_t len, struct socketmap_dest *out)
 				return SOCKETMAP_KEY_IP;
 		}
 	}
-	if (dname_normalize(host, hlen, out->domain, NULL) != DNAME_OK)
+	/*
+	 * Brackets and port were split on ASCII bytes above; UTF-8 never encodes '[', ']' or ':'
+	 * inside a multi-byte sequence, so the split is the same as for an ASCII key and the port
+	 * is never taken from mapped text (a full-width digit stays in the host and fails there).
+	 * Pure-ASCII hosts, "xn--" labels included, do not go through libidn2: this is the hot
+	 * path, and an ASCII name already is the DNS name Postfix connects to and the name the
+	 * policy and its certificate are checked against, so no conversion can make it mean
+	 * another domain. Rejecting an A-label that our libidn2 (and its Unicode version) finds
+	 * invalid could only turn a policy into NOTFOUND, i.e. drop protection, never add any.
+	 */
+	if (sm_has_8bit(host, hlen)) {
+		enum socketmap_key k = sm_idn_normalize(host, hlen, out->domain);
+
+		if (k != SOCKETMAP_KEY_DOMAIN)
+			return k;
+	} else if (dname_normalize(host, hlen, out->domain, NULL) != DNAME_OK) {
 		return SOCKETMAP_KEY_INVALID;
+	}
 	if (port != NULL && parse_uint(port, plen, 1, 65535, &portval) != 0)
 		return SOCKETMAP_KEY_INVALID; /* sm_is_port() accepted it already */
 	out->port = (unsigned)portval;

@@ -72,7 +72,13 @@ struct socketmap_dest {
  * Classify and normalise a key: "[host]", "[host]:port" and "host:port" name the policy domain
  * "host" (RFC 8461 s3.4); it is lower-cased, trailing dot stripped, validated by
  * dname_normalize(). The port and the brackets are kept apart, for DANE (RFC 7672 s2.2.3).
- * @param key bytes @param len length
+ * A host with bytes >= 0x80 is taken as UTF-8 U-labels and converted to A-labels with libidn2
+ * (IDNA2008 lookup, UTS #46 non-transitional: "BÜCHER.example" -> "xn--bcher-kva.example")
+ * before that validation; invalid UTF-8, disallowed code points, an A-label over 63 octets or a
+ * name over DNAME_MAX octets after conversion make the key SOCKETMAP_KEY_INVALID. Pure-ASCII
+ * keys never reach libidn2 ("xn--" labels are taken as they are). Nothing is left allocated.
+ * @param key bytes (not NUL-terminated; a NUL inside makes the key invalid)
+ * @param len length; keys over DNAME_MAX + 10 bytes are SOCKETMAP_KEY_INVALID
  * @param out caller storage, filled only for SOCKETMAP_KEY_DOMAIN
  * @return the key class
  */

@@ -413,6 +413,42 @@ test_encode_no_space(void **state)
 
 /* ---- classify ---- */
 
+/* UTF-8 spellings, as macros so a hex escape never swallows the letter after it. */
+#define UE "\xc3\xbc"                  /* U+00FC u with diaeresis */
+#define UE_UP "\xc3\x9c"               /* U+00DC U with diaeresis */
+#define SHARP_S "\xc3\x9f"             /* U+00DF sharp s: a deviation, kept (non-transitional) */
+#define FINAL_SIGMA "\xcf\x82"         /* U+03C2: a deviation, kept (non-transitional) */
+#define COMBINING_DIAERESIS "\xcc\x88" /* U+0308: "u" + it is NFC "\xc3\xbc" */
+#define IDEO_STOP "\xe3\x80\x82"       /* U+3002 ideographic full stop: a label separator */
+#define ZWJ "\xe2\x80\x8d"             /* U+200D zero width joiner: CONTEXTJ */
+#define SNOWMAN "\xe2\x98\x83"         /* U+2603: DISALLOWED in IDNA2008 */
+#define EMOJI "\xf0\x9f\x93\xa7"       /* U+1F4E7 e-mail symbol: DISALLOWED */
+#define LONE_CONT "\x80"               /* continuation byte without a lead byte */
+#define OVERLONG_LT "\xc0\xbc"         /* '<' in two bytes */
+#define OVERLONG_DOT "\xe0\x80\xae"    /* '.' in three bytes: must not split labels */
+#define SURROGATE "\xed\xa0\x80"       /* U+D800: not a scalar value */
+#define UE_CUT "\xc3"                  /* first byte of UE only */
+#define SNOWMAN_CUT "\xe2\x98"         /* two of its three bytes */
+#define FW_E "\xef\xbd\x85"            /* full-width forms, mapped to ASCII by UTS #46 */
+#define FW_X "\xef\xbd\x98"
+#define FW_C "\xef\xbd\x83"
+#define FW_O "\xef\xbd\x8f"
+#define FW_M "\xef\xbd\x8d"
+#define FW_DOT "\xef\xbc\x8e"
+#define FW_COLON "\xef\xbc\x9a"
+#define FW_1 "\xef\xbc\x91"
+#define FW_2 "\xef\xbc\x92"
+#define FW_5 "\xef\xbc\x95"
+#define FW_9 "\xef\xbc\x99"
+#define BUECHER "xn--bcher-kva.example"
+#define A5 "aaaaa"
+#define A50 A5 A5 A5 A5 A5 A5 A5 A5 A5 A5
+/* 31 labels "ü." (2 + 1 bytes each) and their A-labels "xn--tda." (7 + 1): 248 octets. */
+#define UL4 UE "." UE "." UE "." UE "."
+#define UL31 UL4 UL4 UL4 UL4 UL4 UL4 UL4 UE "." UE "." UE "."
+#define XL4 "xn--tda.xn--tda.xn--tda.xn--tda."
+#define XL31 XL4 XL4 XL4 XL4 XL4 XL4 XL4 "xn--tda.xn--tda.xn--tda."
+
 struct classify_case {
 	const char *name;
 	const char *in;
@@ -454,15 +490,76 @@ static struct classify_case classify_cases[] = {
     {"classify single label", S("localhost"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify single label port", S("localhost:25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify underscore", S("_mta-sts.example.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
-    {"classify utf8",
-     S("b\xc3\xbc"
-       "cher.example"),
-     SOCKETMAP_KEY_INVALID, NULL, 0, 0},
-    {"classify utf8 bracket",
-     S("[b\xc3\xbc"
-       "cher.example]"),
-     SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    /* U-labels: IDNA2008 lookup, UTS #46 non-transitional (socketmap.c says why). */
+    {"classify utf8", S("b" UE "cher.example"), SOCKETMAP_KEY_DOMAIN, BUECHER, 0, 0},
+    {"classify utf8 bracket", S("[b" UE "cher.example]"), SOCKETMAP_KEY_DOMAIN, BUECHER, 0, 1},
+    {"classify utf8 bracket port", S("[b" UE "cher.example.]:587"), SOCKETMAP_KEY_DOMAIN, BUECHER,
+     587, 1},
+    {"classify utf8 host port", S("b" UE "cher.example:25"), SOCKETMAP_KEY_DOMAIN, BUECHER, 25, 0},
+    {"classify utf8 upper", S("B" UE_UP "CHER.EXAMPLE"), SOCKETMAP_KEY_DOMAIN, BUECHER, 0, 0},
+    {"classify utf8 upper bracket port", S("[B" UE_UP "CHER.Example]:25"), SOCKETMAP_KEY_DOMAIN,
+     BUECHER, 25, 1},
+    {"classify utf8 trailing dot", S("b" UE "cher.example."), SOCKETMAP_KEY_DOMAIN, BUECHER, 0, 0},
+    {"classify utf8 sharp s not ss", S("stra" SHARP_S "e.example"), SOCKETMAP_KEY_DOMAIN,
+     "xn--strae-oqa.example", 0, 0},
+    {"classify utf8 final sigma", S(FINAL_SIGMA ".example"), SOCKETMAP_KEY_DOMAIN,
+     "xn--3xa.example", 0, 0},
+    {"classify utf8 nfd", S("bu" COMBINING_DIAERESIS "cher.example"), SOCKETMAP_KEY_DOMAIN, BUECHER,
+     0, 0},
+    {"classify utf8 ideographic full stop", S("b" UE "cher" IDEO_STOP "example"),
+     SOCKETMAP_KEY_DOMAIN, BUECHER, 0, 0},
+    {"classify utf8 full-width ascii", S(FW_E FW_X FW_DOT FW_C FW_O FW_M), SOCKETMAP_KEY_DOMAIN,
+     "ex.com", 0, 0},
+    {"classify utf8 full-width ipv4", S(FW_1 FW_9 FW_2 FW_DOT "0.2.1"), SOCKETMAP_KEY_IP, NULL, 0,
+     0},
+    {"classify utf8 full-width ipv4 bracket", S("[" FW_1 FW_9 FW_2 FW_DOT "0.2.1]:25"),
+     SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify utf8 with A-label", S("b" UE "cher.XN--BCHER-KVA.example"), SOCKETMAP_KEY_DOMAIN,
+     "xn--bcher-kva.xn--bcher-kva.example", 0, 0},
+    {"classify utf8 with bad A-label", S("b" UE "cher.xn--zz.example"), SOCKETMAP_KEY_INVALID, NULL,
+     0, 0},
+    /* ASCII keys skip libidn2, which would refuse this punycode: it passes as before. */
+    {"classify ascii A-label unchecked", S("XN--ZZ.example"), SOCKETMAP_KEY_DOMAIN,
+     "xn--zz.example", 0, 0},
+    {"classify utf8 label 63", S(A50 A5 UE ".example"), SOCKETMAP_KEY_DOMAIN,
+     "xn--" A50 A5 "-8yf.example", 0, 0},
+    {"classify utf8 label 64", S(A50 A5 "a" UE ".example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 name 253", S(UL31 "abcde"), SOCKETMAP_KEY_DOMAIN, XL31 "abcde", 0, 0},
+    {"classify utf8 name 253 bracket port", S("[" UL31 "abcde.]:25"), SOCKETMAP_KEY_DOMAIN,
+     XL31 "abcde", 25, 1},
+    {"classify utf8 name 254", S(UL31 "abcdef"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 name 254 bracket", S("[" UL31 "abcdef]"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 snowman", S(SNOWMAN ".example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 emoji", S("mail" EMOJI ".example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 emoji bracket port", S("[" EMOJI ".example]:25"), SOCKETMAP_KEY_INVALID, NULL,
+     0, 0},
+    {"classify utf8 zwj no context", S("a" ZWJ "b.example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 lone continuation", S("b" LONE_CONT "cher.example"), SOCKETMAP_KEY_INVALID,
+     NULL, 0, 0},
+    {"classify utf8 overlong", S("b" OVERLONG_LT "cher.example"), SOCKETMAP_KEY_INVALID, NULL, 0,
+     0},
+    {"classify utf8 overlong dot", S("b" UE "cher" OVERLONG_DOT "example"), SOCKETMAP_KEY_INVALID,
+     NULL, 0, 0},
+    {"classify utf8 surrogate", S("b" SURROGATE ".example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 truncated", S("b" UE_CUT ".example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 truncated at end", S("example.com" SNOWMAN_CUT), SOCKETMAP_KEY_INVALID, NULL, 0,
+     0},
+    {"classify utf8 truncated before port", S("b" UE_CUT ":25"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify high byte end", S("example.com\x80"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 NUL", S("b" UE "cher.example\0.evil"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    /* libidn2 with STD3 rules would delete the '_' and answer for "bücher.example". */
+    {"classify utf8 underscore", S("_b" UE "cher.example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 space", S("b" UE "cher .example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 leading hyphen", S("-b" UE "cher.example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 hyphens 3-4", S("b" UE "--cher.example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 empty label", S("b" UE "cher..example"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 single label", S("b" UE "cher"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 full-width port", S("b" UE "cher.example:2" FW_5), SOCKETMAP_KEY_INVALID, NULL,
+     0, 0},
+    {"classify utf8 full-width colon", S("b" UE "cher.example" FW_COLON "25"),
+     SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 after bracket", S("[example.com]:" UE), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
+    {"classify utf8 parent", S("." UE ".example"), SOCKETMAP_KEY_PARENT, NULL, 0, 0},
     {"classify NUL", S("exa\0mple.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify NUL ip", S("192.0.2.1\0"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
     {"classify space", S("exa mple.com"), SOCKETMAP_KEY_INVALID, NULL, 0, 0},
@@ -533,6 +630,25 @@ test_classify_caps(void **state)
 	memmove(key + 2, key + 1, 253 + 7);
 	key[1] = 'b';
 	assert_int_equal(socketmap_classify(key, 262, &d), SOCKETMAP_KEY_INVALID);
+
+	/*
+	 * The key cap is on the input bytes, U-labels included: four labels of 31 "ü" (62 bytes,
+	 * 37 octets as A-labels) and an ASCII label make 263 bytes, a 163-octet A-label name.
+	 */
+	n = 0;
+	for (int l = 0; l < 4; l++) {
+		for (int i = 0; i < 31; i++) {
+			memcpy(key + n, "\xc3\xbc", 2);
+			n += 2;
+		}
+		key[n++] = '.';
+	}
+	memset(key + n, 'a', DNAME_MAX + 10 - n);
+	assert_int_equal(socketmap_classify(key, DNAME_MAX + 10, &d), SOCKETMAP_KEY_DOMAIN);
+	assert_int_equal(strlen(d.domain), 4 * 38 + 11);
+	assert_memory_equal(d.domain, "xn--tda", 7);
+	key[DNAME_MAX + 10] = 'a';
+	assert_int_equal(socketmap_classify(key, DNAME_MAX + 11, &d), SOCKETMAP_KEY_INVALID);
 
 	/* Key length cap DNAME_MAX + 10: a parent probe shows it is applied before anything. */
 	key[0] = '.';
