@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dane: the DANE state of one SMTP destination (RFC 7672 s2.2), as a pure state machine that
+ * says which DNS query to send next and classifies the raw answers it is fed (dnsmsg.c reads
+ * them), plus the cache record of the outcome. Pure (P): no I/O, no clock (now is a parameter).
+ * Steps: MX (CNAMEs followed inside the answer; NODATA: implicit MX; NXDOMAIN and null MX,
+ * RFC 7505: no host), then per host A and AAAA, then TLSA at _port._tcp of the CNAME-expanded
+ * name and, failing that, of the name itself (s2.2.2). A host counts for DANE only when its
+ * address answers are all validated and it has a usable TLSA record (dnsmsg_tlsa_usable()).
+ * Any failed lookup after a secure MX RRset is ERROR: a bogus answer (an attack) cannot be
+ * told from an outage here, and enforce must then fail closed (RFC 8461 s2).
+ * Limits: DANE_HOSTS_MAX hosts, DANE_CNAME_MAX links, DANE_INFLIGHT_MAX queries in flight;
+ * TTLs clamped to [DANE_TTL_MIN, DANE_TTL_MAX], failures kept DANE_TTL_ERROR seconds.
+ * Sending queries (c-ares), timeouts and LMDB live in resolver.c, lookup.c and cache.c.
+ */
+#include "dane.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dnsmsg.h"
+#include "xalloc.h"
+
+#define DANE_TOK_MX 0xffffu
+#define DANE_MAGIC 'D'
+#define DANE_VERSION 1
+
+/* Query kinds per host, the index into dane_host.q[]. */
+enum { K_A = 0, K_AAAA, K_TLSA_BASE, K_TLSA_NAME, K_COUNT };
+
+static void dane_finish(struct dane_eval *e, enum dane_state st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+dane_finish(struct dane_eval *e, enum dane_state st, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->done = 1;
+	e->state = st;
+	va_start(ap, fmt);
+	(void)vsnprintf(e->why, sizeof(e->why), fmt, ap); /* a cut explanation is still one */
+	va_end(ap);
+}
+
+static void
+dane_ttl(struct dane_eval *e, uint32_t ttl)
+{
+	if (ttl < e->ttl)
+		e->ttl = ttl;
+}
+
+void
+dane_init(struct dane_eval *e, const char *name, unsigned port, int bracketed, int trust_ad)
+{
+	size_t n = strlen(name);
+
+	memset(e, 0, sizeof(*e));
+	INVARIANT(n <= DNAME_MAX);
+	memcpy(e->name, name, n + 1);
+	e->port = port ? port : 25;
+	e->bracketed = bracketed;
+	e->trust_ad = trust_ad;
+	e->ttl = UINT32_MAX;
+	if (bracketed) {
+		/* The smart host is the only host; its security is that of its own records. */
+		memcpy(e->hosts[0].name, name, n + 1);
+		e->n_hosts = 1;
+		e->mx_q = 2;
+		e->mx_secure = 1;
+		if (!trust_ad)
+			dane_finish(e, DANE_INSECURE, "AD bit not trusted (dnssec = no)");
+	}
+}
+
+/* ---- reading one answer ---- */
+
+enum dane_scan_res { SCAN_DATA, SCAN_NODATA, SCAN_NXDOMAIN, SCAN_FAIL };
+
+struct dane_scan {
+	struct dnsmsg m;
+	char final[DNAME_MAX + 2]; /* owner of the data after the CNAME chain */
+	int secure;
+	uint32_t ttl;
+	const char *why;
+};
+
+/* Does rr belong to the answer RRset of (owner, type)? */
+static int
+dane_rr_is(const struct dnsmsg_rr *rr, const char *owner, uint16_t type)
+{
+	return rr->section == DNSMSG_SEC_AN && rr->type == type && rr->rclass == 1 &&
+	       strcmp(rr->owner, owner) == 0;
+}
+
+/* Follow the CNAME chain of qname inside the answer and classify what is at its end. The
+ * validating resolver sets AD only when every record of the answer validated (RFC 4035 s3.2.3),
+ * so the chain's security is the message's. */
+static enum dane_scan_res
+dane_scan(const uint8_t *msg, size_t len, const char *qname, uint16_t qtype, int trust_ad,
+          struct dane_scan *s)
+{
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	enum dnsmsg_err err;
+	unsigned links = 0, ndata = 0;
+	int moved;
+	uint32_t neg = DANE_TTL_ERROR;
+
+	s->ttl = UINT32_MAX;
+	s->why = NULL;
+	if ((err = dnsmsg_parse(msg, len, &s->m)) != DNSMSG_OK) {
+		s->why = dnsmsg_strerror(err);
+		return SCAN_FAIL;
+	}
+	if (s->m.tc) {
+		s->why = "truncated answer";
+		return SCAN_FAIL;
+	}
+	if (s->m.rcode != 0 && s->m.rcode != 3) {
+		s->why = s->m.rcode == 2 ? "SERVFAIL" : s->m.rcode == 5 ? "REFUSED" : "DNS error";
+		return SCAN_FAIL;
+	}
+	s->secure = trust_ad && s->m.ad;
+	snprintf(s->final, sizeof(s->final), "%s", qname);
+	do {
+		moved = 0;
+		dnsmsg_iter_init(&s->m, &it);
+		while ((err = dnsmsg_next(&s->m, &it, &rr)) == DNSMSG_OK) {
+			if (qtype != DNSMSG_CNAME && dane_rr_is(&rr, s->final, DNSMSG_CNAME)) {
+				char target[DNAME_MAX + 2];
+
+				if (++links > DANE_CNAME_MAX) {
+					s->why = "CNAME chain too long";
+					return SCAN_FAIL;
+				}
+				if (dnsmsg_rr_cname(&s->m, &rr, target) != DNSMSG_OK) {
+					s->why = "bad CNAME record";
+					return SCAN_FAIL;
+				}
+				memcpy(s->final, target, sizeof(target));
+				if (rr.ttl < s->ttl)
+					s->ttl = rr.ttl;
+				moved = 1;
+				break;
+			}
+		}
+		if (err != DNSMSG_OK && err != DNSMSG_END) {
+			s->why = dnsmsg_strerror(err);
+			return SCAN_FAIL;
+		}
+	} while (moved);
+
+	dnsmsg_iter_init(&s->m, &it);
+	while (dnsmsg_next(&s->m, &it, &rr) == DNSMSG_OK) {
+		if (dane_rr_is(&rr, s->final, qtype)) {
+			ndata++;
+			if (rr.ttl < s->ttl)
+				s->ttl = rr.ttl;
+		} else if (rr.section == DNSMSG_SEC_NS && rr.type == DNSMSG_SOA) {
+			uint32_t minimum;
+
+			/* RFC 2308 s5: a negative answer lives min(SOA TTL, SOA MINIMUM). */
+			if (dnsmsg_rr_soa_minimum(&s->m, &rr, &minimum) == DNSMSG_OK)
+				neg = minimum < rr.ttl ? minimum : rr.ttl;
+		}
+	}
+	if (ndata > 0)
+		return SCAN_DATA;
+	if (neg < s->ttl)
+		s->ttl = neg;
+	return s->m.rcode == 3 ? SCAN_NXDOMAIN : SCAN_NODATA;
+}
+
+/* ---- MX ---- */
+
+/* Keep hosts sorted by preference (stable), drop duplicates, keep the DANE_HOSTS_MAX best. */
+static void
+dane_add_host(struct dane_eval *e, const char *name, uint16_t pref)
+{
+	unsigned pos;
+
+	for (unsigned i = 0; i < e->n_hosts; i++)
+		if (strcmp(e->hosts[i].name, name) == 0)
+			return;
+	for (pos = e->n_hosts; pos > 0 && e->hosts[pos - 1].pref > pref; pos--)
+		;
+	if (pos == DANE_HOSTS_MAX)
+		return;
+	if (e->n_hosts < DANE_HOSTS_MAX)
+		e->n_hosts++;
+	memmove(&e->hosts[pos + 1], &e->hosts[pos], (e->n_hosts - 1 - pos) * sizeof(e->hosts[0]));
+	memset(&e->hosts[pos], 0, sizeof(e->hosts[pos]));
+	snprintf(e->hosts[pos].name, sizeof(e->hosts[pos].name), "%s", name);
+	e->hosts[pos].pref = pref;
+}
+
+static void
+dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
+{
+	struct dane_scan s;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	unsigned nrec = 0, nnull = 0;
+
+	switch (dane_scan(msg, len, e->name, DNSMSG_MX, e->trust_ad, &s)) {
+	case SCAN_FAIL:
+		dane_finish(e, DANE_ERROR, "MX lookup failed: %s", s.why);
+		return;
+	case SCAN_NXDOMAIN:
+		dane_ttl(e, s.ttl);
+		dane_finish(e, s.secure ? DANE_NONE : DANE_INSECURE, "%s: no such domain%s",
+		            e->name, s.secure ? " (validated)" : "");
+		return;
+	case SCAN_NODATA:
+		/* RFC 5321 s5.1: no MX records, the domain is its own mail host. */
+		dane_ttl(e, s.ttl);
+		dane_add_host(e, s.final, 0);
+		break;
+	case SCAN_DATA:
+		dane_ttl(e, s.ttl);
+		dnsmsg_iter_init(&s.m, &it);
+		while (dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK) {
+			char host[DNAME_MAX + 2], norm[DNAME_MAX + 1];
+			uint16_t pref;
+
+			if (!dane_rr_is(&rr, s.final, DNSMSG_MX))
+				continue;
+			nrec++;
+			if (dnsmsg_rr_mx(&s.m, &rr, &pref, host) != DNSMSG_OK) {
+				dane_finish(e, DANE_ERROR, "bad MX record");
+				return;
+			}
+			if (host[0] == '\0')
+				nnull++;
+			else if (dname_normalize(host, strlen(host), norm, NULL) != DNAME_OK)
+				e->n_bad++; /* never a match= name; never counted as DANE */
+			else
+				dane_add_host(e, norm, pref);
+		}
+		/* RFC 7505 s3: a lone "0 ." record says the domain accepts no mail. */
+		if (nnull > 0 && nrec == 1) {
+			dane_finish(e, s.secure ? DANE_NONE : DANE_INSECURE,
+			            "null MX (RFC 7505): the domain accepts no mail");
+			return;
+		}
+		break;
+	}
+	e->mx_secure = s.secure;
+	if (!e->trust_ad)
+		dane_finish(e, DANE_INSECURE, "AD bit not trusted (dnssec = no)");
+	else if (!s.secure)
+		dane_finish(e, DANE_INSECURE, "MX records of %s are not DNSSEC-signed", e->name);
+}
+
+/* ---- hosts ---- */
+
+static void
+dane_on_addr(struct dane_eval *e, struct dane_host *h, int kind, const uint8_t *msg, size_t len)
+{
+	struct dane_scan s;
+	uint16_t type = kind == K_A ? DNSMSG_A : DNSMSG_AAAA;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+
+	switch (dane_scan(msg, len, h->name, type, e->trust_ad, &s)) {
+	case SCAN_FAIL:
+		dane_finish(e, DANE_ERROR, "%s: %s lookup failed: %s", h->name,
+		            kind == K_A ? "A" : "AAAA", s.why);
+		return;
+	case SCAN_DATA:
+		dnsmsg_iter_init(&s.m, &it);
+		while (dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK)
+			if (dane_rr_is(&rr, s.final, type) &&
+			    rr.rdlen == (type == DNSMSG_A ? 4 : 16) && h->addrs < 255)
+				h->addrs++;
+		/* RFC 7672 s2.2.2: TLSA first at the CNAME-expanded name. */
+		if (h->base[0] == '\0' && strcmp(s.final, h->name) != 0 &&
+		    strlen(s.final) < sizeof(h->base))
+			memcpy(h->base, s.final, strlen(s.final) + 1);
+		break;
+	case SCAN_NODATA:
+	case SCAN_NXDOMAIN:
+		break;
+	}
+	dane_ttl(e, s.ttl);
+	/* s2.2.2: TLSA records count only behind validated address records (or denials). */
+	if (!s.secure)
+		h->insecure = 1;
+}
+
+static void
+dane_on_tlsa(struct dane_eval *e, struct dane_host *h, const char *qname, const uint8_t *msg,
+             size_t len)
+{
+	struct dane_scan s;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+
+	switch (dane_scan(msg, len, qname, DNSMSG_TLSA, e->trust_ad, &s)) {
+	case SCAN_FAIL:
+		/* RFC 7672 s2.2: a failed TLSA lookup leaves the host's security unknown. */
+		dane_finish(e, DANE_ERROR, "%s: TLSA lookup failed: %s", h->name, s.why);
+		return;
+	case SCAN_DATA:
+		dnsmsg_iter_init(&s.m, &it);
+		while (s.secure && dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK) {
+			struct dnsmsg_tlsa t;
+
+			if (dane_rr_is(&rr, s.final, DNSMSG_TLSA) &&
+			    dnsmsg_rr_tlsa(&s.m, &rr, &t) == DNSMSG_OK && dnsmsg_tlsa_usable(&t))
+				h->usable = 1;
+		}
+		break;
+	case SCAN_NODATA:
+	case SCAN_NXDOMAIN:
+		break;
+	}
+	dane_ttl(e, s.ttl);
+}
+
+/* "_port._tcp.name", or 0 if that is not a valid query name. */
+static int
+dane_tlsa_name(const struct dane_eval *e, const char *name, char out[DANE_QNAME_MAX])
+{
+	int n = snprintf(out, DANE_QNAME_MAX, "_%u._tcp.%s", e->port, name);
+
+	return n > 0 && n <= DNAME_MAX;
+}
+
+/* ---- driving ---- */
+
+static void
+dane_classify(struct dane_eval *e)
+{
+	unsigned counted = e->n_bad, secure = 0;
+
+	for (unsigned i = 0; i < e->n_hosts; i++) {
+		const struct dane_host *h = &e->hosts[i];
+
+		if (h->addrs == 0)
+			continue; /* no address: Postfix cannot connect there either */
+		counted++;
+		if (h->usable && !h->insecure)
+			secure++;
+	}
+	if (counted == 0)
+		dane_finish(e, DANE_NONE, "no MX host of %s has an address", e->name);
+	else if (secure == counted)
+		dane_finish(e, DANE_ALL, "%u of %u MX hosts have usable TLSA records", secure,
+		            counted);
+	else if (secure > 0)
+		dane_finish(e, DANE_SOME, "%u of %u MX hosts have usable TLSA records", secure,
+		            counted);
+	else
+		dane_finish(e, DANE_NONE, "signed MX records, no MX host has usable TLSA records");
+}
+
+static int
+dane_emit(struct dane_eval *e, struct dane_query *q, const char *name, uint16_t type,
+          unsigned token)
+{
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	q->type = type;
+	q->token = token;
+	e->inflight++;
+	return 1;
+}
+
+int
+dane_next(struct dane_eval *e, struct dane_query *q)
+{
+	if (e->done || e->inflight >= DANE_INFLIGHT_MAX)
+		return 0;
+	if (e->mx_q == 0) {
+		e->mx_q = 1;
+		return dane_emit(e, q, e->name, DNSMSG_MX, DANE_TOK_MX);
+	}
+	if (e->mx_q == 1)
+		return 0;
+	for (unsigned i = 0; i < e->n_hosts; i++) {
+		struct dane_host *h = &e->hosts[i];
+		char tname[DANE_QNAME_MAX];
+
+		for (int k = K_A; k <= K_AAAA; k++) {
+			if (h->q[k] == 0) {
+				h->q[k] = 1;
+				return dane_emit(e, q, h->name, k == K_A ? DNSMSG_A : DNSMSG_AAAA,
+				                 i * K_COUNT + (unsigned)k);
+			}
+		}
+		if (h->q[K_A] != 2 || h->q[K_AAAA] != 2 || h->addrs == 0 || h->insecure)
+			continue;
+		if (h->q[K_TLSA_BASE] == 0) {
+			h->q[K_TLSA_BASE] = 2; /* unless sent below */
+			if (dane_tlsa_name(e, h->base[0] ? h->base : h->name, tname)) {
+				h->q[K_TLSA_BASE] = 1;
+				return dane_emit(e, q, tname, DNSMSG_TLSA,
+				                 i * K_COUNT + K_TLSA_BASE);
+			}
+		}
+		/* s2.2.2: nothing usable at the expanded name, so try the original name. */
+		if (h->q[K_TLSA_BASE] == 2 && !h->usable && h->base[0] && h->q[K_TLSA_NAME] == 0) {
+			h->q[K_TLSA_NAME] = 2;
+			if (dane_tlsa_name(e, h->name, tname)) {
+				h->q[K_TLSA_NAME] = 1;
+				return dane_emit(e, q, tname, DNSMSG_TLSA,
+				                 i * K_COUNT + K_TLSA_NAME);
+			}
+		}
+	}
+	if (e->inflight == 0)
+		dane_classify(e);
+	return 0;
+}
+
+/* The host and kind of a token, or NULL if it names no query that was sent. */
+static struct dane_host *
+dane_token(struct dane_eval *e, unsigned token, int *kind)
+{
+	unsigned i = token / K_COUNT;
+
+	*kind = (int)(token % K_COUNT);
+	if (i >= e->n_hosts || e->hosts[i].q[*kind] != 1)
+		return NULL;
+	return &e->hosts[i];
+}
+
+void
+dane_answer(struct dane_eval *e, unsigned token, const uint8_t *msg, size_t len)
+{
+	struct dane_host *h;
+	char tname[DANE_QNAME_MAX];
+	int kind;
+
+	if (token == DANE_TOK_MX) {
+		if (e->mx_q != 1)
+			return;
+		e->mx_q = 2;
+		e->inflight--;
+		if (!e->done)
+			dane_on_mx(e, msg, len);
+		return;
+	}
+	if ((h = dane_token(e, token, &kind)) == NULL)
+		return;
+	h->q[kind] = 2;
+	e->inflight--;
+	if (e->done)
+		return;
+	if (kind == K_A || kind == K_AAAA) {
+		dane_on_addr(e, h, kind, msg, len);
+	} else {
+		(void)dane_tlsa_name(e, kind == K_TLSA_BASE && h->base[0] ? h->base : h->name,
+		                     tname);
+		dane_on_tlsa(e, h, tname, msg, len);
+	}
+}
+
+void
+dane_fail(struct dane_eval *e, unsigned token, const char *why)
+{
+	struct dane_host *h;
+	int kind;
+
+	if (token == DANE_TOK_MX) {
+		if (e->mx_q != 1)
+			return;
+		e->mx_q = 2;
+		e->inflight--;
+		if (!e->done)
+			dane_finish(e, DANE_ERROR, "MX lookup failed: %s", why);
+		return;
+	}
+	if ((h = dane_token(e, token, &kind)) == NULL)
+		return;
+	h->q[kind] = 2;
+	e->inflight--;
+	if (!e->done)
+		dane_finish(e, DANE_ERROR, "%s: %s lookup failed: %s", h->name,
+		            kind == K_A      ? "A"
+		            : kind == K_AAAA ? "AAAA"
+		                             : "TLSA",
+		            why);
+}
+
+int
+dane_done(const struct dane_eval *e)
+{
+	return e->done;
+}
+
+void
+dane_result(const struct dane_eval *e, int64_t now, struct danerec *out)
+{
+	uint32_t ttl = e->ttl;
+
+	memset(out, 0, sizeof(*out));
+	if (ttl < DANE_TTL_MIN)
+		ttl = DANE_TTL_MIN;
+	if (ttl > DANE_TTL_MAX)
+		ttl = DANE_TTL_MAX;
+	if (e->state == DANE_ERROR)
+		ttl = DANE_TTL_ERROR;
+	out->state = e->state;
+	out->expires = now + ttl;
+	out->trust_ad = e->trust_ad;
+	for (unsigned i = 0; i < e->n_hosts; i++) {
+		memcpy(out->hosts[i], e->hosts[i].name, sizeof(out->hosts[i]));
+		if (e->hosts[i].usable && !e->hosts[i].insecure)
+			out->n_tlsa++;
+	}
+	out->n_hosts = e->n_hosts;
+	memcpy(out->why, e->why, sizeof(out->why));
+}
+
+int
+danerec_valid(const struct danerec *r, int64_t now)
+{
+	return now < r->expires;
+}
+
+/* ---- record encoding: magic, version, state, trust_ad, n_hosts, n_tlsa, expires (LE),
+ * then why and the hosts, each with a one-byte length ---- */
+
+enum danerec_err
+danerec_encode(const struct danerec *r, uint8_t *out, size_t outsz, size_t *outlen)
+{
+	size_t o = 0, whylen = strnlen(r->why, DANE_WHY_MAX - 1);
+
+	INVARIANT(r->n_hosts <= DANE_HOSTS_MAX);
+	if (outsz < 12 + 1 + whylen)
+		return DANEREC_NO_SPACE;
+	out[o++] = DANE_MAGIC;
+	out[o++] = DANE_VERSION;
+	out[o++] = (uint8_t)r->state;
+	out[o++] = (uint8_t)(r->trust_ad != 0);
+	out[o++] = (uint8_t)r->n_hosts;
+	out[o++] = (uint8_t)r->n_tlsa;
+	for (int i = 0; i < 8; i++)
+		out[o++] = (uint8_t)((uint64_t)r->expires >> (8 * i));
+	out[o++] = (uint8_t)whylen;
+	memcpy(out + o, r->why, whylen);
+	o += whylen;
+	for (unsigned i = 0; i < r->n_hosts; i++) {
+		size_t n = strnlen(r->hosts[i], DNAME_MAX);
+
+		if (outsz - o < 1 + n)
+			return DANEREC_NO_SPACE;
+		out[o++] = (uint8_t)n;
+		memcpy(out + o, r->hosts[i], n);
+		o += n;
+	}
+	*outlen = o;
+	return DANEREC_OK;
+}
+
+static int
+danerec_text_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static enum danerec_err
+danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
+{
+	size_t o = 14, n;
+	uint64_t exp = 0;
+
+	if (len < 15 || p[0] != DANE_MAGIC || p[1] != DANE_VERSION || p[2] > DANE_ERROR ||
+	    p[3] > 1 || p[4] > DANE_HOSTS_MAX || p[5] > p[4])
+		return DANEREC_CORRUPT;
+	r->state = (enum dane_state)p[2];
+	r->trust_ad = p[3];
+	r->n_hosts = p[4];
+	r->n_tlsa = p[5];
+	for (int i = 0; i < 8; i++)
+		exp |= (uint64_t)p[6 + i] << (8 * i);
+	if (exp > (uint64_t)INT64_MAX)
+		return DANEREC_CORRUPT;
+	r->expires = (int64_t)exp;
+	n = p[o++];
+	if (n >= DANE_WHY_MAX || len - o < n || !danerec_text_ok((const char *)p + o, n))
+		return DANEREC_CORRUPT;
+	memcpy(r->why, p + o, n);
+	r->why[n] = '\0';
+	o += n;
+	for (unsigned i = 0; i < r->n_hosts; i++) {
+		char norm[DNAME_MAX + 1];
+		size_t nl = 0;
+
+		if (o >= len || (n = p[o++]) > DNAME_MAX || len - o < n)
+			return DANEREC_CORRUPT;
+		/* Names end up in match= lists: only normalised LDH names are ever stored. */
+		if (dname_normalize((const char *)p + o, n, norm, &nl) != DNAME_OK || nl != n ||
+		    memcmp(norm, p + o, n) != 0)
+			return DANEREC_CORRUPT;
+		memcpy(r->hosts[i], norm, n + 1);
+		o += n;
+	}
+	return o == len ? DANEREC_OK : DANEREC_CORRUPT;
+}
+
+enum danerec_err
+danerec_decode(const uint8_t *p, size_t len, struct danerec *r)
+{
+	enum danerec_err e;
+
+	memset(r, 0, sizeof(*r));
+	if (len > DANEREC_MAX_BYTES)
+		return DANEREC_CORRUPT;
+	if ((e = danerec_decode_body(p, len, r)) != DANEREC_OK)
+		memset(r, 0, sizeof(*r));
+	return e;
+}
+
+int
+dane_key(const char *name, unsigned port, int bracketed, char *out, size_t outsz)
+{
+	int n;
+
+	if (bracketed)
+		n = snprintf(out, outsz, "dane/[%s]:%u", name, port ? port : 25);
+	else if (port != 0 && port != 25)
+		n = snprintf(out, outsz, "dane/%s:%u", name, port);
+	else
+		n = snprintf(out, outsz, "dane/%s", name);
+	return n > 0 && (size_t)n < outsz ? 0 : -1;
+}
+
+const char *
+dane_state_name(enum dane_state s)
+{
+	switch (s) {
+	case DANE_INSECURE:
+		return "insecure";
+	case DANE_ALL:
+		return "all";
+	case DANE_SOME:
+		return "some";
+	case DANE_NONE:
+		return "none";
+	case DANE_ERROR:
+		return "error";
+	}
+	return "unknown";
+}

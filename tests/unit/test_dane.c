@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for dane.c. A small in-process "world" (a record table, names answered SERVFAIL
+ * or not at all, owner suffixes whose answers carry no AD bit) answers every query the
+ * evaluation asks for with a real wire-format DNS message, so dane.c is exercised through
+ * dnsmsg.c exactly as the daemon drives it. Cases cover every state (ALL, SOME, NONE, INSECURE,
+ * ERROR), implicit and null MX, CNAMEs, bracketed hosts and ports, TTLs, caps, hostile
+ * answers, and the cache record encoding.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dane.h"
+#include "dnsmsg.h"
+
+#define NOW 1000000
+#define H32 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* ---- a tiny DNS world ---- */
+
+struct zrr {
+	const char *owner;
+	uint16_t type;
+	uint32_t ttl;
+	const char *data; /* MX "10 host", A/AAAA address, CNAME target, TLSA "u s m hex" */
+};
+
+struct world {
+	const struct zrr *rrs;   /* ends with owner NULL */
+	const char *servfail[4]; /* query names answered SERVFAIL */
+	const char *silent[4];   /* query names never answered (timeout) */
+	const char *insecure[4]; /* owner suffixes: answers touching them have no AD */
+	const char *garbage;     /* query name answered with a hostile message */
+	unsigned queries, max_inflight;
+	char asked[128][DANE_QNAME_MAX + 8];
+};
+
+struct pkt {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static void
+put(struct pkt *k, const void *p, size_t n)
+{
+	assert_true(k->n + n <= sizeof(k->b));
+	memcpy(k->b + k->n, p, n);
+	k->n += n;
+}
+
+static void
+put16(struct pkt *k, unsigned v)
+{
+	uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put(k, x, 2);
+}
+
+static void
+put32(struct pkt *k, uint32_t v)
+{
+	put16(k, v >> 16);
+	put16(k, v & 0xffff);
+}
+
+static void
+put_name(struct pkt *k, const char *name)
+{
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		uint8_t lb = (uint8_t)l;
+		put(k, &lb, 1);
+		put(k, name, l);
+		name += l + (dot ? 1 : 0);
+	}
+	put(k, "", 1);
+}
+
+static int
+has_suffix(const char *name, const char *sfx)
+{
+	size_t n = strlen(name), s = strlen(sfx);
+
+	return n >= s && strcmp(name + n - s, sfx) == 0 && (n == s || name[n - s - 1] == '.');
+}
+
+static int
+in_list(const char *const *list, const char *name)
+{
+	for (int i = 0; i < 4 && list[i] != NULL; i++)
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+insecure(const struct world *w, const char *owner)
+{
+	for (int i = 0; i < 4 && w->insecure[i] != NULL; i++)
+		if (has_suffix(owner, w->insecure[i]))
+			return 1;
+	return 0;
+}
+
+static void
+put_rdata(struct pkt *k, const struct zrr *r)
+{
+	size_t at = k->n;
+	uint8_t a[16];
+
+	put16(k, 0); /* rdlength, patched below */
+	switch (r->type) {
+	case DNSMSG_MX: {
+		char host[300];
+		unsigned pref;
+		assert_int_equal(sscanf(r->data, "%u %299s", &pref, host), 2);
+		put16(k, pref);
+		put_name(k, strcmp(host, ".") == 0 ? "" : host);
+		break;
+	}
+	case DNSMSG_A:
+		assert_int_equal(inet_pton(AF_INET, r->data, a), 1);
+		put(k, a, 4);
+		break;
+	case DNSMSG_AAAA:
+		assert_int_equal(inet_pton(AF_INET6, r->data, a), 1);
+		put(k, a, 16);
+		break;
+	case DNSMSG_CNAME:
+		put_name(k, r->data);
+		break;
+	case DNSMSG_TLSA: {
+		unsigned u, s, m;
+		char hex[300];
+		assert_int_equal(sscanf(r->data, "%u %u %u %299s", &u, &s, &m, hex), 4);
+		uint8_t b[3] = {(uint8_t)u, (uint8_t)s, (uint8_t)m};
+		put(k, b, 3);
+		for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+			unsigned v;
+			assert_int_equal(sscanf(hex + i, "%2x", &v), 1);
+			uint8_t x = (uint8_t)v;
+			put(k, &x, 1);
+		}
+		break;
+	}
+	default:
+		fail_msg("type %u not supported by the test world", r->type);
+	}
+	k->b[at] = (uint8_t)((k->n - at - 2) >> 8);
+	k->b[at + 1] = (uint8_t)(k->n - at - 2);
+}
+
+static void
+put_rr(struct pkt *k, const struct zrr *r)
+{
+	put_name(k, r->owner);
+	put16(k, r->type);
+	put16(k, 1);
+	put32(k, r->ttl);
+	put_rdata(k, r);
+}
+
+/* Answer (qname, qtype) as a validating resolver would: CNAME chain, data, or a negative
+ * answer with an SOA (TTL 300, minimum 120); AD unless some owner is insecure. */
+static void
+world_answer(const struct world *w, const char *qname, uint16_t qtype, struct pkt *k)
+{
+	const struct zrr *an[64];
+	unsigned nan = 0, rcode = 0;
+	int ad = 1, exists = 0;
+	char cur[300];
+
+	snprintf(cur, sizeof(cur), "%s", qname);
+	for (int links = 0; links < 10; links++) {
+		const struct zrr *cn = NULL;
+		for (const struct zrr *r = w->rrs; r->owner; r++)
+			if (strcmp(r->owner, cur) == 0 && r->type == DNSMSG_CNAME &&
+			    qtype != DNSMSG_CNAME)
+				cn = r;
+		if (cn == NULL)
+			break;
+		an[nan++] = cn;
+		ad &= !insecure(w, cur);
+		snprintf(cur, sizeof(cur), "%s", cn->data);
+	}
+	for (const struct zrr *r = w->rrs; r->owner; r++) {
+		if (strcmp(r->owner, cur) != 0)
+			continue;
+		exists = 1;
+		if (r->type == qtype && nan < 64)
+			an[nan++] = r;
+	}
+	ad &= !insecure(w, cur);
+	if (!exists)
+		rcode = 3;
+	k->n = 0;
+	put16(k, 0x4242);
+	put16(k, 0x8180 | (ad ? 0x20 : 0) | rcode);
+	put16(k, 1);
+	put16(k, nan);
+	put16(k, (nan == 0 || an[nan - 1]->type != qtype) ? 1 : 0);
+	put16(k, 0);
+	put_name(k, qname);
+	put16(k, qtype);
+	put16(k, 1);
+	for (unsigned i = 0; i < nan; i++)
+		put_rr(k, an[i]);
+	if (nan == 0 || an[nan - 1]->type != qtype) {
+		put_name(k, "test");
+		put16(k, DNSMSG_SOA);
+		put16(k, 1);
+		put32(k, 300);
+		put16(k, 1 + 1 + 20); /* root MNAME and RNAME, five 32-bit fields */
+		put_name(k, "");
+		put_name(k, "");
+		put32(k, 1);
+		put32(k, 3600);
+		put32(k, 600);
+		put32(k, 86400);
+		put32(k, 120);
+	}
+}
+
+/* Drive an evaluation to its end; lifo answers the newest query first. */
+static void
+run(struct world *w, const char *name, unsigned port, int bracketed, int trust_ad, int lifo,
+    struct danerec *out)
+{
+	static struct dane_eval e;
+	struct dane_query pending[DANE_INFLIGHT_MAX + 1];
+	unsigned npend = 0;
+	struct pkt k;
+
+	dane_init(&e, name, port, bracketed, trust_ad);
+	w->queries = 0;
+	w->max_inflight = 0;
+	for (int guard = 0; guard < 1000; guard++) {
+		struct dane_query q;
+		while (dane_next(&e, &q)) {
+			assert_true(npend < DANE_INFLIGHT_MAX);
+			pending[npend++] = q;
+			if (w->queries < 128)
+				snprintf(w->asked[w->queries], sizeof(w->asked[0]), "%s/%u", q.name,
+				         q.type);
+			w->queries++;
+		}
+		if (npend > w->max_inflight)
+			w->max_inflight = npend;
+		if (npend == 0)
+			break;
+		if (lifo) {
+			q = pending[--npend];
+		} else {
+			q = pending[0];
+			memmove(pending, pending + 1, --npend * sizeof(pending[0]));
+		}
+		if (in_list(w->silent, q.name)) {
+			dane_fail(&e, q.token, "timeout");
+		} else if (in_list(w->servfail, q.name)) {
+			dane_fail(&e, q.token, "SERVFAIL");
+		} else if (w->garbage != NULL && strcmp(w->garbage, q.name) == 0) {
+			static const uint8_t junk[] = {0x42, 0x42, 0x81, 0xa0, 0,    1, 0,  1, 0,
+			                               0,    0,    0,    0xc0, 0x0c, 0, 15, 0, 1};
+			dane_answer(&e, q.token, junk, sizeof(junk));
+		} else {
+			world_answer(w, q.name, q.type, &k);
+			dane_answer(&e, q.token, k.b, k.n);
+		}
+	}
+	assert_true(dane_done(&e));
+	dane_result(&e, NOW, out);
+}
+
+static int
+asked(const struct world *w, const char *q)
+{
+	for (unsigned i = 0; i < w->queries && i < 128; i++)
+		if (strcmp(w->asked[i], q) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- the worlds ---- */
+
+static const struct zrr base_rrs[] = {
+    /* all.test: both MX hosts have TLSA */
+    {"all.test", DNSMSG_MX, 3600, "10 mx1.all.test"},
+    {"all.test", DNSMSG_MX, 3600, "20 mx2.all.test"},
+    {"mx1.all.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"mx2.all.test", DNSMSG_A, 3600, "192.0.2.2"},
+    {"mx2.all.test", DNSMSG_AAAA, 3600, "2001:db8::2"},
+    {"_25._tcp.mx1.all.test", DNSMSG_TLSA, 120, "3 1 1 " H32},
+    {"_25._tcp.mx2.all.test", DNSMSG_TLSA, 3600, "2 0 2 " H32 H32},
+    /* some.test: only mx1 */
+    {"some.test", DNSMSG_MX, 3600, "10 mx1.some.test"},
+    {"some.test", DNSMSG_MX, 3600, "20 mx2.some.test"},
+    {"mx1.some.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"mx2.some.test", DNSMSG_A, 3600, "192.0.2.2"},
+    {"_25._tcp.mx1.some.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* none.test: signed, no TLSA */
+    {"none.test", DNSMSG_MX, 3600, "10 mx.none.test"},
+    {"mx.none.test", DNSMSG_A, 3600, "192.0.2.1"},
+    /* unusable.test: TLSA that SMTP may not use, and a bad digest length */
+    {"unusable.test", DNSMSG_MX, 3600, "10 mx1.unusable.test"},
+    {"unusable.test", DNSMSG_MX, 3600, "10 mx2.unusable.test"},
+    {"mx1.unusable.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"mx2.unusable.test", DNSMSG_A, 3600, "192.0.2.2"},
+    {"_25._tcp.mx1.unusable.test", DNSMSG_TLSA, 3600, "1 1 1 " H32},
+    {"_25._tcp.mx2.unusable.test", DNSMSG_TLSA, 3600, "3 1 1 0123"},
+    /* null.test: RFC 7505 */
+    {"null.test", DNSMSG_MX, 3600, "0 ."},
+    /* implicit.test: no MX, the domain itself with TLSA */
+    {"implicit.test", DNSMSG_A, 3600, "192.0.2.7"},
+    {"_25._tcp.implicit.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* alias.test: CNAME to all.test */
+    {"alias.test", DNSMSG_CNAME, 300, "all.test"},
+    /* cnhost.test: MX host is a CNAME; TLSA at the expanded name */
+    {"cnhost.test", DNSMSG_MX, 3600, "10 mx.cnhost.test"},
+    {"mx.cnhost.test", DNSMSG_CNAME, 3600, "real.cnhost.test"},
+    {"real.cnhost.test", DNSMSG_A, 3600, "192.0.2.9"},
+    {"_25._tcp.real.cnhost.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* cnorig.test: MX host is a CNAME; TLSA only at the original name */
+    {"cnorig.test", DNSMSG_MX, 3600, "10 mx.cnorig.test"},
+    {"mx.cnorig.test", DNSMSG_CNAME, 3600, "real.cnorig.test"},
+    {"real.cnorig.test", DNSMSG_A, 3600, "192.0.2.9"},
+    {"_25._tcp.mx.cnorig.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* noaddr.test: mx2 has no address at all: not counted */
+    {"noaddr.test", DNSMSG_MX, 3600, "10 mx1.noaddr.test"},
+    {"noaddr.test", DNSMSG_MX, 3600, "20 mx2.noaddr.test"},
+    {"mx1.noaddr.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"_25._tcp.mx1.noaddr.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* mixed.test: mx2 lives in an unsigned zone */
+    {"mixed.test", DNSMSG_MX, 3600, "10 mx1.mixed.test"},
+    {"mixed.test", DNSMSG_MX, 3600, "20 mx2.unsigned.test"},
+    {"mx1.mixed.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"mx2.unsigned.test", DNSMSG_A, 3600, "192.0.2.2"},
+    {"_25._tcp.mx1.mixed.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    {"_25._tcp.mx2.unsigned.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* badname.test: one exchange is not a host name */
+    {"badname.test", DNSMSG_MX, 3600, "10 mx1.badname.test"},
+    {"badname.test", DNSMSG_MX, 3600, "20 mx_2.badname.test"},
+    {"mx1.badname.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"_25._tcp.mx1.badname.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* dup.test: the same exchange twice */
+    {"dup.test", DNSMSG_MX, 3600, "20 mx.dup.test"},
+    {"dup.test", DNSMSG_MX, 3600, "10 mx.dup.test"},
+    {"mx.dup.test", DNSMSG_A, 0, "192.0.2.1"},
+    {"_587._tcp.mx.dup.test", DNSMSG_TLSA, 3600, "3 1 1 " H32},
+    /* fail.test: host address and TLSA failures */
+    {"afail.test", DNSMSG_MX, 3600, "10 mx.afail.test"},
+    {"tfail.test", DNSMSG_MX, 3600, "10 mx.tfail.test"},
+    {"mx.tfail.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {"junk.test", DNSMSG_MX, 3600, "10 mx.junk.test"},
+    {"mx.junk.test", DNSMSG_A, 3600, "192.0.2.1"},
+    {NULL, 0, 0, NULL},
+};
+
+static struct world *
+world(void)
+{
+	static struct world w;
+
+	memset(&w, 0, sizeof(w));
+	w.rrs = base_rrs;
+	w.insecure[0] = "unsigned.test";
+	return &w;
+}
+
+/* ---- tests ---- */
+
+struct case_ {
+	const char *name;
+	const char *dest;
+	unsigned port;
+	int bracketed, trust_ad;
+	enum dane_state want;
+	unsigned n_hosts, n_tlsa;
+	const char *host0, *host1;
+};
+
+static const struct case_ cases[] = {
+    {"all", "all.test", 0, 0, 1, DANE_ALL, 2, 2, "mx1.all.test", "mx2.all.test"},
+    {"some", "some.test", 0, 0, 1, DANE_SOME, 2, 1, "mx1.some.test", "mx2.some.test"},
+    {"none", "none.test", 0, 0, 1, DANE_NONE, 1, 0, "mx.none.test", NULL},
+    {"unusable TLSA", "unusable.test", 0, 0, 1, DANE_NONE, 2, 0, NULL, NULL},
+    {"null MX", "null.test", 0, 0, 1, DANE_NONE, 0, 0, NULL, NULL},
+    {"nxdomain signed", "nosuch.test", 0, 0, 1, DANE_NONE, 0, 0, NULL, NULL},
+    {"implicit MX", "implicit.test", 0, 0, 1, DANE_ALL, 1, 1, "implicit.test", NULL},
+    {"CNAME domain", "alias.test", 0, 0, 1, DANE_ALL, 2, 2, "mx1.all.test", NULL},
+    {"CNAME host, TLSA at target", "cnhost.test", 0, 0, 1, DANE_ALL, 1, 1, "mx.cnhost.test", NULL},
+    {"CNAME host, TLSA at name", "cnorig.test", 0, 0, 1, DANE_ALL, 1, 1, NULL, NULL},
+    {"host without address", "noaddr.test", 0, 0, 1, DANE_ALL, 2, 1, NULL, NULL},
+    {"host in unsigned zone", "mixed.test", 0, 0, 1, DANE_SOME, 2, 1, NULL, NULL},
+    {"bad exchange name", "badname.test", 0, 0, 1, DANE_SOME, 1, 1, "mx1.badname.test", NULL},
+    {"duplicate exchange, port", "dup.test", 587, 0, 1, DANE_ALL, 1, 1, "mx.dup.test", NULL},
+    {"unsigned MX", "x.unsigned.test", 0, 0, 1, DANE_INSECURE, 0, 0, NULL, NULL},
+    {"AD not trusted", "all.test", 0, 0, 0, DANE_INSECURE, 2, 0, "mx1.all.test", NULL},
+    {"bracketed", "mx1.all.test", 0, 1, 1, DANE_ALL, 1, 1, "mx1.all.test", NULL},
+    {"bracketed port without TLSA", "mx1.all.test", 587, 1, 1, DANE_NONE, 1, 0, NULL, NULL},
+    {"bracketed AD not trusted", "mx1.all.test", 0, 1, 0, DANE_INSECURE, 1, 0, NULL, NULL},
+    {"garbage MX answer", "junk2.test", 0, 0, 1, DANE_ERROR, 0, 0, NULL, NULL},
+};
+
+static void
+test_case(void **state)
+{
+	const struct case_ *c = *state;
+
+	for (int lifo = 0; lifo < 2; lifo++) {
+		struct world *w = world();
+		struct danerec r;
+
+		w->garbage = "junk2.test";
+		run(w, c->dest, c->port, c->bracketed, c->trust_ad, lifo, &r);
+		if (r.state != c->want)
+			fail_msg("%s: state %s, want %s (%s)", c->name, dane_state_name(r.state),
+			         dane_state_name(c->want), r.why);
+		assert_int_equal(r.n_hosts, c->n_hosts);
+		assert_int_equal(r.n_tlsa, c->n_tlsa);
+		assert_int_equal(r.trust_ad, c->trust_ad);
+		if (c->host0)
+			assert_string_equal(r.hosts[0], c->host0);
+		if (c->host1)
+			assert_string_equal(r.hosts[1], c->host1);
+		assert_true(r.why[0] != '\0');
+		assert_true(r.expires >= NOW + DANE_TTL_MIN && r.expires <= NOW + DANE_TTL_MAX);
+	}
+}
+
+static void
+test_queries_asked(void **state)
+{
+	struct world *w = world();
+	struct danerec r;
+
+	(void)state;
+	/* Without trust in AD only the MX set is looked up (for mx_check). */
+	run(w, "all.test", 0, 0, 0, 0, &r);
+	assert_int_equal(w->queries, 1);
+	assert_true(asked(w, "all.test/15"));
+	/* A bracketed host without trust: nothing at all. */
+	run(w, "mx1.all.test", 0, 1, 0, 0, &r);
+	assert_int_equal(w->queries, 0);
+	/* Bracketed with a port: no MX, TLSA at _587._tcp. */
+	run(w, "mx1.all.test", 587, 1, 1, 0, &r);
+	assert_false(asked(w, "mx1.all.test/15"));
+	assert_true(asked(w, "_587._tcp.mx1.all.test/52"));
+	/* TLSA is never asked behind unsigned addresses (RFC 7672 s2.2.2). */
+	run(w, "mixed.test", 0, 0, 1, 0, &r);
+	assert_true(asked(w, "_25._tcp.mx1.mixed.test/52"));
+	assert_false(asked(w, "_25._tcp.mx2.unsigned.test/52"));
+	/* Expanded name first, then the original. */
+	run(w, "cnorig.test", 0, 0, 1, 0, &r);
+	assert_true(asked(w, "_25._tcp.real.cnorig.test/52"));
+	assert_true(asked(w, "_25._tcp.mx.cnorig.test/52"));
+	/* Found at the expanded name: the original is not asked. */
+	run(w, "cnhost.test", 0, 0, 1, 0, &r);
+	assert_false(asked(w, "_25._tcp.mx.cnhost.test/52"));
+	/* Null MX: no host lookups. */
+	run(w, "null.test", 0, 0, 1, 0, &r);
+	assert_int_equal(w->queries, 1);
+}
+
+static void
+test_errors(void **state)
+{
+	struct world *w;
+	struct danerec r;
+
+	(void)state;
+	w = world();
+	w->servfail[0] = "all.test";
+	run(w, "all.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_int_equal(r.expires, NOW + DANE_TTL_ERROR);
+	assert_non_null(strstr(r.why, "MX lookup failed"));
+
+	w = world();
+	w->silent[0] = "mx.afail.test";
+	run(w, "afail.test", 0, 0, 1, 1, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_non_null(strstr(r.why, "mx.afail.test"));
+
+	w = world();
+	w->servfail[0] = "_25._tcp.mx.tfail.test";
+	run(w, "tfail.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_non_null(strstr(r.why, "TLSA"));
+
+	/* A hostile TLSA answer (compression pointer to itself) is a failure, not "no TLSA". */
+	w = world();
+	w->garbage = "_25._tcp.mx.junk.test";
+	run(w, "junk.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+
+	/* The same failure without trust in AD never reaches a host lookup. */
+	w = world();
+	w->servfail[0] = "mx.afail.test";
+	run(w, "afail.test", 0, 0, 0, 0, &r);
+	assert_int_equal(r.state, DANE_INSECURE);
+}
+
+static void
+test_ttl(void **state)
+{
+	struct world *w = world();
+	struct danerec r;
+
+	(void)state;
+	/* Minimum of MX 3600, A 3600, TLSA 120. */
+	run(w, "all.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.expires, NOW + 120);
+	/* A TTL of 0 is floored. */
+	run(w, "dup.test", 587, 0, 1, 0, &r);
+	assert_int_equal(r.expires, NOW + DANE_TTL_MIN);
+	/* Negative answer: min(SOA TTL 300, MINIMUM 120). */
+	run(w, "nosuch.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.expires, NOW + 120);
+}
+
+/* 40 MX hosts in reverse preference: the 32 best are kept, in order, and at most
+ * DANE_INFLIGHT_MAX queries are ever in flight. */
+static void
+test_many_hosts(void **state)
+{
+	static struct zrr rrs[2 * 40 + 1];
+	static char names[40][64], mx[40][64];
+	struct world *w = world();
+	struct danerec r;
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "mx%02d.many.test", i);
+		snprintf(mx[i], sizeof(mx[i]), "%d %s", 100 - i, names[i]);
+		rrs[2 * i] = (struct zrr){"many.test", DNSMSG_MX, 3600, mx[i]};
+		rrs[2 * i + 1] = (struct zrr){names[i], DNSMSG_A, 3600, "192.0.2.1"};
+	}
+	rrs[80] = (struct zrr){NULL, 0, 0, NULL};
+	w->rrs = rrs;
+	run(w, "many.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.state, DANE_NONE);
+	assert_int_equal(r.n_hosts, DANE_HOSTS_MAX);
+	assert_string_equal(r.hosts[0], "mx39.many.test");
+	assert_string_equal(r.hosts[31], "mx08.many.test");
+	assert_int_equal(w->max_inflight, DANE_INFLIGHT_MAX);
+}
+
+static void
+test_stray_answers(void **state)
+{
+	struct dane_eval e;
+	struct dane_query q;
+	struct danerec r;
+	struct pkt k;
+	struct world *w = world();
+
+	(void)state;
+	dane_init(&e, "none.test", 0, 0, 1);
+	/* Answers nobody asked for are ignored. */
+	world_answer(w, "none.test", DNSMSG_MX, &k);
+	dane_answer(&e, 0xffff, k.b, k.n);
+	dane_answer(&e, 7, k.b, k.n);
+	dane_fail(&e, 3, "x");
+	assert_false(dane_done(&e));
+	assert_true(dane_next(&e, &q));
+	assert_string_equal(q.name, "none.test");
+	assert_int_equal(q.type, DNSMSG_MX);
+	assert_false(dane_next(&e, &q)); /* hosts wait for the MX answer */
+	dane_answer(&e, 0xffff, k.b, k.n);
+	dane_answer(&e, 0xffff, k.b, k.n); /* a duplicate is ignored */
+	assert_true(dane_next(&e, &q));
+	assert_string_equal(q.name, "mx.none.test");
+	/* Failing once done: the first failure decides; later answers change nothing. */
+	dane_fail(&e, q.token, "timeout");
+	assert_true(dane_done(&e));
+	dane_result(&e, NOW, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_false(dane_next(&e, &q));
+}
+
+/* ---- record ---- */
+
+static void
+sample(struct danerec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->state = DANE_SOME;
+	r->expires = NOW + 300;
+	r->trust_ad = 1;
+	r->n_hosts = 2;
+	r->n_tlsa = 1;
+	snprintf(r->hosts[0], sizeof(r->hosts[0]), "mx1.example.com");
+	snprintf(r->hosts[1], sizeof(r->hosts[1]), "mx2.example.com");
+	snprintf(r->why, sizeof(r->why), "1 of 2 MX hosts have usable TLSA records");
+}
+
+static void
+test_record_roundtrip(void **state)
+{
+	struct danerec a, b;
+	uint8_t buf[DANEREC_MAX_BYTES];
+	size_t len = 0;
+
+	(void)state;
+	sample(&a);
+	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
+	assert_int_equal(danerec_decode(buf, len, &b), DANEREC_OK);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_true(danerec_valid(&b, NOW + 299));
+	assert_false(danerec_valid(&b, NOW + 300));
+	/* Every truncation is refused and leaves nothing behind. */
+	for (size_t n = 0; n < len; n++) {
+		assert_int_equal(danerec_decode(buf, n, &b), DANEREC_CORRUPT);
+		assert_int_equal(b.n_hosts, 0);
+	}
+	/* Too small an output buffer. */
+	assert_int_equal(danerec_encode(&a, buf, len - 1, &len), DANEREC_NO_SPACE);
+	/* A full record fits the cap. */
+	a.n_hosts = DANE_HOSTS_MAX;
+	for (unsigned i = 0; i < DANE_HOSTS_MAX; i++) {
+		memset(a.hosts[i], 'a', DNAME_MAX);
+		for (int d = 63; d < DNAME_MAX; d += 64)
+			a.hosts[i][d] = '.';
+		a.hosts[i][DNAME_MAX] = '\0';
+	}
+	memset(a.why, 'w', DANE_WHY_MAX - 1);
+	a.why[DANE_WHY_MAX - 1] = '\0';
+	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
+	assert_true(len <= DANEREC_MAX_BYTES);
+	assert_int_equal(danerec_decode(buf, len, &b), DANEREC_OK);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static void
+test_record_corrupt(void **state)
+{
+	struct danerec a, b;
+	uint8_t buf[DANEREC_MAX_BYTES], bad[DANEREC_MAX_BYTES];
+	size_t len = 0;
+
+	(void)state;
+	sample(&a);
+	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
+	struct {
+		size_t off;
+		uint8_t val;
+	} flips[] = {
+	    {0, 'X'},   /* magic */
+	    {1, 2},     /* version */
+	    {2, 5},     /* state out of range */
+	    {3, 2},     /* trust_ad not 0/1 */
+	    {4, 33},    /* too many hosts */
+	    {5, 3},     /* more TLSA hosts than hosts */
+	    {13, 0x80}, /* expires negative */
+	    {14, 200},  /* why longer than the record */
+	    {15, 0x07}, /* control byte in why */
+	};
+	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		memcpy(bad, buf, len);
+		bad[flips[i].off] = flips[i].val;
+		assert_int_equal(danerec_decode(bad, len, &b), DANEREC_CORRUPT);
+	}
+	/* A host name that is not normalised (upper case, ':') is refused. */
+	memcpy(bad, buf, len);
+	bad[len - 1] = 'M';
+	assert_int_equal(danerec_decode(bad, len, &b), DANEREC_CORRUPT);
+	bad[len - 1] = ':';
+	assert_int_equal(danerec_decode(bad, len, &b), DANEREC_CORRUPT);
+	/* Trailing bytes. */
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	assert_int_equal(danerec_decode(bad, len + 1, &b), DANEREC_CORRUPT);
+	/* An MTA-STS record (version byte 1) is never read as a DANE record. */
+	bad[0] = 1;
+	assert_int_equal(danerec_decode(bad, len, &b), DANEREC_CORRUPT);
+}
+
+static void
+test_key(void **state)
+{
+	char k[DANE_QNAME_MAX + 8];
+
+	(void)state;
+	assert_int_equal(dane_key("example.com", 0, 0, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/example.com");
+	assert_int_equal(dane_key("example.com", 25, 0, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/example.com");
+	assert_int_equal(dane_key("example.com", 2525, 0, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/example.com:2525");
+	assert_int_equal(dane_key("mx.example.com", 0, 1, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/[mx.example.com]:25");
+	assert_int_equal(dane_key("mx.example.com", 587, 1, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/[mx.example.com]:587");
+	assert_int_equal(dane_key("mx.example.com", 587, 1, k, 10), -1);
+	assert_string_equal(dane_state_name(DANE_ALL), "all");
+	assert_string_equal(dane_state_name(DANE_ERROR), "error");
+	assert_string_equal(dane_state_name((enum dane_state)99), "unknown");
+}
+
+int
+main(void)
+{
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 16];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		tests[n++] =
+		    (struct CMUnitTest){cases[i].name, test_case, NULL, NULL, (void *)&cases[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_queries_asked);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_errors);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ttl);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_hosts);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_stray_answers);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_roundtrip);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_corrupt);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key);
+	return _cmocka_run_group_tests("dane", tests, n, NULL, NULL);
+}
