@@ -5,12 +5,16 @@
  * SECURE becomes "secure match=P1:P2:... servername=hostname": an MTA-STS "*.example.com"
  * (exactly one extra label, RFC 8461 s4.1) is written ".example.com" (Postfix: any depth), the
  * closest Postfix <= 3.9 can express; exact names stay; duplicates after that rewrite are
- * dropped; a literal '*' is never emitted. Other levels: dane-only, dane, encrypt, may.
- * NOTFOUND carries no text; TEMP carries the decision's explanation.
- * Postfix 3.10 STS attributes and netstring framing live elsewhere (socketmap.c).
+ * dropped; a literal '*' is never emitted in match=. With mx_check, match= lists the exact MX
+ * host names decide.c selected instead. With tlsrpt, the Postfix 3.10 attributes follow:
+ * policy_type=sts policy_domain=D mx_host_pattern=P... { policy_string = LINE }... (the policy
+ * lines are rebuilt from the parsed policy; extension keys are not kept). Other levels:
+ * dane-only, dane, encrypt, may. NOTFOUND carries no text; TEMP the decision's explanation.
+ * Netstring framing lives in socketmap.c.
  */
 #include "answer.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct answer_wbuf {
@@ -80,10 +84,50 @@ answer_seen(const struct stspolicy *pol, unsigned i, const char *q, size_t qlen)
 	return 0;
 }
 
-static int
-answer_secure(const struct stspolicy *pol, struct answer_wbuf *w)
+/* Postfix 3.10 TLSRPT attributes (smtp_tls_policy_maps): the policy type and domain, every
+ * pattern as published, and the policy's lines. Never policy_ttl; never a brace inside a
+ * policy_string (patterns are plain LDH names, checked by the caller). */
+static void
+answer_tlsrpt(const struct stspolicy *pol, const char *domain, struct answer_wbuf *w)
 {
-	if (pol == NULL || pol->n_mx == 0 || pol->n_mx > STSPOLICY_MAX_MX)
+	char num[16];
+
+	answer_puts(w, " policy_type=sts policy_domain=");
+	answer_puts(w, domain);
+	for (unsigned i = 0; i < pol->n_mx; i++) {
+		answer_puts(w, " mx_host_pattern=");
+		answer_puts(w, pol->mx[i]);
+	}
+	answer_puts(w, " { policy_string = version: STSv1 } { policy_string = mode: ");
+	answer_puts(w, stspolicy_mode_name(pol->mode));
+	answer_puts(w, " }");
+	for (unsigned i = 0; i < pol->n_mx; i++) {
+		answer_puts(w, " { policy_string = mx: ");
+		answer_puts(w, pol->mx[i]);
+		answer_puts(w, " }");
+	}
+	(void)snprintf(num, sizeof(num), "%u", (unsigned)pol->max_age);
+	answer_puts(w, " { policy_string = max_age: ");
+	answer_puts(w, num);
+	answer_puts(w, " }");
+}
+
+/* Is s a plain LDH host name, safe inside match= and the attributes? */
+static int
+answer_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	return answer_pattern(s, &n) == s; /* "*.x" comes back as ".x" */
+}
+
+static int
+answer_secure(const struct answer *a, struct answer_wbuf *w)
+{
+	const struct stspolicy *pol = a->policy;
+
+	if (pol == NULL || pol->n_mx == 0 || pol->n_mx > STSPOLICY_MAX_MX ||
+	    a->n_match > DANE_HOSTS_MAX)
 		return -1;
 	for (unsigned i = 0; i < pol->n_mx; i++) {
 		size_t n = 0;
@@ -91,18 +135,34 @@ answer_secure(const struct stspolicy *pol, struct answer_wbuf *w)
 		if (answer_pattern(pol->mx[i], &n) == NULL)
 			return -1;
 	}
+	for (unsigned i = 0; i < a->n_match; i++)
+		if (!answer_name_ok(a->match[i]))
+			return -1;
+	if (a->tlsrpt_domain != NULL && !answer_name_ok(a->tlsrpt_domain))
+		return -1;
 	answer_puts(w, "secure match=");
-	for (unsigned i = 0, out = 0; i < pol->n_mx; i++) {
-		size_t n = 0;
-		const char *p = answer_pattern(pol->mx[i], &n);
+	if (a->n_match > 0) {
+		/* mx_check: the exact MX host names the policy allows (decide.c). */
+		for (unsigned i = 0; i < a->n_match; i++) {
+			if (i > 0)
+				answer_put(w, ":", 1);
+			answer_puts(w, a->match[i]);
+		}
+	} else {
+		for (unsigned i = 0, out = 0; i < pol->n_mx; i++) {
+			size_t n = 0;
+			const char *p = answer_pattern(pol->mx[i], &n);
 
-		if (answer_seen(pol, i, p, n))
-			continue;
-		if (out++ > 0)
-			answer_put(w, ":", 1);
-		answer_put(w, p, n);
+			if (answer_seen(pol, i, p, n))
+				continue;
+			if (out++ > 0)
+				answer_put(w, ":", 1);
+			answer_put(w, p, n);
+		}
 	}
 	answer_puts(w, " servername=hostname");
+	if (a->tlsrpt_domain != NULL)
+		answer_tlsrpt(pol, a->tlsrpt_domain, w);
 	return 0;
 }
 
@@ -126,7 +186,7 @@ answer_format(const struct answer *a, const char **status, char *out, size_t out
 		*status = "OK";
 		switch (a->level) {
 		case ANSWER_LEVEL_SECURE:
-			if (answer_secure(a->policy, &w) != 0) {
+			if (answer_secure(a, &w) != 0) {
 				/* Never weaken to something else: defer (Postfix retries later). */
 				*status = "TEMP";
 				w.len = 0;

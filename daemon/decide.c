@@ -51,7 +51,7 @@ static const struct decide_cell decide_table[ROW_COUNT][COL_COUNT] = {
     [ROW_ENFORCE] =
         {
             [COL_ALL] = {ACT_DANE_ONLY, "enforced MTA-STS policy, all MX hosts DANE: dane-only"},
-            /* RFC 8461 s2: DANE wins where it exists. A future knob may answer "dane" here. */
+            /* RFC 8461 s2: DANE wins where it exists; zone dane_partial = dane answers "dane". */
             [COL_SOME] = {ACT_DANE_ONLY, "enforced MTA-STS policy, some MX hosts DANE: dane-only"},
             [COL_NONE] = {ACT_SEC, "enforced MTA-STS policy"},
             [COL_INSECURE] = {ACT_SEC, "enforced MTA-STS policy"},
@@ -94,18 +94,18 @@ static const struct decide_cell decide_table[ROW_COUNT][COL_COUNT] = {
 };
 
 static enum decide_col
-decide_col(enum decide_dane dane)
+decide_col(enum dane_state dane)
 {
 	switch (dane) {
-	case DECIDE_DANE_ALL:
+	case DANE_ALL:
 		return COL_ALL;
-	case DECIDE_DANE_SOME:
+	case DANE_SOME:
 		return COL_SOME;
-	case DECIDE_DANE_NONE:
+	case DANE_NONE:
 		return COL_NONE;
-	case DECIDE_DANE_INSECURE:
+	case DANE_INSECURE:
 		return COL_INSECURE;
-	case DECIDE_DANE_ERROR:
+	case DANE_ERROR:
 		return COL_ERROR;
 	}
 	/* Out-of-range input: treat as a DANE error, the state that never weakens delivery. */
@@ -134,12 +134,32 @@ decide_fallback(const struct cfg_zone *zone, struct answer *out)
 	out->kind = ANSWER_NOTFOUND;
 }
 
+/* RFC 8461 s4.1 done here, exactly (one label for "*."), for the MX hosts we resolved:
+ * Postfix's match=.example.com would accept any depth and never checks the MX name itself. An
+ * MX host the policy does not allow is left out, so Postfix cannot verify it: fail closed. */
+static void
+decide_match(const struct stspolicy *pol, const struct danerec *dns, struct answer *out)
+{
+	if (dns == NULL)
+		return;
+	for (unsigned h = 0; h < dns->n_hosts && h < DANE_HOSTS_MAX; h++) {
+		for (unsigned i = 0; i < pol->n_mx; i++) {
+			if (stspolicy_mx_match(pol->mx[i], dns->hosts[h])) {
+				out->match[out->n_match++] = dns->hosts[h];
+				break;
+			}
+		}
+	}
+}
+
 void
 decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, struct answer *out)
 {
 	const struct stspolicy *pol = NULL;
 	const struct decide_cell *cell;
 	enum decide_row row;
+	enum decide_col col;
+	enum decide_act act;
 	int from_cache = 0;
 
 	/* The policy in force: the one just fetched, else a valid cached one (RFC 8461 s5.1). */
@@ -167,14 +187,28 @@ decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, 
 		row = ROW_NONE;
 	}
 
-	cell = &decide_table[row][decide_col(in->dane)];
+	col = decide_col(zone->dane ? in->dane : DANE_INSECURE);
+	cell = &decide_table[row][col];
 	out->kind = ANSWER_OK;
 	out->level = ANSWER_LEVEL_SECURE;
 	out->policy = NULL;
 	out->why = cell->why;
-	switch (cell->act) {
+	out->n_match = 0;
+	out->tlsrpt_domain = NULL;
+	act = cell->act;
+	if (row == ROW_ENFORCE && col == COL_SOME && zone->dane_partial == CFG_DANE_PARTIAL_DANE) {
+		/* The operator's choice: hosts without TLSA get Postfix's opportunistic TLS. */
+		act = ACT_DANE;
+		out->why =
+		    "enforced MTA-STS policy, some MX hosts DANE: dane (dane_partial = dane)";
+	}
+	switch (act) {
 	case ACT_SEC:
 		out->policy = pol;
+		if (zone->mx_check)
+			decide_match(pol, in->dns, out);
+		if (zone->tlsrpt)
+			out->tlsrpt_domain = in->domain;
 		if (pol->mode == STSPOLICY_MODE_TESTING)
 			out->why = "testing policy enforced by configuration";
 		else if (from_cache && in->disc != DECIDE_DISC_NOT_RUN)

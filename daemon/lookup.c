@@ -29,7 +29,7 @@
 #include "xalloc.h"
 
 #define LOOKUP_BUCKETS 1024    /* power of two */
-#define LOOKUP_TEXT_MAX 20000  /* > 64 mx patterns * 254 + attributes */
+#define LOOKUP_TEXT_MAX 65536  /* 64 patterns of 253 bytes, thrice with 3.10 attributes */
 #define LOOKUP_DEADLINE_MAX 90 /* seconds; Postfix gives up after 100 */
 
 enum lookup_stage { STAGE_TXT, STAGE_ADDR, STAGE_FETCH };
@@ -114,8 +114,9 @@ static void
 lookup_answer(const struct cacherec *rec, enum decide_disc disc, const char *source,
               const struct cfg_zone *zone, const char *domain, lookup_cb *cb, void *arg)
 {
-	struct decide_input in = {rec, disc, disc == DECIDE_DISC_FETCHED ? &rec->policy : NULL,
-	                          DECIDE_DANE_INSECURE};
+	struct decide_input in = {
+	    rec,           disc, disc == DECIDE_DISC_FETCHED ? &rec->policy : NULL,
+	    DANE_INSECURE, NULL, domain};
 	struct answer a;
 	struct lookup_result r;
 	char text[LOOKUP_TEXT_MAX];

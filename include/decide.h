@@ -6,6 +6,7 @@
 
 #include "cacherec.h"
 #include "cfg.h"
+#include "dane.h"
 #include "stspolicy.h"
 
 /** Outcome of this lookup's discovery (RFC 8461 s3). */
@@ -17,21 +18,14 @@ enum decide_disc {
 	DECIDE_DISC_FETCHED,      /**< a valid policy was just fetched */
 };
 
-/** DANE state of the destination (design.md). */
-enum decide_dane {
-	DECIDE_DANE_INSECURE = 0, /**< MX set unsigned, or DANE off */
-	DECIDE_DANE_ALL,          /**< every MX host has usable secure TLSA */
-	DECIDE_DANE_SOME,         /**< some but not all */
-	DECIDE_DANE_NONE,         /**< secure MX set, no usable TLSA */
-	DECIDE_DANE_ERROR,        /**< SERVFAIL / timeout / bogus in a secure chain */
-};
-
 /** Inputs of one decision. */
 struct decide_input {
 	const struct cacherec *cached; /**< cache record or NULL (borrowed) */
 	enum decide_disc disc;         /**< discovery outcome */
 	const struct stspolicy *fresh; /**< the new policy when disc is DECIDE_DISC_FETCHED */
-	enum decide_dane dane;         /**< DANE state */
+	enum dane_state dane;          /**< DANE state (zone dane = no: read as INSECURE) */
+	const struct danerec *dns;     /**< MX hosts for mx_check, or NULL (borrowed) */
+	const char *domain; /**< policy domain, A-label, for 3.10 attributes (borrowed) */
 };
 
 /** What to answer. */
@@ -52,15 +46,20 @@ enum answer_level {
 
 /** A decision. */
 struct answer {
-	enum answer_kind kind;          /**< kind */
-	enum answer_level level;        /**< level when kind is ANSWER_OK */
-	const struct stspolicy *policy; /**< policy for SECURE (borrowed from the input) */
-	const char *why;                /**< static explanation for logs and mta-stsctl */
+	enum answer_kind kind;             /**< kind */
+	enum answer_level level;           /**< level when kind is ANSWER_OK */
+	const struct stspolicy *policy;    /**< policy for SECURE (borrowed from the input) */
+	const char *why;                   /**< static explanation for logs and mta-stsctl */
+	unsigned n_match;                  /**< SECURE: exact MX names to match; 0: the patterns */
+	const char *match[DANE_HOSTS_MAX]; /**< those names (borrowed from the input's dns) */
+	const char *tlsrpt_domain; /**< SECURE: add Postfix 3.10 attributes for it, or NULL */
 };
 
 /**
  * The decision table of design.md: (cached state, discovery, DANE, zone, now) -> answer.
- * The policy in force is the fresh one, else the cached one while now < expires.
+ * The policy in force is the fresh one, else the cached one while now < expires. With zone
+ * mx_check, SECURE lists the MX hosts of in->dns that the policy allows (RFC 8461 s4.1) instead
+ * of the patterns; with zone tlsrpt, SECURE carries the policy domain for the 3.10 attributes.
  * @param in inputs @param zone socketmap-name settings @param now current time
  * @param out result; out->policy borrows from in
  */

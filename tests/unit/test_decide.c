@@ -221,8 +221,8 @@ static const struct row_case rows[] = {
      {"dane", "dane", "FB", "FB", "TEMP"}},
 };
 
-static const enum decide_dane columns[5] = {DECIDE_DANE_ALL, DECIDE_DANE_SOME, DECIDE_DANE_NONE,
-                                            DECIDE_DANE_INSECURE, DECIDE_DANE_ERROR};
+static const enum dane_state columns[5] = {DANE_ALL, DANE_SOME, DANE_NONE, DANE_INSECURE,
+                                           DANE_ERROR};
 static const char *const column_names[5] = {"ALL", "SOME", "NONE", "INSECURE", "ERROR"};
 
 static void
@@ -267,6 +267,9 @@ make_zone(struct cfg_zone *z, enum cfg_fallback fb, enum cfg_testing t)
 	memcpy(z->name, "postfix", 8);
 	z->fallback = fb;
 	z->testing = t;
+	z->dane = 1;
+	z->dane_partial = CFG_DANE_PARTIAL_DANE_ONLY;
+	z->mx_check = 1; /* without a danerec the patterns are used */
 }
 
 /* Render an answer as "STATUS|text". */
@@ -281,7 +284,13 @@ render(const struct answer *a, char *out, size_t outsz)
 	assert_int_equal(answer_format(a, &status, text, sizeof(text), &len), 0);
 	assert_non_null(status);
 	assert_int_equal(strlen(text), len);
-	assert_null(strchr(text, '*'));
+	/* '*' may only appear in 3.10 attributes (mx_host_pattern, policy_string), never in match=.
+	 */
+	{
+		const char *attrs = strstr(text, " policy_type=");
+		const char *star = strchr(text, '*');
+		assert_true(star == NULL || (attrs != NULL && star > attrs));
+	}
 	n = snprintf(out, outsz, "%s|%s", status, text);
 	assert_true(n > 0 && (size_t)n < outsz);
 }
@@ -331,15 +340,23 @@ test_cell(void **state)
 		cacherec_on_fetch_ok(&rec, &p, "id1", t);
 	}
 
-	for (enum cfg_fallback fb = CFG_FALLBACK_NOTFOUND; fb <= CFG_FALLBACK_DANE; fb++) {
-		struct decide_input in = {r->cache == C_NULL ? NULL : &rec, r->disc,
+	/* Zone dane = no: every column answers as INSECURE (index 3). */
+	for (int k = 0; k < 2 * (CFG_FALLBACK_DANE + 1); k++) {
+		enum cfg_fallback fb = (enum cfg_fallback)(k / 2);
+		int dane_on = k % 2 == 0;
+		struct decide_input in = {r->cache == C_NULL ? NULL : &rec,
+		                          r->disc,
 		                          r->disc == DECIDE_DISC_FETCHED ? &fresh : NULL,
-		                          columns[c->col]};
+		                          columns[c->col],
+		                          NULL,
+		                          "example.com"};
 		struct cfg_zone zone;
 		struct answer a;
 		char got[2048], exp[2048];
 
+		want = r->want[dane_on ? c->col : 3];
 		make_zone(&zone, fb, r->testing);
+		zone.dane = dane_on;
 		memset(&a, 0x5a, sizeof(a));
 		decide(&in, &zone, NOW, &a);
 		assert_non_null(a.why);
@@ -371,53 +388,51 @@ struct why_case {
 	enum cache_state cache;
 	enum pol cached;
 	enum cfg_testing testing;
-	enum decide_dane dane;
+	enum dane_state dane;
 	const char *want;
 };
 
 static const struct why_case whys[] = {
     {"why enforce fresh", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_INSECURE, "enforced MTA-STS policy"},
+     DANE_INSECURE, "enforced MTA-STS policy"},
     {"why enforce from cache", DECIDE_DISC_NOT_RUN, P_NONE, C_VALID, P_ENFORCE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_NONE, "enforced MTA-STS policy"},
+     DANE_NONE, "enforced MTA-STS policy"},
     {"why cached, TXT failed", DECIDE_DISC_TXT_FAILED, P_NONE, C_VALID, P_ENFORCE,
-     CFG_TESTING_IGNORE, DECIDE_DANE_INSECURE,
-     "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
+     CFG_TESTING_IGNORE, DANE_INSECURE, "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
     {"why cached, fetch failed", DECIDE_DISC_FETCH_FAILED, P_NONE, C_VALID, P_ENFORCE,
-     CFG_TESTING_IGNORE, DECIDE_DANE_INSECURE,
-     "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
+     CFG_TESTING_IGNORE, DANE_INSECURE, "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
     {"why cached, TXT gone", DECIDE_DISC_NO_POLICY, P_NONE, C_VALID, P_ENFORCE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_INSECURE, "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
+     DANE_INSECURE, "cached MTA-STS policy (DNS/HTTPS ignored until expiry)"},
     {"why testing enforced", DECIDE_DISC_FETCHED, P_TESTING, C_NULL, P_NONE, CFG_TESTING_ENFORCE,
-     DECIDE_DANE_INSECURE, "testing policy enforced by configuration"},
+     DANE_INSECURE, "testing policy enforced by configuration"},
     {"why enforce dane all", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_ALL, "enforced MTA-STS policy, all MX hosts DANE: dane-only"},
+     DANE_ALL, "enforced MTA-STS policy, all MX hosts DANE: dane-only"},
     {"why enforce dane some", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_SOME, "enforced MTA-STS policy, some MX hosts DANE: dane-only"},
+     DANE_SOME, "enforced MTA-STS policy, some MX hosts DANE: dane-only"},
     {"why enforce dane error", DECIDE_DISC_FETCHED, P_ENFORCE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_ERROR, "DANE validation error under enforce"},
+     DANE_ERROR, "DANE validation error under enforce"},
     {"why testing fallback", DECIDE_DISC_FETCHED, P_TESTING, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_INSECURE, "testing policy: fallback"},
+     DANE_INSECURE, "testing policy: fallback"},
     {"why testing dane", DECIDE_DISC_FETCHED, P_TESTING, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_ALL, "testing policy, DANE published: dane"},
+     DANE_ALL, "testing policy, DANE published: dane"},
     {"why no policy", DECIDE_DISC_NO_POLICY, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_INSECURE, "no MTA-STS policy"},
+     DANE_INSECURE, "no MTA-STS policy"},
     {"why no policy dane", DECIDE_DISC_NO_POLICY, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_SOME, "no MTA-STS policy, DANE on some MX hosts: dane"},
+     DANE_SOME, "no MTA-STS policy, DANE on some MX hosts: dane"},
     {"why no policy dane error", DECIDE_DISC_NO_POLICY, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_ERROR, "no MTA-STS policy, DANE lookup error: dane"},
+     DANE_ERROR, "no MTA-STS policy, DANE lookup error: dane"},
     {"why mode none", DECIDE_DISC_FETCHED, P_MODE_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_NONE, "MTA-STS mode none: fallback"},
+     DANE_NONE, "MTA-STS mode none: fallback"},
     {"why expired", DECIDE_DISC_NO_POLICY, P_NONE, C_EXPIRED, P_ENFORCE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_INSECURE, "cached MTA-STS policy expired: fallback"},
+     DANE_INSECURE, "cached MTA-STS policy expired: fallback"},
     {"why fetch failed", DECIDE_DISC_FETCH_FAILED, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_INSECURE, "policy fetch failed, nothing cached: fallback"},
+     DANE_INSECURE, "policy fetch failed, nothing cached: fallback"},
     {"why fetch failed dane", DECIDE_DISC_FETCH_FAILED, P_NONE, C_EMPTY, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_ALL, "policy fetch failed, nothing cached: dane"},
+     DANE_ALL, "policy fetch failed, nothing cached: dane"},
     {"why TXT failed", DECIDE_DISC_TXT_FAILED, P_NONE, C_NULL, P_NONE, CFG_TESTING_IGNORE,
-     DECIDE_DANE_NONE, "TXT lookup failed, nothing cached: fallback"},
+     DANE_NONE, "TXT lookup failed, nothing cached: fallback"},
     {"why TXT failed dane error", DECIDE_DISC_TXT_FAILED, P_NONE, C_NULL, P_NONE,
-     CFG_TESTING_IGNORE, DECIDE_DANE_ERROR, "TXT lookup and DANE lookup failed, nothing cached"},
+     CFG_TESTING_IGNORE, DANE_ERROR, "TXT lookup and DANE lookup failed, nothing cached"},
 };
 
 static void
@@ -442,6 +457,8 @@ test_why(void **state)
 	in.disc = w->disc;
 	in.fresh = w->disc == DECIDE_DISC_FETCHED ? &fresh : NULL;
 	in.dane = w->dane;
+	in.dns = NULL;
+	in.domain = "example.com";
 	make_zone(&zone, CFG_FALLBACK_MAY, w->testing);
 	decide(&in, &zone, NOW, &a);
 	assert_string_equal(a.why, w->want);
@@ -463,7 +480,7 @@ test_expiry_edge(void **state)
 	cacherec_init(&rec);
 	cacherec_on_fetch_ok(&rec, &p, "id1", NOW - 86400);
 	make_zone(&zone, CFG_FALLBACK_NOTFOUND, CFG_TESTING_IGNORE);
-	in = (struct decide_input){&rec, DECIDE_DISC_NOT_RUN, NULL, DECIDE_DANE_INSECURE};
+	in = (struct decide_input){&rec, DECIDE_DISC_NOT_RUN, NULL, DANE_INSECURE, NULL, NULL};
 	decide(&in, &zone, NOW - 1, &a);
 	render(&a, got, sizeof(got));
 	assert_string_equal(got, "OK|" SEC_CACHED);
@@ -471,7 +488,7 @@ test_expiry_edge(void **state)
 	render(&a, got, sizeof(got));
 	assert_string_equal(got, "NOTFOUND|");
 	/* An out-of-range DANE state is treated as the strictest: ERROR. */
-	in.dane = (enum decide_dane)42;
+	in.dane = (enum dane_state)42;
 	decide(&in, &zone, NOW - 1, &a);
 	render(&a, got, sizeof(got));
 	assert_string_equal(got, "TEMP|DANE validation error under enforce");
@@ -623,6 +640,7 @@ test_fmt(void **state)
 	pol.mode = STSPOLICY_MODE_ENFORCE;
 	for (unsigned i = 0; f->mx[i] != NULL; i++)
 		set_mx(&pol, f->mx[i]);
+	memset(&a, 0, sizeof(a));
 	a.kind = f->kind;
 	a.level = f->level;
 	a.policy = &pol;
@@ -650,7 +668,7 @@ test_fmt(void **state)
 static void
 test_fmt_null_policy(void **state)
 {
-	struct answer a = {ANSWER_OK, ANSWER_LEVEL_SECURE, NULL, "x"};
+	struct answer a = {.kind = ANSWER_OK, .level = ANSWER_LEVEL_SECURE, .why = "x"};
 	const char *status = NULL;
 	char out[256];
 	size_t len = 0;
@@ -667,7 +685,8 @@ test_fmt_biggest(void **state)
 {
 	static struct stspolicy pol;
 	static char out[32768];
-	struct answer a = {ANSWER_OK, ANSWER_LEVEL_SECURE, &pol, "x"};
+	struct answer a = {
+	    .kind = ANSWER_OK, .level = ANSWER_LEVEL_SECURE, .policy = &pol, .why = "x"};
 	const char *status = NULL;
 	char name[DNAME_MAX + 1];
 	size_t len = 0;
@@ -689,11 +708,238 @@ test_fmt_biggest(void **state)
 	assert_true(len < 100000);
 }
 
+/* ---- zone knobs: dane_partial, mx_check, tlsrpt ---- */
+
+static void
+make_dns(struct danerec *d, const char *const *hosts)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = DANE_NONE;
+	for (; *hosts != NULL; hosts++)
+		snprintf(d->hosts[d->n_hosts++], sizeof(d->hosts[0]), "%s", *hosts);
+}
+
+/* Decide an enforce policy with patterns pats and resolved MX hosts; render. */
+static void
+run_enforce(const char *const *pats, const char *const *hosts, enum dane_state dane,
+            void (*tweak)(struct cfg_zone *), char *got, size_t gotsz)
+{
+	static struct stspolicy pol;
+	static struct danerec dns;
+	struct decide_input in;
+	struct cfg_zone zone;
+	struct answer a;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.mode = STSPOLICY_MODE_ENFORCE;
+	pol.max_age = 604800;
+	for (; *pats != NULL; pats++)
+		set_mx(&pol, *pats);
+	make_dns(&dns, hosts);
+	make_zone(&zone, CFG_FALLBACK_MAY, CFG_TESTING_IGNORE);
+	if (tweak)
+		tweak(&zone);
+	in = (struct decide_input){NULL, DECIDE_DISC_FETCHED, &pol, dane, &dns, "example.com"};
+	decide(&in, &zone, NOW, &a);
+	render(&a, got, gotsz);
+}
+
+static void
+partial_dane(struct cfg_zone *z)
+{
+	z->dane_partial = CFG_DANE_PARTIAL_DANE;
+}
+
+static void
+mx_check_off(struct cfg_zone *z)
+{
+	z->mx_check = 0;
+}
+
+static void
+tlsrpt_on(struct cfg_zone *z)
+{
+	z->tlsrpt = 1;
+}
+
+static void
+tlsrpt_mx_off(struct cfg_zone *z)
+{
+	z->tlsrpt = 1;
+	z->mx_check = 0;
+}
+
+static void
+dane_off(struct cfg_zone *z)
+{
+	z->dane = 0;
+}
+
+static void
+test_dane_partial(void **state)
+{
+	static const char *const pats[] = {"mx.example.com", NULL};
+	static const char *const hosts[] = {"mx.example.com", NULL};
+	char got[4096];
+
+	(void)state;
+	run_enforce(pats, hosts, DANE_SOME, NULL, got, sizeof(got));
+	assert_string_equal(got, "OK|dane-only");
+	run_enforce(pats, hosts, DANE_SOME, partial_dane, got, sizeof(got));
+	assert_string_equal(got, "OK|dane");
+	/* The knob is only about SOME: ALL stays dane-only, ERROR stays TEMP. */
+	run_enforce(pats, hosts, DANE_ALL, partial_dane, got, sizeof(got));
+	assert_string_equal(got, "OK|dane-only");
+	run_enforce(pats, hosts, DANE_ERROR, partial_dane, got, sizeof(got));
+	assert_string_equal(got, "TEMP|DANE validation error under enforce");
+	/* dane = no: DANE is not looked at, the MTA-STS policy answers. */
+	run_enforce(pats, hosts, DANE_ALL, dane_off, got, sizeof(got));
+	assert_string_equal(got, "OK|secure match=mx.example.com servername=hostname");
+	run_enforce(pats, hosts, DANE_ERROR, dane_off, got, sizeof(got));
+	assert_string_equal(got, "OK|secure match=mx.example.com servername=hostname");
+}
+
+struct mx_case {
+	const char *name;
+	const char *pats[4];
+	const char *hosts[6];
+	const char *want; /* the match= list */
+};
+
+static const struct mx_case mx_cases[] = {
+    {"mx_check exact", {"mx1.example.com", NULL}, {"mx1.example.com", NULL}, "mx1.example.com"},
+    {"mx_check wildcard one label",
+     {"*.example.com", NULL},
+     {"mx1.example.com", "mx2.example.com", NULL},
+     "mx1.example.com:mx2.example.com"},
+    /* RFC 8461 s4.1: "*.example.com" is exactly one label; Postfix's .example.com is any. */
+    {"mx_check wildcard not two labels",
+     {"*.example.com", NULL},
+     {"a.b.example.com", "mx.example.com", NULL},
+     "mx.example.com"},
+    {"mx_check wildcard not the parent",
+     {"*.example.com", NULL},
+     {"example.com", "mx.example.com", NULL},
+     "mx.example.com"},
+    {"mx_check host outside the policy left out",
+     {"mx1.example.com", NULL},
+     {"backup.other.net", "mx1.example.com", NULL},
+     "mx1.example.com"},
+    {"mx_check order of the MX set",
+     {"mx2.example.com", "mx1.example.com", NULL},
+     {"mx1.example.com", "mx2.example.com", NULL},
+     "mx1.example.com:mx2.example.com"},
+    {"mx_check no host matches: patterns",
+     {"mx1.example.com", "*.example.net", NULL},
+     {"evil.attacker.test", NULL},
+     "mx1.example.com:.example.net"},
+    {"mx_check no hosts known: patterns", {"*.example.com", NULL}, {NULL}, ".example.com"},
+    {"mx_check case and dots are normalised before",
+     {"mx.example.com", NULL},
+     {"mx.example.com", NULL},
+     "mx.example.com"},
+};
+
+static void
+test_mx_check(void **state)
+{
+	const struct mx_case *m = *state;
+	char got[4096], want[4096];
+
+	run_enforce(m->pats, m->hosts, DANE_INSECURE, NULL, got, sizeof(got));
+	snprintf(want, sizeof(want), "OK|secure match=%s servername=hostname", m->want);
+	assert_string_equal(got, want);
+}
+
+static void
+test_mx_check_off(void **state)
+{
+	static const char *const pats[] = {"*.example.com", NULL};
+	static const char *const hosts[] = {"mx.example.com", NULL};
+	char got[4096];
+
+	(void)state;
+	run_enforce(pats, hosts, DANE_INSECURE, mx_check_off, got, sizeof(got));
+	assert_string_equal(got, "OK|secure match=.example.com servername=hostname");
+}
+
+/* The Postfix 3.10 attributes, exact; with and without mx_check. */
+static void
+test_tlsrpt(void **state)
+{
+	static const char *const pats[] = {"mx.example.com", "*.example.net", NULL};
+	static const char *const hosts[] = {"a.example.net", "mx.example.com", NULL};
+	static const char *const none[] = {NULL};
+	char got[4096];
+
+	(void)state;
+	run_enforce(pats, hosts, DANE_NONE, tlsrpt_on, got, sizeof(got));
+	assert_string_equal(got, "OK|secure match=a.example.net:mx.example.com servername=hostname"
+	                         " policy_type=sts policy_domain=example.com"
+	                         " mx_host_pattern=mx.example.com mx_host_pattern=*.example.net"
+	                         " { policy_string = version: STSv1 }"
+	                         " { policy_string = mode: enforce }"
+	                         " { policy_string = mx: mx.example.com }"
+	                         " { policy_string = mx: *.example.net }"
+	                         " { policy_string = max_age: 604800 }");
+	run_enforce(pats, none, DANE_INSECURE, tlsrpt_mx_off, got, sizeof(got));
+	assert_string_equal(got, "OK|secure match=mx.example.com:.example.net servername=hostname"
+	                         " policy_type=sts policy_domain=example.com"
+	                         " mx_host_pattern=mx.example.com mx_host_pattern=*.example.net"
+	                         " { policy_string = version: STSv1 }"
+	                         " { policy_string = mode: enforce }"
+	                         " { policy_string = mx: mx.example.com }"
+	                         " { policy_string = mx: *.example.net }"
+	                         " { policy_string = max_age: 604800 }");
+	/* Nothing extra for DANE answers or the fallback. */
+	run_enforce(pats, hosts, DANE_ALL, tlsrpt_on, got, sizeof(got));
+	assert_string_equal(got, "OK|dane-only");
+	/* Without the zone knob, never (Postfix <= 3.9 defers on any of it). */
+	run_enforce(pats, hosts, DANE_NONE, NULL, got, sizeof(got));
+	assert_null(strstr(got, "policy_type"));
+}
+
+/* answer_format refuses a match name or domain that would break the reply syntax. */
+static void
+test_fmt_bad_names(void **state)
+{
+	static struct stspolicy pol;
+	struct answer a;
+	const char *status = NULL;
+	char out[512];
+	size_t len = 0;
+
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	pol.mode = STSPOLICY_MODE_ENFORCE;
+	set_mx(&pol, "*.example.com");
+	memset(&a, 0, sizeof(a));
+	a.kind = ANSWER_OK;
+	a.level = ANSWER_LEVEL_SECURE;
+	a.policy = &pol;
+	a.why = "x";
+	a.n_match = 1;
+	a.match[0] = "mx.example.com:evil.test";
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, "TEMP");
+	a.match[0] = "*.example.com";
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, "TEMP");
+	a.n_match = 0;
+	a.tlsrpt_domain = "example.com }";
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, "TEMP");
+	a.tlsrpt_domain = "example.com";
+	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_string_equal(status, "OK");
+}
+
+#define N_MX (sizeof(mx_cases) / sizeof(mx_cases[0]))
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 #define N_WHY (sizeof(whys) / sizeof(whys[0]))
 #define N_FMT (sizeof(fmts) / sizeof(fmts[0]))
 
-static struct CMUnitTest tests[N_ROWS * 5 + N_WHY + N_FMT + 8];
+static struct CMUnitTest tests[N_ROWS * 5 + N_WHY + N_FMT + N_MX + 16];
 
 int
 main(void)
@@ -720,5 +966,13 @@ main(void)
 		    .name = fmts[i].name, .test_func = test_fmt, .initial_state = (void *)&fmts[i]};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fmt_null_policy);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fmt_biggest);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fmt_bad_names);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dane_partial);
+	for (size_t i = 0; i < N_MX; i++)
+		tests[n++] = (struct CMUnitTest){.name = mx_cases[i].name,
+		                                 .test_func = test_mx_check,
+		                                 .initial_state = (void *)&mx_cases[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_check_off);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tlsrpt);
 	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
 }
