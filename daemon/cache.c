@@ -5,7 +5,8 @@
  * answer costs no allocation and no write; each write is its own durable transaction, so the
  * cache survives restarts and kill -9. MDB_MAP_FULL grows the map (doubling, up to
  * CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
- * Stale reader slots of dead processes are cleared at open. TOFU rules live in cacherec.c.
+ * Stale reader slots of dead processes are cleared at open. DANE records (dane.c) share the
+ * database under "dane/..." keys. TOFU rules live in cacherec.c.
  */
 #include "cache.h"
 
@@ -109,28 +110,38 @@ cache_begin_read(struct cache *c)
 	return rc;
 }
 
-enum cache_res
-cache_get(struct cache *c, const char *domain, struct cacherec *out)
+/* Look key up; on CACHE_HIT the read transaction stays open for the caller to decode val and
+ * then mdb_txn_reset(c->rtxn). */
+static enum cache_res
+cache_read(struct cache *c, const char *key, MDB_val *val)
 {
-	MDB_val key = {strlen(domain), (void *)domain}, val;
-	enum cacherec_err derr;
+	MDB_val k = {strlen(key), (void *)key};
 	int rc;
 
 	if ((rc = cache_begin_read(c)) != 0) {
-		log_err("stage=cache op=read domain=%s err=\"%s\"", domain, mdb_strerror(rc));
+		log_err("stage=cache op=read key=%s err=\"%s\"", key, mdb_strerror(rc));
 		cache_drop_reader(c);
 		return CACHE_ERR;
 	}
-	rc = mdb_get(c->rtxn, c->dbi, &key, &val);
-	if (rc == MDB_NOTFOUND) {
-		mdb_txn_reset(c->rtxn);
+	rc = mdb_get(c->rtxn, c->dbi, &k, val);
+	if (rc == 0)
+		return CACHE_HIT;
+	mdb_txn_reset(c->rtxn);
+	if (rc == MDB_NOTFOUND)
 		return CACHE_MISS;
-	}
-	if (rc != 0) {
-		mdb_txn_reset(c->rtxn);
-		log_err("stage=cache op=read domain=%s err=\"%s\"", domain, mdb_strerror(rc));
-		return CACHE_ERR;
-	}
+	log_err("stage=cache op=read key=%s err=\"%s\"", key, mdb_strerror(rc));
+	return CACHE_ERR;
+}
+
+enum cache_res
+cache_get(struct cache *c, const char *domain, struct cacherec *out)
+{
+	MDB_val val;
+	enum cacherec_err derr;
+	enum cache_res res = cache_read(c, domain, &val);
+
+	if (res != CACHE_HIT)
+		return res;
 	derr = cacherec_decode(val.mv_data, val.mv_size, out);
 	mdb_txn_reset(c->rtxn);
 	if (derr != CACHEREC_OK) {
@@ -142,21 +153,35 @@ cache_get(struct cache *c, const char *domain, struct cacherec *out)
 	return CACHE_HIT;
 }
 
-static int
-cache_write(struct cache *c, const char *domain, const struct cacherec *rec, int del)
+enum cache_res
+cache_get_dane(struct cache *c, const char *key, struct danerec *out)
 {
-	static uint8_t buf[CACHEREC_MAX_BYTES];
-	MDB_val key = {strlen(domain), (void *)domain}, val;
-	size_t len = 0;
+	MDB_val val;
+	enum danerec_err derr;
+	enum cache_res res = cache_read(c, key, &val);
+
+	if (res != CACHE_HIT)
+		return res;
+	derr = danerec_decode(val.mv_data, val.mv_size, out);
+	mdb_txn_reset(c->rtxn);
+	if (derr != DANEREC_OK) {
+		/* Not applied: the DNS state is simply looked up again. */
+		log_warn("stage=cache op=decode key=%s err=\"damaged DANE record\"", key);
+		return CACHE_MISS;
+	}
+	return CACHE_HIT;
+}
+
+/* Store len bytes under key (or delete key), growing the map when full. */
+static int
+cache_write(struct cache *c, const char *key, const uint8_t *buf, size_t len, int del)
+{
+	MDB_val k = {strlen(key), (void *)key}, val;
 	MDB_txn *txn;
 	int rc;
 
 	if (c->readonly && !del)
 		return -1;
-	if (!del) {
-		enum cacherec_err e = cacherec_encode(rec, buf, sizeof(buf), &len);
-		INVARIANT(e == CACHEREC_OK); /* CACHEREC_MAX_BYTES bounds every valid record */
-	}
 	for (int attempt = 0; attempt < 8; attempt++) {
 		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED) {
@@ -167,8 +192,8 @@ cache_write(struct cache *c, const char *domain, const struct cacherec *rec, int
 		if (rc != 0)
 			break;
 		val.mv_size = len;
-		val.mv_data = buf;
-		rc = del ? mdb_del(txn, c->dbi, &key, NULL) : mdb_put(txn, c->dbi, &key, &val, 0);
+		val.mv_data = (void *)buf;
+		rc = del ? mdb_del(txn, c->dbi, &k, NULL) : mdb_put(txn, c->dbi, &k, &val, 0);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
@@ -190,7 +215,7 @@ cache_write(struct cache *c, const char *domain, const struct cacherec *rec, int
 	if (del && rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0) {
-		log_err("stage=cache op=%s domain=%s err=\"%s\"", del ? "delete" : "write", domain,
+		log_err("stage=cache op=%s key=%s err=\"%s\"", del ? "delete" : "write", key,
 		        mdb_strerror(rc));
 		return -1;
 	}
@@ -200,13 +225,29 @@ cache_write(struct cache *c, const char *domain, const struct cacherec *rec, int
 int
 cache_put(struct cache *c, const char *domain, const struct cacherec *rec)
 {
-	return cache_write(c, domain, rec, 0) < 0 ? -1 : 0;
+	static uint8_t buf[CACHEREC_MAX_BYTES];
+	size_t len = 0;
+	enum cacherec_err e = cacherec_encode(rec, buf, sizeof(buf), &len);
+
+	INVARIANT(e == CACHEREC_OK); /* CACHEREC_MAX_BYTES bounds every valid record */
+	return cache_write(c, domain, buf, len, 0) < 0 ? -1 : 0;
+}
+
+int
+cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
+{
+	static uint8_t buf[DANEREC_MAX_BYTES];
+	size_t len = 0;
+	enum danerec_err e = danerec_encode(rec, buf, sizeof(buf), &len);
+
+	INVARIANT(e == DANEREC_OK); /* DANEREC_MAX_BYTES bounds every valid record */
+	return cache_write(c, key, buf, len, 0) < 0 ? -1 : 0;
 }
 
 int
 cache_del(struct cache *c, const char *domain)
 {
-	return cache_write(c, domain, NULL, 1);
+	return cache_write(c, domain, NULL, 0, 1);
 }
 
 int
@@ -225,7 +266,10 @@ cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struc
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		char domain[256];
+		/* DANE records ("dane/...") live beside the MTA-STS ones; this walk is about those.
+		 */
 		if (key.mv_size >= sizeof(domain) ||
+		    memchr(key.mv_data, '/', key.mv_size) != NULL ||
 		    cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
 			continue;
 		memcpy(domain, key.mv_data, key.mv_size);

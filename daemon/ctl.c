@@ -234,6 +234,17 @@ direct_on_result(void *arg, const struct lookup_result *r)
 			json_object_set_new(p, "mx", mx);
 			json_object_set_new(o, "policy", p);
 		}
+		if (r->dns != NULL) {
+			json_t *dn = json_object(), *hosts = json_array();
+			for (unsigned i = 0; i < r->dns->n_hosts; i++)
+				json_array_append_new(hosts, json_string(r->dns->hosts[i]));
+			json_object_set_new(dn, "state",
+			                    json_string(dane_state_name(r->dns->state)));
+			json_object_set_new(dn, "mx_hosts", hosts);
+			json_object_set_new(dn, "tlsa_hosts", json_integer(r->dns->n_tlsa));
+			json_object_set_new(dn, "why", json_string(r->dns->why));
+			json_object_set_new(o, "dane", dn);
+		}
 	} else {
 		printf("domain: %s\n", d->domain);
 		printf("discovery: %s\n", disc_name(r->disc));
@@ -247,6 +258,13 @@ direct_on_result(void *arg, const struct lookup_result *r)
 		} else {
 			printf("policy: none\n");
 		}
+		if (r->dns != NULL) {
+			printf("dane: %s (%s)\n", dane_state_name(r->dns->state), r->dns->why);
+			printf("mx hosts:");
+			for (unsigned i = 0; i < r->dns->n_hosts; i++)
+				printf(" %s", r->dns->hosts[i]);
+			printf("%s\n", r->dns->n_hosts ? "" : " (none known)");
+		}
 		printf("reply: ");
 	}
 	print_reply(d->ctl, d->domain, r->status, r->text, r->len, o);
@@ -257,9 +275,9 @@ direct_on_result(void *arg, const struct lookup_result *r)
 }
 
 static int
-query_direct(const struct ctl *ctl, const char *domain)
+query_direct(const struct ctl *ctl, const struct socketmap_dest *dest)
 {
-	struct direct d = {NULL, ctl, domain, 2};
+	struct direct d = {NULL, ctl, dest->domain, 2};
 	struct resolver *res;
 	struct fetcher *fetch;
 	struct lookups *ls;
@@ -278,7 +296,7 @@ query_direct(const struct ctl *ctl, const char *domain)
 		return 2;
 	}
 	ls = lookups_new(d.base, &ctl->cfg, res, fetch, NULL);
-	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), domain,
+	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), dest,
 	                   direct_on_result, &d);
 	if (w != NULL)
 		event_base_dispatch(d.base);
@@ -313,7 +331,7 @@ cmd_query(struct ctl *ctl, int argc, char **argv)
 	 */
 	switch (socketmap_classify(key, strlen(key), &dest)) {
 	case SOCKETMAP_KEY_DOMAIN:
-		return query_direct(ctl, dest.domain);
+		return query_direct(ctl, &dest);
 	case SOCKETMAP_KEY_PARENT:
 		fprintf(stderr,
 		        "mta-stsctl: %s: parent-domain probe, answered NOTFOUND without lookup\n",

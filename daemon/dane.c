@@ -51,6 +51,23 @@ dane_ttl(struct dane_eval *e, uint32_t ttl)
 		e->ttl = ttl;
 }
 
+int
+dane_static(const char *name, int bracketed, int trust_ad, int64_t now, struct danerec *out)
+{
+	size_t n = strlen(name);
+
+	if (!bracketed || trust_ad || n > DNAME_MAX)
+		return 0;
+	out->state = DANE_INSECURE;
+	out->expires = now + DANE_TTL_MAX;
+	out->trust_ad = 0;
+	out->n_hosts = 1;
+	out->n_tlsa = 0;
+	memcpy(out->hosts[0], name, n + 1);
+	snprintf(out->why, sizeof(out->why), "AD bit not trusted (dnssec = no)");
+	return 1;
+}
+
 void
 dane_init(struct dane_eval *e, const char *name, unsigned port, int bracketed, int trust_ad)
 {
@@ -196,6 +213,16 @@ dane_add_host(struct dane_eval *e, const char *name, uint16_t pref)
 	e->hosts[pos].pref = pref;
 }
 
+/* Without trust in the AD bit the MX set only serves mx_check: its failure is not a DANE one. */
+static void
+dane_mx_failed(struct dane_eval *e, const char *why)
+{
+	if (e->trust_ad)
+		dane_finish(e, DANE_ERROR, "MX lookup failed: %s", why);
+	else
+		dane_finish(e, DANE_INSECURE, "MX lookup failed: %s (AD bit not trusted)", why);
+}
+
 static void
 dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
 {
@@ -206,7 +233,7 @@ dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
 
 	switch (dane_scan(msg, len, e->name, DNSMSG_MX, e->trust_ad, &s)) {
 	case SCAN_FAIL:
-		dane_finish(e, DANE_ERROR, "MX lookup failed: %s", s.why);
+		dane_mx_failed(e, s.why);
 		return;
 	case SCAN_NXDOMAIN:
 		dane_ttl(e, s.ttl);
@@ -470,7 +497,7 @@ dane_fail(struct dane_eval *e, unsigned token, const char *why)
 		e->mx_q = 2;
 		e->inflight--;
 		if (!e->done)
-			dane_finish(e, DANE_ERROR, "MX lookup failed: %s", why);
+			dane_mx_failed(e, why);
 		return;
 	}
 	if ((h = dane_token(e, token, &kind)) == NULL)

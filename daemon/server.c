@@ -230,8 +230,7 @@ conn_request(struct conn *c, const char *p, size_t len)
 	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name,
 	          dest.domain);
 	/* A cached answer is delivered inside lookup_request() and r is released then. */
-	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), dest.domain, req_on_result,
-	                   r);
+	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), &dest, req_on_result, r);
 	if (w != NULL)
 		r->w = w;
 }

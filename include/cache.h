@@ -3,6 +3,7 @@
 #define MTASTSD_CACHE_H
 
 #include "cacherec.h"
+#include "dane.h"
 
 struct cache;
 
@@ -41,6 +42,20 @@ enum cache_res cache_get(struct cache *c, const char *domain, struct cacherec *o
  * @return 0 on success, -1 on failure (logged)
  */
 int cache_put(struct cache *c, const char *domain, const struct cacherec *rec);
+
+/**
+ * Read the DNS (DANE) record stored under key (dane_key()), as cache_get().
+ * @param c cache @param key "dane/..." key @param out caller storage
+ * @return CACHE_HIT, CACHE_MISS or CACHE_ERR
+ */
+enum cache_res cache_get_dane(struct cache *c, const char *key, struct danerec *out);
+
+/**
+ * Write the DNS (DANE) record under key, as cache_put().
+ * @param c cache @param key "dane/..." key @param rec record
+ * @return 0 on success, -1 on failure (logged)
+ */
+int cache_put_dane(struct cache *c, const char *key, const struct danerec *rec);
 
 /**
  * Delete a domain's record. @param c cache @param domain domain

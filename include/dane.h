@@ -87,6 +87,15 @@ struct dane_eval {
 void dane_init(struct dane_eval *e, const char *name, unsigned port, int bracketed, int trust_ad);
 
 /**
+ * The DNS record of a destination that needs no query at all (a bracketed host while the AD
+ * bit is not trusted: INSECURE, the host itself as the only MX host), without an evaluation.
+ * @param name host @param bracketed brackets @param trust_ad AD trusted
+ * @param now time @param out filled when 1 is returned
+ * @return 1 if out is the answer, 0 if an evaluation is needed
+ */
+int dane_static(const char *name, int bracketed, int trust_ad, int64_t now, struct danerec *out);
+
+/**
  * The next query to send now, if any (bounded by DANE_INFLIGHT_MAX in flight).
  * @param e evaluation @param q filled when 1 is returned
  * @return 1 with q set, 0 when nothing is to be sent until an answer arrives (or done)

@@ -5,7 +5,9 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "dane.h"
 #include "decide.h"
+#include "socketmap.h"
 
 struct event_base;
 struct resolver;
@@ -23,6 +25,7 @@ struct lookup_result {
 	const char *source;         /**< "cache", "fetch", "dns" ... where the answer came from */
 	const struct cacherec *rec; /**< the domain's cache state after this lookup */
 	enum decide_disc disc;      /**< discovery outcome */
+	const struct danerec *dns;  /**< DNS state of the destination (MX hosts, DANE), or NULL */
 };
 
 /** Completion. @param arg caller's argument @param res result (borrowed for the call) */
@@ -42,16 +45,18 @@ struct lookups *lookups_new(struct event_base *base, const struct cfg *cfg, stru
 void lookups_free(struct lookups *ls);
 
 /**
- * Answer a lookup of domain for a socketmap zone. Answers that the cache settles (the hot path)
- * are delivered synchronously, before this returns, and NULL is returned; otherwise the caller
- * waits for cb and gets a handle to cancel the wait. A valid cached policy may start a
- * background TXT re-check (RFC 8461 s5.1) without delaying the answer.
- * @param ls engine @param zone zone settings (borrowed until cb) @param domain normalised domain
- * @param cb completion @param arg its argument
+ * Answer a lookup of a destination for a socketmap zone. Answers that the cache settles (the
+ * hot path: MTA-STS record and, where the zone needs it, the DNS record) are delivered
+ * synchronously, before this returns, and NULL is returned; otherwise the caller waits for cb
+ * and gets a handle to cancel the wait. A valid cached policy may start a background TXT
+ * re-check (RFC 8461 s5.1) without delaying the answer.
+ * @param ls engine @param zone zone settings (borrowed until cb)
+ * @param dest normalised destination (copied) @param cb completion @param arg its argument
  * @return NULL when already answered, else a waiter handle valid until cb runs
  */
 struct lookup_waiter *lookup_request(struct lookups *ls, const struct cfg_zone *zone,
-                                     const char *domain, lookup_cb *cb, void *arg);
+                                     const struct socketmap_dest *dest, lookup_cb *cb,
+                                     void *arg);
 
 /** Stop waiting: cb will not be called (the lookup itself goes on). @param w handle */
 void lookup_waiter_cancel(struct lookup_waiter *w);

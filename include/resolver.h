@@ -3,6 +3,7 @@
 #define MTASTSD_RESOLVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stsrecord.h"
 
@@ -36,6 +37,14 @@ typedef void resolver_addr_cb(void *arg, enum resolver_status st, const char *ad
                               const char *why);
 
 /**
+ * Raw completion. @param arg caller's argument
+ * @param msg the DNS response as received (borrowed for the call only), or NULL on failure
+ * (timeout, SERVFAIL/REFUSED after every try, network error) @param len its length
+ * @param why error text when msg is NULL (static)
+ */
+typedef void resolver_raw_cb(void *arg, const uint8_t *msg, size_t len, const char *why);
+
+/**
  * Create a c-ares channel driven by base.
  * @param base event loop (borrowed, must outlive the resolver)
  * @param servers "ip[:port],..." or NULL for /etc/resolv.conf
@@ -60,6 +69,17 @@ struct resolver_query *resolver_txt_start(struct resolver *r, const char *name, 
 /** Query A, then AAAA if there is no A record, of name. Never completes synchronously. */
 struct resolver_query *resolver_addr_start(struct resolver *r, const char *name,
                                            resolver_addr_cb *cb, void *arg);
+
+/**
+ * Send a query of our own making (dnsmsg_query(): RD and AD set, EDNS0) for (name, type) and
+ * hand back the raw answer: c-ares 1.18 has no parser for MX with AD, TLSA and the like.
+ * NOERROR and NXDOMAIN answers arrive as messages. Never completes synchronously.
+ * @param r resolver @param name query name, no trailing dot ("" for the root) @param type RR type
+ * @param cb completion @param arg its argument
+ * @return handle valid until the callback returns or resolver_cancel() is called
+ */
+struct resolver_query *resolver_raw_start(struct resolver *r, const char *name, uint16_t type,
+                                          resolver_raw_cb *cb, void *arg);
 
 /** Cancel: the callback will not be called. @param q handle (invalid afterwards) */
 void resolver_cancel(struct resolver_query *q);

@@ -501,6 +501,14 @@ test_errors(void **state)
 	run(w, "junk.test", 0, 0, 1, 0, &r);
 	assert_int_equal(r.state, DANE_ERROR);
 
+	/* Without trust in AD an MX failure is no DANE failure: INSECURE, no hosts known. */
+	w = world();
+	w->servfail[0] = "all.test";
+	run(w, "all.test", 0, 0, 0, 0, &r);
+	assert_int_equal(r.state, DANE_INSECURE);
+	assert_int_equal(r.n_hosts, 0);
+	assert_non_null(strstr(r.why, "MX lookup failed"));
+
 	/* The same failure without trust in AD never reaches a host lookup. */
 	w = world();
 	w->servfail[0] = "mx.afail.test";
