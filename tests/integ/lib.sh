@@ -15,6 +15,8 @@
 #   PKI      pki_init; cert_issue KIND NAME   (KIND: good wrongname expired untrusted)
 #   DNS      unbound on 127.0.0.1:53, zone "test." static: dns_rr, dns_rm, sts_txt, dns_a,
 #            dns_start, dns_stop.  After dns_start changes go through unbound-control.
+#   DNSSEC   (lib-dnssec.sh) knotd signing sec. and bogus.sec., unbound validating:
+#            dnssec_require, dnssec_start, sec_rr, sec_rm, bogus_rr, tlsa_of.
 #   HTTPS    nginx, one server block per domain chosen by SNI: web_domain, web_start,
 #            web_reload, web_stop; slow_start (TLS handshake, then silence).
 #   sts_domain  TXT + A + policy served, in one call.
@@ -285,6 +287,7 @@ _dns_write_conf() {
 	{
 		_dns_conf_server
 		cat "$DNS_RECORDS"
+		_dnssec_conf_unbound
 		_dns_conf_control
 	} >"$DNS_CONF"
 }
@@ -304,8 +307,8 @@ _dns_conf_server() {
 		    verbosity: 1
 		    log-queries: yes
 		    num-threads: 1
-		    module-config: "iterator"
-		    do-not-query-localhost: yes
+		    module-config: "validator iterator"
+		    do-not-query-localhost: no
 		    local-zone: "test." static
 	EOF
 }
@@ -807,3 +810,6 @@ sm_raw() {
 
 # netstring TEXT: TEXT framed as a netstring (for sm_raw '%s' "$(netstring 'postfix a.test')").
 netstring() { printf '%d:%s,' "${#1}" "$1"; }
+
+# DNSSEC: knotd + validating unbound (dnssec_start, sec_rr, ...).
+. "${BASH_SOURCE[0]%/*}/lib-dnssec.sh"
