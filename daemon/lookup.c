@@ -58,7 +58,7 @@ struct lookup_dnsq {
 struct lookup {
 	LIST_ENTRY(lookup) hlink;
 	struct lookups *ls;
-	char key[LOOKUP_KEY_MAX];   /* dane_key(): the destination */
+	char key[LOOKUP_KEY_MAX];   /* dane_key(): "dane/" + the destination */
 	struct socketmap_dest dest; /* policy domain, port, brackets */
 	struct event *guard;
 	int64_t t0, deadline; /* start; when the guard fires */
@@ -438,7 +438,7 @@ lookup_dns_pump(struct lookup *lk)
 	lk->have_dns = 1;
 	lk->dns = PART_DONE;
 	if (lk->drec.state == DANE_ERROR)
-		log_warn("destination=%s stage=dane err=\"%s\"", lk->key, lk->drec.why);
+		log_warn("destination=%s stage=dane err=\"%s\"", lk->key + 5, lk->drec.why);
 	else
 		log_debug(LOG_CAT_DNS,
 		          "destination=%s stage=dane state=%s mx_hosts=%u tlsa_hosts=%u why=\"%s\"",

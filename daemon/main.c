@@ -19,6 +19,7 @@
 
 #include "cache.h"
 #include "cfg.h"
+#include "dnsmsg.h"
 #include "fetch.h"
 #include "log.h"
 #include "lookup.h"
@@ -27,6 +28,53 @@
 #include "xalloc.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
+
+/* ---- DNSSEC probe: does the resolver set the AD bit at all? ---- */
+
+static void
+on_ad_probe(void *arg, const uint8_t *msg, size_t len, const char *why)
+{
+	struct resolver_query **slot = arg;
+	struct dnsmsg m;
+
+	*slot = NULL;
+	if (msg == NULL || dnsmsg_parse(msg, len, &m) != DNSMSG_OK || m.rcode != 0) {
+		log_warn("stage=dnssec-probe query=\". SOA\" err=\"%s\" note=\"dnssec = yes: DANE "
+		         "needs a validating resolver; no answer to the probe\"",
+		         msg == NULL ? why : "bad or failed answer");
+		return;
+	}
+	if (m.ad)
+		log_info("stage=dnssec-probe query=\". SOA\" result=validated note=\"the resolver "
+		         "sets the AD bit\"");
+	else
+		log_warn("stage=dnssec-probe query=\". SOA\" result=no-ad-bit note=\"dnssec = yes, "
+		         "but the resolver does not validate: no destination will be found to have "
+		         "DANE. Use a validating resolver on loopback (as Postfix's "
+		         "smtp_dns_support_level = dnssec needs) or set dnssec = no\"");
+}
+
+/* Warn about a dns_servers entry that is not on loopback: its AD bit crosses a network. */
+static void
+check_dns_servers(const struct cfg *cfg)
+{
+	const char *p = cfg->dns_servers;
+
+	if (!cfg->dnssec || p == NULL)
+		return;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (!(n >= 4 && strncmp(p, "127.", 4) == 0) &&
+		    !(n >= 3 && strncmp(p, "::1", 3) == 0) &&
+		    !(n >= 5 && strncmp(p, "[::1]", 5) == 0))
+			log_warn(
+			    "stage=config dns_server=%.*s note=\"dnssec = yes trusts the AD bit of "
+			    "this resolver; off loopback it can be forged in transit\"",
+			    (int)n, p);
+		p += n + (p[n] == ',');
+	}
+}
 
 static void
 usage(void)
@@ -171,6 +219,7 @@ main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct cache *cache = NULL;
 	struct resolver *res = NULL;
+	struct resolver_query *probe = NULL;
 	struct fetcher *fetch = NULL;
 	struct lookups *ls = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
@@ -247,9 +296,14 @@ main(int argc, char **argv)
 	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
 	         PACKAGE_VERSION, origin, d.cfg.n_listen, d.cfg.cache_dir,
 	         d.cfg.dns_servers ? d.cfg.dns_servers : "resolv.conf");
+	if (d.cfg.dnssec) {
+		check_dns_servers(&d.cfg);
+		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
+	}
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	resolver_cancel(probe);
 	server_free(srv); /* cancels waiters before the lookups go */
 	lookups_free(ls);
 	fetch_free(fetch);

@@ -184,7 +184,9 @@ resolver_free(struct resolver *r)
 static enum resolver_status
 resolver_classify(int status, const char **why)
 {
-	*why = ares_strerror(status);
+	/* c-ares reports SERVFAIL/REFUSED from every server as "could not contact": say so. */
+	*why = status == ARES_ECONNREFUSED ? "no usable answer (SERVFAIL, REFUSED or unreachable)"
+	                                   : ares_strerror(status);
 	switch (status) {
 	case ARES_SUCCESS:
 		return RESOLVER_OK;
