@@ -55,8 +55,7 @@ void lookups_free(struct lookups *ls);
  * @return NULL when already answered, else a waiter handle valid until cb runs
  */
 struct lookup_waiter *lookup_request(struct lookups *ls, const struct cfg_zone *zone,
-                                     const struct socketmap_dest *dest, lookup_cb *cb,
-                                     void *arg);
+                                     const struct socketmap_dest *dest, lookup_cb *cb, void *arg);
 
 /** Stop waiting: cb will not be called (the lookup itself goes on). @param w handle */
 void lookup_waiter_cancel(struct lookup_waiter *w);
