@@ -813,3 +813,4 @@ netstring() { printf '%d:%s,' "${#1}" "$1"; }
 
 # DNSSEC: knotd + validating unbound (dnssec_start, sec_rr, ...).
 . "${BASH_SOURCE[0]%/*}/lib-dnssec.sh"
+. "${BASH_SOURCE[0]%/*}/lib-postfix.sh" # real Postfix MTAs: pf_client_start, pf_send, pf_wait...
