@@ -8,7 +8,9 @@
  * Hot path: when the cache settles both (valid policy or remembered "no policy", and an
  * unexpired DNS record where the zone needs one) the answer is given synchronously from LMDB
  * reads; a due TXT re-check then runs in the background. Otherwise the request waits on the
- * destination's lookup; concurrent requests share it. The answer is decide.c's.
+ * destination's lookup; concurrent requests share it. Destinations sharing a policy domain
+ * ("example.com", "example.com:2525") are separate lookups and may discover that policy at
+ * the same time; both results are valid and the later write wins. The answer is decide.c's.
  * Every lookup has a deadline below Postfix's 100 s socketmap timeout.
  */
 #include "lookup.h"

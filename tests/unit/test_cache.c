@@ -139,12 +139,64 @@ test_damaged_record_is_a_miss(void **state)
 	cache_close(c);
 }
 
+static int
+count_walk(void *arg, const char *domain, const struct cacherec *rec)
+{
+	(void)rec;
+	assert_null(strchr(domain, '/')); /* DANE records are not MTA-STS records */
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+/* DANE records live beside the MTA-STS ones: they round-trip, survive reopening, never
+ * show up in the MTA-STS walk, and an MTA-STS record is never read as one (or back). */
+static void
+test_dane_records(void **state)
+{
+	static struct danerec d, got;
+	static struct cacherec rec;
+	unsigned before = 0, after = 0;
+	char err[256];
+	struct cache *c;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.state = DANE_ALL;
+	d.expires = 1800000000;
+	d.trust_ad = 1;
+	d.n_hosts = 1;
+	d.n_tlsa = 1;
+	snprintf(d.hosts[0], sizeof(d.hosts[0]), "mx.d1.example");
+	snprintf(d.why, sizeof(d.why), "1 of 1 MX hosts have usable TLSA records");
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_walk(c, count_walk, &before), 0);
+	assert_int_equal(cache_put_dane(c, "dane/d1.example", &d), 0);
+	assert_int_equal(cache_put_dane(c, "dane/[mx.d1.example]:587", &d), 0);
+	cache_close(c);
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_get_dane(c, "dane/d1.example", &got), CACHE_HIT);
+	assert_memory_equal(&got, &d, sizeof(d));
+	assert_int_equal(cache_get_dane(c, "dane/[mx.d1.example]:587", &got), CACHE_HIT);
+	assert_int_equal(cache_get_dane(c, "dane/d2.example", &got), CACHE_MISS);
+	assert_int_equal(cache_walk(c, count_walk, &after), 0);
+	assert_int_equal(after, before);
+	/* Crossed reads are misses, never a wrong record. */
+	assert_int_equal(cache_get_dane(c, "d1.example", &got), CACHE_MISS);
+	assert_int_equal(cache_get(c, "dane/d1.example", &rec), CACHE_MISS);
+	assert_int_equal(cache_del(c, "dane/d1.example"), 1);
+	assert_int_equal(cache_get_dane(c, "dane/d1.example", &got), CACHE_MISS);
+	cache_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grow_and_reopen),
 	    cmocka_unit_test(test_damaged_record_is_a_miss),
+	    cmocka_unit_test(test_dane_records),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
