@@ -594,6 +594,23 @@ test_stray_answers(void **state)
 	assert_false(dane_next(&e, &q));
 }
 
+/* No evaluation is needed only for a bracketed host with the AD bit not trusted. */
+static void
+test_static(void **state)
+{
+	struct danerec r;
+
+	(void)state;
+	assert_int_equal(dane_static("mx.example.com", 0, 0, NOW, &r), 0);
+	assert_int_equal(dane_static("mx.example.com", 1, 1, NOW, &r), 0);
+	assert_int_equal(dane_static("mx.example.com", 1, 0, NOW, &r), 1);
+	assert_int_equal(r.state, DANE_INSECURE);
+	assert_int_equal(r.trust_ad, 0);
+	assert_int_equal(r.n_hosts, 1);
+	assert_string_equal(r.hosts[0], "mx.example.com");
+	assert_true(danerec_valid(&r, NOW + DANE_TTL_MAX - 1));
+}
+
 /* ---- record ---- */
 
 static void
@@ -727,6 +744,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ttl);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_hosts);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_stray_answers);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_static);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_roundtrip);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_corrupt);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key);
