@@ -442,16 +442,28 @@ dane_next(struct dane_eval *e, struct dane_query *q)
 	return 0;
 }
 
-/* The host and kind of a token, or NULL if it names no query that was sent. */
-static struct dane_host *
-dane_token(struct dane_eval *e, unsigned token, int *kind)
+/* Mark the query of token answered. Returns 0 when it names no query in flight (a stray or
+ * duplicate answer) or the state is already decided; else 1, with *h the host and *kind the
+ * query, or *h NULL for the MX query. */
+static int
+dane_settle(struct dane_eval *e, unsigned token, struct dane_host **h, int *kind)
 {
 	unsigned i = token / K_COUNT;
 
+	*h = NULL;
 	*kind = (int)(token % K_COUNT);
-	if (i >= e->n_hosts || e->hosts[i].q[*kind] != 1)
-		return NULL;
-	return &e->hosts[i];
+	if (token == DANE_TOK_MX) {
+		if (e->mx_q != 1)
+			return 0;
+		e->mx_q = 2;
+	} else {
+		if (i >= e->n_hosts || e->hosts[i].q[*kind] != 1)
+			return 0;
+		*h = &e->hosts[i];
+		(*h)->q[*kind] = 2;
+	}
+	e->inflight--;
+	return !e->done;
 }
 
 void
@@ -461,22 +473,11 @@ dane_answer(struct dane_eval *e, unsigned token, const uint8_t *msg, size_t len)
 	char tname[DANE_QNAME_MAX];
 	int kind;
 
-	if (token == DANE_TOK_MX) {
-		if (e->mx_q != 1)
-			return;
-		e->mx_q = 2;
-		e->inflight--;
-		if (!e->done)
-			dane_on_mx(e, msg, len);
+	if (!dane_settle(e, token, &h, &kind))
 		return;
-	}
-	if ((h = dane_token(e, token, &kind)) == NULL)
-		return;
-	h->q[kind] = 2;
-	e->inflight--;
-	if (e->done)
-		return;
-	if (kind == K_A || kind == K_AAAA) {
+	if (h == NULL) {
+		dane_on_mx(e, msg, len);
+	} else if (kind == K_A || kind == K_AAAA) {
 		dane_on_addr(e, h, kind, msg, len);
 	} else {
 		(void)dane_tlsa_name(e, kind == K_TLSA_BASE && h->base[0] ? h->base : h->name,
@@ -491,20 +492,11 @@ dane_fail(struct dane_eval *e, unsigned token, const char *why)
 	struct dane_host *h;
 	int kind;
 
-	if (token == DANE_TOK_MX) {
-		if (e->mx_q != 1)
-			return;
-		e->mx_q = 2;
-		e->inflight--;
-		if (!e->done)
-			dane_mx_failed(e, why);
+	if (!dane_settle(e, token, &h, &kind))
 		return;
-	}
-	if ((h = dane_token(e, token, &kind)) == NULL)
-		return;
-	h->q[kind] = 2;
-	e->inflight--;
-	if (!e->done)
+	if (h == NULL)
+		dane_mx_failed(e, why);
+	else
 		dane_finish(e, DANE_ERROR, "%s: %s lookup failed: %s", h->name,
 		            kind == K_A      ? "A"
 		            : kind == K_AAAA ? "AAAA"
