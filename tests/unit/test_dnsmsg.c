@@ -14,49 +14,7 @@
 #include <cmocka.h>
 
 #include "dnsmsg.h"
-
-/* A packet under construction. */
-struct pkt {
-	uint8_t b[4096];
-	size_t n;
-};
-
-static void
-put(struct pkt *k, const void *p, size_t n)
-{
-	assert_true(k->n + n <= sizeof(k->b));
-	memcpy(k->b + k->n, p, n);
-	k->n += n;
-}
-
-static void
-put16(struct pkt *k, unsigned v)
-{
-	uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-	put(k, x, 2);
-}
-
-static void
-put32(struct pkt *k, uint32_t v)
-{
-	put16(k, v >> 16);
-	put16(k, v & 0xffff);
-}
-
-/* Uncompressed name in wire form. */
-static void
-put_name(struct pkt *k, const char *name)
-{
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t l = dot ? (size_t)(dot - name) : strlen(name);
-		uint8_t lb = (uint8_t)l;
-		put(k, &lb, 1);
-		put(k, name, l);
-		name += l + (dot ? 1 : 0);
-	}
-	put(k, "", 1);
-}
+#include "dnspkt.h"
 
 static void
 header(struct pkt *k, unsigned flags, unsigned rcode, int ad, unsigned qd, unsigned an, unsigned ns,
