@@ -24,7 +24,10 @@
 
 #define DANE_TOK_MX 0xffffu
 #define DANE_MAGIC 'D'
-#define DANE_VERSION 1
+#define DANE_VERSION 2 /* 2: flags byte (trust_ad, mx_known) */
+#define DANE_FLAG_TRUST_AD 0x01
+#define DANE_FLAG_MX_KNOWN 0x02
+#define DANE_HEADER 15 /* magic .. why length: what precedes the why text */
 
 /* Query kinds per host, the index into dane_host.q[]. */
 enum { K_A = 0, K_AAAA, K_TLSA_BASE, K_TLSA_NAME, K_COUNT };
@@ -61,6 +64,7 @@ dane_static(const char *name, int bracketed, int trust_ad, int64_t now, struct d
 	out->state = DANE_INSECURE;
 	out->expires = now + DANE_TTL_MAX;
 	out->trust_ad = 0;
+	out->mx_known = 1;
 	out->n_hosts = 1;
 	out->n_tlsa = 0;
 	memcpy(out->hosts[0], name, n + 1);
@@ -213,10 +217,25 @@ dane_add_host(struct dane_eval *e, const char *name, uint16_t pref)
 	e->hosts[pos].pref = pref;
 }
 
+/* A mail host named by DNS (MX exchange, or the CNAME target of a domain without MX): only a
+ * valid LDH host name is kept, since hosts end up in match= lists and in the cache record;
+ * anything else is counted and is never a match= name nor a DANE host. */
+static void
+dane_add_exchange(struct dane_eval *e, const char *name, uint16_t pref)
+{
+	char norm[DNAME_MAX + 1];
+
+	if (dname_normalize(name, strlen(name), norm, NULL) != DNAME_OK)
+		e->n_bad++;
+	else
+		dane_add_host(e, norm, pref);
+}
+
 /* Without trust in the AD bit the MX set only serves mx_check: its failure is not a DANE one. */
 static void
 dane_mx_failed(struct dane_eval *e, const char *why)
 {
+	e->mx_failed = 1;
 	if (e->trust_ad)
 		dane_finish(e, DANE_ERROR, "MX lookup failed: %s", why);
 	else
@@ -241,30 +260,29 @@ dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
 		            e->name, s.secure ? " (validated)" : "");
 		return;
 	case SCAN_NODATA:
-		/* RFC 5321 s5.1: no MX records, the domain is its own mail host. */
+		/* RFC 5321 s5.1: no MX records, the domain is its own mail host; after a CNAME
+		 * that is the target, which must be a host name like any MX exchange. */
 		dane_ttl(e, s.ttl);
-		dane_add_host(e, s.final, 0);
+		dane_add_exchange(e, s.final, 0);
 		break;
 	case SCAN_DATA:
 		dane_ttl(e, s.ttl);
 		dnsmsg_iter_init(&s.m, &it);
 		while (dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK) {
-			char host[DNAME_MAX + 2], norm[DNAME_MAX + 1];
+			char host[DNAME_MAX + 2];
 			uint16_t pref;
 
 			if (!dane_rr_is(&rr, s.final, DNSMSG_MX))
 				continue;
 			nrec++;
 			if (dnsmsg_rr_mx(&s.m, &rr, &pref, host) != DNSMSG_OK) {
-				dane_finish(e, DANE_ERROR, "bad MX record");
+				dane_mx_failed(e, "bad MX record");
 				return;
 			}
 			if (host[0] == '\0')
 				nnull++;
-			else if (dname_normalize(host, strlen(host), norm, NULL) != DNAME_OK)
-				e->n_bad++; /* never a match= name; never counted as DANE */
 			else
-				dane_add_host(e, norm, pref);
+				dane_add_exchange(e, host, pref);
 		}
 		/* RFC 7505 s3: a lone "0 ." record says the domain accepts no mail. */
 		if (nnull > 0 && nrec == 1) {
@@ -304,8 +322,8 @@ dane_on_addr(struct dane_eval *e, struct dane_host *h, int kind, const uint8_t *
 				h->addrs++;
 		/* RFC 7672 s2.2.2: TLSA first at the CNAME-expanded name. */
 		if (h->base[0] == '\0' && strcmp(s.final, h->name) != 0 &&
-		    strlen(s.final) < sizeof(h->base))
-			memcpy(h->base, s.final, strlen(s.final) + 1);
+		    dname_normalize(s.final, strlen(s.final), h->base, NULL) != DNAME_OK)
+			h->base[0] = '\0'; /* not a host name: TLSA at the name only */
 		break;
 	case SCAN_NODATA:
 	case SCAN_NXDOMAIN:
@@ -520,11 +538,14 @@ dane_result(const struct dane_eval *e, int64_t now, struct danerec *out)
 		ttl = DANE_TTL_MIN;
 	if (ttl > DANE_TTL_MAX)
 		ttl = DANE_TTL_MAX;
-	if (e->state == DANE_ERROR)
+	/* A failure is kept briefly, whatever the state it leads to (INSECURE when the AD bit is
+	 * not trusted): an unknown MX set must not stand for a day. */
+	if (e->state == DANE_ERROR || e->mx_failed)
 		ttl = DANE_TTL_ERROR;
 	out->state = e->state;
 	out->expires = now + ttl;
 	out->trust_ad = e->trust_ad;
+	out->mx_known = !e->mx_failed;
 	for (unsigned i = 0; i < e->n_hosts; i++) {
 		memcpy(out->hosts[i], e->hosts[i].name, sizeof(out->hosts[i]));
 		if (e->hosts[i].usable && !e->hosts[i].insecure)
@@ -540,7 +561,7 @@ danerec_valid(const struct danerec *r, int64_t now)
 	return now < r->expires;
 }
 
-/* ---- record encoding: magic, version, state, trust_ad, n_hosts, n_tlsa, expires (LE),
+/* ---- record encoding: magic, version, state, flags, n_hosts, n_tlsa, expires (LE),
  * then why and the hosts, each with a one-byte length ---- */
 
 enum danerec_err
@@ -548,13 +569,14 @@ danerec_encode(const struct danerec *r, uint8_t *out, size_t outsz, size_t *outl
 {
 	size_t o = 0, whylen = strnlen(r->why, DANE_WHY_MAX - 1);
 
-	INVARIANT(r->n_hosts <= DANE_HOSTS_MAX);
-	if (outsz < 12 + 1 + whylen)
+	INVARIANT(r->n_hosts <= DANE_HOSTS_MAX && (r->mx_known || r->n_hosts == 0));
+	if (outsz < DANE_HEADER + whylen)
 		return DANEREC_NO_SPACE;
 	out[o++] = DANE_MAGIC;
 	out[o++] = DANE_VERSION;
 	out[o++] = (uint8_t)r->state;
-	out[o++] = (uint8_t)(r->trust_ad != 0);
+	out[o++] = (uint8_t)((r->trust_ad ? DANE_FLAG_TRUST_AD : 0) |
+	                     (r->mx_known ? DANE_FLAG_MX_KNOWN : 0));
 	out[o++] = (uint8_t)r->n_hosts;
 	out[o++] = (uint8_t)r->n_tlsa;
 	for (int i = 0; i < 8; i++)
@@ -587,14 +609,16 @@ danerec_text_ok(const char *s, size_t n)
 static enum danerec_err
 danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
 {
-	size_t o = 14, n;
+	size_t o = DANE_HEADER - 1, n;
 	uint64_t exp = 0;
 
-	if (len < 15 || p[0] != DANE_MAGIC || p[1] != DANE_VERSION || p[2] > DANE_ERROR ||
-	    p[3] > 1 || p[4] > DANE_HOSTS_MAX || p[5] > p[4])
+	if (len < DANE_HEADER || p[0] != DANE_MAGIC || p[1] != DANE_VERSION || p[2] > DANE_ERROR ||
+	    (p[3] & ~(DANE_FLAG_TRUST_AD | DANE_FLAG_MX_KNOWN)) != 0 || p[4] > DANE_HOSTS_MAX ||
+	    p[5] > p[4] || (!(p[3] & DANE_FLAG_MX_KNOWN) && p[4] != 0))
 		return DANEREC_CORRUPT;
 	r->state = (enum dane_state)p[2];
-	r->trust_ad = p[3];
+	r->trust_ad = (p[3] & DANE_FLAG_TRUST_AD) != 0;
+	r->mx_known = (p[3] & DANE_FLAG_MX_KNOWN) != 0;
 	r->n_hosts = p[4];
 	r->n_tlsa = p[5];
 	for (int i = 0; i < 8; i++)

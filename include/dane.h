@@ -31,7 +31,9 @@ struct danerec {
 	enum dane_state state; /**< classification */
 	int64_t expires;       /**< valid until (minimum TTL of what was used) */
 	int trust_ad;          /**< 1 if computed with the AD bit trusted */
-	unsigned n_hosts;      /**< MX hosts known (0: none, or not looked up) */
+	int mx_known;          /**< 1: hosts[] is the resolved MX set (possibly empty: null MX,
+	                            NXDOMAIN); 0: the MX lookup failed, hosts[] means nothing */
+	unsigned n_hosts;      /**< MX hosts (valid names only) */
 	unsigned n_tlsa;       /**< hosts with usable secure TLSA */
 	char hosts[DANE_HOSTS_MAX][DNAME_MAX + 1]; /**< valid LDH host names, preference order */
 	char why[DANE_WHY_MAX];                    /**< short explanation for logs and mta-stsctl */
@@ -68,6 +70,7 @@ struct dane_eval {
 	int trust_ad;             /**< AD bit trusted (validating resolver, dnssec = yes) */
 	uint8_t mx_q;             /**< MX query: 0 not sent, 1 sent, 2 done */
 	int mx_secure;            /**< MX RRset (or its denial) validated */
+	int mx_failed;            /**< the MX lookup failed: the MX set is unknown */
 	int done;                 /**< state is final */
 	unsigned inflight;        /**< queries sent, not answered */
 	unsigned n_hosts;         /**< hosts in hosts[] */

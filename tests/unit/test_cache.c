@@ -164,6 +164,7 @@ test_dane_records(void **state)
 	d.state = DANE_ALL;
 	d.expires = 1800000000;
 	d.trust_ad = 1;
+	d.mx_known = 1;
 	d.n_hosts = 1;
 	d.n_tlsa = 1;
 	snprintf(d.hosts[0], sizeof(d.hosts[0]), "mx.d1.example");

@@ -320,6 +320,9 @@ static const struct zrr base_rrs[] = {
     {"mx.tfail.test", DNSMSG_A, 3600, "192.0.2.1"},
     {"junk.test", DNSMSG_MX, 3600, "10 mx.junk.test"},
     {"mx.junk.test", DNSMSG_A, 3600, "192.0.2.1"},
+    /* cnbad.test: the domain is a CNAME to a name that is no host name, without MX */
+    {"cnbad.test", DNSMSG_CNAME, 300, "x!y.cnbad2.test"},
+    {"x!y.cnbad2.test", DNSMSG_A, 300, "192.0.2.1"},
     {NULL, 0, 0, NULL},
 };
 
@@ -571,6 +574,78 @@ test_static(void **state)
 	assert_true(danerec_valid(&r, NOW + DANE_TTL_MAX - 1));
 }
 
+/* A CNAME target reached without MX records becomes the mail host only when it is a valid
+ * host name; otherwise it counts as a bad exchange, like a bad MX target, and the record the
+ * evaluation produces always encodes and decodes. */
+static void
+test_cname_target_checked(void **state)
+{
+	(void)state;
+	for (int trust = 0; trust < 2; trust++) {
+		struct world *w = world();
+		struct danerec r, back;
+		uint8_t buf[DANEREC_MAX_BYTES];
+		size_t len = 0;
+
+		run(w, "cnbad.test", 0, 0, trust, 0, &r);
+		assert_int_equal(r.n_hosts, 0);
+		assert_true(r.mx_known);
+		assert_int_equal(danerec_encode(&r, buf, sizeof(buf), &len), DANEREC_OK);
+		assert_int_equal(danerec_decode(buf, len, &back), DANEREC_OK);
+		assert_int_equal(back.n_hosts, 0);
+	}
+}
+
+/* Whether the MX set is known travels with the record: a failed MX lookup leaves it unknown
+ * (mx_check must not read "no hosts" as the answer) and is kept only DANE_TTL_ERROR seconds,
+ * with or without trust in the AD bit. */
+static void
+test_mx_known(void **state)
+{
+	struct world *w;
+	struct danerec r;
+
+	(void)state;
+	for (int trust = 0; trust < 2; trust++) {
+		w = world();
+		w->servfail[0] = "all.test";
+		run(w, "all.test", 0, 0, trust, 0, &r);
+		assert_false(r.mx_known);
+		assert_int_equal(r.expires, NOW + DANE_TTL_ERROR);
+
+		w = world();
+		w->silent[0] = "all.test";
+		run(w, "all.test", 0, 0, trust, 0, &r);
+		assert_false(r.mx_known);
+		assert_int_equal(r.expires, NOW + DANE_TTL_ERROR);
+
+		w = world();
+		w->garbage = "all.test";
+		run(w, "all.test", 0, 0, trust, 0, &r);
+		assert_false(r.mx_known);
+		assert_int_equal(r.expires, NOW + DANE_TTL_ERROR);
+
+		w = world();
+		run(w, "all.test", 0, 0, trust, 0, &r);
+		assert_true(r.mx_known);
+		run(w, "null.test", 0, 0, trust, 0, &r);
+		assert_true(r.mx_known);
+		assert_int_equal(r.n_hosts, 0);
+		run(w, "nosuch.test", 0, 0, trust, 0, &r);
+		assert_true(r.mx_known);
+		assert_int_equal(r.n_hosts, 0);
+		run(w, "mx1.all.test", 0, 1, trust, 0, &r);
+		assert_true(r.mx_known);
+	}
+	/* Host lookups failing after a known MX set keep it known (the state is ERROR). */
+	w = world();
+	w->servfail[0] = "mx.afail.test";
+	run(w, "afail.test", 0, 0, 1, 0, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_true(r.mx_known);
+	assert_int_equal(r.n_hosts, 1);
+}
+
 /* ---- record ---- */
 
 static void
@@ -580,6 +655,7 @@ sample(struct danerec *r)
 	r->state = DANE_SOME;
 	r->expires = NOW + 300;
 	r->trust_ad = 1;
+	r->mx_known = 1;
 	r->n_hosts = 2;
 	r->n_tlsa = 1;
 	snprintf(r->hosts[0], sizeof(r->hosts[0]), "mx1.example.com");
@@ -624,6 +700,30 @@ test_record_roundtrip(void **state)
 	assert_memory_equal(&a, &b, sizeof(a));
 }
 
+/* The encoder never writes past a short buffer, whatever its size. */
+static void
+test_record_short_buffers(void **state)
+{
+	struct danerec a;
+	uint8_t buf[DANEREC_MAX_BYTES + 64];
+	size_t len = 0, got;
+
+	(void)state;
+	sample(&a);
+	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
+	for (size_t n = 0; n < len; n++) {
+		memset(buf, 0xa5, sizeof(buf));
+		got = 12345;
+		assert_int_equal(danerec_encode(&a, buf, n, &got), DANEREC_NO_SPACE);
+		assert_int_equal(got, 12345);
+		for (size_t i = n; i < sizeof(buf); i++)
+			if (buf[i] != 0xa5)
+				fail_msg("outsz %zu: byte %zu written", n, i);
+	}
+	assert_int_equal(danerec_encode(&a, buf, len, &got), DANEREC_OK);
+	assert_int_equal(got, len);
+}
+
 static void
 test_record_corrupt(void **state)
 {
@@ -639,9 +739,10 @@ test_record_corrupt(void **state)
 		uint8_t val;
 	} flips[] = {
 	    {0, 'X'},   /* magic */
-	    {1, 2},     /* version */
+	    {1, 1},     /* version 1: the record before the flags byte */
 	    {2, 5},     /* state out of range */
-	    {3, 2},     /* trust_ad not 0/1 */
+	    {3, 4},     /* unknown flag */
+	    {3, 1},     /* hosts although the MX set is unknown */
 	    {4, 33},    /* too many hosts */
 	    {5, 3},     /* more TLSA hosts than hosts */
 	    {13, 0x80}, /* expires negative */
@@ -705,7 +806,10 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_hosts);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_stray_answers);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_static);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cname_target_checked);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_known);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_roundtrip);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_short_buffers);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_corrupt);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key);
 	return _cmocka_run_group_tests("dane", tests, n, NULL, NULL);
