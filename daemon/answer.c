@@ -127,7 +127,7 @@ answer_secure(const struct answer *a, struct answer_wbuf *w)
 	const struct stspolicy *pol = a->policy;
 
 	if (pol == NULL || pol->n_mx == 0 || pol->n_mx > STSPOLICY_MAX_MX ||
-	    a->n_match > DANE_HOSTS_MAX)
+	    a->n_match > ANSWER_MATCH_MAX)
 		return -1;
 	for (unsigned i = 0; i < pol->n_mx; i++) {
 		size_t n = 0;

@@ -7,11 +7,15 @@
  * never overrides a failing DANE validation, hence dane-only / TEMP in the enforce row.
  * Rows: enforce, testing, none (no TXT, expired, mode none), fetch failed with nothing cached,
  * TXT lookup failed with nothing cached. Columns: DANE ALL, SOME, NONE, INSECURE, ERROR.
+ * Zone mx_check (RFC 8461 s4.1, one label per "*"): SEC lists only names the policy allows
+ * exactly (allowed resolved MX hosts, or its literal names when the MX set is unknown), and
+ * is TEMP when none is left: it fails closed, never widening a pattern to Postfix's ".suffix".
  * The reply text is rendered by answer.c; cache updates live in cacherec.c.
  */
 #include "decide.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "xalloc.h"
 
@@ -134,22 +138,40 @@ decide_fallback(const struct cfg_zone *zone, struct answer *out)
 	out->kind = ANSWER_NOTFOUND;
 }
 
-/* RFC 8461 s4.1 done here, exactly (one label for "*."), for the MX hosts we resolved:
- * Postfix's match=.example.com would accept any depth and never checks the MX name itself. An
- * MX host the policy does not allow is left out, so Postfix cannot verify it: fail closed. */
-static void
-decide_match(const struct stspolicy *pol, const struct danerec *dns, struct answer *out)
+/* mx_check: the names Postfix may verify, each one the policy allows exactly. RFC 8461 s4.1
+ * is applied here (one label for "*."), because Postfix's match=.example.com accepts any depth
+ * and Postfix <= 3.9 never checks the MX name itself. With the MX set known, those are its
+ * hosts that the policy allows; a host it does not allow is left out, so Postfix cannot verify
+ * it. With the MX set unknown, the policy's literal names (allowed by definition); a wildcard
+ * is never widened. Returns 0 with out->why set when no name is left: the caller defers, since
+ * any broader list could let Postfix verify a host the policy excludes. */
+static int
+decide_exact(const struct stspolicy *pol, const struct danerec *dns, struct answer *out)
 {
-	if (dns == NULL)
-		return;
-	for (unsigned h = 0; h < dns->n_hosts && h < DANE_HOSTS_MAX; h++) {
-		for (unsigned i = 0; i < pol->n_mx; i++) {
-			if (stspolicy_mx_match(pol->mx[i], dns->hosts[h])) {
-				out->match[out->n_match++] = dns->hosts[h];
-				break;
+	if (dns != NULL && dns->mx_known) {
+		for (unsigned h = 0; h < dns->n_hosts && h < DANE_HOSTS_MAX; h++) {
+			for (unsigned i = 0; i < pol->n_mx; i++) {
+				if (stspolicy_mx_match(pol->mx[i], dns->hosts[h])) {
+					out->match[out->n_match++] = dns->hosts[h];
+					break;
+				}
 			}
 		}
+		out->why = "enforced MTA-STS policy allows no MX host of the domain";
+		return out->n_match > 0;
 	}
+	for (unsigned i = 0; i < pol->n_mx && i < STSPOLICY_MAX_MX; i++) {
+		int dup = 0;
+
+		if (pol->mx[i][0] == '*')
+			continue;
+		for (unsigned j = 0; j < out->n_match && !dup; j++)
+			dup = strcmp(out->match[j], pol->mx[i]) == 0;
+		if (!dup)
+			out->match[out->n_match++] = pol->mx[i];
+	}
+	out->why = "MX lookup failed and the policy names no MX host exactly";
+	return out->n_match > 0;
 }
 
 void
@@ -205,8 +227,14 @@ decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, 
 	switch (act) {
 	case ACT_SEC:
 		out->policy = pol;
-		if (zone->mx_check)
-			decide_match(pol, in->dns, out);
+		if (zone->mx_check && !decide_exact(pol, in->dns, out)) {
+			/* Fail closed (design.md): TEMP, never a broader match=. */
+			out->kind = ANSWER_TEMP;
+			out->policy = NULL;
+			out->n_match = 0;
+			break;
+		}
+		out->why = cell->why;
 		if (zone->tlsrpt)
 			out->tlsrpt_domain = in->domain;
 		if (pol->mode == STSPOLICY_MODE_TESTING)

@@ -44,22 +44,27 @@ enum answer_level {
 	ANSWER_LEVEL_MAY,        /**< may */
 };
 
+/** Most names a match= list can hold: resolved MX hosts, or the policy's literal names. */
+#define ANSWER_MATCH_MAX (STSPOLICY_MAX_MX > DANE_HOSTS_MAX ? STSPOLICY_MAX_MX : DANE_HOSTS_MAX)
+
 /** A decision. */
 struct answer {
-	enum answer_kind kind;             /**< kind */
-	enum answer_level level;           /**< level when kind is ANSWER_OK */
-	const struct stspolicy *policy;    /**< policy for SECURE (borrowed from the input) */
-	const char *why;                   /**< static explanation for logs and mta-stsctl */
-	unsigned n_match;                  /**< SECURE: exact MX names to match; 0: the patterns */
-	const char *match[DANE_HOSTS_MAX]; /**< those names (borrowed from the input's dns) */
+	enum answer_kind kind;          /**< kind */
+	enum answer_level level;        /**< level when kind is ANSWER_OK */
+	const struct stspolicy *policy; /**< policy for SECURE (borrowed from the input) */
+	const char *why;                /**< static explanation for logs and mta-stsctl */
+	unsigned n_match; /**< SECURE: exact names to match (mx_check); 0: the patterns */
+	const char *match[ANSWER_MATCH_MAX]; /**< those names (borrowed from the input) */
 	const char *tlsrpt_domain; /**< SECURE: add Postfix 3.10 attributes for it, or NULL */
 };
 
 /**
  * The decision table of design.md: (cached state, discovery, DANE, zone, now) -> answer.
  * The policy in force is the fresh one, else the cached one while now < expires. With zone
- * mx_check, SECURE lists the MX hosts of in->dns that the policy allows (RFC 8461 s4.1) instead
- * of the patterns; with zone tlsrpt, SECURE carries the policy domain for the 3.10 attributes.
+ * mx_check, SECURE lists only names the policy allows exactly (RFC 8461 s4.1), never a
+ * pattern: the MX hosts of in->dns that it allows, or, when the MX set is unknown (no record,
+ * or the MX lookup failed), its literal names; when that leaves no name the answer is TEMP.
+ * With zone tlsrpt, SECURE carries the policy domain for the 3.10 attributes.
  * @param in inputs @param zone socketmap-name settings @param now current time
  * @param out result; out->policy borrows from in
  */

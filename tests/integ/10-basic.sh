@@ -1,28 +1,34 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Basic answers: enforce, wildcard mx, testing (ignored / treated as enforce per zone),
-# mode none, no TXT, fallback per socketmap name, key normalisation and keys answered
-# NOTFOUND without lookup.
+# Basic answers: enforce (match= lists the MX hosts the policy allows; mx_check = no lists
+# the patterns), wildcard mx, testing (ignored / treated as enforce per zone), mode none, no
+# TXT, fallback per socketmap name, key normalisation and keys answered NOTFOUND without lookup.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 28
+plan 32
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
+dns_rr "enforce.test. 300 IN MX 20 a.mx.enforce.test."
 sts_domain wild.test 1 --policy "$(enforce_policy '*.wild.test')"
+sts_domain self.test 1 --no-mx --policy "$(enforce_policy self.test)"
 sts_domain testing.test 1 --policy $'version: STSv1\nmode: testing\nmx: mail.testing.test\nmax_age: 86400'
 sts_domain none.test 1 --policy $'version: STSv1\nmode: none\nmax_age: 86400'
 dns_a mta-sts.notxt.test 127.0.0.2
 web_domain notxt.test
 dns_start
 web_start
-stsd_config strict.fallback=NOTFOUND strict.testing=enforce may.fallback=may may.testing=ignore
+stsd_config strict.fallback=NOTFOUND strict.testing=enforce may.fallback=may may.testing=ignore \
+	nocheck.mx_check=no
 stsd_start || bail "mta-stsd did not start"
 
-SEC=$(secure_for mail.enforce.test:.mx.enforce.test)
-expect enforce.test "$SEC" "enforce policy, exact + wildcard mx"
+SEC=$(secure_for mail.enforce.test:a.mx.enforce.test)
+expect enforce.test "$SEC" "enforce policy, exact + wildcard mx: the MX hosts it allows"
 expect enforce.test "$SEC" "same answer again (cached)"
-expect wild.test "$(secure_for .wild.test)" "wildcard-only mx becomes .parent match"
+expect enforce.test "$(secure_for mail.enforce.test:.mx.enforce.test)" \
+	"mx_check = no: the patterns, wildcard as .parent" nocheck
+expect wild.test "$(secure_for mail.wild.test)" "wildcard-only mx: the MX host it allows"
+expect wild.test "$(secure_for .wild.test)" "wildcard-only mx, mx_check = no: .parent match" nocheck
 expect testing.test NOTFOUND "mode testing, testing=ignore: fallback NOTFOUND"
 expect testing.test "$(secure_for mail.testing.test)" "mode testing, zone with testing=enforce: secure" strict
 expect testing.test "OK may" "mode testing, zone with fallback=may: may" may
@@ -37,12 +43,15 @@ expect enforce.test "$SEC" "unknown socketmap name uses [default]" nosuchmap
 expect notxt.test NOTFOUND "unknown socketmap name: [default] fallback" nosuchmap
 
 # key forms Postfix sends
-expect '[enforce.test]:25' "$SEC" "[domain]:port key looked up as the domain"
-expect '[enforce.test]' "$SEC" "[domain] key"
+SELF=$(secure_for self.test)
+expect '[self.test]:25' "$SELF" "[domain]:port key looked up as the domain, the host itself"
+expect '[self.test]' "$SELF" "[domain] key"
+expect self.test "$SELF" "domain without MX: its own mail host"
+expect '[enforce.test]' "TEMP *" "[domain] key whose host the policy does not allow: TEMP"
 expect 'enforce.test:587' "$SEC" "domain:port key"
 expect 'ENFORCE.TEST.' "$SEC" "upper case + trailing dot (postmap)"
 like "$(sm_raw '%s' "$(netstring 'postfix ENFORCE.TEST.')")" "REPLY ${SEC}" "upper case + trailing dot sent verbatim"
-like "$(sm_raw '%s' "$(netstring 'postfix [Enforce.Test]:25')")" "REPLY ${SEC}" "[Mixed.Case]:25 sent verbatim"
+like "$(sm_raw '%s' "$(netstring 'postfix [Self.Test]:25')")" "REPLY ${SELF}" "[Mixed.Case]:25 sent verbatim"
 
 # NOTFOUND at once
 expect .enforce.test NOTFOUND ".parent key: NOTFOUND"

@@ -7,9 +7,10 @@
 
 plan 12
 
-# _txt DOMAIN 'RDATA': TXT record with raw rdata, plus A + policy for the domain
+# _txt DOMAIN 'RDATA': TXT record with raw rdata, plus A, MX and policy for the domain
 _txt() {
 	dns_rr "_mta-sts.$1. 300 IN TXT $2"
+	dns_rr "$1. 300 IN MX 10 mail.$1."
 	dns_a "mta-sts.$1" 127.0.0.2
 	web_domain "$1"
 }

@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 22
+plan 23
 
 P=$'version: STSv1\nmode: enforce'
 sts_domain nomx.test 1 --policy "$P"$'\nmax_age: 86400'
@@ -29,10 +29,11 @@ sts_domain extkey.test 1 --policy $'version: STSv1\nmode: enforce\nfoo-bar: anyt
 mx64=() mx65=()
 for i in $(seq 1 64); do mx64+=("mx$i.many64.test"); mx65+=("mx$i.many65.test"); done
 mx65+=(mx65.many65.test)
-sts_domain many64.test 1 --policy "$(enforce_policy "${mx64[@]}")"
+sts_domain many64.test 1 --mx mx64.many64.test --policy "$(enforce_policy "${mx64[@]}")"
 sts_domain many65.test 1 --policy "$(enforce_policy "${mx65[@]}")"
 dns_start
 web_start
+stsd_config nocheck.mx_check=no
 stsd_start || bail "mta-stsd did not start"
 
 expect nomx.test NOTFOUND "enforce without mx: fallback"
@@ -53,7 +54,8 @@ expect noeol.test "$(secure_for mail.noeol.test)" "no line end after the last li
 expect dupkey.test "$(secure_for mail.dupkey.test)" "duplicate keys: first wins"
 expect extkey.test "$(secure_for mail.extkey.test)" "extension key ignored"
 m=$(IFS=:; echo "${mx64[*]}")
-expect many64.test "$(secure_for "$m")" "64 mx patterns (the cap): secure"
+expect many64.test "$(secure_for mx64.many64.test)" "64 mx patterns (the cap): secure, the MX host"
+expect many64.test "$(secure_for "$m")" "64 mx patterns, mx_check = no: all of them" nocheck
 expect many65.test NOTFOUND "65 mx patterns: fallback"
 bad=""
 for d in space equals colon brace star; do

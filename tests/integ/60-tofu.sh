@@ -11,6 +11,8 @@ plan 18
 
 for d in a b c e f; do sts_domain "tofu-$d.test" 1; done
 sts_domain tofu-d.test 1 --policy $'version: STSv1\nmode: enforce\nmx: mail.tofu-d.test\nmax_age: 3'
+dns_rr "tofu-f.test. 300 IN MX 20 mx2.tofu-f.test."
+dns_rr "late.test. 300 IN MX 10 mail.late.test."
 dns_a mta-sts.late.test 127.0.0.2
 web_domain late.test
 dns_start

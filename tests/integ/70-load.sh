@@ -8,6 +8,7 @@
 plan 5
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
+dns_rr "enforce.test. 300 IN MX 20 a.mx.enforce.test."
 sts_domain testing.test 1 --policy $'version: STSv1\nmode: testing\nmx: mail.testing.test\nmax_age: 86400'
 dns_start
 web_start
@@ -25,7 +26,7 @@ t1=$(now_ms)
 diag "300 queries (50 parallel) in $((t1 - t0)) ms"
 is "$rc" 0 "all clients finished in time"
 is "$(wc -l <"$T/results")" 300 "300 answers"
-want_e="0 enforce.test secure match=mail.enforce.test:.mx.enforce.test servername=hostname"
+want_e="0 enforce.test secure match=mail.enforce.test:a.mx.enforce.test servername=hostname"
 n_sec=$(grep -c -x -F "$want_e" "$T/results")
 n_nf=$(grep -c -x -e "1 testing.test " -e "1 notxt.test " "$T/results")
 is "$n_sec $n_nf" "150 150" "every answer right (150 secure, 150 NOTFOUND)" ||

@@ -8,10 +8,11 @@
 plan 16
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
+dns_rr "enforce.test. 300 IN MX 20 a.mx.enforce.test."
 dns_start
 web_start
 stsd_config
-SEC=$(secure_for mail.enforce.test:.mx.enforce.test)
+SEC=$(secure_for mail.enforce.test:a.mx.enforce.test)
 
 # -t: configuration check
 out=$(timeout 10 "$STSD" -t -c "$STSD_CONF" 2>&1)
@@ -51,7 +52,7 @@ out=$(timeout 20 "$STSCTL" -c "$STSD_CONF" query --direct enforce.test 2>&1)
 rc=$?
 diag "mta-stsctl query --direct enforce.test:" "$out"
 is "$rc" 0 "query --direct exits 0 without a daemon"
-like "$out" "*secure match=mail.enforce.test:.mx.enforce.test*" "query --direct: reply line"
+like "$out" "*secure match=mail.enforce.test:a.mx.enforce.test*" "query --direct: reply line"
 like "$out" "*mode*enforce*" "query --direct: prints the policy (mode)"
 like "$out" "*why*" "query --direct: prints a why line"
 out=$(timeout 20 "$STSCTL" -c "$STSD_CONF" query enforce.test 2>&1)

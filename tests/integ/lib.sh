@@ -569,16 +569,23 @@ slow_start() {
 	wait_until 10 eval "(exec 3<>/dev/tcp/$ip/443) 2>/dev/null" || bail "slow server does not listen"
 }
 
-# sts_domain DOMAIN ID [web_domain options]: TXT id=ID, A mta-sts.DOMAIN -> web IP, and the
-# policy served. Call before or after dns_start (after web_start: call web_reload).
+# sts_domain DOMAIN ID [--mx HOST | --no-mx] [web_domain options]: TXT id=ID, A mta-sts.DOMAIN
+# -> web IP, the policy served, and an MX record DOMAIN -> HOST (default mail.DOMAIN, the host
+# the default policy names; --no-mx: none, so DOMAIN is its own mail host). Call before or
+# after dns_start (after web_start: call web_reload).
 sts_domain() {
-	local d=$1 id=$2 ip=$WEB_IP i
+	local d=$1 id=$2 ip=$WEB_IP mx=mail.$1 i
 	shift 2
+	case ${1:-} in
+	--mx) mx=$2; shift 2 ;;
+	--no-mx) mx=""; shift ;;
+	esac
 	for ((i = 1; i < $#; i++)); do
 		[ "${!i}" = --ip ] && { i=$((i + 1)); ip=${!i}; }
 	done
 	sts_txt "$d" "$id"
 	dns_a "mta-sts.$d" "$ip"
+	[ -z "$mx" ] || dns_rr "$d. 300 IN MX 10 $mx."
 	web_domain "$d" "$@"
 }
 

@@ -269,7 +269,7 @@ make_zone(struct cfg_zone *z, enum cfg_fallback fb, enum cfg_testing t)
 	z->testing = t;
 	z->dane = 1;
 	z->dane_partial = CFG_DANE_PARTIAL_DANE_ONLY;
-	z->mx_check = 1; /* without a danerec the patterns are used */
+	z->mx_check = 0; /* the table's cells with plain patterns; mx_check has its own cases */
 }
 
 /* Render an answer as "STATUS|text". */
@@ -710,16 +710,19 @@ test_fmt_biggest(void **state)
 
 /* ---- zone knobs: dane_partial, mx_check, tlsrpt ---- */
 
+/* hosts NULL: the MX lookup failed (MX set unknown). */
 static void
 make_dns(struct danerec *d, const char *const *hosts)
 {
 	memset(d, 0, sizeof(*d));
 	d->state = DANE_NONE;
-	for (; *hosts != NULL; hosts++)
+	d->mx_known = hosts != NULL;
+	for (; hosts != NULL && *hosts != NULL; hosts++)
 		snprintf(d->hosts[d->n_hosts++], sizeof(d->hosts[0]), "%s", *hosts);
 }
 
-/* Decide an enforce policy with patterns pats and resolved MX hosts; render. */
+/* Decide an enforce policy with patterns pats and resolved MX hosts (NULL: the MX lookup
+ * failed), mx_check on unless tweak says otherwise; render. */
 static void
 run_enforce(const char *const *pats, const char *const *hosts, enum dane_state dane,
             void (*tweak)(struct cfg_zone *), char *got, size_t gotsz)
@@ -737,6 +740,7 @@ run_enforce(const char *const *pats, const char *const *hosts, enum dane_state d
 		set_mx(&pol, *pats);
 	make_dns(&dns, hosts);
 	make_zone(&zone, CFG_FALLBACK_MAY, CFG_TESTING_IGNORE);
+	zone.mx_check = 1;
 	if (tweak)
 		tweak(&zone);
 	in = (struct decide_input){NULL, DECIDE_DISC_FETCHED, &pol, dane, &dns, "example.com"};
@@ -802,42 +806,69 @@ test_dane_partial(void **state)
 struct mx_case {
 	const char *name;
 	const char *pats[4];
+	int mx_failed; /* the MX lookup failed: hosts[] unused */
 	const char *hosts[6];
-	const char *want; /* the match= list */
+	const char *want; /* the match= list, or "TEMP" */
 };
 
+/* Under mx_check every answer lists only names the policy allows exactly (RFC 8461 s4.1), or
+ * is TEMP: never a ".suffix" that Postfix would take as any depth. */
 static const struct mx_case mx_cases[] = {
-    {"mx_check exact", {"mx1.example.com", NULL}, {"mx1.example.com", NULL}, "mx1.example.com"},
+    {"mx_check exact", {"mx1.example.com", NULL}, 0, {"mx1.example.com", NULL}, "mx1.example.com"},
     {"mx_check wildcard one label",
      {"*.example.com", NULL},
+     0,
      {"mx1.example.com", "mx2.example.com", NULL},
      "mx1.example.com:mx2.example.com"},
     /* RFC 8461 s4.1: "*.example.com" is exactly one label; Postfix's .example.com is any. */
     {"mx_check wildcard not two labels",
      {"*.example.com", NULL},
+     0,
      {"a.b.example.com", "mx.example.com", NULL},
      "mx.example.com"},
     {"mx_check wildcard not the parent",
      {"*.example.com", NULL},
+     0,
      {"example.com", "mx.example.com", NULL},
      "mx.example.com"},
     {"mx_check host outside the policy left out",
      {"mx1.example.com", NULL},
+     0,
      {"backup.other.net", "mx1.example.com", NULL},
      "mx1.example.com"},
     {"mx_check order of the MX set",
      {"mx2.example.com", "mx1.example.com", NULL},
+     0,
      {"mx1.example.com", "mx2.example.com", NULL},
      "mx1.example.com:mx2.example.com"},
-    {"mx_check no host matches: patterns",
+    /* Issue 7: the only MX is two labels below the wildcard. ".mx.example.com" would let
+     * Postfix verify it; nothing the policy allows is left, so defer. */
+    {"mx_check only host two labels below the wildcard: TEMP",
+     {"*.mx.example.com", NULL},
+     0,
+     {"a.b.mx.example.com", NULL},
+     "TEMP"},
+    {"mx_check no host matches: TEMP",
      {"mx1.example.com", "*.example.net", NULL},
+     0,
      {"evil.attacker.test", NULL},
-     "mx1.example.com:.example.net"},
-    {"mx_check no hosts known: patterns", {"*.example.com", NULL}, {NULL}, ".example.com"},
-    {"mx_check case and dots are normalised before",
-     {"mx.example.com", NULL},
-     {"mx.example.com", NULL},
-     "mx.example.com"},
+     "TEMP"},
+    {"mx_check null MX or NXDOMAIN (no hosts): TEMP", {"*.example.com", NULL}, 0, {NULL}, "TEMP"},
+    {"mx_check MX lookup failed: literal names only",
+     {"*.example.net", "mx1.example.com", "mx2.example.com", NULL},
+     1,
+     {NULL},
+     "mx1.example.com:mx2.example.com"},
+    {"mx_check MX lookup failed, duplicate literal names once",
+     {"mx1.example.com", "mx1.example.com", NULL},
+     1,
+     {NULL},
+     "mx1.example.com"},
+    {"mx_check MX lookup failed, only wildcards: TEMP",
+     {"*.example.com", "*.example.net", NULL},
+     1,
+     {NULL},
+     "TEMP"},
 };
 
 static void
@@ -846,9 +877,51 @@ test_mx_check(void **state)
 	const struct mx_case *m = *state;
 	char got[4096], want[4096];
 
-	run_enforce(m->pats, m->hosts, DANE_INSECURE, NULL, got, sizeof(got));
+	run_enforce(m->pats, m->mx_failed ? NULL : m->hosts, DANE_INSECURE, NULL, got, sizeof(got));
+	if (strcmp(m->want, "TEMP") == 0) {
+		if (strncmp(got, "TEMP|", 5) != 0)
+			fail_msg("%s: got \"%s\", want TEMP", m->name, got);
+		return;
+	}
 	snprintf(want, sizeof(want), "OK|secure match=%s servername=hostname", m->want);
 	assert_string_equal(got, want);
+}
+
+/* Without any DNS record (the DNS part did not run or was lost) mx_check is as strict as
+ * after a failed MX lookup, for a fresh and a cached policy, and for testing treated as
+ * enforce. */
+static void
+test_mx_check_no_record(void **state)
+{
+	static struct stspolicy pol;
+	struct cacherec rec;
+	struct decide_input in;
+	struct cfg_zone zone;
+	struct answer a;
+	char got[4096];
+
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	pol.mode = STSPOLICY_MODE_ENFORCE;
+	pol.max_age = 604800;
+	set_mx(&pol, "*.example.com");
+	make_zone(&zone, CFG_FALLBACK_MAY, CFG_TESTING_ENFORCE);
+	zone.mx_check = 1;
+	in = (struct decide_input){NULL, DECIDE_DISC_FETCHED, &pol, DANE_INSECURE, NULL, "x.test"};
+	decide(&in, &zone, NOW, &a);
+	render(&a, got, sizeof(got));
+	assert_string_equal(got, "TEMP|MX lookup failed and the policy names no MX host exactly");
+	set_mx(&pol, "mx.example.com");
+	pol.mode = STSPOLICY_MODE_TESTING;
+	memset(&rec, 0, sizeof(rec));
+	rec.has_policy = 1;
+	rec.policy = pol;
+	rec.fetched = NOW - 10;
+	rec.expires = NOW + 100;
+	in = (struct decide_input){&rec, DECIDE_DISC_NOT_RUN, NULL, DANE_INSECURE, NULL, "x.test"};
+	decide(&in, &zone, NOW, &a);
+	render(&a, got, sizeof(got));
+	assert_string_equal(got, "OK|secure match=mx.example.com servername=hostname");
 }
 
 static void
@@ -972,6 +1045,7 @@ main(void)
 		tests[n++] = (struct CMUnitTest){.name = mx_cases[i].name,
 		                                 .test_func = test_mx_check,
 		                                 .initial_state = (void *)&mx_cases[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_check_no_record);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_check_off);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tlsrpt);
 	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
