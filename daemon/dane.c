@@ -9,7 +9,7 @@
  * address answers are all validated and it has a usable TLSA record (dnsmsg_tlsa_usable()).
  * Any failed lookup after a secure MX RRset is ERROR: a bogus answer (an attack) cannot be
  * told from an outage here, and enforce must then fail closed (RFC 8461 s2).
- * Limits: DANE_HOSTS_MAX hosts, DANE_CNAME_MAX links, DANE_INFLIGHT_MAX queries in flight;
+ * Limits: DANE_HOSTS_MAX hosts, DNSMSG_CNAME_MAX links, DANE_INFLIGHT_MAX queries in flight;
  * TTLs clamped to [DANE_TTL_MIN, DANE_TTL_MAX], failures kept DANE_TTL_ERROR seconds.
  * Sending queries (c-ares), timeouts and LMDB live in resolver.c, lookup.c and cache.c.
  */
@@ -97,101 +97,16 @@ dane_init(struct dane_eval *e, const char *name, unsigned port, int bracketed, i
 
 /* ---- reading one answer ---- */
 
-enum dane_scan_res { SCAN_DATA, SCAN_NODATA, SCAN_NXDOMAIN, SCAN_FAIL };
-
-struct dane_scan {
-	struct dnsmsg m;
-	char final[DNAME_MAX + 2]; /* owner of the data after the CNAME chain */
-	int secure;
-	uint32_t ttl;
-	const char *why;
-};
-
-/* Does rr belong to the answer RRset of (owner, type)? */
-static int
-dane_rr_is(const struct dnsmsg_rr *rr, const char *owner, uint16_t type)
+/* dnsmsg_answer() plus the security of the message: the validating resolver sets AD only when
+ * every record of the answer, CNAME chain included, validated (RFC 4035 s3.2.3). */
+static enum dnsmsg_ans
+dane_scan(const struct dane_eval *e, const uint8_t *msg, size_t len, const char *qname,
+          uint16_t qtype, struct dnsmsg_answer *a, int *secure)
 {
-	return rr->section == DNSMSG_SEC_AN && rr->type == type && rr->rclass == 1 &&
-	       strcmp(rr->owner, owner) == 0;
-}
+	enum dnsmsg_ans r = dnsmsg_answer(msg, len, qname, qtype, a);
 
-/* Follow the CNAME chain of qname inside the answer and classify what is at its end. The
- * validating resolver sets AD only when every record of the answer validated (RFC 4035 s3.2.3),
- * so the chain's security is the message's. */
-static enum dane_scan_res
-dane_scan(const uint8_t *msg, size_t len, const char *qname, uint16_t qtype, int trust_ad,
-          struct dane_scan *s)
-{
-	struct dnsmsg_iter it;
-	struct dnsmsg_rr rr;
-	enum dnsmsg_err err;
-	unsigned links = 0, ndata = 0;
-	int moved;
-	uint32_t neg = DANE_TTL_ERROR;
-
-	s->ttl = UINT32_MAX;
-	s->why = NULL;
-	if ((err = dnsmsg_parse(msg, len, &s->m)) != DNSMSG_OK) {
-		s->why = dnsmsg_strerror(err);
-		return SCAN_FAIL;
-	}
-	if (s->m.tc) {
-		s->why = "truncated answer";
-		return SCAN_FAIL;
-	}
-	if (s->m.rcode != 0 && s->m.rcode != 3) {
-		s->why = s->m.rcode == 2 ? "SERVFAIL" : s->m.rcode == 5 ? "REFUSED" : "DNS error";
-		return SCAN_FAIL;
-	}
-	s->secure = trust_ad && s->m.ad;
-	snprintf(s->final, sizeof(s->final), "%s", qname);
-	do {
-		moved = 0;
-		dnsmsg_iter_init(&s->m, &it);
-		while ((err = dnsmsg_next(&s->m, &it, &rr)) == DNSMSG_OK) {
-			if (qtype != DNSMSG_CNAME && dane_rr_is(&rr, s->final, DNSMSG_CNAME)) {
-				char target[DNAME_MAX + 2];
-
-				if (++links > DANE_CNAME_MAX) {
-					s->why = "CNAME chain too long";
-					return SCAN_FAIL;
-				}
-				if (dnsmsg_rr_cname(&s->m, &rr, target) != DNSMSG_OK) {
-					s->why = "bad CNAME record";
-					return SCAN_FAIL;
-				}
-				memcpy(s->final, target, sizeof(target));
-				if (rr.ttl < s->ttl)
-					s->ttl = rr.ttl;
-				moved = 1;
-				break;
-			}
-		}
-		if (err != DNSMSG_OK && err != DNSMSG_END) {
-			s->why = dnsmsg_strerror(err);
-			return SCAN_FAIL;
-		}
-	} while (moved);
-
-	dnsmsg_iter_init(&s->m, &it);
-	while (dnsmsg_next(&s->m, &it, &rr) == DNSMSG_OK) {
-		if (dane_rr_is(&rr, s->final, qtype)) {
-			ndata++;
-			if (rr.ttl < s->ttl)
-				s->ttl = rr.ttl;
-		} else if (rr.section == DNSMSG_SEC_NS && rr.type == DNSMSG_SOA) {
-			uint32_t minimum;
-
-			/* RFC 2308 s5: a negative answer lives min(SOA TTL, SOA MINIMUM). */
-			if (dnsmsg_rr_soa_minimum(&s->m, &rr, &minimum) == DNSMSG_OK)
-				neg = minimum < rr.ttl ? minimum : rr.ttl;
-		}
-	}
-	if (ndata > 0)
-		return SCAN_DATA;
-	if (neg < s->ttl)
-		s->ttl = neg;
-	return s->m.rcode == 3 ? SCAN_NXDOMAIN : SCAN_NODATA;
+	*secure = e->trust_ad && a->m.ad;
+	return r;
 }
 
 /* ---- MX ---- */
@@ -245,34 +160,35 @@ dane_mx_failed(struct dane_eval *e, const char *why)
 static void
 dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
 {
-	struct dane_scan s;
+	struct dnsmsg_answer s;
 	struct dnsmsg_iter it;
 	struct dnsmsg_rr rr;
 	unsigned nrec = 0, nnull = 0;
+	int secure;
 
-	switch (dane_scan(msg, len, e->name, DNSMSG_MX, e->trust_ad, &s)) {
-	case SCAN_FAIL:
+	switch (dane_scan(e, msg, len, e->name, DNSMSG_MX, &s, &secure)) {
+	case DNSMSG_ANS_FAIL:
 		dane_mx_failed(e, s.why);
 		return;
-	case SCAN_NXDOMAIN:
+	case DNSMSG_ANS_NXDOMAIN:
 		dane_ttl(e, s.ttl);
-		dane_finish(e, s.secure ? DANE_NONE : DANE_INSECURE, "%s: no such domain%s",
-		            e->name, s.secure ? " (validated)" : "");
+		dane_finish(e, secure ? DANE_NONE : DANE_INSECURE, "%s: no such domain%s", e->name,
+		            secure ? " (validated)" : "");
 		return;
-	case SCAN_NODATA:
+	case DNSMSG_ANS_NODATA:
 		/* RFC 5321 s5.1: no MX records, the domain is its own mail host; after a CNAME
 		 * that is the target, which must be a host name like any MX exchange. */
 		dane_ttl(e, s.ttl);
 		dane_add_exchange(e, s.final, 0);
 		break;
-	case SCAN_DATA:
+	case DNSMSG_ANS_DATA:
 		dane_ttl(e, s.ttl);
 		dnsmsg_iter_init(&s.m, &it);
 		while (dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK) {
 			char host[DNAME_MAX + 2];
 			uint16_t pref;
 
-			if (!dane_rr_is(&rr, s.final, DNSMSG_MX))
+			if (!dnsmsg_answer_has(&s, &rr, DNSMSG_MX))
 				continue;
 			nrec++;
 			if (dnsmsg_rr_mx(&s.m, &rr, &pref, host) != DNSMSG_OK) {
@@ -286,16 +202,16 @@ dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
 		}
 		/* RFC 7505 s3: a lone "0 ." record says the domain accepts no mail. */
 		if (nnull > 0 && nrec == 1) {
-			dane_finish(e, s.secure ? DANE_NONE : DANE_INSECURE,
+			dane_finish(e, secure ? DANE_NONE : DANE_INSECURE,
 			            "null MX (RFC 7505): the domain accepts no mail");
 			return;
 		}
 		break;
 	}
-	e->mx_secure = s.secure;
+	e->mx_secure = secure;
 	if (!e->trust_ad)
 		dane_finish(e, DANE_INSECURE, "AD bit not trusted (dnssec = no)");
-	else if (!s.secure)
+	else if (!secure)
 		dane_finish(e, DANE_INSECURE, "MX records of %s are not DNSSEC-signed", e->name);
 }
 
@@ -304,20 +220,21 @@ dane_on_mx(struct dane_eval *e, const uint8_t *msg, size_t len)
 static void
 dane_on_addr(struct dane_eval *e, struct dane_host *h, int kind, const uint8_t *msg, size_t len)
 {
-	struct dane_scan s;
+	struct dnsmsg_answer s;
 	uint16_t type = kind == K_A ? DNSMSG_A : DNSMSG_AAAA;
 	struct dnsmsg_iter it;
 	struct dnsmsg_rr rr;
+	int secure;
 
-	switch (dane_scan(msg, len, h->name, type, e->trust_ad, &s)) {
-	case SCAN_FAIL:
+	switch (dane_scan(e, msg, len, h->name, type, &s, &secure)) {
+	case DNSMSG_ANS_FAIL:
 		dane_finish(e, DANE_ERROR, "%s: %s lookup failed: %s", h->name,
 		            kind == K_A ? "A" : "AAAA", s.why);
 		return;
-	case SCAN_DATA:
+	case DNSMSG_ANS_DATA:
 		dnsmsg_iter_init(&s.m, &it);
 		while (dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK)
-			if (dane_rr_is(&rr, s.final, type) &&
+			if (dnsmsg_answer_has(&s, &rr, type) &&
 			    rr.rdlen == (type == DNSMSG_A ? 4 : 16) && h->addrs < 255)
 				h->addrs++;
 		/* RFC 7672 s2.2.2: TLSA first at the CNAME-expanded name. */
@@ -325,13 +242,13 @@ dane_on_addr(struct dane_eval *e, struct dane_host *h, int kind, const uint8_t *
 		    dname_normalize(s.final, strlen(s.final), h->base, NULL) != DNAME_OK)
 			h->base[0] = '\0'; /* not a host name: TLSA at the name only */
 		break;
-	case SCAN_NODATA:
-	case SCAN_NXDOMAIN:
+	case DNSMSG_ANS_NODATA:
+	case DNSMSG_ANS_NXDOMAIN:
 		break;
 	}
 	dane_ttl(e, s.ttl);
 	/* s2.2.2: TLSA records count only behind validated address records (or denials). */
-	if (!s.secure)
+	if (!secure)
 		h->insecure = 1;
 }
 
@@ -339,27 +256,28 @@ static void
 dane_on_tlsa(struct dane_eval *e, struct dane_host *h, const char *qname, const uint8_t *msg,
              size_t len)
 {
-	struct dane_scan s;
+	struct dnsmsg_answer s;
 	struct dnsmsg_iter it;
 	struct dnsmsg_rr rr;
+	int secure;
 
-	switch (dane_scan(msg, len, qname, DNSMSG_TLSA, e->trust_ad, &s)) {
-	case SCAN_FAIL:
+	switch (dane_scan(e, msg, len, qname, DNSMSG_TLSA, &s, &secure)) {
+	case DNSMSG_ANS_FAIL:
 		/* RFC 7672 s2.2: a failed TLSA lookup leaves the host's security unknown. */
 		dane_finish(e, DANE_ERROR, "%s: TLSA lookup failed: %s", h->name, s.why);
 		return;
-	case SCAN_DATA:
+	case DNSMSG_ANS_DATA:
 		dnsmsg_iter_init(&s.m, &it);
-		while (s.secure && dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK) {
+		while (secure && dnsmsg_next(&s.m, &it, &rr) == DNSMSG_OK) {
 			struct dnsmsg_tlsa t;
 
-			if (dane_rr_is(&rr, s.final, DNSMSG_TLSA) &&
+			if (dnsmsg_answer_has(&s, &rr, DNSMSG_TLSA) &&
 			    dnsmsg_rr_tlsa(&s.m, &rr, &t) == DNSMSG_OK && dnsmsg_tlsa_usable(&t))
 				h->usable = 1;
 		}
 		break;
-	case SCAN_NODATA:
-	case SCAN_NXDOMAIN:
+	case DNSMSG_ANS_NODATA:
+	case DNSMSG_ANS_NXDOMAIN:
 		break;
 	}
 	dane_ttl(e, s.ttl);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dnsmsg: a bounded reader of DNS responses and a builder of queries (RFC 1035 s4, RFC 6891
- * OPT, RFC 6840 s5.7 AD bit, RFC 6698 TLSA, RFC 7672 s3.1 usable TLSA, RFC 2308 SOA minimum).
+ * OPT, RFC 6840 s5.7 AD bit, RFC 6698 TLSA, RFC 7672 s3.1 usable TLSA, RFC 2308 negative TTL,
+ * TXT strings), and the classification of a response to its question (CNAME chain in the
+ * answer, DATA / NODATA / NXDOMAIN / FAIL, TTLs), shared by the DANE and MTA-STS machines.
  * Pure (P). c-ares 1.18 in Debian 12 has no generic record parser, so DANE needs its own.
  * Every read is bounds-checked against the message; names follow at most DNSMSG_JUMPS_MAX
  * compression pointers, each pointing strictly backwards, so loops are impossible; at most
@@ -205,6 +207,130 @@ dnsmsg_rr_soa_minimum(const struct dnsmsg *m, const struct dnsmsg_rr *rr, uint32
 		return DNSMSG_BAD_RDATA;
 	*minimum = rd32(m->p + off + 16);
 	return DNSMSG_OK;
+}
+
+enum dnsmsg_err
+dnsmsg_rr_txt(const struct dnsmsg *m, const struct dnsmsg_rr *rr, char *out, size_t outsz,
+              size_t *outlen)
+{
+	size_t off = rr->rdoff, end = rr->rdoff + rr->rdlen, o = 0;
+
+	if (rr->type != DNSMSG_TXT || rr->rdlen == 0)
+		return DNSMSG_BAD_RDATA;
+	while (off < end) {
+		size_t n = m->p[off++], take;
+
+		if (n > end - off)
+			return DNSMSG_BAD_RDATA;
+		take = n < outsz - o ? n : outsz - o;
+		memcpy(out + o, m->p + off, take);
+		o += take;
+		off += n;
+	}
+	*outlen = o;
+	return DNSMSG_OK;
+}
+
+int
+dnsmsg_answer_has(const struct dnsmsg_answer *a, const struct dnsmsg_rr *rr, uint16_t type)
+{
+	return rr->section == DNSMSG_SEC_AN && rr->type == type && rr->rclass == 1 &&
+	       strcmp(rr->owner, a->final) == 0;
+}
+
+/* Move a->final one CNAME link along, if the answer has one for it. Returns 1 when moved, 0
+ * at the end of the chain, -1 (a->why set) on a bad record. */
+static int
+dnsmsg_answer_step(struct dnsmsg_answer *a, uint32_t *ttl)
+{
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	enum dnsmsg_err err;
+
+	dnsmsg_iter_init(&a->m, &it);
+	while ((err = dnsmsg_next(&a->m, &it, &rr)) == DNSMSG_OK) {
+		char target[DNAME_MAX + 2];
+
+		if (!dnsmsg_answer_has(a, &rr, DNSMSG_CNAME))
+			continue;
+		if (dnsmsg_rr_cname(&a->m, &rr, target) != DNSMSG_OK) {
+			a->why = "bad CNAME record";
+			return -1;
+		}
+		memcpy(a->final, target, sizeof(target));
+		if (rr.ttl < *ttl)
+			*ttl = rr.ttl;
+		return 1;
+	}
+	if (err != DNSMSG_END) {
+		a->why = dnsmsg_strerror(err);
+		return -1;
+	}
+	return 0;
+}
+
+enum dnsmsg_ans
+dnsmsg_answer(const uint8_t *msg, size_t len, const char *qname, uint16_t qtype,
+              struct dnsmsg_answer *out)
+{
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	enum dnsmsg_err err;
+	uint32_t ttl = UINT32_MAX, neg = DNSMSG_NEG_TTL;
+	unsigned links = 0;
+	int moved;
+
+	out->ttl = 0;
+	out->n = 0;
+	out->why = NULL;
+	if ((err = dnsmsg_parse(msg, len, &out->m)) != DNSMSG_OK) {
+		out->why = dnsmsg_strerror(err);
+		return DNSMSG_ANS_FAIL;
+	}
+	if (out->m.tc) {
+		out->why = "truncated answer";
+		return DNSMSG_ANS_FAIL;
+	}
+	if (out->m.rcode != 0 && out->m.rcode != 3) {
+		out->why = out->m.rcode == 2   ? "SERVFAIL"
+		           : out->m.rcode == 5 ? "REFUSED"
+		                               : "DNS error";
+		return DNSMSG_ANS_FAIL;
+	}
+	if (strlen(qname) > DNAME_MAX) {
+		out->why = "query name too long";
+		return DNSMSG_ANS_FAIL;
+	}
+	memcpy(out->final, qname, strlen(qname) + 1);
+	while (qtype != DNSMSG_CNAME && (moved = dnsmsg_answer_step(out, &ttl)) != 0) {
+		if (moved < 0)
+			return DNSMSG_ANS_FAIL;
+		if (++links > DNSMSG_CNAME_MAX) {
+			out->why = "CNAME chain too long";
+			return DNSMSG_ANS_FAIL;
+		}
+	}
+	/* The chain walk read every record: the iteration below cannot fail. */
+	dnsmsg_iter_init(&out->m, &it);
+	while (dnsmsg_next(&out->m, &it, &rr) == DNSMSG_OK) {
+		uint32_t minimum;
+
+		if (dnsmsg_answer_has(out, &rr, qtype)) {
+			out->n++;
+			if (rr.ttl < ttl)
+				ttl = rr.ttl;
+		} else if (rr.section == DNSMSG_SEC_NS && rr.type == DNSMSG_SOA &&
+		           dnsmsg_rr_soa_minimum(&out->m, &rr, &minimum) == DNSMSG_OK) {
+			/* RFC 2308 s5: a negative answer lives min(SOA TTL, SOA MINIMUM). */
+			neg = minimum < rr.ttl ? minimum : rr.ttl;
+		}
+	}
+	if (out->n > 0) {
+		out->ttl = ttl;
+		return DNSMSG_ANS_DATA;
+	}
+	out->ttl = neg < ttl ? neg : ttl;
+	return out->m.rcode == 3 ? DNSMSG_ANS_NXDOMAIN : DNSMSG_ANS_NODATA;
 }
 
 enum dnsmsg_err

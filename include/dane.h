@@ -8,7 +8,6 @@
 #include "dname.h"
 
 #define DANE_HOSTS_MAX 32    /**< MX hosts kept, lowest preference first (Postfix tries fewer) */
-#define DANE_CNAME_MAX 8     /**< CNAME links followed inside one answer */
 #define DANE_INFLIGHT_MAX 16 /**< queries of one evaluation in flight at once */
 #define DANE_TTL_MIN 10      /**< floor on how long a DNS state is kept (s): TTL 0 is no flood */
 #define DANE_TTL_MAX 86400   /**< ceiling (s) */

@@ -11,6 +11,8 @@
 #define DNSMSG_RR_MAX 512        /**< our cap on resource records examined per message */
 #define DNSMSG_JUMPS_MAX 64      /**< our cap on compression pointers followed per name */
 #define DNSMSG_TLSA_DATA_MAX 512 /**< our cap on TLSA association data */
+#define DNSMSG_CNAME_MAX 8       /**< CNAME links followed inside one answer */
+#define DNSMSG_NEG_TTL 60        /**< negative answer without SOA: kept this long (RFC 2308 s5) */
 
 /** RR types used by mta-stsd. */
 enum dnsmsg_type {
@@ -103,6 +105,53 @@ enum dnsmsg_err dnsmsg_rr_cname(const struct dnsmsg *m, const struct dnsmsg_rr *
  * result */
 enum dnsmsg_err dnsmsg_rr_soa_minimum(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
                                       uint32_t *minimum);
+
+/**
+ * TXT rdata: the character-strings of one record concatenated (RFC 1035 s3.3.14; RFC 8461
+ * s3.1 joins them). They must fill the rdata exactly. At most outsz bytes are copied: callers
+ * size out one byte over their own cap, so that a longer record is still seen as too long.
+ * @param m message @param rr record @param out bytes (not NUL-terminated) @param outsz size
+ * @param outlen bytes copied
+ */
+enum dnsmsg_err dnsmsg_rr_txt(const struct dnsmsg *m, const struct dnsmsg_rr *rr, char *out,
+                              size_t outsz, size_t *outlen);
+
+/** How a response answers its question (RFC 1034 s4.3.2, RFC 2308). */
+enum dnsmsg_ans {
+	DNSMSG_ANS_DATA = 0, /**< records of the type at the end of the CNAME chain */
+	DNSMSG_ANS_NODATA,   /**< the name exists without records of the type */
+	DNSMSG_ANS_NXDOMAIN, /**< the name does not exist */
+	DNSMSG_ANS_FAIL,     /**< no usable answer: SERVFAIL, REFUSED, TC, malformed, long chain */
+};
+
+/** A response read for one question; the message stays borrowed. */
+struct dnsmsg_answer {
+	struct dnsmsg m;           /**< parsed header (borrows the bytes) */
+	char final[DNAME_MAX + 2]; /**< owner at the end of the CNAME chain (the qname if none) */
+	uint32_t ttl;              /**< DATA: least TTL of the chain and the data; otherwise the
+	                                negative TTL min(SOA TTL, SOA MINIMUM), DNSMSG_NEG_TTL
+	                                without SOA (and least with the chain's) */
+	unsigned n;                /**< DATA: records of the type at final */
+	const char *why;           /**< FAIL: static reason */
+};
+
+/**
+ * Classify the response to (qname, qtype, class IN): follow the CNAME chain inside the answer
+ * section (at most DNSMSG_CNAME_MAX links), count the records of qtype at its end, take TTLs.
+ * Rcodes other than NOERROR and NXDOMAIN, the TC bit, and any malformed record are FAIL.
+ * Whether to trust out->m.ad is the caller's decision.
+ * @param msg response @param len length @param qname question name, no trailing dot
+ * @param qtype type asked (CNAME: the chain is not followed) @param out result
+ * @return the class of the answer
+ */
+enum dnsmsg_ans dnsmsg_answer(const uint8_t *msg, size_t len, const char *qname, uint16_t qtype,
+                              struct dnsmsg_answer *out);
+
+/**
+ * @param a classified answer @param rr a record of its message @param type type
+ * @return 1 if rr belongs to the answer RRset of (a->final, type), class IN
+ */
+int dnsmsg_answer_has(const struct dnsmsg_answer *a, const struct dnsmsg_rr *rr, uint16_t type);
 
 /** TLSA rdata (RFC 6698). */
 struct dnsmsg_tlsa {

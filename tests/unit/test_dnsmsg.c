@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -359,6 +360,162 @@ test_query(void **state)
 	                 DNSMSG_OK);
 }
 
+/* TXT rdata: strings joined; must fill the rdata; a record longer than the buffer is cut at
+ * the buffer's size (callers give one byte over their cap). */
+static void
+test_txt(void **state)
+{
+	struct pkt k;
+	struct dnsmsg m;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	char out[16];
+	size_t n = 99;
+
+	(void)state;
+	header(&k, 0x8180, 0, 0, 0, 4, 0, 0);
+	rr_head(&k, "_mta-sts.x.test", DNSMSG_TXT, 300, 1 + 8 + 1 + 6);
+	put(&k, "\x08v=STSv1;\x06 id=1;", 16);
+	rr_head(&k, "_mta-sts.x.test", DNSMSG_TXT, 300, 1 + 20);
+	put(&k,
+	    "\x14"
+	    "0123456789abcdefghij",
+	    21);
+	rr_head(&k, "_mta-sts.x.test", DNSMSG_TXT, 300, 3); /* string runs past the rdata */
+	put(&k,
+	    "\x05"
+	    "ab",
+	    3);
+	rr_head(&k, "_mta-sts.x.test", DNSMSG_TXT, 300, 2); /* empty strings are fine */
+	put(&k, "\x00\x00", 2);
+	assert_int_equal(dnsmsg_parse(k.b, k.n, &m), DNSMSG_OK);
+	dnsmsg_iter_init(&m, &it);
+	assert_int_equal(dnsmsg_next(&m, &it, &rr), DNSMSG_OK);
+	assert_int_equal(dnsmsg_rr_txt(&m, &rr, out, sizeof(out), &n), DNSMSG_OK);
+	assert_int_equal(n, 14);
+	assert_memory_equal(out, "v=STSv1; id=1;", 14);
+	assert_int_equal(dnsmsg_next(&m, &it, &rr), DNSMSG_OK);
+	assert_int_equal(dnsmsg_rr_txt(&m, &rr, out, sizeof(out), &n), DNSMSG_OK);
+	assert_int_equal(n, sizeof(out));
+	assert_memory_equal(out, "0123456789abcdef", 16);
+	assert_int_equal(dnsmsg_next(&m, &it, &rr), DNSMSG_OK);
+	assert_int_equal(dnsmsg_rr_txt(&m, &rr, out, sizeof(out), &n), DNSMSG_BAD_RDATA);
+	assert_int_equal(dnsmsg_next(&m, &it, &rr), DNSMSG_OK);
+	assert_int_equal(dnsmsg_rr_txt(&m, &rr, out, sizeof(out), &n), DNSMSG_OK);
+	assert_int_equal(n, 0);
+	/* Not a TXT record. */
+	rr.type = DNSMSG_MX;
+	assert_int_equal(dnsmsg_rr_txt(&m, &rr, out, sizeof(out), &n), DNSMSG_BAD_RDATA);
+}
+
+/* An answer for (qname, A): CNAME chain of links links (ttl 50 each) from qname, then either
+ * an A record (ttl 200) at its end, or an SOA (TTL soa_ttl, MINIMUM 120) in authority. */
+static void
+build_chain(struct pkt *k, const char *qname, unsigned links, int data, unsigned rcode,
+            uint32_t soa_ttl)
+{
+	char cur[64], next[64];
+
+	header(k, 0x8180, rcode, 1, 1, links + (data ? 1 : 0), data ? 0 : 1, 0);
+	put_name(k, qname);
+	put16(k, DNSMSG_A);
+	put16(k, 1);
+	snprintf(cur, sizeof(cur), "%s", qname);
+	for (unsigned i = 0; i < links; i++) {
+		snprintf(next, sizeof(next), "c%u.chain.test", i);
+		rr_head(k, cur, DNSMSG_CNAME, 50, (unsigned)strlen(next) + 2);
+		put_name(k, next);
+		snprintf(cur, sizeof(cur), "%s", next);
+	}
+	if (data) {
+		rr_head(k, cur, DNSMSG_A, 200, 4);
+		put(k, "\xc0\x00\x02\x01", 4);
+	} else {
+		rr_head(k, "chain.test", DNSMSG_SOA, soa_ttl, 22);
+		put_name(k, "");
+		put_name(k, "");
+		put32(k, 1);
+		put32(k, 2);
+		put32(k, 3);
+		put32(k, 4);
+		put32(k, 120);
+	}
+}
+
+static void
+test_answer(void **state)
+{
+	struct pkt k;
+	struct dnsmsg_answer a;
+
+	(void)state;
+	/* data without and with a chain; TTL is the least along the way */
+	build_chain(&k, "q.chain.test", 0, 1, 0, 0);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_DATA);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.ttl, 200);
+	assert_string_equal(a.final, "q.chain.test");
+	assert_true(a.m.ad);
+	build_chain(&k, "q.chain.test", 3, 1, 0, 0);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_DATA);
+	assert_string_equal(a.final, "c2.chain.test");
+	assert_int_equal(a.ttl, 50);
+	/* asked for CNAME itself: the chain is not followed */
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_CNAME, &a),
+	                 DNSMSG_ANS_DATA);
+	assert_string_equal(a.final, "q.chain.test");
+	/* DNSMSG_CNAME_MAX links are followed, one more is a failure */
+	build_chain(&k, "q.chain.test", DNSMSG_CNAME_MAX, 1, 0, 0);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_DATA);
+	build_chain(&k, "q.chain.test", DNSMSG_CNAME_MAX + 1, 1, 0, 0);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_FAIL);
+	assert_string_equal(a.why, "CNAME chain too long");
+	/* negative answers: min(SOA TTL, MINIMUM), and the chain's TTL */
+	build_chain(&k, "q.chain.test", 0, 0, 0, 300);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_NODATA);
+	assert_int_equal(a.ttl, 120);
+	build_chain(&k, "q.chain.test", 0, 0, 3, 30);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a),
+	                 DNSMSG_ANS_NXDOMAIN);
+	assert_int_equal(a.ttl, 30);
+	build_chain(&k, "q.chain.test", 1, 0, 3, 300);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a),
+	                 DNSMSG_ANS_NXDOMAIN);
+	assert_int_equal(a.ttl, 50);
+	/* without an SOA: DNSMSG_NEG_TTL */
+	header(&k, 0x8180, 3, 0, 1, 0, 0, 0);
+	put_name(&k, "q.chain.test");
+	put16(&k, DNSMSG_A);
+	put16(&k, 1);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a),
+	                 DNSMSG_ANS_NXDOMAIN);
+	assert_int_equal(a.ttl, DNSMSG_NEG_TTL);
+	/* SERVFAIL, REFUSED, TC, garbage */
+	build_chain(&k, "q.chain.test", 0, 1, 2, 0);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_FAIL);
+	assert_string_equal(a.why, "SERVFAIL");
+	build_chain(&k, "q.chain.test", 0, 1, 5, 0);
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_FAIL);
+	assert_string_equal(a.why, "REFUSED");
+	build_chain(&k, "q.chain.test", 0, 1, 0, 0);
+	k.b[2] |= 0x02;
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_A, &a), DNSMSG_ANS_FAIL);
+	assert_string_equal(a.why, "truncated answer");
+	/* every truncation of a chained answer is a failure, never data of the wrong name */
+	build_chain(&k, "q.chain.test", 2, 1, 0, 0);
+	for (size_t n = 0; n < k.n; n++)
+		assert_int_equal(dnsmsg_answer(k.b, n, "q.chain.test", DNSMSG_A, &a),
+		                 DNSMSG_ANS_FAIL);
+	/* a CNAME pointing back to itself ends within the cap */
+	header(&k, 0x8180, 0, 0, 1, 1, 0, 0);
+	put_name(&k, "loop.test");
+	put16(&k, DNSMSG_A);
+	put16(&k, 1);
+	rr_head(&k, "loop.test", DNSMSG_CNAME, 5, 11);
+	put_name(&k, "loop.test");
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "loop.test", DNSMSG_A, &a), DNSMSG_ANS_FAIL);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -375,6 +532,7 @@ main(void)
 	    cmocka_unit_test(test_header_flags), cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_name_length),  cmocka_unit_test(test_cname_soa),
 	    cmocka_unit_test(test_tlsa),         cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_txt),          cmocka_unit_test(test_answer),
 	    cmocka_unit_test(test_strerror),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
