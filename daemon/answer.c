@@ -10,34 +10,32 @@
  * policy_type=sts policy_domain=D mx_host_pattern=P... { policy_string = LINE }... (the policy
  * lines are rebuilt from the parsed policy; extension keys are not kept). Other levels:
  * dane-only, dane, encrypt, may. NOTFOUND carries no text; TEMP the decision's explanation.
- * Netstring framing lives in socketmap.c.
+ * The text goes into a strbuf whose cap the caller sets (ANSWER_TEXT_MAX: what fits Postfix's
+ * reply cap); passing it refuses the reply. Netstring framing lives in socketmap.c.
  */
 #include "answer.h"
 
 #include <stdio.h>
 #include <string.h>
 
-struct answer_wbuf {
-	char *p;
-	size_t sz, len;
+#include "xalloc.h"
+
+/* The reply being written: a failed append (the strbuf's cap passed) marks it full and
+ * nothing after it is appended, so a reply is complete or refused, never cut. */
+struct answer_out {
+	struct strbuf *sb;
 	int full;
 };
 
 static void
-answer_put(struct answer_wbuf *w, const char *s, size_t n)
+answer_put(struct answer_out *w, const char *s, size_t n)
 {
-	/* Keep one byte for the NUL. */
-	if (w->full || w->sz == 0 || w->sz - 1 - w->len < n) {
+	if (!w->full && strbuf_append(w->sb, s, n) != 0)
 		w->full = 1;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-	w->p[w->len] = '\0';
 }
 
 static void
-answer_puts(struct answer_wbuf *w, const char *s)
+answer_puts(struct answer_out *w, const char *s)
 {
 	answer_put(w, s, strlen(s));
 }
@@ -88,7 +86,7 @@ answer_seen(const struct stspolicy *pol, unsigned i, const char *q, size_t qlen)
  * pattern as published, and the policy's lines. Never policy_ttl; never a brace inside a
  * policy_string (patterns are plain LDH names, checked by the caller). */
 static void
-answer_tlsrpt(const struct stspolicy *pol, const char *domain, struct answer_wbuf *w)
+answer_tlsrpt(const struct stspolicy *pol, const char *domain, struct answer_out *w)
 {
 	char num[16];
 
@@ -122,7 +120,7 @@ answer_name_ok(const char *s)
 }
 
 static int
-answer_secure(const struct answer *a, struct answer_wbuf *w)
+answer_secure(const struct answer *a, struct answer_out *w)
 {
 	const struct stspolicy *pol = a->policy;
 
@@ -167,16 +165,14 @@ answer_secure(const struct answer *a, struct answer_wbuf *w)
 }
 
 int
-answer_format(const struct answer *a, const char **status, char *out, size_t outsz, size_t *outlen)
+answer_format(const struct answer *a, const char **status, struct strbuf *out)
 {
-	struct answer_wbuf w = {out, outsz, 0, 0};
+	struct answer_out w = {out, 0};
 
-	if (outsz > 0)
-		out[0] = '\0';
+	strbuf_reset(out);
 	switch (a->kind) {
 	case ANSWER_NOTFOUND:
 		*status = "NOTFOUND";
-		answer_put(&w, "", 0);
 		break;
 	case ANSWER_TEMP:
 		*status = "TEMP";
@@ -189,7 +185,7 @@ answer_format(const struct answer *a, const char **status, char *out, size_t out
 			if (answer_secure(a, &w) != 0) {
 				/* Never weaken to something else: defer (Postfix retries later). */
 				*status = "TEMP";
-				w.len = 0;
+				strbuf_reset(out);
 				w.full = 0;
 				answer_puts(&w, "internal error: no usable MX pattern for secure");
 			}
@@ -217,8 +213,22 @@ answer_format(const struct answer *a, const char **status, char *out, size_t out
 		answer_puts(&w, "internal error: unknown answer kind");
 		break;
 	}
-	if (w.full)
-		return -1;
-	*outlen = w.len;
-	return 0;
+	return w.full ? -1 : 0;
+}
+
+void
+answer_reply(const struct decide_input *in, const struct cfg_zone *zone, int64_t now,
+             struct strbuf *out, const char **status, const char **why)
+{
+	struct answer a;
+
+	decide(in, zone, now, &a);
+	*why = a.why;
+	if (answer_format(&a, status, out) != 0) {
+		/* Cannot happen with capped policies; never send a cut policy: defer. */
+		*status = "TEMP";
+		*why = "reply too long";
+		strbuf_reset(out);
+		INVARIANT(strbuf_puts(out, *why) == 0);
+	}
 }

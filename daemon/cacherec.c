@@ -2,8 +2,10 @@
 /*
  * cacherec: the cache record of one policy domain, its byte encoding and the trust-on-first-use
  * update rules (RFC 8461 s5.1, s10). Pure (P): no I/O, no clock (now is a parameter), no globals.
- * Encoding: version byte, flags byte, five little-endian int64 times, mode, max_age, n_mx, then
- * u8-length-prefixed id, failed_id and mx patterns. Decoding re-validates every field (ids,
+ * Encoding: version byte, flags byte, six little-endian int64 times (version 1: five, without
+ * fail_until), mode, max_age, n_mx, then u8-length-prefixed id, failed_id and mx patterns.
+ * Version 1 records are still read, so an upgrade never loses a learned policy. Decoding
+ * re-validates every field (ids,
  * patterns via dname_normalize, ranges, expires == fetched + max_age, no trailing bytes), so a
  * damaged or foreign record is rejected rather than applied.
  * Limits: CACHEREC_MAX_BYTES per record (the largest record is about 16.4 KB).
@@ -96,6 +98,7 @@ cacherec_encode(const struct cacherec *r, uint8_t *out, size_t outsz, size_t *ou
 	cacherec_put_le(&w, (uint64_t)r->checked, 8);
 	cacherec_put_le(&w, (uint64_t)r->failed, 8);
 	cacherec_put_le(&w, (uint64_t)r->none_until, 8);
+	cacherec_put_le(&w, (uint64_t)r->fail_until, 8);
 	cacherec_put_u8(&w, (unsigned)r->policy.mode);
 	cacherec_put_le(&w, r->policy.max_age, 4);
 	cacherec_put_u8(&w, r->policy.n_mx);
@@ -189,7 +192,7 @@ cacherec_mx_ok(const char *mx, size_t n)
 }
 
 static int
-cacherec_decode_body(struct cacherec_rbuf *rb, struct cacherec *r)
+cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec *r)
 {
 	unsigned flags, mode, n_mx;
 	uint64_t max_age;
@@ -201,13 +204,14 @@ cacherec_decode_body(struct cacherec_rbuf *rb, struct cacherec *r)
 	r->checked = cacherec_get_i64(rb);
 	r->failed = cacherec_get_i64(rb);
 	r->none_until = cacherec_get_i64(rb);
+	r->fail_until = version >= 2 ? cacherec_get_i64(rb) : 0;
 	mode = (unsigned)cacherec_get_le(rb, 1);
 	max_age = cacherec_get_le(rb, 4);
 	n_mx = (unsigned)cacherec_get_le(rb, 1);
 	/* Times are seconds since the epoch: a negative one is damage, and rejecting it keeps
 	 * every "now - t" of the rules below free of overflow. */
 	if (r->fetched < 0 || r->expires < 0 || r->checked < 0 || r->failed < 0 ||
-	    r->none_until < 0)
+	    r->none_until < 0 || r->fail_until < 0)
 		return -1;
 	if (rb->bad || (flags & ~(unsigned)CACHEREC_FLAG_POLICY) != 0 ||
 	    mode > STSPOLICY_MODE_ENFORCE || max_age > STSPOLICY_MAX_AGE_MAX ||
@@ -256,10 +260,10 @@ cacherec_decode(const uint8_t *p, size_t len, struct cacherec *r)
 	cacherec_init(r);
 	if (len == 0)
 		return CACHEREC_CORRUPT;
-	if (p[0] != CACHEREC_VERSION)
+	if (p[0] != CACHEREC_VERSION && p[0] != 1)
 		return CACHEREC_BAD_VERSION;
 	rb.off = 1;
-	if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, r) != 0) {
+	if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, p[0], r) != 0) {
 		/* Never leave half a record behind: the caller sees "nothing known". */
 		cacherec_init(r);
 		return CACHEREC_CORRUPT;
@@ -281,7 +285,10 @@ cacherec_view(const struct cacherec *r, int64_t now)
 {
 	if (cacherec_policy_valid(r, now))
 		return CACHEREC_VIEW_POLICY;
-	/* An expired policy is never applied, and does not mean "no policy" either. */
+	/* An expired policy is never applied, and does not mean "no policy" either. The latest
+	 * outcome of discovery wins: each update below clears what the other one remembered. */
+	if (now < r->fail_until)
+		return CACHEREC_VIEW_TXT_FAILED;
 	if (now < r->none_until)
 		return CACHEREC_VIEW_NO_POLICY;
 	return CACHEREC_VIEW_UNKNOWN;
@@ -312,16 +319,29 @@ void
 cacherec_on_txt(struct cacherec *r, int64_t now)
 {
 	r->checked = now;
+	r->fail_until = 0;
 }
 
 void
 cacherec_on_no_policy(struct cacherec *r, int64_t now, unsigned remember)
 {
 	r->checked = now;
+	r->fail_until = 0;
 	/* RFC 8461 s5.1 / s10: removing the TXT record never drops a valid cached policy;
 	 * otherwise remembering "no policy" keeps such domains off the network for a while. */
 	if (!cacherec_policy_valid(r, now))
 		r->none_until = now + (int64_t)remember;
+}
+
+void
+cacherec_on_txt_fail(struct cacherec *r, int64_t now, unsigned remember)
+{
+	r->checked = now;
+	/* A temporary failure is never "no policy"; with a valid policy nothing else changes. */
+	if (!cacherec_policy_valid(r, now)) {
+		r->none_until = 0;
+		r->fail_until = now + (int64_t)remember;
+	}
 }
 
 /* Copy a TXT id; ids come from stsrecord_parse(), so a longer one is a broken invariant. */
@@ -349,6 +369,7 @@ cacherec_on_fetch_ok(struct cacherec *r, const struct stspolicy *p, const char *
 	r->failed = 0;
 	r->failed_id[0] = '\0';
 	r->none_until = 0;
+	r->fail_until = 0;
 }
 
 void
@@ -357,6 +378,7 @@ cacherec_on_fetch_fail(struct cacherec *r, const char *id, int64_t now, unsigned
 	r->failed = now;
 	cacherec_set_id(r->failed_id, id);
 	r->checked = now;
+	r->fail_until = 0;
 	/* RFC 8461 s5.1: a failed fetch keeps the cached policy; with nothing valid cached the
 	 * domain is treated as having no policy for a while (and the fallback is answered). */
 	if (!cacherec_policy_valid(r, now))

@@ -713,6 +713,7 @@ cfg_defaults(struct cfg *c)
 	c->max_lookups = 4096;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
 	cfg_zone_defaults(&c->default_zone);
+	c->refs = 1; /* the creator's */
 }
 
 int
@@ -785,6 +786,26 @@ cfg_fini(struct cfg *c)
 	free(c->dns_servers);
 	free(c->ca_file);
 	c->socket_group = c->user = c->cache_dir = c->dns_servers = c->ca_file = NULL;
+}
+
+struct cfg *
+cfg_ref(struct cfg *c)
+{
+	if (c != NULL)
+		c->refs++;
+	return c;
+}
+
+void
+cfg_unref(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	INVARIANT(c->refs > 0);
+	if (--c->refs == 0) {
+		cfg_fini(c);
+		free(c);
+	}
 }
 
 const struct cfg_zone *

@@ -275,7 +275,7 @@ direct_on_result(void *arg, const struct lookup_result *r)
 }
 
 static int
-query_direct(const struct ctl *ctl, const struct socketmap_dest *dest)
+query_direct(struct ctl *ctl, const struct socketmap_dest *dest)
 {
 	struct direct d = {NULL, ctl, dest->domain, 2};
 	struct resolver *res;
@@ -295,9 +295,9 @@ query_direct(const struct ctl *ctl, const struct socketmap_dest *dest)
 		event_base_free(d.base);
 		return 2;
 	}
-	ls = lookups_new(d.base, &ctl->cfg, res, fetch, NULL);
-	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), dest,
-	                   direct_on_result, &d);
+	ls = lookups_new(d.base, res, fetch, NULL);
+	w = lookup_request(ls, &ctl->cfg, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)),
+	                   dest, direct_on_result, &d);
 	if (w != NULL)
 		event_base_dispatch(d.base);
 	lookups_free(ls);

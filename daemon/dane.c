@@ -474,9 +474,10 @@ dane_result(const struct dane_eval *e, int64_t now, struct danerec *out)
 }
 
 int
-danerec_valid(const struct danerec *r, int64_t now)
+danerec_valid(const struct danerec *r, int64_t now, int trust_ad)
 {
-	return now < r->expires;
+	/* A record made with another dnssec setting says nothing about this one. */
+	return now < r->expires && (r->trust_ad != 0) == (trust_ad != 0);
 }
 
 /* ---- record encoding: magic, version, state, flags, n_hosts, n_tlsa, expires (LE),

@@ -263,3 +263,42 @@ decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, 
 		break;
 	}
 }
+
+int
+decide_needs_dns(const struct cacherec *rec, const struct cfg_zone *zone, int trust_ad, int64_t now)
+{
+	const struct stspolicy *p = &rec->policy;
+
+	if (zone->dane && trust_ad)
+		return 1;
+	if (!zone->mx_check)
+		return 0;
+	switch (cacherec_view(rec, now)) {
+	case CACHEREC_VIEW_POLICY:
+		return p->mode == STSPOLICY_MODE_ENFORCE ||
+		       (p->mode == STSPOLICY_MODE_TESTING && zone->testing == CFG_TESTING_ENFORCE);
+	case CACHEREC_VIEW_NO_POLICY:
+	case CACHEREC_VIEW_TXT_FAILED:
+		return 0;
+	case CACHEREC_VIEW_UNKNOWN:
+		break;
+	}
+	return 1; /* discovery may find an enforced policy: have the MX set ready */
+}
+
+enum decide_disc
+decide_cached_disc(enum cacherec_view view)
+{
+	switch (view) {
+	case CACHEREC_VIEW_POLICY:
+		return DECIDE_DISC_NOT_RUN;
+	case CACHEREC_VIEW_NO_POLICY:
+		return DECIDE_DISC_NO_POLICY;
+	case CACHEREC_VIEW_TXT_FAILED:
+		return DECIDE_DISC_TXT_FAILED;
+	case CACHEREC_VIEW_UNKNOWN:
+		break;
+	}
+	/* Not a cache answer: treat as a failed lookup, the row that never weakens delivery. */
+	return DECIDE_DISC_TXT_FAILED;
+}

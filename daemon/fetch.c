@@ -3,20 +3,21 @@
  * fetch: capped HTTPS GET of MTA-STS policies with the libcurl multi interface on the libevent
  * loop. Effectful (E). Owns the multi handle, one event per curl socket (CURLMOPT_SOCKETFUNCTION,
  * kept with curl_multi_assign) and one timer (CURLMOPT_TIMERFUNCTION).
- * RFC 8461 s3.3: HTTPS only, no redirects, status 200 only, media type text/plain, body capped
- * at STSPOLICY_MAX_BYTES (aborted as soon as it is passed), bounded total time, PKIX validation
- * of mta-sts.<domain> with SNI, TLS >= 1.2; proxies from the environment, cookies and HTTP caches
- * are not used. The address comes from our resolver (CURLOPT_RESOLVE), so curl never resolves.
- * Parsing the body is stspolicy.c's job.
+ * RFC 8461 s3.3 on the transport: HTTPS only, no redirects followed, body capped at
+ * STSPOLICY_MAX_BYTES (aborted as soon as it is passed), bounded total time, PKIX validation
+ * of mta-sts.<domain> with SNI, TLS >= 1.2; proxies from the environment, cookies and HTTP
+ * caches are not used. The addresses come from sts.c's lookups, formatted here for
+ * CURLOPT_RESOLVE, so curl never resolves. It hands back status, media type and body (struct
+ * sts_response); judging them (200 only, text/plain, the policy itself) is sts.c's job.
  */
 #include "fetch.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/queue.h>
 
 #include "dname.h"
@@ -201,53 +202,25 @@ fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* RFC 8461 s3.3: the media type must be text/plain; parameters such as charset are allowed. */
-static int
-fetch_type_ok(const char *ct)
-{
-	size_t n = strlen("text/plain");
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, "text/plain", n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
 static void
 fetch_finish(struct fetch *h, CURLcode rc)
 {
 	char why[CURL_ERROR_SIZE + 64];
-	long status = 0;
-	char *ct = NULL;
+	struct sts_response r = {NULL, 0, NULL, h->body ? h->body : "", h->len};
 
-	why[0] = '\0';
-	if (rc != CURLE_OK) {
-		if (h->too_big)
-			snprintf(why, sizeof(why), "policy body over %d bytes",
-			         STSPOLICY_MAX_BYTES);
-		else
-			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
-			         h->errbuf[0] ? ": " : "", h->errbuf);
+	if (h->too_big) {
+		snprintf(why, sizeof(why), "policy body over %d bytes", STSPOLICY_MAX_BYTES);
+		r.error = why;
+	} else if (rc != CURLE_OK) {
+		/* curl's message, cut to the buffer: the cause is still readable. */
+		(void)snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
+		               h->errbuf[0] ? ": " : "", h->errbuf);
+		r.error = why;
 	} else {
-		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, &ct);
-		if (status != 200)
-			snprintf(why, sizeof(why), "HTTP status %ld (only 200 is accepted)",
-			         status);
-		else if (!fetch_type_ok(ct))
-			snprintf(why, sizeof(why), "content type \"%.64s\" is not text/plain",
-			         ct ? ct : "(none)");
+		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, (char **)&r.ctype);
 	}
-	if (why[0] != '\0')
-		h->cb(h->arg, NULL, 0, why);
-	else
-		h->cb(h->arg, h->body ? h->body : "", h->len, NULL);
+	h->cb(h->arg, &r);
 	fetch_release(h); /* the handle is dead once the callback has returned */
 }
 
@@ -279,29 +252,56 @@ fetch_on_start(evutil_socket_t fd, short what, void *arg)
 	h->start_ev = NULL;
 	mrc = curl_multi_add_handle(h->f->multi, h->easy);
 	if (mrc != CURLM_OK) {
-		h->cb(h->arg, NULL, 0, curl_multi_strerror(mrc));
+		struct sts_response r = {curl_multi_strerror(mrc), 0, NULL, "", 0};
+
+		h->cb(h->arg, &r);
 		curl_easy_cleanup(h->easy);
 		h->easy = NULL;
 		fetch_release(h);
 	}
 }
 
+/* "mta-sts.<domain>:443:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. */
+static int
+fetch_resolve_entry(const struct sts_fetch *req, char *out, size_t outsz)
+{
+	size_t o;
+	int n = snprintf(out, outsz, "mta-sts.%s:443:", req->domain);
+
+	if (n < 0 || (size_t)n >= outsz)
+		return 0;
+	o = (size_t)n;
+	for (unsigned i = 0; i < req->n_addrs; i++) {
+		char a[INET6_ADDRSTRLEN];
+		int v6 = req->addrs[i].family == 6;
+
+		if (inet_ntop(v6 ? AF_INET6 : AF_INET, req->addrs[i].bytes, a, sizeof(a)) == NULL)
+			return 0;
+		n = snprintf(out + o, outsz - o, "%s%s%s%s", i ? "," : "", v6 ? "[" : "", a,
+		             v6 ? "]" : "");
+		if (n < 0 || (size_t)n >= outsz - o)
+			return 0;
+		o += (size_t)n;
+	}
+	return 1;
+}
+
 struct fetch *
-fetch_start(struct fetcher *f, const char *domain, const char *addrs, fetch_cb *cb, void *arg)
+fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *arg)
 {
 	static const struct timeval zero = {0, 0};
 	struct fetch *h = xcalloc(1, sizeof(*h));
-	char url[DNAME_MAX + 64], res[DNAME_MAX + 600];
+	char url[DNAME_MAX + 64], res[DNAME_MAX + 32 + STS_ADDRS_MAX * (INET6_ADDRSTRLEN + 3)];
 	CURL *e;
 
 	h->f = f;
 	LIST_INSERT_HEAD(&f->active, h, link);
 	h->cb = cb;
 	h->arg = arg;
-	INVARIANT(snprintf(url, sizeof(url), "https://mta-sts.%s/.well-known/mta-sts.txt", domain) <
-	          (int)sizeof(url));
-	INVARIANT(snprintf(res, sizeof(res), "mta-sts.%s:443:%s", domain, addrs) <
-	          (int)sizeof(res));
+	/* Both fit by construction (a normalised domain, at most STS_ADDRS_MAX addresses). */
+	INVARIANT(snprintf(url, sizeof(url), "https://mta-sts.%s/.well-known/mta-sts.txt",
+	                   req->domain) < (int)sizeof(url));
+	INVARIANT(fetch_resolve_entry(req, res, sizeof(res)));
 	h->resolve = curl_slist_append(NULL, res);
 	INVARIANT(h->resolve != NULL);
 	e = h->easy = curl_easy_init();

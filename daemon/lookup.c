@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lookup: the per-destination state machine. Effectful (E); the only module that knows
- * resolver, fetch and cache. Owns every in-flight lookup (one per destination key, in a hash
- * table), its DNS/fetch handles and its waiters. A lookup has two parts that run side by side:
- *   MTA-STS: cache -> TXT -> address -> fetch (RFC 8461 s3, s5.1 via cacherec.c);
- *   DNS: the MX set and DANE state of the destination (RFC 7672, dane.c drives the queries).
- * Hot path: when the cache settles both (valid policy or remembered "no policy", and an
- * unexpired DNS record where the zone needs one) the answer is given synchronously from LMDB
- * reads; a due TXT re-check then runs in the background. Otherwise the request waits on the
- * destination's lookup; concurrent requests share it. Destinations sharing a policy domain
- * ("example.com", "example.com:2525") are separate lookups and may discover that policy at
- * the same time; both results are valid and the later write wins. The answer is decide.c's.
- * Every lookup has a deadline below Postfix's 100 s socketmap timeout.
+ * lookup: the driver of one destination's lookup. Effectful (E); the only module that knows
+ * resolver, fetch and cache. It holds no protocol rule: the MTA-STS machine (sts.c), the DNS
+ * machine (dane.c) and the decision (decide.c, answer.c) do; here is the registry of lookups
+ * in flight (one per destination key, in a hash table), their waiters, deadlines and I/O.
+ * Hot path: when the cache settles the answer (decide_needs_dns() says whether the DNS record
+ * is needed too) it is given synchronously from LMDB reads, and a due TXT re-check of a cached
+ * policy (RFC 8461 s5.1) starts in the background. Otherwise the request waits on the
+ * destination's lookup, which runs the parts the cache did not settle side by side; their
+ * queries share one table of slots; the results are stored, then every waiter is answered by
+ * its own zone of the configuration it came with. Destinations sharing a policy domain
+ * ("example.com", "example.com:2525") are separate lookups; both results are valid and the
+ * later write wins. Every lookup ends before LOOKUP_DEADLINE_MAX, below Postfix's 100 s.
  */
 #include "lookup.h"
 
@@ -24,20 +24,16 @@
 
 #include "answer.h"
 #include "cache.h"
-#include "dname.h"
 #include "fetch.h"
 #include "log.h"
 #include "resolver.h"
-#include "stspolicy.h"
-#include "stsrecord.h"
+#include "sts.h"
 #include "xalloc.h"
 
 #define LOOKUP_BUCKETS 1024             /* power of two */
-#define LOOKUP_TEXT_MAX 65536           /* 64 patterns of 253 bytes, thrice with 3.10 attributes */
 #define LOOKUP_DEADLINE_MAX 90          /* seconds; Postfix gives up after 100 */
 #define LOOKUP_KEY_MAX (DNAME_MAX + 32) /* "dane/[host]:port" */
-
-enum lookup_stage { STAGE_TXT, STAGE_ADDR, STAGE_FETCH };
+#define LOOKUP_QUERIES_MAX (DANE_INFLIGHT_MAX + STS_INFLIGHT_MAX)
 
 /* A part is IDLE when the cache settled it (or the zone does not need it). */
 enum lookup_part { PART_IDLE = 0, PART_RUNNING, PART_DONE };
@@ -45,46 +41,46 @@ enum lookup_part { PART_IDLE = 0, PART_RUNNING, PART_DONE };
 struct lookup_waiter {
 	TAILQ_ENTRY(lookup_waiter) link;
 	struct lookup *lk;
+	struct cfg *cfg; /* the configuration of the request; zone lives in it */
 	const struct cfg_zone *zone;
 	lookup_cb *cb;
 	void *arg;
 };
 
-/* One DNS query of the DNS part in flight. */
-struct lookup_dnsq {
+/* One DNS query in flight, of either machine. */
+struct lookup_q {
 	struct lookup *lk;
 	struct resolver_query *q;
 	unsigned token;
+	int sts; /* 1: sts.c asked for it, 0: dane.c */
 };
 
 struct lookup {
 	LIST_ENTRY(lookup) hlink;
 	struct lookups *ls;
+	struct cfg *cfg;            /* settings of the request that started it */
 	char key[LOOKUP_KEY_MAX];   /* dane_key(): "dane/" + the destination */
 	struct socketmap_dest dest; /* policy domain, port, brackets */
 	struct event *guard;
 	int64_t t0, deadline; /* start; when the guard fires */
 	TAILQ_HEAD(, lookup_waiter) waiters;
+	struct lookup_q q[LOOKUP_QUERIES_MAX];
 	/* MTA-STS part */
-	enum lookup_part sts;
-	enum lookup_stage stage;
+	enum lookup_part sts_part;
+	struct cacherec rec; /* what answers: from the cache, then from the machine */
 	enum decide_disc disc;
 	int sts_write;
-	struct cacherec rec;
-	struct stsrecord txt;
-	struct resolver_query *q;
+	struct sts_eval *sts; /* while running */
 	struct fetch *f;
 	/* DNS part */
-	enum lookup_part dns;
+	enum lookup_part dns_part;
 	int have_dns; /* drec holds a record usable now */
 	struct danerec drec;
-	struct dane_eval *dane; /* while the DNS part runs */
-	struct lookup_dnsq dq[DANE_INFLIGHT_MAX];
+	struct dane_eval *dane; /* while running */
 };
 
 struct lookups {
 	struct event_base *base;
-	const struct cfg *cfg;
 	struct resolver *res;
 	struct fetcher *fetch;
 	struct cache *cache;
@@ -92,7 +88,7 @@ struct lookups {
 	LIST_HEAD(, lookup) buckets[LOOKUP_BUCKETS];
 };
 
-static void lookup_maybe_finish(struct lookup *lk);
+static void lookup_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why);
 
 static unsigned
 lookup_hash(const char *s)
@@ -116,50 +112,18 @@ lookup_find(struct lookups *ls, const char *key)
 }
 
 struct lookups *
-lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res,
-            struct fetcher *fetch, struct cache *cache)
+lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch,
+            struct cache *cache)
 {
 	struct lookups *ls = xcalloc(1, sizeof(*ls));
 
 	ls->base = base;
-	ls->cfg = cfg;
 	ls->res = res;
 	ls->fetch = fetch;
 	ls->cache = cache;
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		LIST_INIT(&ls->buckets[i]);
 	return ls;
-}
-
-unsigned
-lookups_in_flight(const struct lookups *ls)
-{
-	return ls->n;
-}
-
-/* Does this zone need the destination's DNS record to answer, given what the cache says about
- * its policy? DANE always (when the AD bit is trusted); the MX set only for enforced policies
- * (mx_check), or while discovery may still find one. */
-static int
-lookup_need_dns(const struct lookups *ls, const struct cfg_zone *zone, const struct cacherec *rec,
-                int64_t now)
-{
-	const struct stspolicy *p = &rec->policy;
-
-	if (zone->dane && ls->cfg->dnssec)
-		return 1;
-	if (!zone->mx_check)
-		return 0;
-	switch (cacherec_view(rec, now)) {
-	case CACHEREC_VIEW_NO_POLICY:
-		return 0;
-	case CACHEREC_VIEW_POLICY:
-		return p->mode == STSPOLICY_MODE_ENFORCE ||
-		       (p->mode == STSPOLICY_MODE_TESTING && zone->testing == CFG_TESTING_ENFORCE);
-	case CACHEREC_VIEW_UNKNOWN:
-		break;
-	}
-	return 1;
 }
 
 /* Decide for one zone and hand the reply to cb. */
@@ -174,53 +138,76 @@ lookup_answer(const struct cacherec *rec, enum decide_disc disc, const struct da
 	                          dns != NULL ? dns->state : DANE_INSECURE,
 	                          dns,
 	                          domain};
-	struct answer a;
-	struct lookup_result r;
-	char text[LOOKUP_TEXT_MAX];
-	size_t len = 0;
+	struct lookup_result r = {NULL, NULL, 0, NULL, source, rec, disc, dns};
+	struct strbuf text;
 
-	decide(&in, zone, (int64_t)time(NULL), &a);
-	r.why = a.why;
-	if (answer_format(&a, &r.status, text, sizeof(text), &len) != 0) {
-		/* Cannot happen with capped policies; never send a cut policy. */
-		r.status = "TEMP";
-		len = (size_t)snprintf(text, sizeof(text), "reply too long");
-		r.why = "reply too long";
-	}
-	r.text = text;
-	r.len = len;
-	r.source = source;
-	r.rec = rec;
-	r.disc = disc;
-	r.dns = dns;
+	strbuf_init(&text, ANSWER_TEXT_MAX);
+	answer_reply(&in, zone, (int64_t)time(NULL), &text, &r.status, &r.why);
+	r.text = text.data != NULL ? text.data : "";
+	r.len = text.len;
 	log_debug(LOG_CAT_DECIDE, "domain=%s zone=%s source=%s dane=%s reply=\"%s %s\" why=\"%s\"",
 	          domain, zone->name, source, dns != NULL ? dane_state_name(dns->state) : "-",
-	          r.status, text, r.why);
+	          r.status, r.text, r.why);
+	cb(arg, &r);
+	strbuf_fini(&text);
+}
+
+static void
+lookup_reply_temp(const char *domain, const char *why, lookup_cb *cb, void *arg)
+{
+	struct lookup_result r = {"TEMP",  why,  strlen(why),         why,
+	                          "local", NULL, DECIDE_DISC_NOT_RUN, NULL};
+
+	log_warn("domain=%s stage=lookup err=\"%s\"", domain, why);
 	cb(arg, &r);
 }
 
-/* ---- teardown ---- */
+/* ---- queries and teardown ---- */
 
 static void
-lookup_dns_cancel(struct lookup *lk)
+lookup_send(struct lookup *lk, int sts, const char *name, uint16_t type, unsigned token)
 {
-	for (unsigned i = 0; i < DANE_INFLIGHT_MAX; i++) {
-		resolver_cancel(lk->dq[i].q);
-		lk->dq[i].q = NULL;
+	struct lookup_q *slot = NULL;
+
+	for (unsigned i = 0; i < LOOKUP_QUERIES_MAX && slot == NULL; i++)
+		if (lk->q[i].q == NULL)
+			slot = &lk->q[i];
+	/* The machines keep at most DANE_INFLIGHT_MAX and STS_INFLIGHT_MAX queries in flight. */
+	INVARIANT(slot != NULL);
+	slot->lk = lk;
+	slot->sts = sts;
+	slot->token = token;
+	slot->q = resolver_raw_start(lk->ls->res, name, type, lookup_on_dns, slot);
+}
+
+/* Cancel the queries of one machine; with fail, tell it they failed. */
+static void
+lookup_cancel_queries(struct lookup *lk, int sts, const char *fail)
+{
+	for (unsigned i = 0; i < LOOKUP_QUERIES_MAX; i++) {
+		struct lookup_q *s = &lk->q[i];
+
+		if (s->q == NULL || s->sts != sts)
+			continue;
+		resolver_cancel(s->q);
+		s->q = NULL;
+		if (fail != NULL && !sts)
+			dane_fail(lk->dane, s->token, fail);
 	}
-	free(lk->dane);
-	lk->dane = NULL;
 }
 
 /* Unlink from the table and release handles; waiters are the caller's business. */
 static void
 lookup_detach(struct lookup *lk)
 {
-	resolver_cancel(lk->q);
-	lk->q = NULL;
+	lookup_cancel_queries(lk, 1, NULL);
+	lookup_cancel_queries(lk, 0, NULL);
 	fetch_cancel(lk->f);
 	lk->f = NULL;
-	lookup_dns_cancel(lk);
+	free(lk->sts);
+	lk->sts = NULL;
+	free(lk->dane);
+	lk->dane = NULL;
 	event_free(lk->guard);
 	lk->guard = NULL;
 	LIST_REMOVE(lk, hlink);
@@ -228,19 +215,24 @@ lookup_detach(struct lookup *lk)
 }
 
 static void
+lookup_waiter_free(struct lookup_waiter *w)
+{
+	TAILQ_REMOVE(&w->lk->waiters, w, link);
+	cfg_unref(w->cfg);
+	free(w);
+}
+
+static void
 lookup_free(struct lookup *lk)
 {
-	struct lookup_waiter *w;
-
 	lookup_detach(lk);
-	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
-		TAILQ_REMOVE(&lk->waiters, w, link);
-		free(w);
-	}
+	while (!TAILQ_EMPTY(&lk->waiters))
+		lookup_waiter_free(TAILQ_FIRST(&lk->waiters));
+	cfg_unref(lk->cfg);
 	free(lk);
 }
 
-/* Once no part runs: persist what was learnt, answer every waiter, free the lookup. It leaves
+/* Once no part runs: store what was learnt, answer every waiter, free the lookup. It leaves
  * the table before any waiter runs, so a request made from a callback starts afresh from the
  * cache just written. */
 static void
@@ -250,232 +242,138 @@ lookup_maybe_finish(struct lookup *lk)
 	struct lookup_waiter *w;
 	const char *source = lk->disc == DECIDE_DISC_FETCHED ? "fetch" : "dns";
 
-	if (lk->sts == PART_RUNNING || lk->dns == PART_RUNNING)
+	if (lk->sts_part == PART_RUNNING || lk->dns_part == PART_RUNNING)
 		return;
-	if (ls->cache != NULL && lk->sts == PART_DONE && lk->sts_write)
+	if (ls->cache != NULL && lk->sts_part == PART_DONE && lk->sts_write)
 		cache_put(ls->cache, lk->dest.domain, &lk->rec);
-	if (ls->cache != NULL && lk->dns == PART_DONE)
+	if (ls->cache != NULL && lk->dns_part == PART_DONE)
 		cache_put_dane(ls->cache, lk->key, &lk->drec);
 	lookup_detach(lk);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
-		TAILQ_REMOVE(&lk->waiters, w, link);
 		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL, source, w->zone,
 		              lk->dest.domain, w->cb, w->arg);
-		free(w);
+		lookup_waiter_free(w);
 	}
+	cfg_unref(lk->cfg);
 	free(lk);
 }
 
-/* ---- MTA-STS part ---- */
+/* ---- MTA-STS part: sts.c says what to do ---- */
 
 static void
-lookup_sts_done(struct lookup *lk, enum decide_disc disc, int write)
+lookup_sts_log(const struct lookup *lk, const struct sts_eval *e)
 {
-	lk->disc = disc;
-	lk->sts_write = write;
-	lk->sts = PART_DONE;
+	const struct cacherec *r = &e->rec;
+	char esc[STS_WHY_MAX * 4];
+
+	log_escape(e->why, strlen(e->why), esc, sizeof(esc)); /* may hold peer bytes */
+	if (e->event == STS_EV_LEARNED || e->event == STS_EV_REFRESHED)
+		log_info("domain=%s event=%s id=%s mode=%s max_age=%u mx_patterns=%u",
+		         lk->dest.domain, sts_event_name(e->event), r->id,
+		         stspolicy_mode_name(r->policy.mode), (unsigned)r->policy.max_age,
+		         r->policy.n_mx);
+	else if (e->event == STS_EV_TXT_FAILED || e->event == STS_EV_BAD_RECORD ||
+	         e->event == STS_EV_FETCH_FAILED)
+		log_warn("domain=%s event=%s id=%s err=\"%s\"%s", lk->dest.domain,
+		         sts_event_name(e->event), e->txt.id[0] ? e->txt.id : "-", esc,
+		         cacherec_view(r, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
+		             ? " action=keep-cached"
+		             : "");
+	else
+		log_debug(LOG_CAT_DNS, "domain=%s event=%s why=\"%s\"", lk->dest.domain,
+		          sts_event_name(e->event), esc);
+}
+
+static void lookup_on_fetch(void *arg, const struct sts_response *r);
+
+/* Start what sts.c asks for; once it is done, take its outcome. */
+static void
+lookup_sts_pump(struct lookup *lk)
+{
+	struct sts_query q;
+	struct sts_fetch f;
+	enum sts_action act;
+
+	while ((act = sts_next(lk->sts, &q, &f)) != STS_ACT_NONE) {
+		if (act == STS_ACT_QUERY)
+			lookup_send(lk, 1, q.name, q.type, q.token);
+		else
+			lk->f = fetch_start(lk->ls->fetch, &f, lookup_on_fetch, lk);
+	}
+	if (!sts_done(lk->sts))
+		return;
+	lookup_sts_log(lk, lk->sts);
+	lookup_cancel_queries(lk, 1, NULL); /* made moot by an early end */
+	fetch_cancel(lk->f);
+	lk->f = NULL;
+	lk->rec = lk->sts->rec;
+	lk->disc = lk->sts->disc;
+	lk->sts_write = lk->sts->write;
+	free(lk->sts);
+	lk->sts = NULL;
+	lk->sts_part = PART_DONE;
+}
+
+static void
+lookup_on_fetch(void *arg, const struct sts_response *r)
+{
+	struct lookup *lk = arg;
+
+	lk->f = NULL;
+	sts_fetched(lk->sts, r, (int64_t)time(NULL));
+	lookup_sts_pump(lk);
 	lookup_maybe_finish(lk); /* lk may be freed */
 }
 
-static void
-lookup_fetch_failed(struct lookup *lk, const char *why)
-{
-	char esc[512];
-
-	log_warn("domain=%s stage=fetch id=%s err=\"%s\"%s", lk->dest.domain, lk->txt.id,
-	         log_escape(why, strlen(why), esc, sizeof(esc)),
-	         cacherec_view(&lk->rec, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
-	             ? " action=keep-cached"
-	             : "");
-	cacherec_on_fetch_fail(&lk->rec, lk->txt.id, (int64_t)time(NULL), lk->ls->cfg->txt_recheck);
-	lookup_sts_done(lk, DECIDE_DISC_FETCH_FAILED, 1);
-}
+/* ---- DNS part: dane.c says what to do ---- */
 
 static void
-lookup_on_fetch(void *arg, const char *body, size_t len, const char *why)
-{
-	struct lookup *lk = arg;
-	struct stspolicy pol;
-	enum stspolicy_err perr;
-	int changed;
-
-	lk->f = NULL;
-	if (body == NULL) {
-		lookup_fetch_failed(lk, why);
-		return;
-	}
-	perr = stspolicy_parse(body, len, &pol);
-	if (perr != STSPOLICY_OK) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "invalid policy: %s", stspolicy_strerror(perr));
-		lookup_fetch_failed(lk, msg);
-		return;
-	}
-	changed = !lk->rec.has_policy || strcmp(lk->rec.id, lk->txt.id) != 0;
-	cacherec_on_fetch_ok(&lk->rec, &pol, lk->txt.id, (int64_t)time(NULL));
-	log_info("domain=%s event=%s id=%s mode=%s max_age=%u mx_patterns=%u", lk->dest.domain,
-	         changed ? "policy-learned" : "policy-refreshed", lk->txt.id,
-	         stspolicy_mode_name(pol.mode), (unsigned)pol.max_age, pol.n_mx);
-	lookup_sts_done(lk, DECIDE_DISC_FETCHED, 1);
-}
-
-static void
-lookup_on_addr(void *arg, enum resolver_status st, const char *addrs, const char *why)
-{
-	struct lookup *lk = arg;
-	char msg[320];
-
-	lk->q = NULL;
-	if (st != RESOLVER_OK) {
-		snprintf(msg, sizeof(msg), "mta-sts.%.200s address: %s", lk->dest.domain, why);
-		lookup_fetch_failed(lk, msg);
-		return;
-	}
-	log_debug(LOG_CAT_FETCH, "domain=%s stage=fetch addrs=%s", lk->dest.domain, addrs);
-	lk->stage = STAGE_FETCH;
-	lk->f = fetch_start(lk->ls->fetch, lk->dest.domain, addrs, lookup_on_fetch, lk);
-}
-
-/* A temporary DNS failure is not "no policy": the policy, if any, stays as it is. With a valid
- * policy cached the failed check still counts, so a DNS outage does not turn every query for
- * the domain into a new TXT query. */
-static void
-lookup_txt_failed(struct lookup *lk, const char *why)
-{
-	int64_t now = (int64_t)time(NULL);
-	int have_policy = cacherec_view(&lk->rec, now) == CACHEREC_VIEW_POLICY;
-
-	log_warn("domain=%s stage=txt err=\"%s\"", lk->dest.domain, why);
-	if (have_policy)
-		cacherec_on_txt(&lk->rec, now);
-	lookup_sts_done(lk, DECIDE_DISC_TXT_FAILED, have_policy);
-}
-
-static void
-lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *recs, size_t n,
-              const char *why)
-{
-	struct lookup *lk = arg;
-	struct lookups *ls = lk->ls;
-	int64_t now = (int64_t)time(NULL);
-	enum stsrecord_err serr = STSRECORD_NONE;
-	char name[DNAME_MAX + 16];
-
-	lk->q = NULL;
-	if (st == RESOLVER_FAIL) {
-		lookup_txt_failed(lk, why);
-		return;
-	}
-	if (st == RESOLVER_OK)
-		serr = stsrecord_select(recs, n, &lk->txt);
-	if (serr != STSRECORD_OK) {
-		if (serr != STSRECORD_NONE)
-			log_warn("domain=%s stage=txt err=\"%s\"", lk->dest.domain,
-			         stsrecord_strerror(serr));
-		log_debug(LOG_CAT_DNS, "domain=%s stage=txt result=no-policy why=\"%s\"",
-		          lk->dest.domain, st == RESOLVER_OK ? stsrecord_strerror(serr) : why);
-		cacherec_on_no_policy(&lk->rec, now, ls->cfg->txt_recheck);
-		lookup_sts_done(lk, DECIDE_DISC_NO_POLICY, 1);
-		return;
-	}
-	log_debug(LOG_CAT_DNS, "domain=%s stage=txt id=%s", lk->dest.domain, lk->txt.id);
-	cacherec_on_txt(&lk->rec, now);
-	if (!cacherec_fetch_wanted(&lk->rec, lk->txt.id, now, ls->cfg->refresh)) {
-		/* Same id and fresh, or this id failed less than 5 minutes ago (RFC 8461 s5.1). */
-		lookup_sts_done(lk,
-		                cacherec_view(&lk->rec, now) == CACHEREC_VIEW_POLICY
-		                    ? DECIDE_DISC_NOT_RUN
-		                    : DECIDE_DISC_FETCH_FAILED,
-		                1);
-		return;
-	}
-	lk->stage = STAGE_ADDR;
-	snprintf(name, sizeof(name), "mta-sts.%s", lk->dest.domain);
-	lk->q = resolver_addr_start(ls->res, name, lookup_on_addr, lk);
-}
-
-static void lookup_arm(struct lookup *lk, unsigned budget);
-
-static void
-lookup_sts_start(struct lookup *lk)
-{
-	const struct cfg *cfg = lk->ls->cfg;
-	char name[DNAME_MAX + 16];
-
-	lk->sts = PART_RUNNING;
-	/* TXT, then A and AAAA of mta-sts.<domain>, then the fetch. */
-	lookup_arm(lk, 3 * cfg->dns_timeout + cfg->fetch_timeout + 2);
-	lk->stage = STAGE_TXT;
-	snprintf(name, sizeof(name), "_mta-sts.%s", lk->dest.domain);
-	lk->q = resolver_txt_start(lk->ls->res, name, lookup_on_txt, lk);
-}
-
-/* ---- DNS part ---- */
-
-static void lookup_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why);
-
-/* Send what dane.c asks for. Returns 1 when the part has just completed (the caller then
- * finishes the lookup if nothing else runs). */
-static int
 lookup_dns_pump(struct lookup *lk)
 {
 	struct dane_query q;
 
-	while (dane_next(lk->dane, &q)) {
-		struct lookup_dnsq *slot = NULL;
-
-		for (unsigned i = 0; i < DANE_INFLIGHT_MAX && slot == NULL; i++)
-			if (lk->dq[i].q == NULL)
-				slot = &lk->dq[i];
-		/* dane.c keeps at most DANE_INFLIGHT_MAX queries in flight. */
-		INVARIANT(slot != NULL);
-		slot->lk = lk;
-		slot->token = q.token;
-		slot->q = resolver_raw_start(lk->ls->res, q.name, q.type, lookup_on_dns, slot);
-	}
+	while (dane_next(lk->dane, &q))
+		lookup_send(lk, 0, q.name, q.type, q.token);
 	if (!dane_done(lk->dane))
-		return 0;
+		return;
+	lookup_cancel_queries(lk, 0, NULL); /* made moot by an early ERROR */
 	dane_result(lk->dane, (int64_t)time(NULL), &lk->drec);
-	lookup_dns_cancel(lk); /* queries made moot by an early ERROR */
+	free(lk->dane);
+	lk->dane = NULL;
 	lk->have_dns = 1;
-	lk->dns = PART_DONE;
+	lk->dns_part = PART_DONE;
 	if (lk->drec.state == DANE_ERROR)
 		log_warn("destination=%s stage=dane err=\"%s\"", lk->key + 5, lk->drec.why);
 	else
 		log_debug(LOG_CAT_DNS,
-		          "destination=%s stage=dane state=%s mx_hosts=%u tlsa_hosts=%u why=\"%s\"",
-		          lk->key, dane_state_name(lk->drec.state), lk->drec.n_hosts,
-		          lk->drec.n_tlsa, lk->drec.why);
-	return 1;
+		          "destination=%s stage=dane state=%s mx_known=%d mx_hosts=%u "
+		          "tlsa_hosts=%u why=\"%s\"",
+		          lk->key + 5, dane_state_name(lk->drec.state), lk->drec.mx_known,
+		          lk->drec.n_hosts, lk->drec.n_tlsa, lk->drec.why);
 }
 
 static void
 lookup_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 {
-	struct lookup_dnsq *slot = arg;
+	struct lookup_q *slot = arg;
 	struct lookup *lk = slot->lk;
+	int64_t now = (int64_t)time(NULL);
 
 	slot->q = NULL;
-	if (msg != NULL)
-		dane_answer(lk->dane, slot->token, msg, len);
-	else
-		dane_fail(lk->dane, slot->token, why);
-	if (lookup_dns_pump(lk))
-		lookup_maybe_finish(lk); /* lk may be freed */
-}
-
-static void
-lookup_dns_start(struct lookup *lk)
-{
-	const struct cfg *cfg = lk->ls->cfg;
-
-	lk->dane = xmalloc(sizeof(*lk->dane));
-	dane_init(lk->dane, lk->dest.domain, lk->dest.port, lk->dest.bracketed, cfg->dnssec != 0);
-	lk->dns = PART_RUNNING;
-	/* MX, addresses, TLSA, TLSA at the unexpanded name: four rounds at most. */
-	lookup_arm(lk, 4 * cfg->dns_timeout + 2);
-	/* Queries leave from the resolver's zero timer: nothing completes in here. */
-	INVARIANT(lookup_dns_pump(lk) == 0);
+	if (slot->sts) {
+		if (msg != NULL)
+			sts_answer(lk->sts, slot->token, msg, len, now);
+		else
+			sts_fail(lk->sts, slot->token, why, now);
+		lookup_sts_pump(lk);
+	} else {
+		if (msg != NULL)
+			dane_answer(lk->dane, slot->token, msg, len);
+		else
+			dane_fail(lk->dane, slot->token, why);
+		lookup_dns_pump(lk);
+	}
+	lookup_maybe_finish(lk); /* lk may be freed */
 }
 
 /* ---- driving ---- */
@@ -487,41 +385,18 @@ lookup_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (lk->dns == PART_RUNNING) {
+	if (lk->dns_part == PART_RUNNING) {
 		/* What is still in flight fails: dane.c makes it ERROR. */
-		for (unsigned i = 0; i < DANE_INFLIGHT_MAX; i++) {
-			if (lk->dq[i].q == NULL)
-				continue;
-			resolver_cancel(lk->dq[i].q);
-			lk->dq[i].q = NULL;
-			dane_fail(lk->dane, lk->dq[i].token, "deadline passed");
-		}
-		INVARIANT(lookup_dns_pump(lk) == 1);
+		lookup_cancel_queries(lk, 0, "deadline passed");
+		lookup_dns_pump(lk);
+		INVARIANT(lk->dns_part == PART_DONE);
 	}
-	if (lk->sts != PART_RUNNING)
-		lookup_maybe_finish(lk);
-	else if (lk->stage == STAGE_TXT)
-		lookup_txt_failed(lk, "deadline passed");
-	else
-		lookup_fetch_failed(lk, "deadline passed");
-}
-
-static struct lookup *
-lookup_new(struct lookups *ls, const char *key, const struct socketmap_dest *dest,
-           const struct cacherec *rec, enum decide_disc disc)
-{
-	struct lookup *lk = xcalloc(1, sizeof(*lk));
-
-	snprintf(lk->key, sizeof(lk->key), "%s", key);
-	lk->dest = *dest;
-	lk->ls = ls;
-	lk->rec = *rec;
-	lk->disc = disc;
-	lk->t0 = (int64_t)time(NULL);
-	TAILQ_INIT(&lk->waiters);
-	LIST_INSERT_HEAD(&ls->buckets[lookup_hash(key)], lk, hlink);
-	ls->n++;
-	return lk;
+	if (lk->sts_part == PART_RUNNING) {
+		sts_abort(lk->sts, "deadline passed", (int64_t)time(NULL));
+		lookup_sts_pump(lk);
+		INVARIANT(lk->sts_part == PART_DONE);
+	}
+	lookup_maybe_finish(lk);
 }
 
 /* Give a starting part budget seconds, but never beyond LOOKUP_DEADLINE_MAX after the lookup
@@ -546,18 +421,75 @@ lookup_arm(struct lookup *lk, unsigned budget)
 }
 
 static void
-lookup_reply_temp(const char *domain, const char *why, lookup_cb *cb, void *arg)
+lookup_sts_start(struct lookup *lk)
 {
-	struct lookup_result r = {"TEMP",  why,  strlen(why),         why,
-	                          "local", NULL, DECIDE_DISC_NOT_RUN, NULL};
+	const struct cfg *cfg = lk->cfg;
+	struct sts_params prm = {cfg->txt_recheck, cfg->refresh};
 
-	log_warn("domain=%s stage=lookup err=\"%s\"", domain, why);
-	cb(arg, &r);
+	lk->sts = xmalloc(sizeof(*lk->sts));
+	sts_init(lk->sts, lk->dest.domain, &lk->rec, &prm, (int64_t)time(NULL));
+	lk->sts_part = PART_RUNNING;
+	/* TXT, then A and AAAA together, then the fetch. */
+	lookup_arm(lk, 2 * cfg->dns_timeout + cfg->fetch_timeout + 2);
+	lookup_sts_pump(lk); /* queries leave from the resolver's zero timer */
+}
+
+static void
+lookup_dns_start(struct lookup *lk)
+{
+	const struct cfg *cfg = lk->cfg;
+
+	lk->dane = xmalloc(sizeof(*lk->dane));
+	dane_init(lk->dane, lk->dest.domain, lk->dest.port, lk->dest.bracketed, cfg->dnssec != 0);
+	lk->dns_part = PART_RUNNING;
+	/* MX, addresses, TLSA, TLSA at the unexpanded name: four rounds at most. */
+	lookup_arm(lk, 4 * cfg->dns_timeout + 2);
+	lookup_dns_pump(lk);
+}
+
+static struct lookup *
+lookup_new(struct lookups *ls, struct cfg *cfg, const char *key, const struct socketmap_dest *dest,
+           const struct cacherec *rec, enum decide_disc disc)
+{
+	struct lookup *lk = xcalloc(1, sizeof(*lk));
+
+	INVARIANT(strlen(key) < sizeof(lk->key));
+	memcpy(lk->key, key, strlen(key) + 1);
+	lk->dest = *dest;
+	lk->ls = ls;
+	lk->cfg = cfg_ref(cfg);
+	lk->rec = *rec;
+	lk->disc = disc;
+	lk->t0 = (int64_t)time(NULL);
+	TAILQ_INIT(&lk->waiters);
+	LIST_INSERT_HEAD(&ls->buckets[lookup_hash(key)], lk, hlink);
+	ls->n++;
+	return lk;
+}
+
+/* The DNS record of the destination, if one may be used now: 1 found, 0 none, -1 error. */
+static int
+lookup_cached_dns(struct lookups *ls, const struct cfg *cfg, const struct socketmap_dest *dest,
+                  const char *key, int64_t now, struct danerec *drec)
+{
+	if (dane_static(dest->domain, dest->bracketed, cfg->dnssec != 0, now, drec))
+		return 1;
+	if (ls->cache == NULL)
+		return 0;
+	switch (cache_get_dane(ls->cache, key, drec)) {
+	case CACHE_HIT:
+		return danerec_valid(drec, now, cfg->dnssec != 0);
+	case CACHE_MISS:
+		return 0;
+	case CACHE_ERR:
+		break;
+	}
+	return -1;
 }
 
 struct lookup_waiter *
-lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct socketmap_dest *dest,
-               lookup_cb *cb, void *arg)
+lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
+               const struct socketmap_dest *dest, lookup_cb *cb, void *arg)
 {
 	struct cacherec rec;
 	struct danerec drec;
@@ -576,53 +508,40 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct soc
 		return NULL;
 	}
 	view = cacherec_view(&rec, now);
-	need_dns = lookup_need_dns(ls, zone, &rec, now);
-	if (need_dns) {
-		if (dane_static(dest->domain, dest->bracketed, ls->cfg->dnssec != 0, now, &drec)) {
-			have_dns = 1;
-		} else if (ls->cache != NULL) {
-			enum cache_res cr = cache_get_dane(ls->cache, key, &drec);
-
-			if (cr == CACHE_ERR) {
-				lookup_reply_temp(dest->domain, "policy cache unavailable", cb,
-				                  arg);
-				return NULL;
-			}
-			/* A record made with another dnssec setting is not reused. */
-			have_dns = cr == CACHE_HIT && danerec_valid(&drec, now) &&
-			           drec.trust_ad == (ls->cfg->dnssec != 0);
-		}
+	need_dns = decide_needs_dns(&rec, zone, cfg->dnssec != 0, now);
+	if (need_dns && (have_dns = lookup_cached_dns(ls, cfg, dest, key, now, &drec)) < 0) {
+		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
+		return NULL;
 	}
 	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns)) {
-		lookup_answer(&rec,
-		              view == CACHEREC_VIEW_POLICY ? DECIDE_DISC_NOT_RUN
-		                                           : DECIDE_DISC_NO_POLICY,
-		              have_dns ? &drec : NULL, "cache", zone, dest->domain, cb, arg);
+		lookup_answer(&rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
+		              zone, dest->domain, cb, arg);
 		if (view == CACHEREC_VIEW_POLICY &&
-		    cacherec_recheck_due(&rec, now, ls->cfg->txt_recheck) &&
-		    lookup_find(ls, key) == NULL && ls->n < ls->cfg->max_lookups) {
+		    cacherec_recheck_due(&rec, now, cfg->txt_recheck) &&
+		    lookup_find(ls, key) == NULL && ls->n < cfg->max_lookups) {
 			/* background: RFC 8461 s5.1 re-check */
-			lk = lookup_new(ls, key, dest, &rec, DECIDE_DISC_NOT_RUN);
+			lk = lookup_new(ls, cfg, key, dest, &rec, DECIDE_DISC_NOT_RUN);
 			lookup_sts_start(lk);
+			lookup_maybe_finish(lk); /* in case it settled at once */
 		}
 		return NULL;
 	}
 	lk = lookup_find(ls, key);
 	if (lk == NULL) {
-		if (ls->n >= ls->cfg->max_lookups) {
+		if (ls->n >= cfg->max_lookups) {
 			lookup_reply_temp(dest->domain, "too many lookups in flight", cb, arg);
 			return NULL;
 		}
-		lk = lookup_new(ls, key, dest, &rec,
-		                view == CACHEREC_VIEW_NO_POLICY ? DECIDE_DISC_NO_POLICY
-		                                                : DECIDE_DISC_NOT_RUN);
+		lk = lookup_new(ls, cfg, key, dest, &rec,
+		                view == CACHEREC_VIEW_UNKNOWN ? DECIDE_DISC_NOT_RUN
+		                                              : decide_cached_disc(view));
 	}
 	/* Join: start what this request needs and the lookup does not do yet. */
-	if (view == CACHEREC_VIEW_UNKNOWN && lk->sts == PART_IDLE) {
+	if (view == CACHEREC_VIEW_UNKNOWN && lk->sts_part == PART_IDLE) {
 		lk->rec = rec;
 		lookup_sts_start(lk);
 	}
-	if (need_dns && !lk->have_dns && lk->dns == PART_IDLE) {
+	if (need_dns && !lk->have_dns && lk->dns_part == PART_IDLE) {
 		if (have_dns) {
 			lk->drec = drec;
 			lk->have_dns = 1;
@@ -632,20 +551,24 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct soc
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->lk = lk;
+	w->cfg = cfg_ref(cfg);
 	w->zone = zone;
 	w->cb = cb;
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&lk->waiters, w, link);
+	if (lk->sts_part != PART_RUNNING && lk->dns_part != PART_RUNNING) {
+		/* Settled at once (no _mta-sts name possible, say): answered now. */
+		lookup_maybe_finish(lk);
+		return NULL;
+	}
 	return w;
 }
 
 void
 lookup_waiter_cancel(struct lookup_waiter *w)
 {
-	if (w == NULL)
-		return;
-	TAILQ_REMOVE(&w->lk->waiters, w, link);
-	free(w);
+	if (w != NULL)
+		lookup_waiter_free(w);
 }
 
 void

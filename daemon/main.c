@@ -284,7 +284,7 @@ main(int argc, char **argv)
 		/* libevent's backend (epoll) survives fork only after reinit. */
 		event_reinit(d.base);
 	}
-	ls = lookups_new(d.base, &d.cfg, res, fetch, cache);
+	ls = lookups_new(d.base, res, fetch, cache);
 	server_start(srv, ls);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);

@@ -5,14 +5,14 @@
  * timer re-armed from ares_timeout() after every c-ares call. Queries start from a zero timer,
  * so no callback ever runs inside resolver_*_start(); a cancelled query is only flagged and
  * freed when c-ares completes it (c-ares 1.18 cannot cancel one query).
- * Answers are classified OK / NODATA (NXDOMAIN, no records: authoritative "none") / FAIL
- * (temporary); TXT strings of one record are concatenated (RFC 8461 s3.1). Raw queries (DANE:
- * MX, A, AAAA, TLSA with the AD bit) are built by dnsmsg.c, sent with ares_send() and handed
- * back unparsed. Parsing of records is stsrecord.c's, dnsmsg.c's and dane.c's job.
+ * Bytes in, bytes out: every query (TXT, A, AAAA, MX, TLSA) is built by dnsmsg.c with the AD
+ * bit asked and a random id, sent with ares_send(), and its answer (NOERROR or NXDOMAIN)
+ * handed back unparsed, so TTLs, AD and rcodes are read the same way for all of them by
+ * dnsmsg.c; a failure (timeout, SERVFAIL or REFUSED from every server) comes back as text.
+ * What the answers mean is sts.c's and dane.c's job.
  */
 #include "resolver.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -37,16 +37,11 @@ struct resolver {
 	struct sockev *socks;
 };
 
-enum query_type { Q_TXT, Q_A, Q_AAAA, Q_RAW };
-
 struct resolver_query {
 	struct resolver *r;
-	enum query_type type;
 	char name[DNAME_MAX + 16];
-	resolver_txt_cb *txt_cb;
-	resolver_addr_cb *addr_cb;
-	resolver_raw_cb *raw_cb;
-	uint16_t raw_type;
+	uint16_t type;
+	resolver_raw_cb *cb;
 	void *arg;
 	struct event *start_ev; /* pending start; NULL once handed to c-ares */
 	int cancelled;
@@ -181,143 +176,26 @@ resolver_free(struct resolver *r)
 	free(r);
 }
 
-static enum resolver_status
-resolver_classify(int status, const char **why)
+/* c-ares reports SERVFAIL/REFUSED from every server as "could not contact": say so. */
+static const char *
+resolver_why(int status)
 {
-	/* c-ares reports SERVFAIL/REFUSED from every server as "could not contact": say so. */
-	*why = status == ARES_ECONNREFUSED ? "no usable answer (SERVFAIL, REFUSED or unreachable)"
+	return status == ARES_ECONNREFUSED ? "no usable answer (SERVFAIL, REFUSED or unreachable)"
 	                                   : ares_strerror(status);
-	switch (status) {
-	case ARES_SUCCESS:
-		return RESOLVER_OK;
-	case ARES_ENODATA:
-	case ARES_ENOTFOUND:
-		return RESOLVER_NODATA;
-	default:
-		return RESOLVER_FAIL;
-	}
-}
-
-/* Concatenate the character-strings of each TXT record; each record is kept to at most
- * STSRECORD_TXT_MAX + 1 bytes so that the parser still sees it is over its cap. */
-static void
-resolver_deliver_txt(struct resolver_query *q, const unsigned char *abuf, int alen)
-{
-	static char store[STSRECORD_RECORDS_MAX][STSRECORD_TXT_MAX + 1];
-	struct stsrecord_txt recs[STSRECORD_RECORDS_MAX];
-	struct ares_txt_ext *txt = NULL, *t;
-	size_t n = 0;
-	int rc;
-	const char *why;
-
-	rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
-	if (rc != ARES_SUCCESS) {
-		enum resolver_status st = resolver_classify(rc, &why);
-		q->txt_cb(q->arg, st == RESOLVER_NODATA ? RESOLVER_NODATA : RESOLVER_FAIL, NULL, 0,
-		          why);
-		return;
-	}
-	for (t = txt; t != NULL; t = t->next) {
-		if (t->record_start) {
-			if (n == STSRECORD_RECORDS_MAX)
-				break;
-			recs[n].p = store[n];
-			recs[n].len = 0;
-			n++;
-		}
-		if (n == 0)
-			continue;
-		struct stsrecord_txt *cur = &recs[n - 1];
-		size_t room = sizeof(store[0]) - cur->len;
-		size_t take = t->length < room ? t->length : room;
-		memcpy(store[n - 1] + cur->len, t->txt, take);
-		cur->len += take;
-	}
-	ares_free_data(txt);
-	q->txt_cb(q->arg, n ? RESOLVER_OK : RESOLVER_NODATA, recs, n, n ? NULL : "no TXT records");
-}
-
-static void resolver_schedule(struct resolver_query *q);
-
-/* Returns 1 if the query was re-scheduled (AAAA after an empty A answer) and is still live. */
-static int
-resolver_deliver_addr(struct resolver_query *q, const unsigned char *abuf, int alen)
-{
-	char out[RESOLVER_ADDRS_MAX * (INET6_ADDRSTRLEN + 3)];
-	size_t o = 0;
-	int n = RESOLVER_ADDRS_MAX, rc;
-	const char *why = "no address";
-
-	out[0] = '\0';
-	if (q->type == Q_A) {
-		struct ares_addrttl a[RESOLVER_ADDRS_MAX];
-		rc = ares_parse_a_reply(abuf, alen, NULL, a, &n);
-		for (int i = 0; rc == ARES_SUCCESS && i < n; i++) {
-			char s[INET_ADDRSTRLEN];
-			if (inet_ntop(AF_INET, &a[i].ipaddr, s, sizeof(s)) == NULL)
-				continue;
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", o ? "," : "", s);
-		}
-	} else {
-		struct ares_addr6ttl a[RESOLVER_ADDRS_MAX];
-		rc = ares_parse_aaaa_reply(abuf, alen, NULL, a, &n);
-		for (int i = 0; rc == ARES_SUCCESS && i < n; i++) {
-			char s[INET6_ADDRSTRLEN];
-			if (inet_ntop(AF_INET6, &a[i].ip6addr, s, sizeof(s)) == NULL)
-				continue;
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s[%s]", o ? "," : "", s);
-		}
-	}
-	if (o > 0) {
-		q->addr_cb(q->arg, RESOLVER_OK, out, NULL);
-		return 0;
-	}
-	if (rc != ARES_SUCCESS && resolver_classify(rc, &why) == RESOLVER_FAIL) {
-		q->addr_cb(q->arg, RESOLVER_FAIL, NULL, why);
-		return 0;
-	}
-	if (q->type == Q_A) { /* no A record: try AAAA with the same handle */
-		q->type = Q_AAAA;
-		resolver_schedule(q);
-		return 1;
-	}
-	q->addr_cb(q->arg, RESOLVER_NODATA, NULL, why);
-	return 0;
 }
 
 static void
 resolver_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct resolver_query *q = arg;
-	const char *why;
-	enum resolver_status st;
 
 	(void)timeouts;
-	if (q->cancelled) {
-		free(q);
-		return;
-	}
-	st = resolver_classify(status, &why);
-	if (q->type == Q_RAW) {
+	if (!q->cancelled) {
 		/* ares_send: any answer c-ares accepted (NOERROR, NXDOMAIN...) comes as SUCCESS. */
 		if (status == ARES_SUCCESS && abuf != NULL && alen > 0)
-			q->raw_cb(q->arg, abuf, (size_t)alen, NULL);
+			q->cb(q->arg, abuf, (size_t)alen, NULL);
 		else
-			q->raw_cb(q->arg, NULL, 0, why);
-	} else if (q->type == Q_TXT) {
-		if (st == RESOLVER_OK)
-			resolver_deliver_txt(q, abuf, alen);
-		else
-			q->txt_cb(q->arg, st, NULL, 0, why);
-	} else if (st == RESOLVER_OK) {
-		if (resolver_deliver_addr(q, abuf, alen))
-			return; /* re-scheduled for AAAA: still live */
-	} else if (q->type == Q_A && st == RESOLVER_NODATA) {
-		q->type = Q_AAAA;
-		resolver_schedule(q);
-		return;
-	} else {
-		q->addr_cb(q->arg, st, NULL, why);
+			q->cb(q->arg, NULL, 0, resolver_why(status));
 	}
 	free(q); /* the handle is dead once the callback has returned */
 }
@@ -327,43 +205,28 @@ resolver_on_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct resolver_query *q = arg;
 	struct resolver *r = q->r;
-	int type = q->type == Q_TXT ? 16 : q->type == Q_A ? 1 : 28;
+	uint8_t buf[DNAME_MAX + 64];
+	size_t len = 0;
+	/* Unpredictable, like c-ares's own ids: a spoofed answer must guess it. */
+	uint16_t id = (uint16_t)arc4random();
 
 	(void)fd;
 	(void)what;
 	event_free(q->start_ev);
 	q->start_ev = NULL;
-	/* c-ares may complete (and free q) inside ares_query/ares_send: q is not touched after. */
-	if (q->type == Q_RAW) {
-		uint8_t buf[DNAME_MAX + 64];
-		size_t len = 0;
-		/* Unpredictable, like c-ares's own ids: a spoofed answer must guess it. */
-		uint16_t id = (uint16_t)arc4random();
-
-		if (dnsmsg_query(q->name, q->raw_type, id, 1232, buf, sizeof(buf), &len) !=
-		    DNSMSG_OK)
-			resolver_on_answer(q, ARES_EBADNAME, 0, NULL, 0);
-		else
-			ares_send(r->ch, buf, (int)len, resolver_on_answer, q);
-	} else {
-		ares_query(r->ch, q->name, 1 /* C_IN */, type, resolver_on_answer, q);
-	}
+	/* c-ares may complete (and free q) inside ares_send: q is not touched after. */
+	if (dnsmsg_query(q->name, q->type, id, 1232, buf, sizeof(buf), &len) != DNSMSG_OK)
+		resolver_on_answer(q, ARES_EBADNAME, 0, NULL, 0);
+	else
+		ares_send(r->ch, buf, (int)len, resolver_on_answer, q);
 	resolver_rearm(r);
 }
 
-static void
-resolver_schedule(struct resolver_query *q)
+struct resolver_query *
+resolver_raw_start(struct resolver *r, const char *name, uint16_t type, resolver_raw_cb *cb,
+                   void *arg)
 {
 	static const struct timeval zero = {0, 0};
-
-	q->start_ev = evtimer_new(q->r->base, resolver_on_start, q);
-	INVARIANT(q->start_ev != NULL);
-	evtimer_add(q->start_ev, &zero);
-}
-
-static struct resolver_query *
-resolver_query_new(struct resolver *r, enum query_type type, const char *name)
-{
 	struct resolver_query *q = xcalloc(1, sizeof(*q));
 	size_t len = strlen(name);
 
@@ -371,41 +234,11 @@ resolver_query_new(struct resolver *r, enum query_type type, const char *name)
 	memcpy(q->name, name, len + 1);
 	q->r = r;
 	q->type = type;
-	return q;
-}
-
-struct resolver_query *
-resolver_txt_start(struct resolver *r, const char *name, resolver_txt_cb *cb, void *arg)
-{
-	struct resolver_query *q = resolver_query_new(r, Q_TXT, name);
-
-	q->txt_cb = cb;
+	q->cb = cb;
 	q->arg = arg;
-	resolver_schedule(q);
-	return q;
-}
-
-struct resolver_query *
-resolver_addr_start(struct resolver *r, const char *name, resolver_addr_cb *cb, void *arg)
-{
-	struct resolver_query *q = resolver_query_new(r, Q_A, name);
-
-	q->addr_cb = cb;
-	q->arg = arg;
-	resolver_schedule(q);
-	return q;
-}
-
-struct resolver_query *
-resolver_raw_start(struct resolver *r, const char *name, uint16_t type, resolver_raw_cb *cb,
-                   void *arg)
-{
-	struct resolver_query *q = resolver_query_new(r, Q_RAW, name);
-
-	q->raw_type = type;
-	q->raw_cb = cb;
-	q->arg = arg;
-	resolver_schedule(q);
+	q->start_ev = evtimer_new(r->base, resolver_on_start, q);
+	INVARIANT(q->start_ev != NULL);
+	evtimer_add(q->start_ev, &zero);
 	return q;
 }
 

@@ -60,7 +60,7 @@ struct conn {
 
 struct server {
 	struct event_base *base;
-	const struct cfg *cfg;
+	struct cfg *cfg;
 	struct lookups *ls;
 	struct evconnlistener *lev[CFG_LISTEN_MAX];
 	unsigned n_lev;
@@ -230,7 +230,8 @@ conn_request(struct conn *c, const char *p, size_t len)
 	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name,
 	          dest.domain);
 	/* A cached answer is delivered inside lookup_request() and r is released then. */
-	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), &dest, req_on_result, r);
+	w = lookup_request(s->ls, s->cfg, cfg_zone_find(s->cfg, name, name_len), &dest,
+	                   req_on_result, r);
 	if (w != NULL)
 		r->w = w;
 }
@@ -404,7 +405,7 @@ server_bind_inet(struct server *s, const char *hostport, char *err, size_t errsz
 }
 
 struct server *
-server_new(struct event_base *base, const struct cfg *cfg, char *err, size_t errsz)
+server_new(struct event_base *base, struct cfg *cfg, char *err, size_t errsz)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 

@@ -8,7 +8,7 @@
 #include "stspolicy.h"
 #include "stsrecord.h"
 
-#define CACHEREC_VERSION 1 /**< encoding version byte */
+#define CACHEREC_VERSION 2 /**< encoding version byte (2: fail_until; 1 is still read) */
 /** RFC 8461 s5.1: wait at least 5 minutes before refetching a policy id that failed. */
 #define CACHEREC_RETRY_AFTER 300
 #define CACHEREC_MAX_BYTES 20000 /**< upper bound of an encoded record */
@@ -24,6 +24,7 @@ struct cacherec {
 	int64_t failed;                       /**< time of the last failed fetch, 0 if none */
 	char failed_id[STSRECORD_ID_MAX + 1]; /**< TXT id whose fetch failed */
 	int64_t none_until;                   /**< "no policy" remembered until then (0: not) */
+	int64_t fail_until; /**< a failed TXT lookup remembered until then (0: not) */
 };
 
 /** What the cache lets the daemon answer without any network I/O. */
@@ -31,6 +32,7 @@ enum cacherec_view {
 	CACHEREC_VIEW_UNKNOWN = 0, /**< discover in the foreground */
 	CACHEREC_VIEW_POLICY,      /**< a valid, unexpired policy applies */
 	CACHEREC_VIEW_NO_POLICY,   /**< "no policy" is still remembered */
+	CACHEREC_VIEW_TXT_FAILED,  /**< a failed TXT lookup is still remembered */
 };
 
 /** Encoding errors. */
@@ -86,11 +88,20 @@ int cacherec_fetch_wanted(const struct cacherec *r, const char *id, int64_t now,
 void cacherec_on_txt(struct cacherec *r, int64_t now);
 
 /**
- * Record "no policy published" (no TXT / not exactly one STSv1 record). A cached policy is
- * kept untouched (RFC 8461 s5.1, TOFU); otherwise "no policy" is remembered for remember s.
+ * Record that no policy can be applied now: none published (no TXT / not exactly one STSv1
+ * record), or the published id is in its fetch back-off. A cached policy is kept untouched
+ * (RFC 8461 s5.1, TOFU); otherwise "no policy" is remembered for remember s.
  * @param r record @param now time @param remember seconds
  */
 void cacherec_on_no_policy(struct cacherec *r, int64_t now, unsigned remember);
+
+/**
+ * Record a failed TXT lookup (SERVFAIL, timeout): never "no policy". A valid cached policy is
+ * kept and the failure counts as a check; otherwise the failure is remembered for remember s,
+ * so that a burst of queries for the domain costs one lookup, not one each.
+ * @param r record @param now time @param remember seconds
+ */
+void cacherec_on_txt_fail(struct cacherec *r, int64_t now, unsigned remember);
 
 /**
  * Record a successfully fetched valid policy: it replaces the cached one (mode none too);

@@ -60,6 +60,7 @@ struct cfg {
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
 	unsigned n_zones;                    /**< count */
 	struct cfg_zone default_zone;        /**< [default] */
+	unsigned refs;                       /**< references (cfg_ref / cfg_unref) */
 };
 
 /** The configuration used when no file exists. */
@@ -75,6 +76,15 @@ int cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz);
 
 /** Release strings owned by cfg. @param c configuration */
 void cfg_fini(struct cfg *c);
+
+/**
+ * Take a reference: the configuration stays as it is until the last one is dropped.
+ * @param c heap configuration (or NULL) @return c
+ */
+struct cfg *cfg_ref(struct cfg *c);
+
+/** Drop a reference; the last one frees it (cfg_fini + free). @param c configuration or NULL */
+void cfg_unref(struct cfg *c);
 
 /**
  * @param c configuration @param name socketmap name (not NUL-terminated) @param len its length

@@ -129,8 +129,11 @@ int dane_done(const struct dane_eval *e);
  */
 void dane_result(const struct dane_eval *e, int64_t now, struct danerec *out);
 
-/** @param r record @param now time @return 1 if it may still be used */
-int danerec_valid(const struct danerec *r, int64_t now);
+/**
+ * @param r record @param now time @param trust_ad the AD bit is trusted now ([daemon] dnssec)
+ * @return 1 if it may still be used: unexpired, and made with the same trust in the AD bit
+ */
+int danerec_valid(const struct danerec *r, int64_t now, int trust_ad);
 
 /**
  * Encode a record. @param r record @param out buffer @param outsz its size @param outlen length

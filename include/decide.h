@@ -71,4 +71,22 @@ struct answer {
 void decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now,
             struct answer *out);
 
+/**
+ * Does this zone need the destination's DNS record (MX set, DANE state) to answer, given what
+ * the cache says of its policy? With DANE (zone dane and the AD bit trusted) always; for
+ * mx_check when a policy in force is enforced (or testing treated as enforce), or while
+ * discovery may still find one; otherwise not.
+ * @param rec cache record @param zone zone @param trust_ad [daemon] dnssec @param now time
+ * @return 1 if needed
+ */
+int decide_needs_dns(const struct cacherec *rec, const struct cfg_zone *zone, int trust_ad,
+                     int64_t now);
+
+/**
+ * The discovery outcome an answer from the cache alone stands for.
+ * @param view cacherec_view() of the record (not CACHEREC_VIEW_UNKNOWN)
+ * @return DECIDE_DISC_NOT_RUN (policy), _NO_POLICY or _TXT_FAILED
+ */
+enum decide_disc decide_cached_disc(enum cacherec_view view);
+
 #endif

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "sts.h"
+
 struct event_base;
 struct fetcher;
 struct fetch;
@@ -11,11 +13,10 @@ struct fetch;
 /**
  * Completion of a policy fetch.
  * @param arg caller's argument
- * @param body the 200 text/plain body, or NULL on failure (borrowed for the call only)
- * @param len body length
- * @param why failure text (NULL on success; borrowed for the call only)
+ * @param r what came back: a transport error, or status, media type and body (everything
+ * borrowed for the call only); sts_fetched() judges it
  */
-typedef void fetch_cb(void *arg, const char *body, size_t len, const char *why);
+typedef void fetch_cb(void *arg, const struct sts_response *r);
 
 /**
  * Create the libcurl multi handle driven by base.
@@ -30,15 +31,14 @@ struct fetcher *fetch_new(struct event_base *base, const char *ca_file, unsigned
 void fetch_free(struct fetcher *f);
 
 /**
- * GET https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 s3.3) from addrs, with SNI and
- * certificate/host-name verification for mta-sts.<domain>. Never completes synchronously.
- * @param f fetcher @param domain policy domain (normalised)
- * @param addrs comma-separated addresses as produced by the resolver
+ * GET https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 s3.3) from the addresses
+ * sts.c found, with SNI and certificate/host-name verification for mta-sts.<domain>. Never
+ * completes synchronously.
+ * @param f fetcher @param req domain and addresses (copied)
  * @param cb completion @param arg its argument
  * @return handle valid until the callback returns or fetch_cancel() is called
  */
-struct fetch *fetch_start(struct fetcher *f, const char *domain, const char *addrs, fetch_cb *cb,
-                          void *arg);
+struct fetch *fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *arg);
 
 /** Cancel: the callback will not be called. @param h handle (invalid afterwards) */
 void fetch_cancel(struct fetch *h);

@@ -33,13 +33,12 @@ typedef void lookup_cb(void *arg, const struct lookup_result *res);
 
 /**
  * Create the lookup engine.
- * @param base loop @param cfg configuration (borrowed; zones may change in place on reload)
- * @param res resolver @param fetch fetcher
+ * @param base loop @param res resolver @param fetch fetcher
  * @param cache cache, or NULL for a one-shot engine without persistence (mta-stsctl --direct)
  * @return engine, caller frees with lookups_free() before the resolver/fetcher/cache
  */
-struct lookups *lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res,
-                            struct fetcher *fetch, struct cache *cache);
+struct lookups *lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch,
+                            struct cache *cache);
 
 /** Cancel every lookup (waiters are not called) and free. @param ls engine or NULL */
 void lookups_free(struct lookups *ls);
@@ -50,17 +49,18 @@ void lookups_free(struct lookups *ls);
  * synchronously, before this returns, and NULL is returned; otherwise the caller waits for cb
  * and gets a handle to cancel the wait. A valid cached policy may start a background TXT
  * re-check (RFC 8461 s5.1) without delaying the answer.
- * @param ls engine @param zone zone settings (borrowed until cb)
- * @param dest normalised destination (copied) @param cb completion @param arg its argument
+ * The configuration is the request's: the waiter holds a reference to it (its zone lives in
+ * it) until it is answered or cancelled, and a lookup it starts runs with it to the end.
+ * @param ls engine @param cfg configuration of the request (a reference is taken)
+ * @param zone zone settings inside cfg @param dest normalised destination (copied)
+ * @param cb completion @param arg its argument
  * @return NULL when already answered, else a waiter handle valid until cb runs
  */
-struct lookup_waiter *lookup_request(struct lookups *ls, const struct cfg_zone *zone,
-                                     const struct socketmap_dest *dest, lookup_cb *cb, void *arg);
+struct lookup_waiter *lookup_request(struct lookups *ls, struct cfg *cfg,
+                                     const struct cfg_zone *zone, const struct socketmap_dest *dest,
+                                     lookup_cb *cb, void *arg);
 
 /** Stop waiting: cb will not be called (the lookup itself goes on). @param w handle */
 void lookup_waiter_cancel(struct lookup_waiter *w);
-
-/** @param ls engine @return number of domain lookups in flight */
-unsigned lookups_in_flight(const struct lookups *ls);
 
 #endif

@@ -5,36 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stsrecord.h"
-
 struct event_base;
 struct resolver;
 struct resolver_query;
-
-#define RESOLVER_ADDRS_MAX 8 /**< addresses handed to the fetcher */
-
-/** Outcome class of a DNS query. */
-enum resolver_status {
-	RESOLVER_OK = 0, /**< records found */
-	RESOLVER_NODATA, /**< NXDOMAIN or no records of the type: authoritative "none" */
-	RESOLVER_FAIL,   /**< SERVFAIL, timeout, refused, malformed: temporary */
-};
-
-/**
- * TXT completion. @param arg caller's argument @param st status
- * @param recs concatenated records (borrowed for the call only) @param n count
- * @param why error text when st != RESOLVER_OK (static)
- */
-typedef void resolver_txt_cb(void *arg, enum resolver_status st, const struct stsrecord_txt *recs,
-                             size_t n, const char *why);
-
-/**
- * Address completion. @param arg caller's argument @param st status
- * @param addrs comma-separated IPv4 and bracketed IPv6 addresses (borrowed for the call only)
- * @param why error text when st != RESOLVER_OK (static)
- */
-typedef void resolver_addr_cb(void *arg, enum resolver_status st, const char *addrs,
-                              const char *why);
 
 /**
  * Raw completion. @param arg caller's argument
@@ -55,25 +28,14 @@ typedef void resolver_raw_cb(void *arg, const uint8_t *msg, size_t len, const ch
 struct resolver *resolver_new(struct event_base *base, const char *servers, unsigned timeout_s,
                               char *err, size_t errsz);
 
-/** Destroy; pending queries complete with RESOLVER_FAIL unless cancelled. @param r resolver or NULL
- */
+/** Destroy; pending queries complete with a failure unless cancelled. @param r resolver or NULL */
 void resolver_free(struct resolver *r);
 
 /**
- * Query TXT records of name. Never completes synchronously.
- * @return handle valid until the callback returns or resolver_cancel() is called
- */
-struct resolver_query *resolver_txt_start(struct resolver *r, const char *name, resolver_txt_cb *cb,
-                                          void *arg);
-
-/** Query A, then AAAA if there is no A record, of name. Never completes synchronously. */
-struct resolver_query *resolver_addr_start(struct resolver *r, const char *name,
-                                           resolver_addr_cb *cb, void *arg);
-
-/**
- * Send a query of our own making (dnsmsg_query(): RD and AD set, EDNS0) for (name, type) and
- * hand back the raw answer: c-ares 1.18 has no parser for MX with AD, TLSA and the like.
- * NOERROR and NXDOMAIN answers arrive as messages. Never completes synchronously.
+ * Send a query of our own making (dnsmsg_query(): RD and AD set, EDNS0, random id) for
+ * (name, type) and hand back the raw answer, for dnsmsg_answer() to read: c-ares 1.18 has no
+ * parser for TTLs of negative answers, MX with AD, TLSA and the like. NOERROR and NXDOMAIN
+ * answers arrive as messages. Never completes synchronously.
  * @param r resolver @param name query name, no trailing dot ("" for the root) @param type RR type
  * @param cb completion @param arg its argument
  * @return handle valid until the callback returns or resolver_cancel() is called

@@ -16,7 +16,7 @@ struct server;
  * @param err message on failure @param errsz its size
  * @return server, caller frees with server_free(); NULL on failure
  */
-struct server *server_new(struct event_base *base, const struct cfg *cfg, char *err, size_t errsz);
+struct server *server_new(struct event_base *base, struct cfg *cfg, char *err, size_t errsz);
 
 /** Start serving requests with the lookup engine. @param s server @param ls engine (borrowed) */
 void server_start(struct server *s, struct lookups *ls);

@@ -22,10 +22,11 @@
 #define OFF_FLAGS 1
 #define OFF_FETCHED 2
 #define OFF_EXPIRES 10
-#define OFF_MODE 42
-#define OFF_MAXAGE 43
-#define OFF_NMX 47
-#define OFF_IDLEN 48
+#define OFF_FAIL_UNTIL 42
+#define OFF_MODE 50
+#define OFF_MAXAGE 51
+#define OFF_NMX 55
+#define OFF_IDLEN 56
 
 static void
 set_mx(struct stspolicy *p, unsigned i, const char *mx)
@@ -76,6 +77,7 @@ assert_rec_equal(const struct cacherec *a, const struct cacherec *b)
 	assert_int_equal(a->failed, b->failed);
 	assert_string_equal(a->failed_id, b->failed_id);
 	assert_int_equal(a->none_until, b->none_until);
+	assert_int_equal(a->fail_until, b->fail_until);
 }
 
 /* ---- round trips ---- */
@@ -211,8 +213,8 @@ test_biggest_size(void **state)
 	(void)state;
 	rt_biggest(&r);
 	assert_int_equal(cacherec_encode(&r, buf, sizeof(buf), &len), CACHEREC_OK);
-	/* version, flags, 5 times, mode, max_age, n_mx, 2 ids, 64 patterns */
-	assert_int_equal(len, 1 + 1 + 40 + 1 + 4 + 1 + 33 + 33 + 64 * 254);
+	/* version, flags, 6 times, mode, max_age, n_mx, 2 ids, 64 patterns */
+	assert_int_equal(len, 1 + 1 + 48 + 1 + 4 + 1 + 33 + 33 + 64 * 254);
 	assert_true(len <= CACHEREC_MAX_BYTES);
 }
 
@@ -222,6 +224,8 @@ test_version(void **state)
 	static struct cacherec r, back;
 	size_t len = 0;
 	static const uint8_t versions[] = {0, CACHEREC_VERSION + 1, 0xff};
+	static struct cacherec v1;
+	size_t v1len;
 
 	(void)state;
 	make_rec(&r, STSPOLICY_MODE_ENFORCE, DAY);
@@ -232,6 +236,21 @@ test_version(void **state)
 		/* Only the version byte: still a version mismatch, not a crash. */
 		assert_int_equal(cacherec_decode(buf, 1, &back), CACHEREC_BAD_VERSION);
 	}
+	/* A version 1 record (no fail_until: the sixth time is missing) written by an earlier
+	 * release is still read, so an upgrade keeps every learned policy. */
+	make_rec(&v1, STSPOLICY_MODE_ENFORCE, DAY);
+	cacherec_on_fetch_fail(&v1, "new1", T0 + 5, 300);
+	assert_int_equal(cacherec_encode(&v1, buf, sizeof(buf), &len), CACHEREC_OK);
+	buf[0] = 1;
+	memmove(buf + 2 + 40, buf + 2 + 48, len - (2 + 48));
+	v1len = len - 8;
+	assert_int_equal(cacherec_decode(buf, v1len, &back), CACHEREC_OK);
+	assert_rec_equal(&v1, &back);
+	assert_int_equal(cacherec_view(&back, T0 + 10), CACHEREC_VIEW_POLICY);
+	/* ... and the v2 layout under a v1 version byte is refused, not misread. */
+	assert_int_equal(cacherec_encode(&v1, buf, sizeof(buf), &len), CACHEREC_OK);
+	buf[0] = 1;
+	assert_int_equal(cacherec_decode(buf, len, &back), CACHEREC_CORRUPT);
 }
 
 /* Every position, every value: decoding must not crash (ASan/UBSan watch), and what it accepts
@@ -269,7 +288,9 @@ test_flip_bytes(void **state)
 			mut[pos] = (uint8_t)v;
 			e = cacherec_decode(mut, len, &back);
 			if (pos == 0) {
-				assert_int_equal(e, CACHEREC_BAD_VERSION);
+				/* 1 is the older layout: read as such, never a crash */
+				if (v != 1)
+					assert_int_equal(e, CACHEREC_BAD_VERSION);
 				continue;
 			}
 			if (e != CACHEREC_OK) {
@@ -509,6 +530,11 @@ test_bad_bytes(void **state)
 	buf2[OFF_FETCHED + 7] = 0x7f;
 	memset(buf2 + OFF_EXPIRES, 0xff, 7);
 	buf2[OFF_EXPIRES + 7] = 0x7f;
+	assert_int_equal(cacherec_decode(buf2, len, &back), CACHEREC_CORRUPT);
+
+	/* A negative fail_until */
+	memcpy(buf2, buf, len);
+	buf2[OFF_FAIL_UNTIL + 7] = 0x80;
 	assert_int_equal(cacherec_decode(buf2, len, &back), CACHEREC_CORRUPT);
 
 	/* A NUL inside an mx pattern (its last byte) */
@@ -763,6 +789,57 @@ test_on_fetch_fail(void **state)
 	assert_int_equal(cacherec_view(&r, T0 + 200), CACHEREC_VIEW_NO_POLICY);
 }
 
+/* A failed TXT lookup with nothing valid cached is remembered (never as "no policy"); with a
+ * valid policy only the check time moves; the next outcome of discovery replaces it. */
+static void
+test_on_txt_fail(void **state)
+{
+	static struct cacherec r, back;
+	size_t len = 0;
+
+	(void)state;
+	cacherec_init(&r);
+	r.none_until = T0 + 500;
+	cacherec_on_txt_fail(&r, T0, 30);
+	assert_int_equal(r.fail_until, T0 + 30);
+	assert_int_equal(r.none_until, 0);
+	assert_int_equal(r.checked, T0);
+	assert_int_equal(cacherec_view(&r, T0 + 29), CACHEREC_VIEW_TXT_FAILED);
+	assert_int_equal(cacherec_view(&r, T0 + 30), CACHEREC_VIEW_UNKNOWN);
+	assert_int_equal(cacherec_encode(&r, buf, sizeof(buf), &len), CACHEREC_OK);
+	assert_int_equal(cacherec_decode(buf, len, &back), CACHEREC_OK);
+	assert_rec_equal(&r, &back);
+	/* the next outcome wins */
+	cacherec_on_no_policy(&r, T0 + 5, 100);
+	assert_int_equal(r.fail_until, 0);
+	assert_int_equal(cacherec_view(&r, T0 + 6), CACHEREC_VIEW_NO_POLICY);
+	cacherec_on_txt_fail(&r, T0 + 7, 30);
+	assert_int_equal(cacherec_view(&r, T0 + 8), CACHEREC_VIEW_TXT_FAILED);
+	cacherec_on_txt(&r, T0 + 9);
+	assert_int_equal(r.fail_until, 0);
+	cacherec_on_txt_fail(&r, T0 + 10, 30);
+	cacherec_on_fetch_fail(&r, "id1", T0 + 11, 300);
+	assert_int_equal(cacherec_view(&r, T0 + 12), CACHEREC_VIEW_NO_POLICY);
+	cacherec_on_txt_fail(&r, T0 + 13, 30);
+	assert_int_equal(r.fail_until, T0 + 43);
+	/* a valid cached policy: kept, the failure only counts as a check */
+	make_rec(&r, STSPOLICY_MODE_ENFORCE, DAY);
+	cacherec_on_txt_fail(&r, T0 + 100, 30);
+	assert_int_equal(r.fail_until, 0);
+	assert_int_equal(r.checked, T0 + 100);
+	assert_int_equal(cacherec_view(&r, T0 + 101), CACHEREC_VIEW_POLICY);
+	/* an expired one is not applied: the failure is remembered */
+	cacherec_on_txt_fail(&r, T0 + DAY, 30);
+	assert_int_equal(cacherec_view(&r, T0 + DAY + 1), CACHEREC_VIEW_TXT_FAILED);
+	/* a fetch clears it */
+	{
+		struct stspolicy p = r.policy;
+		cacherec_on_fetch_ok(&r, &p, "abc123", T0 + DAY + 2);
+	}
+	assert_int_equal(r.fail_until, 0);
+	assert_int_equal(cacherec_view(&r, T0 + DAY + 3), CACHEREC_VIEW_POLICY);
+}
+
 static void
 test_backoff(void **state)
 {
@@ -838,6 +915,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expired_txt_gone);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_on_fetch_ok);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_on_fetch_fail);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_on_txt_fail);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_backoff);
 	return cmocka_run_group_tests_name("cacherec", tests, NULL, NULL);
 }

@@ -21,173 +21,10 @@
 #include "dane.h"
 #include "dnsmsg.h"
 #include "dnspkt.h"
+#include "dnsworld.h"
 
 #define NOW 1000000
 #define H32 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-/* ---- a tiny DNS world ---- */
-
-struct zrr {
-	const char *owner;
-	uint16_t type;
-	uint32_t ttl;
-	const char *data; /* MX "10 host", A/AAAA address, CNAME target, TLSA "u s m hex" */
-};
-
-struct world {
-	const struct zrr *rrs;   /* ends with owner NULL */
-	const char *servfail[4]; /* query names answered SERVFAIL */
-	const char *silent[4];   /* query names never answered (timeout) */
-	const char *insecure[4]; /* owner suffixes: answers touching them have no AD */
-	const char *garbage;     /* query name answered with a hostile message */
-	unsigned queries, max_inflight;
-	char asked[128][DANE_QNAME_MAX + 8];
-};
-
-static int
-has_suffix(const char *name, const char *sfx)
-{
-	size_t n = strlen(name), s = strlen(sfx);
-
-	return n >= s && strcmp(name + n - s, sfx) == 0 && (n == s || name[n - s - 1] == '.');
-}
-
-static int
-in_list(const char *const *list, const char *name)
-{
-	for (int i = 0; i < 4 && list[i] != NULL; i++)
-		if (strcmp(list[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-insecure(const struct world *w, const char *owner)
-{
-	for (int i = 0; i < 4 && w->insecure[i] != NULL; i++)
-		if (has_suffix(owner, w->insecure[i]))
-			return 1;
-	return 0;
-}
-
-static void
-put_rdata(struct pkt *k, const struct zrr *r)
-{
-	size_t at = k->n;
-	uint8_t a[16];
-
-	put16(k, 0); /* rdlength, patched below */
-	switch (r->type) {
-	case DNSMSG_MX: {
-		char host[300];
-		unsigned pref;
-		assert_int_equal(sscanf(r->data, "%u %299s", &pref, host), 2);
-		put16(k, pref);
-		put_name(k, strcmp(host, ".") == 0 ? "" : host);
-		break;
-	}
-	case DNSMSG_A:
-		assert_int_equal(inet_pton(AF_INET, r->data, a), 1);
-		put(k, a, 4);
-		break;
-	case DNSMSG_AAAA:
-		assert_int_equal(inet_pton(AF_INET6, r->data, a), 1);
-		put(k, a, 16);
-		break;
-	case DNSMSG_CNAME:
-		put_name(k, r->data);
-		break;
-	case DNSMSG_TLSA: {
-		unsigned u, s, m;
-		char hex[300];
-		assert_int_equal(sscanf(r->data, "%u %u %u %299s", &u, &s, &m, hex), 4);
-		uint8_t b[3] = {(uint8_t)u, (uint8_t)s, (uint8_t)m};
-		put(k, b, 3);
-		for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
-			unsigned v;
-			assert_int_equal(sscanf(hex + i, "%2x", &v), 1);
-			uint8_t x = (uint8_t)v;
-			put(k, &x, 1);
-		}
-		break;
-	}
-	default:
-		fail_msg("type %u not supported by the test world", r->type);
-	}
-	k->b[at] = (uint8_t)((k->n - at - 2) >> 8);
-	k->b[at + 1] = (uint8_t)(k->n - at - 2);
-}
-
-static void
-put_rr(struct pkt *k, const struct zrr *r)
-{
-	put_name(k, r->owner);
-	put16(k, r->type);
-	put16(k, 1);
-	put32(k, r->ttl);
-	put_rdata(k, r);
-}
-
-/* Answer (qname, qtype) as a validating resolver would: CNAME chain, data, or a negative
- * answer with an SOA (TTL 300, minimum 120); AD unless some owner is insecure. */
-static void
-world_answer(const struct world *w, const char *qname, uint16_t qtype, struct pkt *k)
-{
-	const struct zrr *an[64];
-	unsigned nan = 0, rcode = 0;
-	int ad = 1, exists = 0;
-	char cur[300];
-
-	snprintf(cur, sizeof(cur), "%s", qname);
-	for (int links = 0; links < 10; links++) {
-		const struct zrr *cn = NULL;
-		for (const struct zrr *r = w->rrs; r->owner; r++)
-			if (strcmp(r->owner, cur) == 0 && r->type == DNSMSG_CNAME &&
-			    qtype != DNSMSG_CNAME)
-				cn = r;
-		if (cn == NULL)
-			break;
-		an[nan++] = cn;
-		ad &= !insecure(w, cur);
-		snprintf(cur, sizeof(cur), "%s", cn->data);
-	}
-	for (const struct zrr *r = w->rrs; r->owner; r++) {
-		if (strcmp(r->owner, cur) != 0)
-			continue;
-		exists = 1;
-		if (r->type == qtype && nan < 64)
-			an[nan++] = r;
-	}
-	ad &= !insecure(w, cur);
-	if (!exists)
-		rcode = 3;
-	k->n = 0;
-	put16(k, 0x4242);
-	put16(k, 0x8180 | (ad ? 0x20 : 0) | rcode);
-	put16(k, 1);
-	put16(k, nan);
-	put16(k, (nan == 0 || an[nan - 1]->type != qtype) ? 1 : 0);
-	put16(k, 0);
-	put_name(k, qname);
-	put16(k, qtype);
-	put16(k, 1);
-	for (unsigned i = 0; i < nan; i++)
-		put_rr(k, an[i]);
-	if (nan == 0 || an[nan - 1]->type != qtype) {
-		put_name(k, "test");
-		put16(k, DNSMSG_SOA);
-		put16(k, 1);
-		put32(k, 300);
-		put16(k, 1 + 1 + 20); /* root MNAME and RNAME, five 32-bit fields */
-		put_name(k, "");
-		put_name(k, "");
-		put32(k, 1);
-		put32(k, 3600);
-		put32(k, 600);
-		put32(k, 86400);
-		put32(k, 120);
-	}
-}
 
 /* Drive an evaluation to its end; lifo answers the newest query first. */
 static void
@@ -207,10 +44,6 @@ run(struct world *w, const char *name, unsigned port, int bracketed, int trust_a
 		while (dane_next(&e, &q)) {
 			assert_true(npend < DANE_INFLIGHT_MAX);
 			pending[npend++] = q;
-			if (w->queries < 128)
-				snprintf(w->asked[w->queries], sizeof(w->asked[0]), "%s/%u", q.name,
-				         q.type);
-			w->queries++;
 		}
 		if (npend > w->max_inflight)
 			w->max_inflight = npend;
@@ -222,30 +55,20 @@ run(struct world *w, const char *name, unsigned port, int bracketed, int trust_a
 			q = pending[0];
 			memmove(pending, pending + 1, --npend * sizeof(pending[0]));
 		}
-		if (in_list(w->silent, q.name)) {
+		switch (world_reply(w, q.name, q.type, &k)) {
+		case WORLD_SILENT:
 			dane_fail(&e, q.token, "timeout");
-		} else if (in_list(w->servfail, q.name)) {
+			break;
+		case WORLD_SERVFAIL:
 			dane_fail(&e, q.token, "SERVFAIL");
-		} else if (w->garbage != NULL && strcmp(w->garbage, q.name) == 0) {
-			static const uint8_t junk[] = {0x42, 0x42, 0x81, 0xa0, 0,    1, 0,  1, 0,
-			                               0,    0,    0,    0xc0, 0x0c, 0, 15, 0, 1};
-			dane_answer(&e, q.token, junk, sizeof(junk));
-		} else {
-			world_answer(w, q.name, q.type, &k);
+			break;
+		case WORLD_ANSWER:
 			dane_answer(&e, q.token, k.b, k.n);
+			break;
 		}
 	}
 	assert_true(dane_done(&e));
 	dane_result(&e, NOW, out);
-}
-
-static int
-asked(const struct world *w, const char *q)
-{
-	for (unsigned i = 0; i < w->queries && i < 128; i++)
-		if (strcmp(w->asked[i], q) == 0)
-			return 1;
-	return 0;
 }
 
 /* ---- the worlds ---- */
@@ -408,25 +231,25 @@ test_queries_asked(void **state)
 	/* Without trust in AD only the MX set is looked up (for mx_check). */
 	run(w, "all.test", 0, 0, 0, 0, &r);
 	assert_int_equal(w->queries, 1);
-	assert_true(asked(w, "all.test/15"));
+	assert_true(world_asked(w, "all.test/15"));
 	/* A bracketed host without trust: nothing at all. */
 	run(w, "mx1.all.test", 0, 1, 0, 0, &r);
 	assert_int_equal(w->queries, 0);
 	/* Bracketed with a port: no MX, TLSA at _587._tcp. */
 	run(w, "mx1.all.test", 587, 1, 1, 0, &r);
-	assert_false(asked(w, "mx1.all.test/15"));
-	assert_true(asked(w, "_587._tcp.mx1.all.test/52"));
+	assert_false(world_asked(w, "mx1.all.test/15"));
+	assert_true(world_asked(w, "_587._tcp.mx1.all.test/52"));
 	/* TLSA is never asked behind unsigned addresses (RFC 7672 s2.2.2). */
 	run(w, "mixed.test", 0, 0, 1, 0, &r);
-	assert_true(asked(w, "_25._tcp.mx1.mixed.test/52"));
-	assert_false(asked(w, "_25._tcp.mx2.unsigned.test/52"));
+	assert_true(world_asked(w, "_25._tcp.mx1.mixed.test/52"));
+	assert_false(world_asked(w, "_25._tcp.mx2.unsigned.test/52"));
 	/* Expanded name first, then the original. */
 	run(w, "cnorig.test", 0, 0, 1, 0, &r);
-	assert_true(asked(w, "_25._tcp.real.cnorig.test/52"));
-	assert_true(asked(w, "_25._tcp.mx.cnorig.test/52"));
+	assert_true(world_asked(w, "_25._tcp.real.cnorig.test/52"));
+	assert_true(world_asked(w, "_25._tcp.mx.cnorig.test/52"));
 	/* Found at the expanded name: the original is not asked. */
 	run(w, "cnhost.test", 0, 0, 1, 0, &r);
-	assert_false(asked(w, "_25._tcp.mx.cnhost.test/52"));
+	assert_false(world_asked(w, "_25._tcp.mx.cnhost.test/52"));
 	/* Null MX: no host lookups. */
 	run(w, "null.test", 0, 0, 1, 0, &r);
 	assert_int_equal(w->queries, 1);
@@ -571,7 +394,8 @@ test_static(void **state)
 	assert_int_equal(r.trust_ad, 0);
 	assert_int_equal(r.n_hosts, 1);
 	assert_string_equal(r.hosts[0], "mx.example.com");
-	assert_true(danerec_valid(&r, NOW + DANE_TTL_MAX - 1));
+	assert_true(danerec_valid(&r, NOW + DANE_TTL_MAX - 1, 0));
+	assert_false(danerec_valid(&r, NOW, 1)); /* made without trust in AD */
 }
 
 /* A CNAME target reached without MX records becomes the mail host only when it is a valid
@@ -675,8 +499,9 @@ test_record_roundtrip(void **state)
 	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
 	assert_int_equal(danerec_decode(buf, len, &b), DANEREC_OK);
 	assert_memory_equal(&a, &b, sizeof(a));
-	assert_true(danerec_valid(&b, NOW + 299));
-	assert_false(danerec_valid(&b, NOW + 300));
+	assert_true(danerec_valid(&b, NOW + 299, 1));
+	assert_false(danerec_valid(&b, NOW + 299, 0));
+	assert_false(danerec_valid(&b, NOW + 300, 1));
 	/* Every truncation is refused and leaves nothing behind. */
 	for (size_t n = 0; n < len; n++) {
 		assert_int_equal(danerec_decode(buf, n, &b), DANEREC_CORRUPT);

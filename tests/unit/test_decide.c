@@ -3,7 +3,8 @@
  * Unit tests for decide.c and answer.c: the design.md decision table cell by cell (every STS
  * situation x every DANE state x every zone fallback), rendered through answer_format() and
  * compared as exact "STATUS|text" strings; explanations of each path; answer_format() on its
- * own (pattern rewrite, duplicates, never '*', exact buffer sizes).
+ * own (pattern rewrite, duplicates, never '*', exact caps); answer_reply() refusing a reply
+ * over its cap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,6 +273,23 @@ make_zone(struct cfg_zone *z, enum cfg_fallback fb, enum cfg_testing t)
 	z->mx_check = 0; /* the table's cells with plain patterns; mx_check has its own cases */
 }
 
+/* answer_format() into a strbuf capped at max; the text copied into out (max + 1 bytes). */
+static int
+fmt(const struct answer *a, const char **status, char *out, size_t max, size_t *len)
+{
+	struct strbuf sb;
+	int rc;
+
+	strbuf_init(&sb, max);
+	rc = answer_format(a, status, &sb);
+	if (rc == 0) {
+		memcpy(out, sb.data != NULL ? sb.data : "", sb.len + 1);
+		*len = sb.len;
+	}
+	strbuf_fini(&sb);
+	return rc;
+}
+
 /* Render an answer as "STATUS|text". */
 static void
 render(const struct answer *a, char *out, size_t outsz)
@@ -281,7 +299,7 @@ render(const struct answer *a, char *out, size_t outsz)
 	size_t len = 0;
 	int n;
 
-	assert_int_equal(answer_format(a, &status, text, sizeof(text), &len), 0);
+	assert_int_equal(fmt(a, &status, text, sizeof(text) - 1, &len), 0);
 	assert_non_null(status);
 	assert_int_equal(strlen(text), len);
 	/* '*' may only appear in 3.10 attributes (mx_host_pattern, policy_string), never in match=.
@@ -646,21 +664,21 @@ test_fmt(void **state)
 	a.policy = &pol;
 	a.why = f->why;
 
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, f->status);
 	assert_string_equal(out, f->text);
 	assert_int_equal(len, want);
 	assert_null(strchr(out, '*'));
 
-	/* Exact size (text + NUL) fits; one byte less does not; nor does any smaller size. */
+	/* A cap of exactly the text's length fits; any smaller cap refuses it. */
 	memset(out, 'Z', sizeof(out));
 	len = 9999;
-	assert_int_equal(answer_format(&a, &status, out, want + 1, &len), 0);
+	assert_int_equal(fmt(&a, &status, out, want, &len), 0);
 	assert_int_equal(len, want);
 	assert_string_equal(out, f->text);
-	for (size_t sz = 0; sz <= want; sz++) {
+	for (size_t sz = 0; sz < want; sz++) {
 		len = 9999;
-		assert_int_equal(answer_format(&a, &status, out, sz, &len), -1);
+		assert_int_equal(fmt(&a, &status, out, sz, &len), -1);
 		assert_int_equal(len, 9999);
 	}
 }
@@ -674,7 +692,7 @@ test_fmt_null_policy(void **state)
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, "TEMP");
 	assert_string_equal(out, "internal error: no usable MX pattern for secure");
 }
@@ -701,7 +719,7 @@ test_fmt_biggest(void **state)
 		name[DNAME_MAX] = '\0';
 		set_mx(&pol, name);
 	}
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, "OK");
 	assert_int_equal(len,
 	                 strlen("secure match=") + 64 * 253 + 63 + strlen(" servername=hostname"));
@@ -993,18 +1011,89 @@ test_fmt_bad_names(void **state)
 	a.why = "x";
 	a.n_match = 1;
 	a.match[0] = "mx.example.com:evil.test";
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, "TEMP");
 	a.match[0] = "*.example.com";
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, "TEMP");
 	a.n_match = 0;
 	a.tlsrpt_domain = "example.com }";
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, "TEMP");
 	a.tlsrpt_domain = "example.com";
-	assert_int_equal(answer_format(&a, &status, out, sizeof(out), &len), 0);
+	assert_int_equal(fmt(&a, &status, out, sizeof(out) - 1, &len), 0);
 	assert_string_equal(status, "OK");
+}
+
+/* answer_reply(): decide + format; a reply over its cap is TEMP, never a cut policy. */
+static void
+test_reply(void **state)
+{
+	static struct stspolicy pol;
+	struct decide_input in;
+	struct cfg_zone zone;
+	struct strbuf sb;
+	const char *status = NULL, *why = NULL;
+
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	pol.mode = STSPOLICY_MODE_ENFORCE;
+	pol.max_age = 604800;
+	set_mx(&pol, "mx.example.com");
+	make_zone(&zone, CFG_FALLBACK_MAY, CFG_TESTING_IGNORE);
+	in = (struct decide_input){NULL, DECIDE_DISC_FETCHED, &pol, DANE_INSECURE, NULL, "x.test"};
+	strbuf_init(&sb, ANSWER_TEXT_MAX);
+	answer_reply(&in, &zone, NOW, &sb, &status, &why);
+	assert_string_equal(status, "OK");
+	assert_string_equal(sb.data, "secure match=mx.example.com servername=hostname");
+	assert_string_equal(why, "enforced MTA-STS policy");
+	strbuf_fini(&sb);
+	strbuf_init(&sb, 20);
+	answer_reply(&in, &zone, NOW, &sb, &status, &why);
+	assert_string_equal(status, "TEMP");
+	assert_string_equal(sb.data, "reply too long");
+	assert_string_equal(why, "reply too long");
+	strbuf_fini(&sb);
+}
+
+/* Which answers need the DNS record, and what a cache answer stands for. */
+static void
+test_needs_dns(void **state)
+{
+	struct cacherec rec;
+	struct cfg_zone z;
+
+	(void)state;
+	make_zone(&z, CFG_FALLBACK_MAY, CFG_TESTING_IGNORE);
+	memset(&rec, 0, sizeof(rec));
+	/* DANE with the AD bit trusted: always */
+	z.dane = 1;
+	assert_true(decide_needs_dns(&rec, &z, 1, NOW));
+	z.dane = 0;
+	/* mx_check off: never */
+	assert_false(decide_needs_dns(&rec, &z, 1, NOW));
+	z.mx_check = 1;
+	/* nothing known: discovery may find an enforced policy */
+	assert_true(decide_needs_dns(&rec, &z, 0, NOW));
+	rec.none_until = NOW + 10;
+	assert_false(decide_needs_dns(&rec, &z, 0, NOW));
+	rec.none_until = 0;
+	rec.fail_until = NOW + 10;
+	assert_false(decide_needs_dns(&rec, &z, 0, NOW));
+	rec.has_policy = 1;
+	rec.expires = NOW + 10;
+	rec.policy.mode = STSPOLICY_MODE_ENFORCE;
+	assert_true(decide_needs_dns(&rec, &z, 0, NOW));
+	rec.policy.mode = STSPOLICY_MODE_TESTING;
+	assert_false(decide_needs_dns(&rec, &z, 0, NOW));
+	z.testing = CFG_TESTING_ENFORCE;
+	assert_true(decide_needs_dns(&rec, &z, 0, NOW));
+	rec.policy.mode = STSPOLICY_MODE_NONE;
+	assert_false(decide_needs_dns(&rec, &z, 0, NOW));
+	assert_int_equal(decide_cached_disc(CACHEREC_VIEW_POLICY), DECIDE_DISC_NOT_RUN);
+	assert_int_equal(decide_cached_disc(CACHEREC_VIEW_NO_POLICY), DECIDE_DISC_NO_POLICY);
+	assert_int_equal(decide_cached_disc(CACHEREC_VIEW_TXT_FAILED), DECIDE_DISC_TXT_FAILED);
+	assert_int_equal(decide_cached_disc(CACHEREC_VIEW_UNKNOWN), DECIDE_DISC_TXT_FAILED);
 }
 
 #define N_MX (sizeof(mx_cases) / sizeof(mx_cases[0]))
@@ -1048,5 +1137,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_check_no_record);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_check_off);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tlsrpt);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reply);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_needs_dns);
 	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
 }

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_STS_H
+#define MTASTSD_STS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cacherec.h"
+#include "decide.h"
+#include "dname.h"
+#include "stsrecord.h"
+
+#define STS_ADDRS_MAX 8      /**< policy host addresses handed to the fetch */
+#define STS_INFLIGHT_MAX 2   /**< queries in flight at once (A and AAAA) */
+#define STS_TTL_MIN 10       /**< floor (s) on a DNS TTL that bounds "no policy" */
+#define STS_FAIL_REMEMBER 30 /**< how long (s) a failed TXT lookup is remembered */
+#define STS_WHY_MAX 320      /**< failure text, NUL included */
+
+/** Settings of one discovery (from the configuration it started with). */
+struct sts_params {
+	unsigned txt_recheck; /**< s between TXT checks; upper bound on remembering "no policy" */
+	unsigned refresh; /**< s after which a policy is refetched although its id is the same */
+};
+
+/** What a discovery ended with, for the driver's log line. */
+enum sts_event {
+	STS_EV_NONE = 0,     /**< still running */
+	STS_EV_NO_POLICY,    /**< no TXT record, or no STSv1 record among them */
+	STS_EV_BAD_RECORD,   /**< several STSv1 records, or one that does not parse */
+	STS_EV_TXT_FAILED,   /**< the TXT lookup failed (SERVFAIL, timeout, malformed answer) */
+	STS_EV_UNCHANGED,    /**< same id, cached policy fresh: nothing fetched */
+	STS_EV_BACKOFF,      /**< this id failed less than CACHEREC_RETRY_AFTER s ago */
+	STS_EV_FETCH_FAILED, /**< address lookup, HTTPS fetch or policy invalid */
+	STS_EV_LEARNED,      /**< a policy fetched for a new id (or the first one) */
+	STS_EV_REFRESHED,    /**< the policy of the same id fetched again */
+};
+
+/** What the machine wants done next. */
+enum sts_action {
+	STS_ACT_NONE = 0, /**< nothing until a result arrives (or done) */
+	STS_ACT_QUERY,    /**< send the DNS query in the sts_query */
+	STS_ACT_FETCH,    /**< start the HTTPS fetch in the sts_fetch */
+};
+
+/** One DNS query (class IN). */
+struct sts_query {
+	char name[DNAME_MAX + 1]; /**< query name, no trailing dot */
+	uint16_t type;            /**< TXT, A or AAAA */
+	unsigned token;           /**< give back with the answer */
+};
+
+/** One address of the policy host. */
+struct sts_addr {
+	int family;        /**< 4 or 6 */
+	uint8_t bytes[16]; /**< network order; 4 used for IPv4 */
+};
+
+/** The fetch to start: GET https://mta-sts.<domain>/.well-known/mta-sts.txt from addrs. */
+struct sts_fetch {
+	const char *domain;           /**< policy domain (borrowed from the evaluation) */
+	const struct sts_addr *addrs; /**< addresses, IPv4 first (borrowed from the evaluation) */
+	unsigned n_addrs;             /**< count, 1..STS_ADDRS_MAX */
+};
+
+/** What a fetch brought back (RFC 8461 s3.3 is checked by the machine). */
+struct sts_response {
+	const char *error; /**< transport failure (connect, TLS, timeout, body over the cap), or
+	                        NULL when a response arrived */
+	long status;       /**< HTTP status */
+	const char *ctype; /**< Content-Type value, or NULL */
+	const char *body;  /**< body (not NUL-terminated) */
+	size_t len;        /**< its length (at most STSPOLICY_MAX_BYTES) */
+};
+
+/** A running discovery: caller storage, driven by sts_next() and the feeding calls. */
+struct sts_eval {
+	char domain[DNAME_MAX + 1]; /**< policy domain */
+	struct sts_params prm;      /**< settings */
+	struct cacherec rec;        /**< the domain's record, updated by the TOFU rules */
+	int done;                   /**< the outcome is final */
+	int write;                  /**< rec changed and must be stored */
+	enum decide_disc disc;      /**< outcome for decide() */
+	enum sts_event event;       /**< outcome for the log */
+	char why[STS_WHY_MAX];      /**< failure text; may hold peer bytes (escape to log) */
+	struct stsrecord txt;       /**< the id published (valid from the TXT answer on) */
+	uint32_t txt_ttl;           /**< TTL of the TXT answer */
+	uint8_t q[3];               /**< TXT, A, AAAA: 0 unsent, 1 in flight, 2 answered */
+	int fetch;                  /**< 0 not wanted yet, 1 to start, 2 started */
+	unsigned n_v4, n_v6;        /**< addresses gathered */
+	struct sts_addr v4[STS_ADDRS_MAX], v6[STS_ADDRS_MAX]; /**< by family */
+	struct sts_addr addrs[STS_ADDRS_MAX];                 /**< what the fetch gets */
+	const char *addr_why; /**< first address lookup failure (static), or NULL */
+};
+
+/**
+ * Start the discovery of a policy domain (RFC 8461 s3) from what the cache holds.
+ * @param e caller storage @param domain normalised policy domain
+ * @param rec its cache record (copied; cacherec_init() state when none)
+ * @param prm settings (copied) @param now current time
+ */
+void sts_init(struct sts_eval *e, const char *domain, const struct cacherec *rec,
+              const struct sts_params *prm, int64_t now);
+
+/**
+ * What to do next: the TXT query of _mta-sts.<domain>, then the A and AAAA queries of
+ * mta-sts.<domain> if a fetch is wanted, then the fetch.
+ * @param e evaluation @param q filled for STS_ACT_QUERY @param f filled for STS_ACT_FETCH
+ * @return the action (call again until STS_ACT_NONE)
+ */
+enum sts_action sts_next(struct sts_eval *e, struct sts_query *q, struct sts_fetch *f);
+
+/**
+ * Feed the raw answer to a query. Malformed or hostile messages count as a failed lookup.
+ * @param e evaluation @param token from the query @param msg response (borrowed) @param len
+ * its length @param now current time
+ */
+void sts_answer(struct sts_eval *e, unsigned token, const uint8_t *msg, size_t len, int64_t now);
+
+/**
+ * A query failed without an answer (timeout, SERVFAIL after retries, network error).
+ * @param e evaluation @param token from the query @param why static reason @param now time
+ */
+void sts_fail(struct sts_eval *e, unsigned token, const char *why, int64_t now);
+
+/**
+ * Feed the result of the fetch: status 200 only, text/plain only, then stspolicy_parse().
+ * @param e evaluation @param r what the fetch got (borrowed for the call) @param now time
+ */
+void sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now);
+
+/**
+ * The deadline passed: whatever is in flight has failed (TXT failure before the TXT answer,
+ * fetch failure after it).
+ * @param e evaluation @param why static reason @param now time
+ */
+void sts_abort(struct sts_eval *e, const char *why, int64_t now);
+
+/** @param e evaluation @return 1 once disc, event, rec and write are final */
+int sts_done(const struct sts_eval *e);
+
+/** @param ev event @return its log name ("policy-learned", "txt-failed", ...) */
+const char *sts_event_name(enum sts_event ev);
+
+#endif
