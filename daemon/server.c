@@ -7,7 +7,9 @@
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
- * CONN_OUTPUT_MAX bytes of unread replies, cfg->max_connections connections.
+ * CONN_OUTPUT_MAX bytes of unread replies (either cap pauses reading; requests already
+ * buffered are parsed, from the loop, as soon as the queue has room), cfg->max_connections
+ * connections.
  */
 #include "server.h"
 
@@ -54,8 +56,10 @@ struct conn {
 	TAILQ_ENTRY(conn) link;
 	struct server *srv;
 	struct bufferevent *bev;
+	struct event *resume; /* parses buffered requests from the loop once there is room */
 	TAILQ_HEAD(, req) reqs;
 	unsigned nreqs;
+	int parsing; /* conn_on_read is running: its own loop goes on after each answer */
 };
 
 struct server {
@@ -111,6 +115,7 @@ conn_free(struct conn *c)
 
 	while (!TAILQ_EMPTY(&c->reqs))
 		req_release(TAILQ_FIRST(&c->reqs));
+	event_free(c->resume); /* also drops a pending activation */
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->n_conns--;
@@ -186,14 +191,28 @@ req_answer(struct req *r, const char *status, const char *text, size_t len)
 	}
 }
 
+/* After an answer: requests already in the input buffer are parsed once the queue has room.
+ * Bytes that arrived while we were at CONN_PIPELINE_MAX wake no read callback again, so they
+ * are parsed from c->resume, in the loop: here we may be inside lookup.c's walk over its
+ * waiters (req_on_result), where starting lookups or freeing the connection is unsafe. */
+static void
+conn_resume(struct conn *c)
+{
+	if (c->parsing)
+		return; /* answered inside conn_on_read, whose loop goes on */
+	if (c->nreqs < CONN_PIPELINE_MAX && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->resume, EV_TIMEOUT, 0);
+	else
+		conn_update_read(c);
+}
+
 static void
 req_on_result(void *arg, const struct lookup_result *res)
 {
 	struct req *r = arg;
-	struct conn *c = r->c;
 
 	req_answer(r, res->status, res->text, res->len);
-	conn_update_read(c);
+	conn_resume(r->c);
 }
 
 static void
@@ -241,6 +260,7 @@ conn_on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	c->parsing = 1;
 	while (c->nreqs < CONN_PIPELINE_MAX) {
 		size_t avail = evbuffer_get_length(in), n, plen, used;
 		const char *payload;
@@ -266,7 +286,18 @@ conn_on_read(struct bufferevent *bev, void *arg)
 		conn_request(c, payload, plen);
 		evbuffer_drain(in, used);
 	}
+	c->parsing = 0;
 	conn_update_read(c);
+}
+
+static void
+conn_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_on_read(c->bev, c); /* c may be freed */
 }
 
 static void
@@ -317,6 +348,8 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	TAILQ_INIT(&c->reqs);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	INVARIANT(c->bev != NULL);
+	c->resume = evtimer_new(s->base, conn_on_resume, c);
+	INVARIANT(c->resume != NULL);
 	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
 	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_MAX * 4);
