@@ -6,6 +6,8 @@
  * even when a later request is answered from cache before an earlier one finishes discovery.
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
+ * At EOF from the client (shutdown of its write side) the complete requests it sent are still
+ * answered, a trailing fragment is dropped, and the connection closes once all is written.
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
  * CONN_OUTPUT_MAX bytes of unread replies (either cap pauses reading; requests already
  * buffered are parsed, from the loop, as soon as the queue has room), cfg->max_connections
@@ -60,6 +62,7 @@ struct conn {
 	TAILQ_HEAD(, req) reqs;
 	unsigned nreqs;
 	int parsing; /* conn_on_read is running: its own loop goes on after each answer */
+	int eof;     /* the client sends no more: answer what it sent, then close */
 };
 
 struct server {
@@ -122,16 +125,30 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Re-enable reading once the queue and the output have room again. */
+/* Re-enable reading once the queue and the output have room again (never after EOF: a read
+ * would only report the EOF again). */
 static void
 conn_update_read(struct conn *c)
 {
 	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
 
-	if (c->nreqs < CONN_PIPELINE_MAX && out < CONN_OUTPUT_MAX)
+	if (!c->eof && c->nreqs < CONN_PIPELINE_MAX && out < CONN_OUTPUT_MAX)
 		bufferevent_enable(c->bev, EV_READ);
 	else
 		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* A half-closed connection ends once every request is answered and every reply written.
+ * Only from a loop callback. Returns 1 when c was freed. */
+static int
+conn_close_if_done(struct conn *c)
+{
+	if (!c->eof || c->nreqs > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return 0;
+	log_debug(LOG_CAT_SOCKETMAP, "op=close reason=eof unparsed=%zu",
+	          evbuffer_get_length(bufferevent_get_input(c->bev)));
+	conn_free(c);
+	return 1;
 }
 
 static void
@@ -191,16 +208,18 @@ req_answer(struct req *r, const char *status, const char *text, size_t len)
 	}
 }
 
-/* After an answer: requests already in the input buffer are parsed once the queue has room.
- * Bytes that arrived while we were at CONN_PIPELINE_MAX wake no read callback again, so they
- * are parsed from c->resume, in the loop: here we may be inside lookup.c's walk over its
- * waiters (req_on_result), where starting lookups or freeing the connection is unsafe. */
+/* After an answer: requests already in the input buffer are parsed once the queue has room,
+ * and a half-closed connection with nothing left to answer is closed. Bytes that arrived while
+ * we were at CONN_PIPELINE_MAX wake no read callback again, so both happen in c->resume, from
+ * the loop: here we may be inside lookup.c's walk over its waiters (req_on_result), where
+ * starting lookups or freeing the connection is unsafe. */
 static void
 conn_resume(struct conn *c)
 {
 	if (c->parsing)
 		return; /* answered inside conn_on_read, whose loop goes on */
-	if (c->nreqs < CONN_PIPELINE_MAX && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	if (c->nreqs < CONN_PIPELINE_MAX &&
+	    (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 || (c->eof && c->nreqs == 0)))
 		event_active(c->resume, EV_TIMEOUT, 0);
 	else
 		conn_update_read(c);
@@ -287,6 +306,8 @@ conn_on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, used);
 	}
 	c->parsing = 0;
+	if (conn_close_if_done(c))
+		return;
 	conn_update_read(c);
 }
 
@@ -300,11 +321,16 @@ conn_on_resume(evutil_socket_t fd, short what, void *arg)
 	conn_on_read(c->bev, c); /* c may be freed */
 }
 
+/* The output has drained. */
 static void
 conn_on_write(struct bufferevent *bev, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)bev;
-	conn_update_read(arg);
+	if (conn_close_if_done(c))
+		return;
+	conn_update_read(c);
 }
 
 static void
@@ -312,10 +338,22 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
+	if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_EOF) &&
+	    !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
+		/* The client sends no more: shutdown(SHUT_WR), or a full close that TCP cannot tell
+		 * apart until we write. What it sent is still owed its replies. libevent has
+		 * stopped reading; parse what is buffered, close when all is answered and written.
+		 * After a full close our first write draws a reset: the connection is then either
+		 * done, or the next write fails and the error below frees it. */
+		c->eof = 1;
+		log_debug(LOG_CAT_SOCKETMAP, "op=eof pending=%u", c->nreqs);
+		conn_on_read(bev, c); /* c may be freed */
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (what & BEV_EVENT_TIMEOUT)
-			log_debug(LOG_CAT_SOCKETMAP, "op=close reason=idle");
+			log_debug(LOG_CAT_SOCKETMAP, "op=close reason=%s",
+			          what & BEV_EVENT_WRITING ? "write-timeout" : "idle");
 		conn_free(c);
 	}
 }
