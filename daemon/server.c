@@ -6,8 +6,12 @@
  * even when a later request is answered from cache before an earlier one finishes discovery.
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
+ * At EOF from the client (shutdown of its write side) the complete requests it sent are still
+ * answered, a trailing fragment is dropped, and the connection closes once all is written.
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
- * CONN_OUTPUT_MAX bytes of unread replies, cfg->max_connections connections.
+ * CONN_OUTPUT_MAX bytes of unread replies (either cap pauses reading; requests already
+ * buffered are parsed, from the loop, as soon as the queue has room), cfg->max_connections
+ * connections.
  */
 #include "server.h"
 
@@ -54,8 +58,11 @@ struct conn {
 	TAILQ_ENTRY(conn) link;
 	struct server *srv;
 	struct bufferevent *bev;
+	struct event *resume; /* parses buffered requests from the loop once there is room */
 	TAILQ_HEAD(, req) reqs;
 	unsigned nreqs;
+	int parsing; /* conn_on_read is running: its own loop goes on after each answer */
+	int eof;     /* the client sends no more: answer what it sent, then close */
 };
 
 struct server {
@@ -111,22 +118,37 @@ conn_free(struct conn *c)
 
 	while (!TAILQ_EMPTY(&c->reqs))
 		req_release(TAILQ_FIRST(&c->reqs));
+	event_free(c->resume); /* also drops a pending activation */
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->n_conns--;
 	free(c);
 }
 
-/* Re-enable reading once the queue and the output have room again. */
+/* Re-enable reading once the queue and the output have room again (never after EOF: a read
+ * would only report the EOF again). */
 static void
 conn_update_read(struct conn *c)
 {
 	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
 
-	if (c->nreqs < CONN_PIPELINE_MAX && out < CONN_OUTPUT_MAX)
+	if (!c->eof && c->nreqs < CONN_PIPELINE_MAX && out < CONN_OUTPUT_MAX)
 		bufferevent_enable(c->bev, EV_READ);
 	else
 		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* A half-closed connection ends once every request is answered and every reply written.
+ * Only from a loop callback. Returns 1 when c was freed. */
+static int
+conn_close_if_done(struct conn *c)
+{
+	if (!c->eof || c->nreqs > 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return 0;
+	log_debug(LOG_CAT_SOCKETMAP, "op=close reason=eof unparsed=%zu",
+	          evbuffer_get_length(bufferevent_get_input(c->bev)));
+	conn_free(c);
+	return 1;
 }
 
 static void
@@ -186,14 +208,30 @@ req_answer(struct req *r, const char *status, const char *text, size_t len)
 	}
 }
 
+/* After an answer: requests already in the input buffer are parsed once the queue has room,
+ * and a half-closed connection with nothing left to answer is closed. Bytes that arrived while
+ * we were at CONN_PIPELINE_MAX wake no read callback again, so both happen in c->resume, from
+ * the loop: here we may be inside lookup.c's walk over its waiters (req_on_result), where
+ * starting lookups or freeing the connection is unsafe. */
+static void
+conn_resume(struct conn *c)
+{
+	if (c->parsing)
+		return; /* answered inside conn_on_read, whose loop goes on */
+	if (c->nreqs < CONN_PIPELINE_MAX &&
+	    (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 || (c->eof && c->nreqs == 0)))
+		event_active(c->resume, EV_TIMEOUT, 0);
+	else
+		conn_update_read(c);
+}
+
 static void
 req_on_result(void *arg, const struct lookup_result *res)
 {
 	struct req *r = arg;
-	struct conn *c = r->c;
 
 	req_answer(r, res->status, res->text, res->len);
-	conn_update_read(c);
+	conn_resume(r->c);
 }
 
 static void
@@ -242,6 +280,7 @@ conn_on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	c->parsing = 1;
 	while (c->nreqs < CONN_PIPELINE_MAX) {
 		size_t avail = evbuffer_get_length(in), n, plen, used;
 		const char *payload;
@@ -267,14 +306,32 @@ conn_on_read(struct bufferevent *bev, void *arg)
 		conn_request(c, payload, plen);
 		evbuffer_drain(in, used);
 	}
+	c->parsing = 0;
+	if (conn_close_if_done(c))
+		return;
 	conn_update_read(c);
 }
 
 static void
+conn_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_on_read(c->bev, c); /* c may be freed */
+}
+
+/* The output has drained. */
+static void
 conn_on_write(struct bufferevent *bev, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)bev;
-	conn_update_read(arg);
+	if (conn_close_if_done(c))
+		return;
+	conn_update_read(c);
 }
 
 static void
@@ -282,10 +339,22 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
+	if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_EOF) &&
+	    !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
+		/* The client sends no more: shutdown(SHUT_WR), or a full close that TCP cannot tell
+		 * apart until we write. What it sent is still owed its replies. libevent has
+		 * stopped reading; parse what is buffered, close when all is answered and written.
+		 * After a full close our first write draws a reset: the connection is then either
+		 * done, or the next write fails and the error below frees it. */
+		c->eof = 1;
+		log_debug(LOG_CAT_SOCKETMAP, "op=eof pending=%u", c->nreqs);
+		conn_on_read(bev, c); /* c may be freed */
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (what & BEV_EVENT_TIMEOUT)
-			log_debug(LOG_CAT_SOCKETMAP, "op=close reason=idle");
+			log_debug(LOG_CAT_SOCKETMAP, "op=close reason=%s",
+			          what & BEV_EVENT_WRITING ? "write-timeout" : "idle");
 		conn_free(c);
 	}
 }
@@ -318,6 +387,8 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	TAILQ_INIT(&c->reqs);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	INVARIANT(c->bev != NULL);
+	c->resume = evtimer_new(s->base, conn_on_resume, c);
+	INVARIANT(c->resume != NULL);
 	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
 	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_MAX * 4);
