@@ -128,7 +128,8 @@ dane_add_host(struct dane_eval *e, const char *name, uint16_t pref)
 		e->n_hosts++;
 	memmove(&e->hosts[pos + 1], &e->hosts[pos], (e->n_hosts - 1 - pos) * sizeof(e->hosts[0]));
 	memset(&e->hosts[pos], 0, sizeof(e->hosts[pos]));
-	snprintf(e->hosts[pos].name, sizeof(e->hosts[pos].name), "%s", name);
+	INVARIANT(strlen(name) < sizeof(e->hosts[pos].name)); /* normalised: <= DNAME_MAX */
+	memcpy(e->hosts[pos].name, name, strlen(name) + 1);
 	e->hosts[pos].pref = pref;
 }
 
@@ -324,7 +325,8 @@ static int
 dane_emit(struct dane_eval *e, struct dane_query *q, const char *name, uint16_t type,
           unsigned token)
 {
-	snprintf(q->name, sizeof(q->name), "%s", name);
+	INVARIANT(strlen(name) < sizeof(q->name)); /* a host, or dane_tlsa_name()'s output */
+	memcpy(q->name, name, strlen(name) + 1);
 	q->type = type;
 	q->token = token;
 	e->inflight++;

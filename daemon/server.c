@@ -154,18 +154,22 @@ conn_close_if_done(struct conn *c)
 static void
 conn_send(struct conn *c, const char *status, const char *text, size_t len, struct evbuffer *dst)
 {
-	char frame[REPLY_FRAME_MAX];
-	size_t flen, sent = 0;
+	/* Replies are short (a policy line); the rare long one (64 long patterns with the 3.10
+	 * attributes) gets a heap frame rather than 100 kB of stack on every call. */
+	char small[1024], *frame = small;
+	size_t fsz = len < REPLY_FRAME_MAX - 32 ? len + 32 : REPLY_FRAME_MAX, flen, sent = 0;
 
-	if (socketmap_encode(status, text, len, frame, sizeof(frame), &flen) != SOCKETMAP_OK) {
+	if (fsz > sizeof(small))
+		frame = xmalloc(fsz);
+	if (socketmap_encode(status, text, len, frame, fsz, &flen) != SOCKETMAP_OK) {
 		/* Never send an oversized or empty OK: Postfix would defer anyway, say why. */
-		INVARIANT(socketmap_encode("TEMP", "reply cannot be encoded", 23, frame,
-		                           sizeof(frame), &flen) == SOCKETMAP_OK);
+		INVARIANT(socketmap_encode("TEMP", "reply cannot be encoded", 23, frame, fsz,
+		                           &flen) == SOCKETMAP_OK);
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=reply status=%s len=%zu", status, len);
 	if (dst != NULL) {
 		evbuffer_add(dst, frame, flen);
-		return;
+		goto out;
 	}
 	/* Hot path: with nothing queued, write at once. Going through the bufferevent would arm
 	 * and disarm its write event, two epoll_ctl calls per reply; only a short write queues. */
@@ -177,6 +181,9 @@ conn_send(struct conn *c, const char *status, const char *text, size_t len, stru
 	}
 	if (sent < flen)
 		bufferevent_write(c->bev, frame + sent, flen - sent);
+out:
+	if (frame != small)
+		free(frame);
 }
 
 /* Send replies that are ready at the head of the queue, in order. */

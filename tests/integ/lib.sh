@@ -353,6 +353,17 @@ dns_rm() {
 	fi
 }
 
+# dns_zone NAME: a static zone of its own below test. (give it an SOA with dns_rr to control
+# its negative TTL: RFC 2308 min(SOA TTL, MINIMUM)).
+dns_zone() {
+	_dns_init
+	if [ -n "$_dns_pid" ]; then
+		_dns_ctl local_zone "$1." static
+	else
+		printf '    local-zone: "%s." static\n' "$1" >>"$DNS_RECORDS"
+	fi
+}
+
 # sts_txt DOMAIN ID [TTL]: publish "v=STSv1; id=ID;" at _mta-sts.DOMAIN (TTL default 300).
 sts_txt() { dns_rr "_mta-sts.$1. ${3:-300} IN TXT \"v=STSv1; id=$2;\""; }
 
