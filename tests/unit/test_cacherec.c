@@ -885,7 +885,7 @@ test_backoff(void **state)
 #define N_RT (sizeof(rt_cases) / sizeof(rt_cases[0]))
 #define N_BAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
-static struct CMUnitTest tests[N_RT + N_BAD + 16];
+static struct CMUnitTest tests[N_RT + N_BAD + 24];
 
 int
 main(void)
