@@ -301,12 +301,18 @@ cacherec_recheck_due(const struct cacherec *r, int64_t now, unsigned txt_recheck
 }
 
 int
+cacherec_in_backoff(const struct cacherec *r, const char *id, int64_t now)
+{
+	return r->failed_id[0] != '\0' && strcmp(r->failed_id, id) == 0 &&
+	       now - r->failed < CACHEREC_RETRY_AFTER;
+}
+
+int
 cacherec_fetch_wanted(const struct cacherec *r, const char *id, int64_t now, unsigned refresh)
 {
 	/* RFC 8461 s5.1 (wait before refetching): only the id that failed is held back, so a newly
 	 * published id is still fetched at once. */
-	if (r->failed_id[0] != '\0' && strcmp(r->failed_id, id) == 0 &&
-	    now - r->failed < CACHEREC_RETRY_AFTER)
+	if (cacherec_in_backoff(r, id, now))
 		return 0;
 	if (!cacherec_policy_valid(r, now))
 		return 1;

@@ -178,8 +178,7 @@ sts_on_txt(struct sts_eval *e, const uint8_t *msg, size_t len, int64_t now)
 		e->fetch = F_WANTED;
 		return;
 	}
-	if (e->rec.failed_id[0] != '\0' && strcmp(e->rec.failed_id, e->txt.id) == 0 &&
-	    now - e->rec.failed < CACHEREC_RETRY_AFTER) {
+	if (cacherec_in_backoff(&e->rec, e->txt.id, now)) {
 		/* RFC 8461 s5.1: wait before refetching an id that failed. Remember "no policy"
 		 * no longer than the back-off, so the id is tried again as soon as it ends. */
 		int64_t left = e->rec.failed + CACHEREC_RETRY_AFTER - now;

@@ -72,6 +72,13 @@ enum cacherec_view cacherec_view(const struct cacherec *r, int64_t now);
 int cacherec_recheck_due(const struct cacherec *r, int64_t now, unsigned txt_recheck);
 
 /**
+ * RFC 8461 s5.1: is id in the back-off of a failed fetch (it failed less than
+ * CACHEREC_RETRY_AFTER seconds ago)? Only that id is held back; a new one is fetched at once.
+ * @param r record @param id TXT id @param now time @return 1 while it must not be fetched
+ */
+int cacherec_in_backoff(const struct cacherec *r, const char *id, int64_t now);
+
+/**
  * Decide whether a policy fetch should follow a TXT answer carrying id.
  * True when nothing valid is cached, the id changed, the policy expired, or the policy is
  * older than refresh seconds; false while id is in its failure back-off (CACHEREC_RETRY_AFTER).

@@ -841,6 +841,21 @@ test_on_txt_fail(void **state)
 }
 
 static void
+test_in_backoff(void **state)
+{
+	static struct cacherec r;
+
+	(void)state;
+	cacherec_init(&r);
+	assert_false(cacherec_in_backoff(&r, "a", T0));
+	cacherec_on_fetch_fail(&r, "a", T0, 300);
+	assert_true(cacherec_in_backoff(&r, "a", T0));
+	assert_true(cacherec_in_backoff(&r, "a", T0 + CACHEREC_RETRY_AFTER - 1));
+	assert_false(cacherec_in_backoff(&r, "a", T0 + CACHEREC_RETRY_AFTER));
+	assert_false(cacherec_in_backoff(&r, "b", T0 + 1)); /* another id: fetched at once */
+}
+
+static void
 test_backoff(void **state)
 {
 	static struct cacherec r;
@@ -916,6 +931,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_on_fetch_ok);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_on_fetch_fail);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_on_txt_fail);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_in_backoff);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_backoff);
 	return cmocka_run_group_tests_name("cacherec", tests, NULL, NULL);
 }
