@@ -196,10 +196,12 @@ lookup_cancel_queries(struct lookup *lk, int sts, const char *fail)
 	}
 }
 
-/* Unlink from the table and release handles; waiters are the caller's business. */
+/* Unlink from the table and release handles (once); waiters are the caller's business. */
 static void
 lookup_detach(struct lookup *lk)
 {
+	if (lk->ls == NULL)
+		return;
 	lookup_cancel_queries(lk, 1, NULL);
 	lookup_cancel_queries(lk, 0, NULL);
 	fetch_cancel(lk->f);
@@ -212,6 +214,7 @@ lookup_detach(struct lookup *lk)
 	lk->guard = NULL;
 	LIST_REMOVE(lk, hlink);
 	lk->ls->n--;
+	lk->ls = NULL;
 }
 
 static void
@@ -254,8 +257,7 @@ lookup_maybe_finish(struct lookup *lk)
 		              lk->dest.domain, w->cb, w->arg);
 		lookup_waiter_free(w);
 	}
-	cfg_unref(lk->cfg);
-	free(lk);
+	lookup_free(lk);
 }
 
 /* ---- MTA-STS part: sts.c says what to do ---- */
