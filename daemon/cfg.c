@@ -7,10 +7,13 @@
  * indented line never becomes a multi-line continuation), rejects over-long lines instead of
  * letting libinih split them, and reads section headers itself (libinih truncates them at 49
  * bytes). The first error stops parsing: "line N: [section] key: reason".
- * Rules: listen is repeatable (the first one replaces the default list, CFG_LISTEN_MAX), every
- * other key once per section; at most CFG_ZONE_MAX named zones; a named zone takes each key it
- * does not set from [default] as it stands at the end of the file, wherever [default] appears;
- * fetch_timeout + 2 * dns_timeout < 90 s so a reply always beats Postfix's 100 s timeout.
+ * One table of keys (cfg_keys[]) names each key, the section kind it belongs to ([daemon], or
+ * [default] and the named zones), its value type and its member; it drives parsing, "set more
+ * than once" and inheritance. Rules: listen is repeatable (the first one replaces the default
+ * list, CFG_LISTEN_MAX), every other key once per section; at most CFG_ZONE_MAX named zones; a
+ * named zone takes each key it does not set from [default] as it stands at the end of the file,
+ * wherever [default] appears; fetch_timeout + 2 * dns_timeout < 90 s so a reply always beats
+ * Postfix's 100 s timeout.
  * Opening files, binding listeners and resolving users and groups live in main.c / server.c.
  */
 #include "cfg.h"
@@ -19,6 +22,7 @@
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,39 +56,82 @@ enum cfg_section_kind {
 };
 
 enum cfg_value_type {
-	V_LISTEN,
-	V_MODE,
-	V_ACCOUNT,
-	V_PATH,
-	V_SERVERS,
-	V_UINT,
-	V_BOOL,
+	V_LISTEN,  /* repeatable; the list in struct cfg */
+	V_MODE,    /* octal file mode, unsigned */
+	V_ACCOUNT, /* user or group name, char * */
+	V_PATH,    /* absolute path, char * */
+	V_SERVERS, /* dns_servers list, char * */
+	V_UINT,    /* decimal in [min, max], unsigned */
+	V_CHOICE,  /* one word of choices[], stored as an int-sized member (int, unsigned, enum) */
 };
 
-/* [daemon] keys; the index is the bit recording that the key was set. */
+struct cfg_choice {
+	const char *word;
+	int value;
+};
+
+static const struct cfg_choice cfg_fallback_words[] = {
+    {"NOTFOUND", CFG_FALLBACK_NOTFOUND}, {"notfound", CFG_FALLBACK_NOTFOUND},
+    {"may", CFG_FALLBACK_MAY},           {"encrypt", CFG_FALLBACK_ENCRYPT},
+    {"dane", CFG_FALLBACK_DANE},         {NULL, 0},
+};
+static const struct cfg_choice cfg_testing_words[] = {
+    {"ignore", CFG_TESTING_IGNORE}, {"enforce", CFG_TESTING_ENFORCE}, {NULL, 0}};
+static const struct cfg_choice cfg_partial_words[] = {
+    {"dane-only", CFG_DANE_PARTIAL_DANE_ONLY}, {"dane", CFG_DANE_PARTIAL_DANE}, {NULL, 0}};
+static const struct cfg_choice cfg_bool_words[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
+
+/* Every key of the language. A key belongs to [daemon] (SEC_DAEMON, member of struct cfg) or to
+ * the zone sections (SEC_ZONE: [default] and the named ones, member of struct cfg_zone). Its
+ * index is its bit in the "set in this section" masks. */
 struct cfg_key {
 	const char *name;
+	enum cfg_section_kind section; /* SEC_DAEMON or SEC_ZONE */
 	enum cfg_value_type type;
-	size_t off; /* of the char * or unsigned member in struct cfg */
-	unsigned min, max;
+	size_t off;                       /* of the member (none for V_LISTEN) */
+	unsigned min, max;                /* V_UINT, V_MODE */
+	const struct cfg_choice *choices; /* V_CHOICE */
+	const char *expect;               /* V_CHOICE: the message for any other word */
 };
 
-static const struct cfg_key cfg_daemon_keys[] = {
-    {"listen", V_LISTEN, 0, 0, 0},
-    {"socket_mode", V_MODE, offsetof(struct cfg, socket_mode), 0, 0777},
-    {"socket_group", V_ACCOUNT, offsetof(struct cfg, socket_group), 0, 0},
-    {"user", V_ACCOUNT, offsetof(struct cfg, user), 0, 0},
-    {"cache_dir", V_PATH, offsetof(struct cfg, cache_dir), 0, 0},
-    {"dns_servers", V_SERVERS, offsetof(struct cfg, dns_servers), 0, 0},
-    {"ca_file", V_PATH, offsetof(struct cfg, ca_file), 0, 0},
-    {"fetch_timeout", V_UINT, offsetof(struct cfg, fetch_timeout), 1, 60},
-    {"dns_timeout", V_UINT, offsetof(struct cfg, dns_timeout), 1, 30},
-    {"txt_recheck", V_UINT, offsetof(struct cfg, txt_recheck), 1, 86400},
-    {"refresh", V_UINT, offsetof(struct cfg, refresh), 60, 31557600},
-    {"max_connections", V_UINT, offsetof(struct cfg, max_connections), 1, 100000},
-    {"max_lookups", V_UINT, offsetof(struct cfg, max_lookups), 1, 100000},
-    {"dnssec", V_BOOL, offsetof(struct cfg, dnssec), 0, 1},
+/* Key name = member name (the style rule), made so by the macros. */
+/* clang-format off */
+#define DKEY(n, t, lo, hi) {#n, SEC_DAEMON, t, offsetof(struct cfg, n), lo, hi, NULL, NULL}
+#define DCHOICE(n, w, e) {#n, SEC_DAEMON, V_CHOICE, offsetof(struct cfg, n), 0, 0, w, e}
+#define ZCHOICE(n, w, e) {#n, SEC_ZONE, V_CHOICE, offsetof(struct cfg_zone, n), 0, 0, w, e}
+/* clang-format on */
+
+static const struct cfg_key cfg_keys[] = {
+    {"listen", SEC_DAEMON, V_LISTEN, 0, 0, 0, NULL, NULL},
+    DKEY(socket_mode, V_MODE, 0, 0777),
+    DKEY(socket_group, V_ACCOUNT, 0, 0),
+    DKEY(user, V_ACCOUNT, 0, 0),
+    DKEY(cache_dir, V_PATH, 0, 0),
+    DKEY(dns_servers, V_SERVERS, 0, 0),
+    DKEY(ca_file, V_PATH, 0, 0),
+    DKEY(fetch_timeout, V_UINT, 1, 60),
+    DKEY(dns_timeout, V_UINT, 1, 30),
+    DKEY(txt_recheck, V_UINT, 1, 86400),
+    DKEY(refresh, V_UINT, 60, 31557600),
+    DKEY(max_connections, V_UINT, 1, 100000),
+    DKEY(max_lookups, V_UINT, 1, 100000),
+    DCHOICE(dnssec, cfg_bool_words, "expected yes or no"),
+    ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
+    ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
+    ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
+    ZCHOICE(dane_partial, cfg_partial_words, "expected dane-only or dane"),
+    ZCHOICE(mx_check, cfg_bool_words, "expected yes or no"),
+    ZCHOICE(tlsrpt, cfg_bool_words, "expected yes or no"),
 };
+
+#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+typedef uint32_t cfg_keyset; /* bit i: cfg_keys[i] set in this section */
+_Static_assert(CFG_NKEYS <= 32, "cfg_keyset holds one bit per key");
+/* V_CHOICE members are written as an int: every such member must be int-sized. */
+_Static_assert(sizeof(enum cfg_fallback) == sizeof(int) &&
+                   sizeof(enum cfg_testing) == sizeof(int) &&
+                   sizeof(enum cfg_dane_partial) == sizeof(int) && sizeof(unsigned) == sizeof(int),
+               "V_CHOICE members are int-sized");
 
 /* Parse state; also the libinih reader's stream. */
 struct cfg_parser {
@@ -94,11 +141,11 @@ struct cfg_parser {
 	unsigned lineno;
 	enum cfg_section_kind kind;
 	char section[CFG_ZONE_NAME_MAX + 1];
-	struct cfg_zone *zone;   /* current zone: a named one or default_zone */
-	unsigned char *zone_set; /* bit k: zone key k (enum cfg_zkey) set */
-	unsigned char zset[CFG_ZONE_MAX];
-	unsigned char default_set;
-	unsigned daemon_set; /* bit i: cfg_daemon_keys[i] seen */
+	struct cfg_zone *zone; /* current zone: a named one or default_zone */
+	cfg_keyset *set;       /* keys set in the current section */
+	cfg_keyset zset[CFG_ZONE_MAX];
+	cfg_keyset default_set;
+	cfg_keyset daemon_set;
 	int failed;
 	unsigned err_line;
 	char *err;
@@ -335,73 +382,6 @@ cfg_mode_parse(const char *v, unsigned *out)
 
 /* ---- sections ---- */
 
-/* Zone keys: each takes one word from a fixed list; a named zone inherits unset keys. */
-enum cfg_zkey {
-	ZK_FALLBACK,
-	ZK_TESTING,
-	ZK_DANE,
-	ZK_DANE_PARTIAL,
-	ZK_MX_CHECK,
-	ZK_TLSRPT,
-	ZK_COUNT
-};
-
-struct cfg_choice {
-	const char *word;
-	int value;
-};
-
-static const struct cfg_choice cfg_fallback_words[] = {
-    {"NOTFOUND", CFG_FALLBACK_NOTFOUND}, {"notfound", CFG_FALLBACK_NOTFOUND},
-    {"may", CFG_FALLBACK_MAY},           {"encrypt", CFG_FALLBACK_ENCRYPT},
-    {"dane", CFG_FALLBACK_DANE},         {NULL, 0},
-};
-static const struct cfg_choice cfg_testing_words[] = {
-    {"ignore", CFG_TESTING_IGNORE}, {"enforce", CFG_TESTING_ENFORCE}, {NULL, 0}};
-static const struct cfg_choice cfg_partial_words[] = {
-    {"dane-only", CFG_DANE_PARTIAL_DANE_ONLY}, {"dane", CFG_DANE_PARTIAL_DANE}, {NULL, 0}};
-static const struct cfg_choice cfg_bool_words[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
-
-static const struct {
-	const char *name;
-	const struct cfg_choice *choices;
-	const char *expect;
-} cfg_zone_keys[ZK_COUNT] = {
-    [ZK_FALLBACK] = {"fallback", cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"},
-    [ZK_TESTING] = {"testing", cfg_testing_words, "expected ignore or enforce"},
-    [ZK_DANE] = {"dane", cfg_bool_words, "expected yes or no"},
-    [ZK_DANE_PARTIAL] = {"dane_partial", cfg_partial_words, "expected dane-only or dane"},
-    [ZK_MX_CHECK] = {"mx_check", cfg_bool_words, "expected yes or no"},
-    [ZK_TLSRPT] = {"tlsrpt", cfg_bool_words, "expected yes or no"},
-};
-
-static void
-cfg_zone_set(struct cfg_zone *z, enum cfg_zkey k, int v)
-{
-	switch (k) {
-	case ZK_FALLBACK:
-		z->fallback = (enum cfg_fallback)v;
-		break;
-	case ZK_TESTING:
-		z->testing = (enum cfg_testing)v;
-		break;
-	case ZK_DANE:
-		z->dane = v;
-		break;
-	case ZK_DANE_PARTIAL:
-		z->dane_partial = (enum cfg_dane_partial)v;
-		break;
-	case ZK_MX_CHECK:
-		z->mx_check = v;
-		break;
-	case ZK_TLSRPT:
-		z->tlsrpt = v;
-		break;
-	case ZK_COUNT:
-		break;
-	}
-}
-
 /* Settings of a zone that sets nothing (also [default] before the file is read). */
 static void
 cfg_zone_defaults(struct cfg_zone *z)
@@ -414,26 +394,18 @@ cfg_zone_defaults(struct cfg_zone *z)
 	z->tlsrpt = 0;
 }
 
-/* Take every key the zone did not set (bit k of set clear) from d. */
+/* Take every zone key the zone did not set from d. */
 static void
-cfg_zone_inherit(struct cfg_zone *z, const struct cfg_zone *d, unsigned set)
+cfg_zone_inherit(struct cfg_zone *z, const struct cfg_zone *d, cfg_keyset set)
 {
-	if (!(set & (1u << ZK_FALLBACK)))
-		z->fallback = d->fallback;
-	if (!(set & (1u << ZK_TESTING)))
-		z->testing = d->testing;
-	if (!(set & (1u << ZK_DANE)))
-		z->dane = d->dane;
-	if (!(set & (1u << ZK_DANE_PARTIAL)))
-		z->dane_partial = d->dane_partial;
-	if (!(set & (1u << ZK_MX_CHECK)))
-		z->mx_check = d->mx_check;
-	if (!(set & (1u << ZK_TLSRPT)))
-		z->tlsrpt = d->tlsrpt;
+	for (unsigned i = 0; i < CFG_NKEYS; i++)
+		if (cfg_keys[i].section == SEC_ZONE && !(set & (1u << i)))
+			memcpy((char *)z + cfg_keys[i].off, (const char *)d + cfg_keys[i].off,
+			       sizeof(int));
 }
 
 static struct cfg_zone *
-cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, unsigned char **set)
+cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, cfg_keyset **set)
 {
 	struct cfg *c = ps->c;
 	struct cfg_zone *z;
@@ -501,13 +473,14 @@ cfg_section(struct cfg_parser *ps, const char *p, size_t n)
 	if (len == 6 && memcmp(p + 1, "daemon", 6) == 0) {
 		ps->kind = SEC_DAEMON;
 		ps->zone = NULL;
+		ps->set = &ps->daemon_set;
 	} else if (len == 7 && memcmp(p + 1, "default", 7) == 0) {
 		ps->kind = SEC_DEFAULT;
 		ps->zone = &ps->c->default_zone;
-		ps->zone_set = &ps->default_set;
+		ps->set = &ps->default_set;
 	} else {
 		ps->kind = SEC_ZONE;
-		ps->zone = cfg_zone_get(ps, p + 1, len, &ps->zone_set);
+		ps->zone = cfg_zone_get(ps, p + 1, len, &ps->set);
 		if (ps->zone == NULL)
 			cfg_fail(ps, NULL, "more than %d socketmap sections", CFG_ZONE_MAX);
 	}
@@ -552,20 +525,49 @@ cfg_reader(char *str, int num, void *stream)
 
 /* ---- keys ---- */
 
-static void
-cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
+/* listen: validated, not given twice, the first line replacing the built-in list. */
+static const char *
+cfg_listen_add(struct cfg_parser *ps, const char *value, int first)
 {
 	struct cfg *c = ps->c;
+	const char *why;
+
+	if ((why = cfg_listen_check(value)) != NULL)
+		return why;
+	if (first) {
+		for (unsigned i = 0; i < c->n_listen; i++) {
+			free(c->listen[i]);
+			c->listen[i] = NULL;
+		}
+		c->n_listen = 0;
+	}
+	for (unsigned i = 0; i < c->n_listen; i++)
+		if (strcmp(c->listen[i], value) == 0)
+			return "listener given twice";
+	if (c->n_listen == CFG_LISTEN_MAX)
+		return "more than 16 listeners";
+	c->listen[c->n_listen++] = xstrndup(value, strlen(value));
+	return NULL;
+}
+
+/* One "name = value" line in the current section: find the key in the table (for this kind of
+ * section), refuse a second setting, check and store the value. */
+static void
+cfg_key(struct cfg_parser *ps, const char *name, const char *value)
+{
+	enum cfg_section_kind want = ps->kind == SEC_DAEMON ? SEC_DAEMON : SEC_ZONE;
+	char *base = want == SEC_DAEMON ? (char *)ps->c : (char *)ps->zone;
 	const struct cfg_key *k = NULL;
 	const char *why = NULL;
-	unsigned bit = 0;
+	cfg_keyset bit = 0;
 	unsigned long long u;
+	unsigned mode, uv;
 	char *s = NULL;
 
-	for (unsigned i = 0; i < sizeof(cfg_daemon_keys) / sizeof(cfg_daemon_keys[0]); i++) {
-		if (strcmp(cfg_daemon_keys[i].name, name) == 0) {
-			k = &cfg_daemon_keys[i];
-			bit = 1u << i;
+	for (unsigned i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_keys[i].section == want && strcmp(cfg_keys[i].name, name) == 0) {
+			k = &cfg_keys[i];
+			bit = (cfg_keyset)1 << i;
 			break;
 		}
 	}
@@ -573,7 +575,7 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 		cfg_fail(ps, name, "unknown key");
 		return;
 	}
-	if (k->type != V_LISTEN && (ps->daemon_set & bit) != 0) {
+	if (k->type != V_LISTEN && (*ps->set & bit) != 0) {
 		cfg_fail(ps, name, "set more than once");
 		return;
 	}
@@ -583,31 +585,13 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 	}
 	switch (k->type) {
 	case V_LISTEN:
-		if ((why = cfg_listen_check(value)) != NULL)
-			break;
-		/* The first listen line replaces the built-in listener list. */
-		if ((ps->daemon_set & bit) == 0) {
-			for (unsigned i = 0; i < c->n_listen; i++) {
-				free(c->listen[i]);
-				c->listen[i] = NULL;
-			}
-			c->n_listen = 0;
-		}
-		for (unsigned i = 0; i < c->n_listen; i++) {
-			if (strcmp(c->listen[i], value) == 0) {
-				why = "listener given twice";
-				break;
-			}
-		}
-		if (why == NULL && c->n_listen == CFG_LISTEN_MAX)
-			why = "more than 16 listeners";
-		if (why != NULL)
-			break;
-		c->listen[c->n_listen++] = xstrndup(value, strlen(value));
+		why = cfg_listen_add(ps, value, (*ps->set & bit) == 0);
 		break;
 	case V_MODE:
-		if (cfg_mode_parse(value, (unsigned *)((char *)c + k->off)) != 0)
+		if (cfg_mode_parse(value, &mode) != 0)
 			why = "expected an octal mode 0..0777";
+		else
+			memcpy(base + k->off, &mode, sizeof(mode));
 		break;
 	case V_ACCOUNT:
 	case V_PATH:
@@ -623,52 +607,33 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 			cfg_fail(ps, name, "expected a number %u..%u", k->min, k->max);
 			return;
 		}
-		*(unsigned *)((char *)c + k->off) = (unsigned)u;
+		uv = (unsigned)u;
+		memcpy(base + k->off, &uv, sizeof(uv));
 		break;
-	case V_BOOL:
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-			why = "expected yes or no";
+	case V_CHOICE: {
+		const struct cfg_choice *ch;
+
+		for (ch = k->choices; ch->word != NULL; ch++)
+			if (strcmp(value, ch->word) == 0)
+				break;
+		if (ch->word == NULL)
+			why = k->expect;
 		else
-			*(unsigned *)((char *)c + k->off) = strcmp(value, "yes") == 0;
+			memcpy(base + k->off, &ch->value, sizeof(int));
 		break;
+	}
 	}
 	if (why != NULL) {
 		cfg_fail(ps, name, "%s", why);
 		return;
 	}
 	if (s != NULL) {
-		char **slot = (char **)((char *)c + k->off);
+		char **slot = (char **)(void *)(base + k->off);
 
 		free(*slot); /* a built-in default such as cache_dir */
 		*slot = s;
 	}
-	ps->daemon_set |= bit;
-}
-
-static void
-cfg_zone_key(struct cfg_parser *ps, const char *name, const char *value)
-{
-	for (unsigned k = 0; k < ZK_COUNT; k++) {
-		const struct cfg_choice *ch;
-
-		if (strcmp(name, cfg_zone_keys[k].name) != 0)
-			continue;
-		if (*ps->zone_set & (1u << k)) {
-			cfg_fail(ps, name, "set more than once");
-			return;
-		}
-		for (ch = cfg_zone_keys[k].choices; ch->word != NULL; ch++)
-			if (strcmp(value, ch->word) == 0)
-				break;
-		if (ch->word == NULL) {
-			cfg_fail(ps, name, "%s", cfg_zone_keys[k].expect);
-			return;
-		}
-		cfg_zone_set(ps->zone, (enum cfg_zkey)k, ch->value);
-		*ps->zone_set |= (unsigned char)(1u << k);
-		return;
-	}
-	cfg_fail(ps, name, "unknown key");
+	*ps->set |= bit;
 }
 
 static int
@@ -685,11 +650,9 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 		cfg_fail(ps, name, "not inside a [section]");
 		break;
 	case SEC_DAEMON:
-		cfg_daemon_key(ps, name, value);
-		break;
 	case SEC_DEFAULT:
 	case SEC_ZONE:
-		cfg_zone_key(ps, name, value);
+		cfg_key(ps, name, value);
 		break;
 	}
 	return !ps->failed;

@@ -699,6 +699,147 @@ test_replace_defaults(void **state)
 	cfg_fini(&c);
 }
 
+/* ---- the key table: every key, in its own section kind and in the other ---- */
+
+struct key_case {
+	const char *name;
+	const char *value;  /* differs from the built-in default */
+	const char *value2; /* zone keys: the built-in default's spelling */
+	int zone;           /* 1: [default] and named zones; 0: [daemon] */
+};
+
+static const struct key_case keys[] = {
+    {"listen", "inet:127.0.0.1:1", NULL, 0},
+    {"socket_mode", "0600", NULL, 0},
+    {"socket_group", "postfix", NULL, 0},
+    {"user", "mta", NULL, 0},
+    {"cache_dir", "/x", NULL, 0},
+    {"dns_servers", "127.0.0.1", NULL, 0},
+    {"ca_file", "/ca.pem", NULL, 0},
+    {"fetch_timeout", "10", NULL, 0},
+    {"dns_timeout", "3", NULL, 0},
+    {"txt_recheck", "5", NULL, 0},
+    {"refresh", "600", NULL, 0},
+    {"max_connections", "5", NULL, 0},
+    {"max_lookups", "5", NULL, 0},
+    {"dnssec", "yes", NULL, 0},
+    {"fallback", "may", "NOTFOUND", 1},
+    {"testing", "enforce", "ignore", 1},
+    {"dane", "no", "yes", 1},
+    {"dane_partial", "dane", "dane-only", 1},
+    {"mx_check", "no", "yes", 1},
+    {"tlsrpt", "yes", "no", 1},
+};
+
+static int
+zone_eq(const struct cfg_zone *a, const struct cfg_zone *b)
+{
+	return a->fallback == b->fallback && a->testing == b->testing && a->dane == b->dane &&
+	       a->dane_partial == b->dane_partial && a->mx_check == b->mx_check &&
+	       a->tlsrpt == b->tlsrpt;
+}
+
+/* parse text; want NULL: must parse (c filled); else the exact error. */
+static void
+parse_want(const char *text, const char *want, struct cfg *c)
+{
+	char err[256];
+	int rc = cfg_parse(text, c, err, sizeof(err));
+
+	if (want == NULL) {
+		if (rc != 0)
+			fail_msg("\"%s\": unexpected error: %s", text, err);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_string_equal(err, want);
+	}
+}
+
+/* Each key: accepted once in its section kind (and changes something), refused a second time
+ * in the same section (listen excepted: repeatable), unknown in the other kind of section;
+ * every zone key set in [default] is inherited by a zone that does not set it, and a zone's own
+ * setting wins whichever comes first. */
+static void
+test_key_table(void **state)
+{
+	struct cfg base, c, d;
+	char text[512], want[256];
+
+	(void)state;
+	parse_want("", NULL, &base);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key_case *k = &keys[i];
+		const char *own = k->zone ? "postfix" : "daemon",
+		           *other = k->zone ? "daemon" : "postfix";
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", own, k->name, k->value);
+		parse_want(text, NULL, &c);
+		if (k->zone) {
+			assert_int_equal(c.n_zones, 1);
+			assert_false(zone_eq(&c.zones[0], &base.default_zone));
+		} else {
+			/* the daemon settings differ from the defaults somewhere */
+			assert_true(
+			    c.n_listen != base.n_listen || c.socket_mode != base.socket_mode ||
+			    c.socket_group != NULL || c.user != NULL ||
+			    strcmp(c.cache_dir, base.cache_dir) != 0 || c.dns_servers != NULL ||
+			    c.ca_file != NULL || c.fetch_timeout != base.fetch_timeout ||
+			    c.dns_timeout != base.dns_timeout ||
+			    c.txt_recheck != base.txt_recheck || c.refresh != base.refresh ||
+			    c.max_connections != base.max_connections ||
+			    c.max_lookups != base.max_lookups || c.dnssec != base.dnssec ||
+			    strcmp(c.listen[0], base.listen[0]) != 0);
+		}
+		cfg_fini(&c);
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n%s = %s\n", own, k->name, k->value,
+		         k->name, k->value);
+		if (strcmp(k->name, "listen") == 0) {
+			parse_want(text, "line 3: [daemon] listen: listener given twice", &c);
+		} else {
+			snprintf(want, sizeof(want), "line 3: [%s] %s: set more than once", own,
+			         k->name);
+			parse_want(text, want, &c);
+		}
+		cfg_fini(&c);
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", other, k->name, k->value);
+		snprintf(want, sizeof(want), "line 2: [%s] %s: unknown key", other, k->name);
+		parse_want(text, want, &c);
+		cfg_fini(&c);
+		if (!k->zone)
+			continue;
+
+		snprintf(text, sizeof(text), "[default]\n%s = %s\n", k->name, k->value);
+		snprintf(want, sizeof(want), "line 3: [default] %s: set more than once", k->name);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s = %s\n", k->name,
+		         k->value);
+		parse_want(text, want, &c);
+		cfg_fini(&c);
+
+		/* inherited, from a [default] before or after the zone */
+		snprintf(text, sizeof(text), "[default]\n%s = %s\n[a]\n", k->name, k->value);
+		parse_want(text, NULL, &c);
+		snprintf(text, sizeof(text), "[a]\n[default]\n%s = %s\n", k->name, k->value);
+		parse_want(text, NULL, &d);
+		assert_false(zone_eq(&c.default_zone, &base.default_zone));
+		assert_true(zone_eq(&c.zones[0], &c.default_zone));
+		assert_true(zone_eq(&d.zones[0], &c.default_zone));
+		assert_true(zone_eq(&d.default_zone, &c.default_zone));
+		cfg_fini(&c);
+		cfg_fini(&d);
+
+		/* the zone's own setting (here the built-in value) wins over [default] */
+		snprintf(text, sizeof(text), "[a]\n%s = %s\n[default]\n%s = %s\n", k->name,
+		         k->value2, k->name, k->value);
+		parse_want(text, NULL, &c);
+		assert_true(zone_eq(&c.zones[0], &base.default_zone));
+		assert_false(zone_eq(&c.default_zone, &base.default_zone));
+		cfg_fini(&c);
+	}
+	cfg_fini(&base);
+}
+
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static struct CMUnitTest tests[NCASES + 16];
@@ -720,5 +861,6 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fallback_name);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_small_err);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_replace_defaults);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key_table);
 	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
 }
