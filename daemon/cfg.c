@@ -1,37 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cfg: the INI configuration (libinih) -> struct cfg, with defaults, validation and the [default]
- * zone inherited by named zones. Pure (P): parses text handed in by the caller (main.c reads
- * the file), no I/O, no globals besides the constant default text; owns the strings in struct cfg.
- * Lines are fed to libinih by our own reader, which counts lines, strips leading blanks (so an
- * indented line never becomes a multi-line continuation), rejects over-long lines instead of
- * letting libinih split them, and reads section headers itself (libinih truncates them at 49
- * bytes). The first error stops parsing: "line N: [section] key: reason".
- * One table of keys (cfg_keys[]) names each key, the section kind it belongs to ([daemon], or
- * [default] and the named zones), its value type and its member; it drives parsing, "set more
- * than once" and inheritance. Rules: listen is repeatable (the first one replaces the default
- * list, CFG_LISTEN_MAX), every other key once per section; at most CFG_ZONE_MAX named zones; a
- * named zone takes each key it does not set from [default] as it stands at the end of the file,
- * wherever [default] appears; fetch_timeout + 2 * dns_timeout < 90 s so a reply always beats
- * Postfix's 100 s timeout.
- * Opening files, binding listeners and resolving users and groups live in main.c / server.c.
+ * cfg: the INI configuration (libinih) -> struct cfg, with defaults, validation and [default]
+ * inherited by named zones. Pure (P): parses text the caller read, no I/O, no globals besides
+ * the constant default text; owns the strings in struct cfg. Our own line reader feeds libinih:
+ * it counts lines, strips leading blanks (no accidental continuation lines), rejects over-long
+ * lines instead of letting libinih split them, reads section headers itself (libinih cuts them
+ * at 49 bytes). The first error stops parsing: "line N: [section] key: reason".
+ * One table of keys (cfg_keys[]: name = member, section kind, value type) drives parsing, "set
+ * more than once" and inheritance: listen is repeatable (the first replaces the default list,
+ * CFG_LISTEN_MAX), every other key once per section; at most CFG_ZONE_MAX zones; a named zone
+ * takes what it does not set from [default] as it ends up, wherever [default] appears;
+ * fetch_timeout + 2 * dns_timeout < 90 s, so a reply beats Postfix's 100 s timeout.
+ * cfg_listen_parse() is the one parser of listen values (here, server.c binding, mta-stsctl
+ * connecting); a listener given twice is caught by address, whatever the spelling.
  */
 #include "cfg.h"
 
 #include <arpa/inet.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "xalloc.h"
 
 #define CFG_DEF_LISTEN "inet:127.0.0.1:8461"
 #define CFG_DEF_CACHE_DIR "/var/lib/mta-stsd"
-#define CFG_UNIX_PATH_MAX 107  /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 #define CFG_PATH_MAX 4095      /* PATH_MAX - 1 */
 #define CFG_ACCOUNT_MAX 32     /* user / group name length (useradd's limit) */
 #define CFG_DNS_SERVERS_MAX 16 /* our cap on dns_servers entries */
@@ -190,48 +189,84 @@ cfg_is_ctl(unsigned char ch)
 	return ch < 0x20 || ch == 0x7f;
 }
 
-/* An IP literal of the given family; p[0..n) need not be NUL-terminated. */
+/* An IP literal of the given family into dst (struct in_addr or in6_addr); p[0..n) need not be
+ * NUL-terminated. */
 static int
-cfg_ip_ok(int af, const char *p, size_t n)
+cfg_ip_parse(int af, const char *p, size_t n, void *dst)
 {
 	char buf[64];
-	unsigned char addr[16];
 
 	if (n == 0 || n >= sizeof(buf))
 		return 0;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
-	return inet_pton(af, buf, addr) == 1;
+	return inet_pton(af, buf, dst) == 1;
+}
+
+static int
+cfg_ip_ok(int af, const char *p, size_t n)
+{
+	struct in6_addr addr;
+
+	return cfg_ip_parse(af, p, n, &addr);
+}
+
+static int
+cfg_port_parse(const char *p, size_t n, uint16_t *port)
+{
+	unsigned long long v;
+
+	if (parse_uint(p, n, 1, 65535, &v) != 0)
+		return 0;
+	*port = (uint16_t)v;
+	return 1;
 }
 
 static int
 cfg_port_ok(const char *p, size_t n)
 {
-	unsigned long long v;
+	uint16_t port;
 
-	return parse_uint(p, n, 1, 65535, &v) == 0;
+	return cfg_port_parse(p, n, &port);
 }
 
-/* "HOST:PORT" as libevent's evutil_parse_sockaddr_port() takes it for a listener: an IPv4
- * address or a bracketed IPv6 address (host names are not resolved there), port 1..65535. */
+/* "HOST:PORT" of an inet listener: an IPv4 address or a bracketed IPv6 address (never a name:
+ * nothing resolves names at bind time), port 1..65535. */
 static int
-cfg_hostport_ok(const char *p, size_t n)
+cfg_hostport_parse(const char *p, size_t n, struct cfg_listen *out)
 {
 	const char *colon;
+	uint16_t port;
 
 	if (n > 0 && p[0] == '[') {
 		const char *rb = memchr(p, ']', n);
+		struct sockaddr_in6 sin6;
 
-		if (rb == NULL || (size_t)(rb - p) + 1 >= n || rb[1] != ':')
+		memset(&sin6, 0, sizeof(sin6));
+		if (rb == NULL || (size_t)(rb - p) + 1 >= n || rb[1] != ':' ||
+		    !cfg_ip_parse(AF_INET6, p + 1, (size_t)(rb - p) - 1, &sin6.sin6_addr) ||
+		    !cfg_port_parse(rb + 2, n - (size_t)(rb - p) - 2, &port))
 			return 0;
-		return cfg_ip_ok(AF_INET6, p + 1, (size_t)(rb - p) - 1) &&
-		       cfg_port_ok(rb + 2, n - (size_t)(rb - p) - 2);
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		memcpy(&out->addr, &sin6, sizeof(sin6));
+		out->addrlen = sizeof(sin6);
+	} else {
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		colon = memchr(p, ':', n);
+		if (colon == NULL ||
+		    !cfg_ip_parse(AF_INET, p, (size_t)(colon - p), &sin.sin_addr) ||
+		    !cfg_port_parse(colon + 1, n - (size_t)(colon - p) - 1, &port))
+			return 0;
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		memcpy(&out->addr, &sin, sizeof(sin));
+		out->addrlen = sizeof(sin);
 	}
-	colon = memchr(p, ':', n);
-	if (colon == NULL)
-		return 0;
-	return cfg_ip_ok(AF_INET, p, (size_t)(colon - p)) &&
-	       cfg_port_ok(colon + 1, n - (size_t)(colon - p) - 1);
+	out->kind = CFG_LISTEN_INET;
+	return 1;
 }
 
 /* One dns_servers entry in c-ares's ares_set_servers_ports_csv() syntax:
@@ -301,29 +336,67 @@ bad:
 	return NULL;
 }
 
-static const char *
-cfg_listen_check(const char *v)
-{
-	size_t n = strlen(v);
+_Static_assert(CFG_UNIX_PATH_MAX < sizeof(((struct sockaddr_un *)0)->sun_path),
+               "a unix listener path and its NUL fit in sun_path");
 
-	if (strncmp(v, "unix:", 5) == 0) {
-		const char *path = v + 5;
+enum cfg_listen_err
+cfg_listen_parse(const char *value, struct cfg_listen *out)
+{
+	size_t n = strlen(value);
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(value, "unix:", 5) == 0) {
+		const char *path = value + 5;
+		struct sockaddr_un sun;
 
 		if (path[0] != '/')
-			return "unix: path must be absolute";
+			return CFG_LISTEN_ERR_RELATIVE;
 		if (n - 5 > CFG_UNIX_PATH_MAX)
-			return "unix: path longer than 107 bytes";
+			return CFG_LISTEN_ERR_LONG;
 		for (size_t i = 0; path[i] != '\0'; i++)
 			if (cfg_is_ctl((unsigned char)path[i]))
-				return "control character in path";
-		return NULL;
+				return CFG_LISTEN_ERR_CONTROL;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, n - 5 + 1);
+		memcpy(&out->addr, &sun, sizeof(sun));
+		out->addrlen = sizeof(sun);
+		memcpy(out->path, path, n - 5 + 1);
+		out->kind = CFG_LISTEN_UNIX;
+		return CFG_LISTEN_OK;
 	}
-	if (strncmp(v, "inet:", 5) == 0) {
-		if (!cfg_hostport_ok(v + 5, n - 5))
-			return "expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535";
-		return NULL;
+	if (strncmp(value, "inet:", 5) == 0)
+		return cfg_hostport_parse(value + 5, n - 5, out) ? CFG_LISTEN_OK
+		                                                 : CFG_LISTEN_ERR_INET;
+	return CFG_LISTEN_ERR_SCHEME;
+}
+
+const char *
+cfg_listen_strerror(enum cfg_listen_err e)
+{
+	switch (e) {
+	case CFG_LISTEN_OK:
+		return "ok";
+	case CFG_LISTEN_ERR_SCHEME:
+		return "expected inet:HOST:PORT or unix:/PATH";
+	case CFG_LISTEN_ERR_INET:
+		return "expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535";
+	case CFG_LISTEN_ERR_RELATIVE:
+		return "unix: path must be absolute";
+	case CFG_LISTEN_ERR_LONG:
+		return "unix: path longer than 107 bytes";
+	case CFG_LISTEN_ERR_CONTROL:
+		return "control character in path";
 	}
-	return "expected inet:HOST:PORT or unix:/PATH";
+	return "unknown error";
+}
+
+/* Same socket address (a listener given twice under two spellings, "8461" and "08461"). */
+static int
+cfg_listen_same(const struct cfg_listen *a, const struct cfg_listen *b)
+{
+	return a->kind == b->kind && a->addrlen == b->addrlen &&
+	       memcmp(&a->addr, &b->addr, a->addrlen) == 0;
 }
 
 static const char *
@@ -530,10 +603,11 @@ static const char *
 cfg_listen_add(struct cfg_parser *ps, const char *value, int first)
 {
 	struct cfg *c = ps->c;
-	const char *why;
+	struct cfg_listen l, prev;
+	enum cfg_listen_err e;
 
-	if ((why = cfg_listen_check(value)) != NULL)
-		return why;
+	if ((e = cfg_listen_parse(value, &l)) != CFG_LISTEN_OK)
+		return cfg_listen_strerror(e);
 	if (first) {
 		for (unsigned i = 0; i < c->n_listen; i++) {
 			free(c->listen[i]);
@@ -542,7 +616,8 @@ cfg_listen_add(struct cfg_parser *ps, const char *value, int first)
 		c->n_listen = 0;
 	}
 	for (unsigned i = 0; i < c->n_listen; i++)
-		if (strcmp(c->listen[i], value) == 0)
+		if (cfg_listen_parse(c->listen[i], &prev) == CFG_LISTEN_OK &&
+		    cfg_listen_same(&l, &prev))
 			return "listener given twice";
 	if (c->n_listen == CFG_LISTEN_MAX)
 		return "more than 16 listeners";

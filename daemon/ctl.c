@@ -5,17 +5,17 @@
  *   query --direct DOMAIN   run discovery, fetch and decision in-process (no daemon, no cache)
  * and prints the reply (and with --direct the policy and why). --json prints one JSON object
  * (jansson). Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
+ * The daemon's address (first listen value, or -s) is read by cfg_listen_parse(), the parser
+ * the daemon binds with.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -74,53 +74,21 @@ static int
 connect_listener(const char *l, char *err, size_t errsz)
 {
 	struct timeval tv = {CTL_TIMEOUT_S, 0};
-	int fd = -1;
+	struct cfg_listen addr;
+	enum cfg_listen_err e = cfg_listen_parse(l, &addr);
+	int fd;
 
-	if (strncmp(l, "unix:", 5) == 0) {
-		struct sockaddr_un sun;
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		if (strlen(l + 5) >= sizeof(sun.sun_path)) {
-			snprintf(err, errsz, "%s: path too long", l);
-			return -1;
-		}
-		memcpy(sun.sun_path, l + 5, strlen(l + 5) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-			close(fd);
-			fd = -1;
-		}
-	} else if (strncmp(l, "inet:", 5) == 0) {
-		char host[256];
-		const char *hp = l + 5, *colon = strrchr(hp, ':');
-		struct addrinfo hints, *ai = NULL;
-		size_t hl;
-		if (colon == NULL || (hl = (size_t)(colon - hp)) >= sizeof(host)) {
-			snprintf(err, errsz, "%s: expected inet:HOST:PORT", l);
-			return -1;
-		}
-		memcpy(host, hp, hl);
-		host[hl] = '\0';
-		if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-			memmove(host, host + 1, hl - 2);
-			host[hl - 2] = '\0';
-		}
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-		if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
-			snprintf(err, errsz, "%s: not a numeric HOST:PORT", l);
-			return -1;
-		}
-		fd = socket(ai->ai_family, SOCK_STREAM, 0);
-		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			close(fd);
-			fd = -1;
-		}
-		freeaddrinfo(ai);
-	} else {
-		snprintf(err, errsz, "%s: expected inet:HOST:PORT or unix:PATH", l);
+	if (e != CFG_LISTEN_OK) {
+		snprintf(err, errsz, "%s: %s", l, cfg_listen_strerror(e));
 		return -1;
+	}
+	fd = socket(addr.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)&addr.addr, addr.addrlen) != 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		fd = -1;
 	}
 	if (fd < 0) {
 		snprintf(err, errsz, "%s: %s (is mta-stsd running?)", l, strerror(errno));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * server: Postfix socketmap listeners and connections on libevent. Effectful (E).
- * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group), one bufferevent per
+ * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group; the addresses come from
+ * cfg_listen_parse(), the one parser of listen values), one bufferevent per
  * connection, and per connection a FIFO of requests so that replies leave in request order
  * even when a later request is answered from cache before an earlier one finishes discovery.
  * Framing errors close the connection; a request that parses but is unusable is answered
@@ -26,7 +27,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,45 +337,38 @@ server_on_listen_error(struct evconnlistener *lev, void *arg)
 }
 
 static struct evconnlistener *
-server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
+server_bind_unix(struct server *s, const struct cfg_listen *l, const char *value, char *err,
+                 size_t errsz)
 {
 	const struct cfg *cfg = s->cfg;
-	struct sockaddr_un sun;
 	struct stat st;
 	struct evconnlistener *lev;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errsz, "listen unix:%s: path too long", path);
-		return NULL;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	/* Remove a stale socket from an earlier run, but never a file of another kind. */
-	if (lstat(path, &st) == 0) {
+	if (lstat(l->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errsz, "listen unix:%s: exists and is not a socket", path);
+			snprintf(err, errsz, "listen %s: exists and is not a socket", value);
 			return NULL;
 		}
-		unlink(path);
+		unlink(l->path);
 	}
 	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
 	                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	                              (struct sockaddr *)&sun, sizeof(sun));
+	                              (const struct sockaddr *)&l->addr, (int)l->addrlen);
 	if (lev == NULL) {
-		snprintf(err, errsz, "listen unix:%s: %s", path, strerror(errno));
+		snprintf(err, errsz, "listen %s: %s", value, strerror(errno));
 		return NULL;
 	}
-	if (chmod(path, cfg->socket_mode) != 0) {
-		snprintf(err, errsz, "listen unix:%s: chmod: %s", path, strerror(errno));
+	if (chmod(l->path, cfg->socket_mode) != 0) {
+		snprintf(err, errsz, "listen %s: chmod: %s", value, strerror(errno));
 		evconnlistener_free(lev);
 		return NULL;
 	}
 	if (cfg->socket_group != NULL) {
 		struct group *g = getgrnam(cfg->socket_group);
-		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0) {
-			snprintf(err, errsz, "listen unix:%s: group %s: %s", path,
-			         cfg->socket_group, g == NULL ? "no such group" : strerror(errno));
+		if (g == NULL || chown(l->path, (uid_t)-1, g->gr_gid) != 0) {
+			snprintf(err, errsz, "listen %s: group %s: %s", value, cfg->socket_group,
+			         g == NULL ? "no such group" : strerror(errno));
 			evconnlistener_free(lev);
 			return NULL;
 		}
@@ -384,22 +377,17 @@ server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
 }
 
 static struct evconnlistener *
-server_bind_inet(struct server *s, const char *hostport, char *err, size_t errsz)
+server_bind_inet(struct server *s, const struct cfg_listen *l, const char *value, char *err,
+                 size_t errsz)
 {
-	struct sockaddr_storage ss;
-	int sslen = sizeof(ss);
 	struct evconnlistener *lev;
 
-	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&ss, &sslen) != 0) {
-		snprintf(err, errsz, "listen inet:%s: not HOST:PORT", hostport);
-		return NULL;
-	}
 	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
 	                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 	                                  LEV_OPT_REUSEABLE,
-	                              128, (struct sockaddr *)&ss, sslen);
+	                              128, (const struct sockaddr *)&l->addr, (int)l->addrlen);
 	if (lev == NULL)
-		snprintf(err, errsz, "listen inet:%s: %s", hostport, strerror(errno));
+		snprintf(err, errsz, "listen %s: %s", value, strerror(errno));
 	return lev;
 }
 
@@ -413,14 +401,17 @@ server_new(struct event_base *base, const struct cfg *cfg, char *err, size_t err
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->spare);
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
-		const char *l = cfg->listen[i];
+		struct cfg_listen l;
+		enum cfg_listen_err e = cfg_listen_parse(cfg->listen[i], &l);
 		struct evconnlistener *lev = NULL;
-		if (strncmp(l, "unix:", 5) == 0)
-			lev = server_bind_unix(s, l + 5, err, errsz);
-		else if (strncmp(l, "inet:", 5) == 0)
-			lev = server_bind_inet(s, l + 5, err, errsz);
+
+		if (e != CFG_LISTEN_OK)
+			snprintf(err, errsz, "listen %s: %s", cfg->listen[i],
+			         cfg_listen_strerror(e));
+		else if (l.kind == CFG_LISTEN_UNIX)
+			lev = server_bind_unix(s, &l, cfg->listen[i], err, errsz);
 		else
-			snprintf(err, errsz, "listen %s: expected inet:HOST:PORT or unix:PATH", l);
+			lev = server_bind_inet(s, &l, cfg->listen[i], err, errsz);
 		if (lev == NULL) {
 			server_free(s);
 			return NULL;

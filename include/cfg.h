@@ -3,11 +3,37 @@
 #define MTASTSD_CFG_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
-#define CFG_LISTEN_MAX 16    /**< listeners */
-#define CFG_ZONE_MAX 32      /**< socketmap-name sections */
-#define CFG_ZONE_NAME_MAX 63 /**< same as SOCKETMAP_NAME_MAX */
+#define CFG_LISTEN_MAX 16     /**< listeners */
+#define CFG_ZONE_MAX 32       /**< socketmap-name sections */
+#define CFG_ZONE_NAME_MAX 63  /**< same as SOCKETMAP_NAME_MAX */
+#define CFG_UNIX_PATH_MAX 107 /**< unix: socket path bytes, sizeof(sockaddr_un.sun_path) - 1 */
 #define CFG_DEFAULT_PATH "/etc/mta-stsd/mta-stsd.conf"
+
+/** Kind of a listen value. */
+enum cfg_listen_kind {
+	CFG_LISTEN_INET = 0, /**< inet:IPV4:PORT or inet:[IPV6]:PORT */
+	CFG_LISTEN_UNIX,     /**< unix:/PATH */
+};
+
+/** A parsed listen value, ready for socket(), bind() and connect(). */
+struct cfg_listen {
+	enum cfg_listen_kind kind;        /**< inet or unix */
+	struct sockaddr_storage addr;     /**< a sockaddr_in, sockaddr_in6 or sockaddr_un */
+	socklen_t addrlen;                /**< length of the address in addr */
+	char path[CFG_UNIX_PATH_MAX + 1]; /**< unix: the socket path; inet: "" */
+};
+
+/** Why a listen value was refused (cfg_listen_strerror() gives the text). */
+enum cfg_listen_err {
+	CFG_LISTEN_OK = 0,       /**< parsed */
+	CFG_LISTEN_ERR_SCHEME,   /**< neither inet: nor unix: */
+	CFG_LISTEN_ERR_INET,     /**< not IPV4:PORT or [IPV6]:PORT with port 1..65535 */
+	CFG_LISTEN_ERR_RELATIVE, /**< unix: path not absolute */
+	CFG_LISTEN_ERR_LONG,     /**< unix: path longer than CFG_UNIX_PATH_MAX */
+	CFG_LISTEN_ERR_CONTROL,  /**< unix: control character in the path */
+};
 
 /** What to answer where neither MTA-STS nor DANE applies. */
 enum cfg_fallback {
@@ -81,6 +107,19 @@ void cfg_fini(struct cfg *c);
  * @return the matching section, or the [default] section
  */
 const struct cfg_zone *cfg_zone_find(const struct cfg *c, const char *name, size_t len);
+
+/**
+ * Parse a listen value: "inet:IPV4:PORT", "inet:[IPV6]:PORT" (numeric addresses only: nothing
+ * resolves names at bind time; port 1..65535, decimal digits only) or "unix:/PATH" (absolute,
+ * at most CFG_UNIX_PATH_MAX bytes, no control characters). The one parser of listen values:
+ * configuration checks, the daemon's listeners and mta-stsctl's connection all use it.
+ * @param value the value (NUL-terminated) @param out caller storage, filled on success
+ * @return CFG_LISTEN_OK, or why the value is refused (out is then unspecified)
+ */
+enum cfg_listen_err cfg_listen_parse(const char *value, struct cfg_listen *out);
+
+/** @param e result of cfg_listen_parse() @return its message (static text) */
+const char *cfg_listen_strerror(enum cfg_listen_err e);
 
 /** @param f fallback @return its config spelling */
 const char *cfg_fallback_name(enum cfg_fallback f);

@@ -3,7 +3,9 @@
  * Unit tests for cfg.c: the embedded default text, every key with good and bad values (exact
  * error messages with line numbers), section names, syntax errors, over-long lines, the
  * listener and zone caps at the cap and one over, [default] inheritance in either order,
- * cfg_zone_find() and cfg_fini() (run under valgrind by make check-valgrind).
+ * cfg_zone_find() and cfg_fini() (run under valgrind by make check-valgrind); the key table
+ * (every key in its own and in the other section kind, once and twice, inherited); the listen
+ * parser at its edges (ports 0/1/65535/65536, address forms, unix path at 107 and 108 bytes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/un.h>
 
 #include "cfg.h"
 
@@ -365,6 +370,15 @@ static const struct cfg_case cases[] = {
      "line 2: [daemon] listen: unix: path longer than 107 bytes", NULL},
     {"listen twice", "[daemon]\nlisten = unix:/a\nlisten = unix:/a\n",
      "line 3: [daemon] listen: listener given twice", NULL},
+    {"listen twice, other spelling",
+     "[daemon]\nlisten = inet:127.0.0.1:8461\nlisten = inet:127.0.0.1:08461\n",
+     "line 3: [daemon] listen: listener given twice", NULL},
+    {"listen twice, v6 spelling", "[daemon]\nlisten = inet:[::1]:25\nlisten = inet:[0::1]:25\n",
+     "line 3: [daemon] listen: listener given twice", NULL},
+    {"listen same port, v4 and v6", "[daemon]\nlisten = inet:0.0.0.0:25\nlisten = inet:[::]:25\n",
+     NULL, NULL},
+    {"listen unix control char", "[daemon]\nlisten = unix:/a\x01b\n",
+     "line 2: [daemon] listen: control character in path", NULL},
 
     /* ---- other [daemon] keys ---- */
     {"socket_mode 8", "[daemon]\nsocket_mode = 0680\n",
@@ -699,6 +713,145 @@ test_replace_defaults(void **state)
 	cfg_fini(&c);
 }
 
+/* ---- cfg_listen_parse(): the one parser of listen values ---- */
+
+struct listen_case {
+	const char *value;
+	enum cfg_listen_err err;
+	int family;       /* on success */
+	const char *addr; /* inet: inet_ntop() spelling; unix: the path */
+	unsigned port;
+};
+
+static const struct listen_case listen_cases[] = {
+    {"inet:127.0.0.1:8461", CFG_LISTEN_OK, AF_INET, "127.0.0.1", 8461},
+    {"inet:0.0.0.0:1", CFG_LISTEN_OK, AF_INET, "0.0.0.0", 1},
+    {"inet:255.255.255.255:65535", CFG_LISTEN_OK, AF_INET, "255.255.255.255", 65535},
+    {"inet:127.0.0.1:00025", CFG_LISTEN_OK, AF_INET, "127.0.0.1", 25}, /* digits only */
+    {"inet:[::1]:8461", CFG_LISTEN_OK, AF_INET6, "::1", 8461},
+    {"inet:[2001:db8::1]:65535", CFG_LISTEN_OK, AF_INET6, "2001:db8::1", 65535},
+    {"inet:[::ffff:127.0.0.1]:25", CFG_LISTEN_OK, AF_INET6, "::ffff:127.0.0.1", 25},
+    {"inet:[::]:1", CFG_LISTEN_OK, AF_INET6, "::", 1},
+    {"unix:/", CFG_LISTEN_OK, AF_UNIX, "/", 0},
+    {"unix:/var/spool/postfix/private/mta-sts", CFG_LISTEN_OK, AF_UNIX,
+     "/var/spool/postfix/private/mta-sts", 0},
+    {"unix:/a b", CFG_LISTEN_OK, AF_UNIX, "/a b", 0},
+    /* port */
+    {"inet:127.0.0.1:0", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:65536", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:99999999999999999999999", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:+25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:-1", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1: 25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:25x", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:smtp", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:0", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:65536", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    /* host */
+    {"inet:", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet::25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:localhost:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:1.2.3:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:1.2.3.256:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet: 127.0.0.1:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:::1:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[]:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[127.0.0.1]:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[fe80::1%lo]:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:25:26", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    /* unix */
+    {"unix:", CFG_LISTEN_ERR_RELATIVE, 0, NULL, 0},
+    {"unix:run/s", CFG_LISTEN_ERR_RELATIVE, 0, NULL, 0},
+    {"unix: /s", CFG_LISTEN_ERR_RELATIVE, 0, NULL, 0},
+    {"unix:/a\tb", CFG_LISTEN_ERR_CONTROL, 0, NULL, 0},
+    {"unix:/a\x7f", CFG_LISTEN_ERR_CONTROL, 0, NULL, 0},
+    {"unix:/a\nb", CFG_LISTEN_ERR_CONTROL, 0, NULL, 0},
+    /* scheme */
+    {"", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"inet", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"unix", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"INET:127.0.0.1:25", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"Unix:/s", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"tcp:127.0.0.1:25", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"/run/s", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {" inet:127.0.0.1:25", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+};
+
+static void
+test_listen_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(listen_cases) / sizeof(listen_cases[0]); i++) {
+		const struct listen_case *t = &listen_cases[i];
+		struct cfg_listen l;
+		enum cfg_listen_err e = cfg_listen_parse(t->value, &l);
+		char buf[INET6_ADDRSTRLEN];
+
+		if (e != t->err)
+			fail_msg("\"%s\": got %d (%s), want %d", t->value, (int)e,
+			         cfg_listen_strerror(e), (int)t->err);
+		if (e != CFG_LISTEN_OK)
+			continue;
+		assert_int_equal(l.addr.ss_family, t->family);
+		if (t->family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)&l.addr;
+
+			assert_int_equal(l.kind, CFG_LISTEN_INET);
+			assert_int_equal(l.addrlen, sizeof(struct sockaddr_in));
+			assert_non_null(inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)));
+			assert_string_equal(buf, t->addr);
+			assert_int_equal(ntohs(sin->sin_port), t->port);
+			assert_string_equal(l.path, "");
+		} else if (t->family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&l.addr;
+
+			assert_int_equal(l.kind, CFG_LISTEN_INET);
+			assert_int_equal(l.addrlen, sizeof(struct sockaddr_in6));
+			assert_non_null(inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf)));
+			assert_string_equal(buf, t->addr);
+			assert_int_equal(ntohs(sin6->sin6_port), t->port);
+			assert_string_equal(l.path, "");
+		} else {
+			const struct sockaddr_un *sun = (const struct sockaddr_un *)&l.addr;
+
+			assert_int_equal(l.kind, CFG_LISTEN_UNIX);
+			assert_int_equal(l.addrlen, sizeof(struct sockaddr_un));
+			assert_string_equal(sun->sun_path, t->addr);
+			assert_string_equal(l.path, t->addr);
+		}
+	}
+	assert_string_equal(cfg_listen_strerror((enum cfg_listen_err)99), "unknown error");
+}
+
+/* The unix path at its cap (107 bytes, sun_path full with its NUL) and one byte over. */
+static void
+test_listen_unix_cap(void **state)
+{
+	char value[5 + CFG_UNIX_PATH_MAX + 2];
+	struct cfg_listen l;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&l.addr;
+
+	(void)state;
+	memcpy(value, "unix:/", 6);
+	memset(value + 6, 'p', CFG_UNIX_PATH_MAX - 1);
+	value[5 + CFG_UNIX_PATH_MAX] = '\0';
+	assert_int_equal(cfg_listen_parse(value, &l), CFG_LISTEN_OK);
+	assert_int_equal(strlen(l.path), CFG_UNIX_PATH_MAX);
+	assert_int_equal(sun->sun_path[CFG_UNIX_PATH_MAX], '\0');
+	assert_memory_equal(sun->sun_path, value + 5, CFG_UNIX_PATH_MAX);
+	value[5 + CFG_UNIX_PATH_MAX] = 'p';
+	value[5 + CFG_UNIX_PATH_MAX + 1] = '\0';
+	assert_int_equal(cfg_listen_parse(value, &l), CFG_LISTEN_ERR_LONG);
+	assert_string_equal(cfg_listen_strerror(CFG_LISTEN_ERR_LONG),
+	                    "unix: path longer than 107 bytes");
+}
+
 /* ---- the key table: every key, in its own section kind and in the other ---- */
 
 struct key_case {
@@ -862,5 +1015,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_small_err);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_replace_defaults);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key_table);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_parse);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_unix_cap);
 	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
 }
