@@ -2,7 +2,8 @@
 /*
  * cfg: the INI configuration (libinih) -> struct cfg, with defaults, validation and [default]
  * inherited by named zones. Pure (P): parses text the caller read, no I/O, no globals besides
- * the constant default text; owns the strings in struct cfg. Our own line reader feeds libinih:
+ * the constant default text. A struct cfg is an immutable heap object owning its strings, with
+ * a reference count (cfg_ref/cfg_unref; the last unref frees). Our own line reader feeds libinih:
  * it counts lines, strips leading blanks (no accidental continuation lines), rejects over-long
  * lines instead of letting libinih split them, reads section headers itself (libinih cuts them
  * at 49 bytes). The first error stops parsing: "line N: [section] key: reason".
@@ -12,12 +13,14 @@
  * takes what it does not set from [default] as it ends up, wherever [default] appears;
  * fetch_timeout + 2 * dns_timeout < 90 s, so a reply beats Postfix's 100 s timeout.
  * cfg_listen_parse() is the one parser of listen values (here, server.c binding, mta-stsctl
- * connecting); a listener given twice is caught by address, whatever the spelling.
+ * connecting). cfg_keep_restart(): [daemon] keys marked restart in the table keep the running
+ * value across a reload.
  */
 #include "cfg.h"
 
 #include <arpa/inet.h>
 #include <ini.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,30 +94,33 @@ struct cfg_key {
 	unsigned min, max;                /* V_UINT, V_MODE */
 	const struct cfg_choice *choices; /* V_CHOICE */
 	const char *expect;               /* V_CHOICE: the message for any other word */
+	int restart;                      /* [daemon]: a running daemon cannot apply a change */
 };
 
 /* Key name = member name (the style rule), made so by the macros. */
 /* clang-format off */
-#define DKEY(n, t, lo, hi) {#n, SEC_DAEMON, t, offsetof(struct cfg, n), lo, hi, NULL, NULL}
-#define DCHOICE(n, w, e) {#n, SEC_DAEMON, V_CHOICE, offsetof(struct cfg, n), 0, 0, w, e}
-#define ZCHOICE(n, w, e) {#n, SEC_ZONE, V_CHOICE, offsetof(struct cfg_zone, n), 0, 0, w, e}
+#define DKEY(n, t, lo, hi, r) {#n, SEC_DAEMON, t, offsetof(struct cfg, n), lo, hi, NULL, NULL, r}
+#define DCHOICE(n, w, e, r) {#n, SEC_DAEMON, V_CHOICE, offsetof(struct cfg, n), 0, 0, w, e, r}
+#define ZCHOICE(n, w, e) {#n, SEC_ZONE, V_CHOICE, offsetof(struct cfg_zone, n), 0, 0, w, e, 0}
 /* clang-format on */
+#define RESTART 1 /* only a restart applies it: listeners, privileges, cache, resolver, fetcher */
+#define RELOAD 0  /* read per request or lookup: a reload applies it */
 
 static const struct cfg_key cfg_keys[] = {
-    {"listen", SEC_DAEMON, V_LISTEN, 0, 0, 0, NULL, NULL},
-    DKEY(socket_mode, V_MODE, 0, 0777),
-    DKEY(socket_group, V_ACCOUNT, 0, 0),
-    DKEY(user, V_ACCOUNT, 0, 0),
-    DKEY(cache_dir, V_PATH, 0, 0),
-    DKEY(dns_servers, V_SERVERS, 0, 0),
-    DKEY(ca_file, V_PATH, 0, 0),
-    DKEY(fetch_timeout, V_UINT, 1, 60),
-    DKEY(dns_timeout, V_UINT, 1, 30),
-    DKEY(txt_recheck, V_UINT, 1, 86400),
-    DKEY(refresh, V_UINT, 60, 31557600),
-    DKEY(max_connections, V_UINT, 1, 100000),
-    DKEY(max_lookups, V_UINT, 1, 100000),
-    DCHOICE(dnssec, cfg_bool_words, "expected yes or no"),
+    {"listen", SEC_DAEMON, V_LISTEN, 0, 0, 0, NULL, NULL, RESTART},
+    DKEY(socket_mode, V_MODE, 0, 0777, RESTART),
+    DKEY(socket_group, V_ACCOUNT, 0, 0, RESTART),
+    DKEY(user, V_ACCOUNT, 0, 0, RESTART),
+    DKEY(cache_dir, V_PATH, 0, 0, RESTART),
+    DKEY(dns_servers, V_SERVERS, 0, 0, RESTART),
+    DKEY(ca_file, V_PATH, 0, 0, RESTART),
+    DKEY(fetch_timeout, V_UINT, 1, 60, RESTART),
+    DKEY(dns_timeout, V_UINT, 1, 30, RESTART),
+    DKEY(txt_recheck, V_UINT, 1, 86400, RELOAD),
+    DKEY(refresh, V_UINT, 60, 31557600, RELOAD),
+    DKEY(max_connections, V_UINT, 1, 100000, RELOAD),
+    DKEY(max_lookups, V_UINT, 1, 100000, RELOAD),
+    DCHOICE(dnssec, cfg_bool_words, "expected yes or no", RESTART),
     ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
     ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
     ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
@@ -124,6 +130,7 @@ static const struct cfg_key cfg_keys[] = {
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+_Static_assert(CFG_NKEYS <= CFG_KEYS_MAX, "CFG_KEYS_MAX bounds the keys");
 typedef uint32_t cfg_keyset; /* bit i: cfg_keys[i] set in this section */
 _Static_assert(CFG_NKEYS <= 32, "cfg_keyset holds one bit per key");
 /* V_CHOICE members are written as an int: every such member must be int-sized. */
@@ -739,6 +746,7 @@ static void
 cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->refs = 1;
 	c->listen[0] = xstrndup(CFG_DEF_LISTEN, strlen(CFG_DEF_LISTEN));
 	c->n_listen = 1;
 	c->socket_mode = 0660;
@@ -753,13 +761,13 @@ cfg_defaults(struct cfg *c)
 	cfg_zone_defaults(&c->default_zone);
 }
 
-int
-cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz)
+/* Parse text into out, which holds the defaults. */
+static int
+cfg_read(struct cfg *out, const char *text, char *err, size_t errsz)
 {
 	struct cfg_parser ps;
 	int rc;
 
-	cfg_defaults(out);
 	memset(&ps, 0, sizeof(ps));
 	ps.c = out;
 	ps.text = text;
@@ -809,20 +817,156 @@ cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz)
 	return 0;
 }
 
-void
-cfg_fini(struct cfg *c)
+static void
+cfg_free(struct cfg *c)
 {
-	for (unsigned i = 0; i < CFG_LISTEN_MAX; i++) {
+	for (unsigned i = 0; i < CFG_LISTEN_MAX; i++)
 		free(c->listen[i]);
-		c->listen[i] = NULL;
-	}
-	c->n_listen = 0;
 	free(c->socket_group);
 	free(c->user);
 	free(c->cache_dir);
 	free(c->dns_servers);
 	free(c->ca_file);
-	c->socket_group = c->user = c->cache_dir = c->dns_servers = c->ca_file = NULL;
+	free(c);
+}
+
+struct cfg *
+cfg_parse(const char *text, char *err, size_t errsz)
+{
+	struct cfg *c = xmalloc(sizeof(*c));
+
+	cfg_defaults(c);
+	if (cfg_read(c, text, err, errsz) != 0) {
+		cfg_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct cfg *
+cfg_ref(struct cfg *c)
+{
+	if (c != NULL) {
+		/* A count at 0 is a use after free; at UINT_MAX it would wrap to a free. */
+		INVARIANT(c->refs > 0 && c->refs < UINT_MAX);
+		c->refs++;
+	}
+	return c;
+}
+
+void
+cfg_unref(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	INVARIANT(c->refs > 0);
+	if (--c->refs == 0)
+		cfg_free(c);
+}
+
+/* ---- reload ---- */
+
+/* Same listeners, in any order and spelling. */
+static int
+cfg_listen_set_same(const struct cfg *a, const struct cfg *b)
+{
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (unsigned i = 0; i < a->n_listen; i++) {
+		struct cfg_listen la, lb;
+		int found = 0;
+
+		INVARIANT(cfg_listen_parse(a->listen[i], &la) == CFG_LISTEN_OK);
+		for (unsigned j = 0; j < b->n_listen && !found; j++)
+			found = cfg_listen_parse(b->listen[j], &lb) == CFG_LISTEN_OK &&
+			        cfg_listen_same(&la, &lb);
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+cfg_key_same(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	switch (k->type) {
+	case V_LISTEN:
+		return cfg_listen_set_same(a, b);
+	case V_ACCOUNT:
+	case V_PATH:
+	case V_SERVERS: {
+		const char *sa, *sb;
+
+		memcpy(&sa, pa, sizeof(sa));
+		memcpy(&sb, pb, sizeof(sb));
+		return (sa == NULL && sb == NULL) ||
+		       (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+	}
+	case V_MODE:
+	case V_UINT:
+	case V_CHOICE:
+		break;
+	}
+	return memcmp(pa, pb, sizeof(unsigned)) == 0;
+}
+
+/* Give dst the value src has for key k. */
+static void
+cfg_key_copy(const struct cfg_key *k, struct cfg *dst, const struct cfg *src)
+{
+	char *pd = (char *)dst + k->off;
+	const char *ps = (const char *)src + k->off;
+
+	switch (k->type) {
+	case V_LISTEN:
+		for (unsigned i = 0; i < CFG_LISTEN_MAX; i++) {
+			free(dst->listen[i]);
+			dst->listen[i] = i < src->n_listen
+			                     ? xstrndup(src->listen[i], strlen(src->listen[i]))
+			                     : NULL;
+		}
+		dst->n_listen = src->n_listen;
+		return;
+	case V_ACCOUNT:
+	case V_PATH:
+	case V_SERVERS: {
+		char *sd, *ss;
+
+		memcpy(&sd, pd, sizeof(sd));
+		memcpy(&ss, ps, sizeof(ss));
+		free(sd);
+		sd = ss != NULL ? xstrndup(ss, strlen(ss)) : NULL;
+		memcpy(pd, &sd, sizeof(sd));
+		return;
+	}
+	case V_MODE:
+	case V_UINT:
+	case V_CHOICE:
+		break;
+	}
+	memcpy(pd, ps, sizeof(unsigned));
+}
+
+size_t
+cfg_keep_restart(struct cfg *fresh, const struct cfg *running, const char **changed, size_t max)
+{
+	size_t n = 0;
+
+	/* Immutable once shared: only a configuration nobody else holds may change. */
+	INVARIANT(fresh->refs == 1);
+	for (unsigned i = 0; i < CFG_NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if (k->section != SEC_DAEMON || !k->restart || cfg_key_same(k, fresh, running))
+			continue;
+		cfg_key_copy(k, fresh, running);
+		if (n < max)
+			changed[n] = k->name;
+		n++;
+	}
+	return n;
 }
 
 const struct cfg_zone *

@@ -29,7 +29,7 @@
 #define CTL_TIMEOUT_S 100 /* as long as Postfix would wait */
 
 struct ctl {
-	struct cfg cfg;
+	struct cfg *cfg;
 	const char *listen; /* -s override */
 	const char *name;   /* socketmap name, default "postfix" */
 	int json;
@@ -104,7 +104,7 @@ query_daemon(const struct ctl *ctl, const char *domain)
 {
 	static char buf[SOCKETMAP_REPLY_MAX + 32];
 	char req[SOCKETMAP_REQUEST_MAX + 32], err[512];
-	const char *listen = ctl->listen ? ctl->listen : ctl->cfg.listen[0];
+	const char *listen = ctl->listen ? ctl->listen : ctl->cfg->listen[0];
 	const char *payload, *sp;
 	size_t have = 0, plen, used;
 	int fd, n;
@@ -254,18 +254,19 @@ query_direct(const struct ctl *ctl, const struct socketmap_dest *dest)
 
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
-	res = resolver_new(d.base, ctl->cfg.dns_servers, ctl->cfg.dns_timeout, err, sizeof(err));
-	fetch = res ? fetch_new(d.base, ctl->cfg.ca_file, ctl->cfg.fetch_timeout, err, sizeof(err))
-	            : NULL;
+	res = resolver_new(d.base, ctl->cfg->dns_servers, ctl->cfg->dns_timeout, err, sizeof(err));
+	fetch =
+	    res ? fetch_new(d.base, ctl->cfg->ca_file, ctl->cfg->fetch_timeout, err, sizeof(err))
+	        : NULL;
 	if (res == NULL || fetch == NULL) {
 		fprintf(stderr, "mta-stsctl: %s\n", err);
 		resolver_free(res);
 		event_base_free(d.base);
 		return 2;
 	}
-	ls = lookups_new(d.base, &ctl->cfg, res, fetch, NULL);
-	w = lookup_request(ls, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)), dest,
-	                   direct_on_result, &d);
+	ls = lookups_new(d.base, res, fetch, NULL);
+	w = lookup_request(ls, ctl->cfg, cfg_zone_find(ctl->cfg, ctl->name, strlen(ctl->name)),
+	                   dest, direct_on_result, &d);
 	if (w != NULL)
 		event_base_dispatch(d.base);
 	lookups_free(ls);
@@ -366,17 +367,16 @@ main(int argc, char **argv)
 	} else {
 		text = xstrndup(cfg_default_text, strlen(cfg_default_text));
 	}
-	rc = cfg_parse(text, &ctl.cfg, msg, sizeof(msg));
+	ctl.cfg = cfg_parse(text, msg, sizeof(msg));
 	free(text);
-	if (rc != 0) {
+	if (ctl.cfg == NULL) {
 		fprintf(stderr, "mta-stsctl: %s: %s\n", path, msg);
-		cfg_fini(&ctl.cfg);
 		return 2;
 	}
 	if (strcmp(argv[optind], "query") == 0)
 		rc = cmd_query(&ctl, argc - optind - 1, argv + optind + 1);
 	else
 		usage();
-	cfg_fini(&ctl.cfg);
+	cfg_unref(ctl.cfg);
 	return rc;
 }

@@ -11,7 +11,8 @@
  * destination's lookup; concurrent requests share it. Destinations sharing a policy domain
  * ("example.com", "example.com:2525") are separate lookups and may discover that policy at
  * the same time; both results are valid and the later write wins. The answer is decide.c's.
- * Every lookup has a deadline below Postfix's 100 s socketmap timeout.
+ * Every lookup has a deadline below Postfix's 100 s socketmap timeout. A waiter holds its
+ * request's cfg (its zone lives there), a lookup the cfg of the request that started it.
  */
 #include "lookup.h"
 
@@ -45,6 +46,7 @@ enum lookup_part { PART_IDLE = 0, PART_RUNNING, PART_DONE };
 struct lookup_waiter {
 	TAILQ_ENTRY(lookup_waiter) link;
 	struct lookup *lk;
+	struct cfg *cfg; /* a reference: the request's configuration, where zone lives */
 	const struct cfg_zone *zone;
 	lookup_cb *cb;
 	void *arg;
@@ -60,6 +62,7 @@ struct lookup_dnsq {
 struct lookup {
 	LIST_ENTRY(lookup) hlink;
 	struct lookups *ls;
+	struct cfg *cfg;            /* a reference: the starting request's configuration */
 	char key[LOOKUP_KEY_MAX];   /* dane_key(): "dane/" + the destination */
 	struct socketmap_dest dest; /* policy domain, port, brackets */
 	struct event *guard;
@@ -84,7 +87,6 @@ struct lookup {
 
 struct lookups {
 	struct event_base *base;
-	const struct cfg *cfg;
 	struct resolver *res;
 	struct fetcher *fetch;
 	struct cache *cache;
@@ -116,13 +118,12 @@ lookup_find(struct lookups *ls, const char *key)
 }
 
 struct lookups *
-lookups_new(struct event_base *base, const struct cfg *cfg, struct resolver *res,
-            struct fetcher *fetch, struct cache *cache)
+lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch,
+            struct cache *cache)
 {
 	struct lookups *ls = xcalloc(1, sizeof(*ls));
 
 	ls->base = base;
-	ls->cfg = cfg;
 	ls->res = res;
 	ls->fetch = fetch;
 	ls->cache = cache;
@@ -141,12 +142,12 @@ lookups_in_flight(const struct lookups *ls)
  * its policy? DANE always (when the AD bit is trusted); the MX set only for enforced policies
  * (mx_check), or while discovery may still find one. */
 static int
-lookup_need_dns(const struct lookups *ls, const struct cfg_zone *zone, const struct cacherec *rec,
+lookup_need_dns(const struct cfg *cfg, const struct cfg_zone *zone, const struct cacherec *rec,
                 int64_t now)
 {
 	const struct stspolicy *p = &rec->policy;
 
-	if (zone->dane && ls->cfg->dnssec)
+	if (zone->dane && cfg->dnssec)
 		return 1;
 	if (!zone->mx_check)
 		return 0;
@@ -235,8 +236,10 @@ lookup_free(struct lookup *lk)
 	lookup_detach(lk);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
 		TAILQ_REMOVE(&lk->waiters, w, link);
+		cfg_unref(w->cfg);
 		free(w);
 	}
+	cfg_unref(lk->cfg);
 	free(lk);
 }
 
@@ -261,8 +264,10 @@ lookup_maybe_finish(struct lookup *lk)
 		TAILQ_REMOVE(&lk->waiters, w, link);
 		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL, source, w->zone,
 		              lk->dest.domain, w->cb, w->arg);
+		cfg_unref(w->cfg);
 		free(w);
 	}
+	cfg_unref(lk->cfg);
 	free(lk);
 }
 
@@ -287,7 +292,7 @@ lookup_fetch_failed(struct lookup *lk, const char *why)
 	         cacherec_view(&lk->rec, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
 	             ? " action=keep-cached"
 	             : "");
-	cacherec_on_fetch_fail(&lk->rec, lk->txt.id, (int64_t)time(NULL), lk->ls->cfg->txt_recheck);
+	cacherec_on_fetch_fail(&lk->rec, lk->txt.id, (int64_t)time(NULL), lk->cfg->txt_recheck);
 	lookup_sts_done(lk, DECIDE_DISC_FETCH_FAILED, 1);
 }
 
@@ -374,13 +379,13 @@ lookup_on_txt(void *arg, enum resolver_status st, const struct stsrecord_txt *re
 			         stsrecord_strerror(serr));
 		log_debug(LOG_CAT_DNS, "domain=%s stage=txt result=no-policy why=\"%s\"",
 		          lk->dest.domain, st == RESOLVER_OK ? stsrecord_strerror(serr) : why);
-		cacherec_on_no_policy(&lk->rec, now, ls->cfg->txt_recheck);
+		cacherec_on_no_policy(&lk->rec, now, lk->cfg->txt_recheck);
 		lookup_sts_done(lk, DECIDE_DISC_NO_POLICY, 1);
 		return;
 	}
 	log_debug(LOG_CAT_DNS, "domain=%s stage=txt id=%s", lk->dest.domain, lk->txt.id);
 	cacherec_on_txt(&lk->rec, now);
-	if (!cacherec_fetch_wanted(&lk->rec, lk->txt.id, now, ls->cfg->refresh)) {
+	if (!cacherec_fetch_wanted(&lk->rec, lk->txt.id, now, lk->cfg->refresh)) {
 		/* Same id and fresh, or this id failed less than 5 minutes ago (RFC 8461 s5.1). */
 		lookup_sts_done(lk,
 		                cacherec_view(&lk->rec, now) == CACHEREC_VIEW_POLICY
@@ -399,7 +404,7 @@ static void lookup_arm(struct lookup *lk, unsigned budget);
 static void
 lookup_sts_start(struct lookup *lk)
 {
-	const struct cfg *cfg = lk->ls->cfg;
+	const struct cfg *cfg = lk->cfg;
 	char name[DNAME_MAX + 16];
 
 	lk->sts = PART_RUNNING;
@@ -467,7 +472,7 @@ lookup_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 static void
 lookup_dns_start(struct lookup *lk)
 {
-	const struct cfg *cfg = lk->ls->cfg;
+	const struct cfg *cfg = lk->cfg;
 
 	lk->dane = xmalloc(sizeof(*lk->dane));
 	dane_init(lk->dane, lk->dest.domain, lk->dest.port, lk->dest.bracketed, cfg->dnssec != 0);
@@ -507,7 +512,7 @@ lookup_on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 static struct lookup *
-lookup_new(struct lookups *ls, const char *key, const struct socketmap_dest *dest,
+lookup_new(struct lookups *ls, struct cfg *cfg, const char *key, const struct socketmap_dest *dest,
            const struct cacherec *rec, enum decide_disc disc)
 {
 	struct lookup *lk = xcalloc(1, sizeof(*lk));
@@ -515,6 +520,7 @@ lookup_new(struct lookups *ls, const char *key, const struct socketmap_dest *des
 	snprintf(lk->key, sizeof(lk->key), "%s", key);
 	lk->dest = *dest;
 	lk->ls = ls;
+	lk->cfg = cfg_ref(cfg);
 	lk->rec = *rec;
 	lk->disc = disc;
 	lk->t0 = (int64_t)time(NULL);
@@ -556,8 +562,8 @@ lookup_reply_temp(const char *domain, const char *why, lookup_cb *cb, void *arg)
 }
 
 struct lookup_waiter *
-lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct socketmap_dest *dest,
-               lookup_cb *cb, void *arg)
+lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
+               const struct socketmap_dest *dest, lookup_cb *cb, void *arg)
 {
 	struct cacherec rec;
 	struct danerec drec;
@@ -576,9 +582,9 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct soc
 		return NULL;
 	}
 	view = cacherec_view(&rec, now);
-	need_dns = lookup_need_dns(ls, zone, &rec, now);
+	need_dns = lookup_need_dns(cfg, zone, &rec, now);
 	if (need_dns) {
-		if (dane_static(dest->domain, dest->bracketed, ls->cfg->dnssec != 0, now, &drec)) {
+		if (dane_static(dest->domain, dest->bracketed, cfg->dnssec != 0, now, &drec)) {
 			have_dns = 1;
 		} else if (ls->cache != NULL) {
 			enum cache_res cr = cache_get_dane(ls->cache, key, &drec);
@@ -590,7 +596,7 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct soc
 			}
 			/* A record made with another dnssec setting is not reused. */
 			have_dns = cr == CACHE_HIT && danerec_valid(&drec, now) &&
-			           drec.trust_ad == (ls->cfg->dnssec != 0);
+			           drec.trust_ad == (cfg->dnssec != 0);
 		}
 	}
 	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns)) {
@@ -599,21 +605,22 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct soc
 		                                           : DECIDE_DISC_NO_POLICY,
 		              have_dns ? &drec : NULL, "cache", zone, dest->domain, cb, arg);
 		if (view == CACHEREC_VIEW_POLICY &&
-		    cacherec_recheck_due(&rec, now, ls->cfg->txt_recheck) &&
-		    lookup_find(ls, key) == NULL && ls->n < ls->cfg->max_lookups) {
-			/* background: RFC 8461 s5.1 re-check */
-			lk = lookup_new(ls, key, dest, &rec, DECIDE_DISC_NOT_RUN);
+		    cacherec_recheck_due(&rec, now, cfg->txt_recheck) &&
+		    lookup_find(ls, key) == NULL && ls->n < cfg->max_lookups) {
+			/* background: RFC 8461 s5.1 re-check (cb may have dropped the caller's
+			 * reference to cfg; the caller keeps cfg alive for this call) */
+			lk = lookup_new(ls, cfg, key, dest, &rec, DECIDE_DISC_NOT_RUN);
 			lookup_sts_start(lk);
 		}
 		return NULL;
 	}
 	lk = lookup_find(ls, key);
 	if (lk == NULL) {
-		if (ls->n >= ls->cfg->max_lookups) {
+		if (ls->n >= cfg->max_lookups) {
 			lookup_reply_temp(dest->domain, "too many lookups in flight", cb, arg);
 			return NULL;
 		}
-		lk = lookup_new(ls, key, dest, &rec,
+		lk = lookup_new(ls, cfg, key, dest, &rec,
 		                view == CACHEREC_VIEW_NO_POLICY ? DECIDE_DISC_NO_POLICY
 		                                                : DECIDE_DISC_NOT_RUN);
 	}
@@ -632,6 +639,7 @@ lookup_request(struct lookups *ls, const struct cfg_zone *zone, const struct soc
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->lk = lk;
+	w->cfg = cfg_ref(cfg);
 	w->zone = zone;
 	w->cb = cb;
 	w->arg = arg;
@@ -645,6 +653,7 @@ lookup_waiter_cancel(struct lookup_waiter *w)
 	if (w == NULL)
 		return;
 	TAILQ_REMOVE(&w->lk->waiters, w, link);
+	cfg_unref(w->cfg);
 	free(w);
 }
 

@@ -3,8 +3,10 @@
  * mta-stsd: options, configuration, listeners, privilege drop, signals and the one event loop.
  * Effectful (E). Order matters: bind listeners (may need root) -> drop privileges -> open the
  * cache (so its files belong to the service user) -> resolver, fetcher, lookups -> serve.
- * SIGTERM/SIGINT stop cleanly; SIGHUP reopens logs and reloads the zone settings (fallback,
- * testing); listener, cache and resolver changes need a restart and are reported as such.
+ * SIGTERM/SIGINT stop cleanly; SIGHUP reopens logs and reloads: a new immutable configuration
+ * is swapped in (requests and lookups in flight keep theirs); zones, txt_recheck, refresh,
+ * max_connections and max_lookups apply, other [daemon] keys need a restart: each that changed
+ * is named in the log and keeps its running value (cfg_keep_restart).
  */
 
 #include <errno.h>
@@ -122,21 +124,20 @@ config_read(const char *path, int explicit_path, const char **origin, char *err,
 	return text;
 }
 
-static int
-config_load(const char *path, int explicit_path, struct cfg *cfg, const char **origin, char *err,
-            size_t errsz)
+static struct cfg *
+config_load(const char *path, int explicit_path, const char **origin, char *err, size_t errsz)
 {
 	char msg[512];
 	char *text = config_read(path, explicit_path, origin, err, errsz);
-	int rc;
+	struct cfg *cfg;
 
 	if (text == NULL)
-		return -1;
-	rc = cfg_parse(text, cfg, msg, sizeof(msg));
+		return NULL;
+	cfg = cfg_parse(text, msg, sizeof(msg));
 	free(text);
-	if (rc != 0)
+	if (cfg == NULL)
 		snprintf(err, errsz, "%s: %s", *origin, msg);
-	return rc;
+	return cfg;
 }
 
 static int
@@ -166,7 +167,8 @@ drop_privileges(const char *user, char *err, size_t errsz)
 
 struct daemon {
 	struct event_base *base;
-	struct cfg cfg;
+	struct cfg *cfg; /* the running configuration (a reference) */
+	struct server *srv;
 	const char *path;
 	int explicit_path;
 };
@@ -185,28 +187,29 @@ static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct cfg fresh;
-	const char *origin = NULL;
+	struct cfg *fresh;
+	const char *origin = NULL, *changed[CFG_KEYS_MAX];
 	char err[600];
+	size_t n;
 
 	(void)sig;
 	(void)what;
 	log_reopen();
-	memset(&fresh, 0, sizeof(fresh));
-	if (config_load(d->path, d->explicit_path, &fresh, &origin, err, sizeof(err)) != 0) {
+	if ((fresh = config_load(d->path, d->explicit_path, &origin, err, sizeof(err))) == NULL) {
 		log_err("event=reload result=rejected err=\"%s\" action=keep-running-config", err);
-		cfg_fini(&fresh);
 		return;
 	}
-	/* Zone settings are copied in place: waiters hold pointers into d->cfg.zones. */
-	memcpy(d->cfg.zones, fresh.zones, sizeof(fresh.zones));
-	d->cfg.n_zones = fresh.n_zones;
-	d->cfg.default_zone = fresh.default_zone;
-	log_info("event=reload result=ok source=\"%s\" zones=%u note=\"listen, cache_dir, dns and "
-	         "fetch settings "
-	         "take effect on restart\"",
-	         origin, fresh.n_zones);
-	cfg_fini(&fresh);
+	/* What only a restart can apply keeps its running value, so the new object describes
+	 * what actually runs (and the next reload names the key again). */
+	n = cfg_keep_restart(fresh, d->cfg, changed, CFG_KEYS_MAX);
+	for (size_t i = 0; i < n; i++)
+		log_warn("event=reload key=%s note=\"changed; takes effect on restart\"",
+		         changed[i]);
+	/* Swap: requests and lookups in flight keep the configuration they started with. */
+	server_set_cfg(d->srv, fresh);
+	cfg_unref(d->cfg);
+	d->cfg = fresh;
+	log_info("event=reload result=ok source=\"%s\" zones=%u", origin, fresh->n_zones);
 }
 
 int
@@ -216,7 +219,6 @@ main(int argc, char **argv)
 	const char *origin = NULL;
 	int foreground = 0, check = 0, verbose = 0, opt, rc = 1;
 	char err[600];
-	struct server *srv = NULL;
 	struct cache *cache = NULL;
 	struct resolver *res = NULL;
 	struct resolver_query *probe = NULL;
@@ -250,27 +252,27 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if (config_load(d.path, d.explicit_path, &d.cfg, &origin, err, sizeof(err)) != 0) {
+	if ((d.cfg = config_load(d.path, d.explicit_path, &origin, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);
-		cfg_fini(&d.cfg);
 		return 1;
 	}
 	if (check) {
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
-		       origin, d.cfg.n_listen, d.cfg.n_zones);
-		cfg_fini(&d.cfg);
+		       origin, d.cfg->n_listen, d.cfg->n_zones);
+		cfg_unref(d.cfg);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
-	if ((srv = server_new(d.base, &d.cfg, err, sizeof(err))) == NULL ||
-	    drop_privileges(d.cfg.user, err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg.cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) == NULL ||
-	    (res = resolver_new(d.base, d.cfg.dns_servers, d.cfg.dns_timeout, err, sizeof(err))) ==
+	if ((d.srv = server_new(d.base, d.cfg, err, sizeof(err))) == NULL ||
+	    drop_privileges(d.cfg->user, err, sizeof(err)) != 0 ||
+	    (cache = cache_open(d.cfg->cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) ==
 	        NULL ||
-	    (fetch = fetch_new(d.base, d.cfg.ca_file, d.cfg.fetch_timeout, err, sizeof(err))) ==
+	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
+	                        sizeof(err))) == NULL ||
+	    (fetch = fetch_new(d.base, d.cfg->ca_file, d.cfg->fetch_timeout, err, sizeof(err))) ==
 	        NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);
 		log_err("event=start result=failed err=\"%s\"", err);
@@ -284,8 +286,8 @@ main(int argc, char **argv)
 		/* libevent's backend (epoll) survives fork only after reinit. */
 		event_reinit(d.base);
 	}
-	ls = lookups_new(d.base, &d.cfg, res, fetch, cache);
-	server_start(srv, ls);
+	ls = lookups_new(d.base, res, fetch, cache);
+	server_start(d.srv, ls);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	sig_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
@@ -294,17 +296,17 @@ main(int argc, char **argv)
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
 	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
-	         PACKAGE_VERSION, origin, d.cfg.n_listen, d.cfg.cache_dir,
-	         d.cfg.dns_servers ? d.cfg.dns_servers : "resolv.conf");
-	if (d.cfg.dnssec) {
-		check_dns_servers(&d.cfg);
+	         PACKAGE_VERSION, origin, d.cfg->n_listen, d.cfg->cache_dir,
+	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf");
+	if (d.cfg->dnssec) {
+		check_dns_servers(d.cfg);
 		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
 	}
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
 	resolver_cancel(probe);
-	server_free(srv); /* cancels waiters before the lookups go */
+	server_free(d.srv); /* cancels waiters before the lookups go */
 	lookups_free(ls);
 	fetch_free(fetch);
 	resolver_free(res);
@@ -316,6 +318,6 @@ out:
 	if (sig_hup)
 		event_free(sig_hup);
 	event_base_free(d.base);
-	cfg_fini(&d.cfg);
+	cfg_unref(d.cfg);
 	return rc;
 }

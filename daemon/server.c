@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * server: Postfix socketmap listeners and connections on libevent. Effectful (E).
- * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group; the addresses come from
- * cfg_listen_parse(), the one parser of listen values), one bufferevent per
- * connection, and per connection a FIFO of requests so that replies leave in request order
- * even when a later request is answered from cache before an earlier one finishes discovery.
+ * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group; addresses read by
+ * cfg_listen_parse()), one bufferevent per connection, and per connection a FIFO of requests
+ * so that replies leave in request order even when a later request is answered from cache
+ * before an earlier one finishes discovery.
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
- * CONN_OUTPUT_MAX bytes of unread replies, cfg->max_connections connections.
+ * CONN_OUTPUT_MAX bytes of unread replies, cfg->max_connections connections. Holds the current
+ * configuration (server_set_cfg() swaps it at reload); each request keeps the one it was
+ * parsed under, with its zone, until it is answered or cancelled.
  */
 #include "server.h"
 
@@ -46,6 +48,7 @@ struct conn;
 struct req {
 	TAILQ_ENTRY(req) link;
 	struct conn *c;
+	struct cfg *cfg; /* a reference: the configuration current when the request was parsed */
 	struct lookup_waiter *w;
 	struct evbuffer *reply; /* set when answered before the requests ahead of it */
 };
@@ -60,7 +63,7 @@ struct conn {
 
 struct server {
 	struct event_base *base;
-	const struct cfg *cfg;
+	struct cfg *cfg; /* a reference: the current configuration (server_set_cfg()) */
 	struct lookups *ls;
 	struct evconnlistener *lev[CFG_LISTEN_MAX];
 	unsigned n_lev;
@@ -83,6 +86,7 @@ req_new(struct conn *c)
 	else
 		r = xcalloc(1, sizeof(*r));
 	r->c = c;
+	r->cfg = NULL;
 	r->w = NULL;
 	r->reply = NULL;
 	TAILQ_INSERT_TAIL(&c->reqs, r, link);
@@ -99,6 +103,8 @@ req_release(struct req *r)
 	c->nreqs--;
 	if (r->w != NULL)
 		lookup_waiter_cancel(r->w);
+	cfg_unref(r->cfg);
+	r->cfg = NULL;
 	if (r->reply != NULL)
 		evbuffer_free(r->reply);
 	TAILQ_INSERT_HEAD(&c->srv->spare, r, link);
@@ -206,7 +212,11 @@ conn_request(struct conn *c, const char *p, size_t len)
 	struct socketmap_dest dest;
 	struct req *r = req_new(c);
 	struct lookup_waiter *w;
+	struct cfg *cfg;
 
+	/* The request keeps the configuration it arrived under until it is answered or cancelled:
+	 * a reload meanwhile changes nothing for it. */
+	r->cfg = cfg = cfg_ref(s->cfg);
 	if (socketmap_split(p, len, &name, &name_len, &key, &key_len) != SOCKETMAP_OK) {
 		log_warn("stage=socketmap err=\"malformed request\" request=\"%s\"",
 		         log_escape(p, len, esc, sizeof(esc)));
@@ -229,8 +239,9 @@ conn_request(struct conn *c, const char *p, size_t len)
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name,
 	          dest.domain);
-	/* A cached answer is delivered inside lookup_request() and r is released then. */
-	w = lookup_request(s->ls, cfg_zone_find(s->cfg, name, name_len), &dest, req_on_result, r);
+	/* A cached answer is delivered inside lookup_request() and r is released then, with its
+	 * reference; s->cfg still holds cfg for the rest of the call (no reload runs in it). */
+	w = lookup_request(s->ls, cfg, cfg_zone_find(cfg, name, name_len), &dest, req_on_result, r);
 	if (w != NULL)
 		r->w = w;
 }
@@ -392,12 +403,12 @@ server_bind_inet(struct server *s, const struct cfg_listen *l, const char *value
 }
 
 struct server *
-server_new(struct event_base *base, const struct cfg *cfg, char *err, size_t errsz)
+server_new(struct event_base *base, struct cfg *cfg, char *err, size_t errsz)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 
 	s->base = base;
-	s->cfg = cfg;
+	s->cfg = cfg_ref(cfg);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->spare);
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
@@ -429,6 +440,15 @@ server_start(struct server *s, struct lookups *ls)
 }
 
 void
+server_set_cfg(struct server *s, struct cfg *cfg)
+{
+	struct cfg *old = s->cfg;
+
+	s->cfg = cfg_ref(cfg);
+	cfg_unref(old);
+}
+
+void
 server_free(struct server *s)
 {
 	struct req *r;
@@ -443,5 +463,6 @@ server_free(struct server *s)
 		TAILQ_REMOVE(&s->spare, r, link);
 		free(r);
 	}
+	cfg_unref(s->cfg);
 	free(s);
 }

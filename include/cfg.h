@@ -9,6 +9,7 @@
 #define CFG_ZONE_MAX 32       /**< socketmap-name sections */
 #define CFG_ZONE_NAME_MAX 63  /**< same as SOCKETMAP_NAME_MAX */
 #define CFG_UNIX_PATH_MAX 107 /**< unix: socket path bytes, sizeof(sockaddr_un.sun_path) - 1 */
+#define CFG_KEYS_MAX 32       /**< bound on the number of keys of the language */
 #define CFG_DEFAULT_PATH "/etc/mta-stsd/mta-stsd.conf"
 
 /** Kind of a listen value. */
@@ -66,8 +67,16 @@ struct cfg_zone {
 	int tlsrpt;                         /**< 1: add Postfix 3.10 TLSRPT attributes */
 };
 
-/** Whole daemon configuration; strings owned, released by cfg_fini(). */
+/**
+ * Whole daemon configuration: an immutable heap object with a reference count. cfg_parse()
+ * makes one (one reference, owned by the caller); whoever keeps it beyond a call takes its own
+ * reference with cfg_ref() and drops it with cfg_unref(), which frees the object and its
+ * strings with the last one. Nobody changes it once it is shared (a reload builds a new one and
+ * swaps it in; in-flight requests and lookups keep the one they started with). The only
+ * mutable member is the count, and only cfg_ref()/cfg_unref() touch it.
+ */
 struct cfg {
+	unsigned refs;                /**< references; cfg_ref()/cfg_unref() only */
 	char *listen[CFG_LISTEN_MAX]; /**< "inet:HOST:PORT" or "unix:PATH" */
 	unsigned n_listen;            /**< count */
 	unsigned socket_mode;         /**< unix socket mode (octal in the file) */
@@ -92,19 +101,47 @@ struct cfg {
 extern const char cfg_default_text[];
 
 /**
- * Parse INI text into cfg (defaults first, then the text), then validate.
- * @param text INI text (NUL-terminated) @param out caller storage; cfg_fini() it even on error
- * @param err message buffer filled on failure ("line N: ...") @param errsz its size
- * @return 0 on success, -1 on any error
+ * Parse INI text (built-in defaults first, then the text), validate, make a new configuration.
+ * @param text INI text (NUL-terminated)
+ * @param err message buffer filled on failure ("line N: ...") @param errsz its size (may be 0)
+ * @return new configuration with one reference (caller drops it with cfg_unref()), or NULL
  */
-int cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz);
+struct cfg *cfg_parse(const char *text, char *err, size_t errsz);
 
-/** Release strings owned by cfg. @param c configuration */
-void cfg_fini(struct cfg *c);
+/**
+ * Take a reference.
+ * @param c configuration or NULL
+ * @return c (NULL for NULL); drop the reference with cfg_unref()
+ */
+struct cfg *cfg_ref(struct cfg *c);
+
+/**
+ * Drop a reference; the last one frees the configuration, its strings and its zones (any
+ * struct cfg_zone pointer into it dies with it).
+ * @param c configuration or NULL (no-op)
+ */
+void cfg_unref(struct cfg *c);
+
+/**
+ * Make a configuration read at reload describe what the running daemon actually applies: for
+ * each [daemon] key only a restart applies (listen, socket_mode, socket_group, user, cache_dir,
+ * dns_servers, ca_file, fetch_timeout, dns_timeout, dnssec) whose value differs, copy the
+ * running value into fresh and name the key. Zone sections, txt_recheck, refresh,
+ * max_connections and max_lookups keep fresh's values. Listeners compare as a set of
+ * addresses (order and spelling do not count).
+ * @param fresh new configuration, not yet shared (exactly one reference)
+ * @param running the configuration in use (unchanged)
+ * @param changed filled with the names of the keys that differed (static strings), in table
+ *                order, at most max of them (CFG_KEYS_MAX is always enough)
+ * @param max size of changed
+ * @return number of keys that differed (every one keeps its running value, even beyond max)
+ */
+size_t cfg_keep_restart(struct cfg *fresh, const struct cfg *running, const char **changed,
+                        size_t max);
 
 /**
  * @param c configuration @param name socketmap name (not NUL-terminated) @param len its length
- * @return the matching section, or the [default] section
+ * @return the matching section, or the [default] section; it lives as long as c
  */
 const struct cfg_zone *cfg_zone_find(const struct cfg *c, const char *name, size_t len);
 
