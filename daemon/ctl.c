@@ -6,7 +6,7 @@
  * and prints the reply (and with --direct the policy and why). --json prints one JSON object
  * (jansson). Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
  * The daemon's address (first listen value, or -s) is read by cfg_listen_parse(), the parser
- * the daemon binds with.
+ * the daemon binds with; the configuration file by cfgfile.c, the daemon's reader.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgfile.h"
 #include "fetch.h"
 #include "lookup.h"
 #include "resolver.h"
@@ -325,10 +326,9 @@ main(int argc, char **argv)
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct ctl ctl;
 	const char *path = CFG_DEFAULT_PATH;
+	const char *origin;
 	int explicit_path = 0, opt, rc;
-	char msg[512];
-	FILE *fp;
-	char *text;
+	char msg[600];
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.name = "postfix";
@@ -353,24 +353,8 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage();
-	fp = fopen(path, "r");
-	if (fp == NULL && (explicit_path || errno != ENOENT)) {
-		fprintf(stderr, "mta-stsctl: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
-	if (fp != NULL) {
-		size_t n;
-		text = xmalloc(1024 * 1024 + 1);
-		n = fread(text, 1, 1024 * 1024, fp);
-		text[n] = '\0';
-		fclose(fp);
-	} else {
-		text = xstrndup(cfg_default_text, strlen(cfg_default_text));
-	}
-	ctl.cfg = cfg_parse(text, msg, sizeof(msg));
-	free(text);
-	if (ctl.cfg == NULL) {
-		fprintf(stderr, "mta-stsctl: %s: %s\n", path, msg);
+	if ((ctl.cfg = cfgfile_load(path, !explicit_path, &origin, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "mta-stsctl: %s\n", msg);
 		return 2;
 	}
 	if (strcmp(argv[optind], "query") == 0)

@@ -6,7 +6,9 @@
  * SIGTERM/SIGINT stop cleanly; SIGHUP reopens logs and reloads: a new immutable configuration
  * is swapped in (requests and lookups in flight keep theirs); zones, txt_recheck, refresh,
  * max_connections and max_lookups apply, other [daemon] keys need a restart: each that changed
- * is named in the log and keeps its running value (cfg_keep_restart).
+ * is named in the log and keeps its running value (cfg_keep_restart). cfgfile.c reads the file;
+ * one read at start that is missing or unreadable at reload keeps the running configuration
+ * (only a daemon started on the built-in text, no file at the default path, may fall back).
  */
 
 #include <errno.h>
@@ -21,6 +23,7 @@
 
 #include "cache.h"
 #include "cfg.h"
+#include "cfgfile.h"
 #include "dnsmsg.h"
 #include "fetch.h"
 #include "log.h"
@@ -28,8 +31,6 @@
 #include "resolver.h"
 #include "server.h"
 #include "xalloc.h"
-
-#define CONFIG_FILE_MAX (1024 * 1024)
 
 /* ---- DNSSEC probe: does the resolver set the AD bit at all? ---- */
 
@@ -92,54 +93,6 @@ usage(void)
 	exit(2);
 }
 
-/* Read the configuration text: the named file, else the default path, else the built-in text.
- * Returns a heap copy, or NULL with a message in err. */
-static char *
-config_read(const char *path, int explicit_path, const char **origin, char *err, size_t errsz)
-{
-	FILE *fp = fopen(path, "r");
-	char *text;
-	size_t n;
-
-	if (fp == NULL) {
-		if (!explicit_path && errno == ENOENT) {
-			*origin = "built-in defaults";
-			return xstrndup(cfg_default_text, strlen(cfg_default_text));
-		}
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	text = xmalloc(CONFIG_FILE_MAX + 1);
-	n = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > CONFIG_FILE_MAX) {
-		snprintf(err, errsz, "%s: %s", path,
-		         ferror(fp) ? strerror(errno) : "larger than 1 MiB");
-		fclose(fp);
-		free(text);
-		return NULL;
-	}
-	fclose(fp);
-	text[n] = '\0';
-	*origin = path;
-	return text;
-}
-
-static struct cfg *
-config_load(const char *path, int explicit_path, const char **origin, char *err, size_t errsz)
-{
-	char msg[512];
-	char *text = config_read(path, explicit_path, origin, err, errsz);
-	struct cfg *cfg;
-
-	if (text == NULL)
-		return NULL;
-	cfg = cfg_parse(text, msg, sizeof(msg));
-	free(text);
-	if (cfg == NULL)
-		snprintf(err, errsz, "%s: %s", *origin, msg);
-	return cfg;
-}
-
 static int
 drop_privileges(const char *user, char *err, size_t errsz)
 {
@@ -170,7 +123,8 @@ struct daemon {
 	struct cfg *cfg; /* the running configuration (a reference) */
 	struct server *srv;
 	const char *path;
-	int explicit_path;
+	int builtin; /* running on the built-in text (no file at the default path): a file that
+	              * appears later may be loaded; once a file was read, it must stay */
 };
 
 static void
@@ -195,7 +149,9 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_reopen();
-	if ((fresh = config_load(d->path, d->explicit_path, &origin, err, sizeof(err))) == NULL) {
+	/* A file read at start (or at an earlier reload) that is now missing is an error, not a
+	 * silent return to the built-in defaults: the running configuration stays. */
+	if ((fresh = cfgfile_load(d->path, d->builtin, &origin, err, sizeof(err))) == NULL) {
 		log_err("event=reload result=rejected err=\"%s\" action=keep-running-config", err);
 		return;
 	}
@@ -209,6 +165,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	server_set_cfg(d->srv, fresh);
 	cfg_unref(d->cfg);
 	d->cfg = fresh;
+	d->builtin = origin == cfgfile_builtin_origin;
 	log_info("event=reload result=ok source=\"%s\" zones=%u", origin, fresh->n_zones);
 }
 
@@ -228,11 +185,12 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
+	d.builtin = 1; /* no -c: the built-in text stands in for a missing default file */
 	while ((opt = getopt(argc, argv, "c:ftvV")) != -1) {
 		switch (opt) {
 		case 'c':
 			d.path = optarg;
-			d.explicit_path = 1;
+			d.builtin = 0;
 			break;
 		case 'f':
 			foreground = 1;
@@ -252,10 +210,11 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if ((d.cfg = config_load(d.path, d.explicit_path, &origin, err, sizeof(err))) == NULL) {
+	if ((d.cfg = cfgfile_load(d.path, d.builtin, &origin, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);
 		return 1;
 	}
+	d.builtin = origin == cfgfile_builtin_origin;
 	if (check) {
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
 		       origin, d.cfg->n_listen, d.cfg->n_zones);
