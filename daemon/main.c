@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mta-stsd: options, configuration, listeners, privilege drop, signals and the one event loop.
- * Effectful (E). Order matters: bind listeners (may need root) -> drop privileges -> open the
- * cache (so its files belong to the service user) -> resolver, fetcher, lookups -> serve.
- * SIGTERM/SIGINT stop cleanly; SIGHUP reopens logs and reloads: a new immutable configuration
- * is swapped in (requests and lookups in flight keep theirs); zones, txt_recheck, refresh,
- * max_connections and max_lookups apply, other [daemon] keys need a restart: each that changed
- * is named in the log and keeps its running value (cfg_keep_restart). cfgfile.c reads the file;
- * one read at start that is missing or unreadable at reload keeps the running configuration
- * (only a daemon started on the built-in text, no file at the default path, may fall back).
+ * mta-stsd: options, configuration, daemon mode, listeners, privilege drop, signals and the one
+ * event loop. Effectful (E). Order matters: read the configuration -> detach (without -f: fork
+ * with a pipe; the invoking command waits for "ready" or the start-up error, prints it, exits
+ * 0 or 1; the child takes a new session, "/" and /dev/null) -> event base, bind listeners (may
+ * need root) -> open the -p pid file -> drop privileges -> open the cache (its files belong to
+ * the service user) -> resolver, fetcher, lookups -> write the pid -> report ready -> serve.
+ * Nothing is opened before the fork: LMDB forbids using an environment across fork().
+ * SIGTERM/SIGINT stop cleanly (the pid file is removed); SIGHUP reopens logs and reloads: a
+ * new immutable configuration is swapped in (requests and lookups in flight keep theirs);
+ * zones, txt_recheck, refresh, max_connections, max_lookups apply, other [daemon] keys need a
+ * restart: each that changed is logged and keeps its running value (cfg_keep_restart). A file
+ * read at start that is missing at reload keeps the running configuration (only a daemon
+ * started on the built-in text, no file at the default path, may load a file that appears).
  */
-
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -83,14 +88,169 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	        "usage: mta-stsd [-c FILE] [-f] [-t] [-v] [-V]\n"
+	        "usage: mta-stsd [-c FILE] [-f] [-p FILE] [-t] [-v] [-V]\n"
 	        "  -c FILE  configuration (default %s; built-in defaults if absent)\n"
 	        "  -f       stay in the foreground, log to stderr\n"
+	        "  -p FILE  write the pid to FILE once ready; removed at exit\n"
 	        "  -t       check the configuration and exit\n"
 	        "  -v       debug logging (all categories)\n"
 	        "  -V       print the version and exit\n",
 	        CFG_DEFAULT_PATH);
 	exit(2);
+}
+
+/* path made absolute against the current directory (the detached daemon works in "/");
+ * caller frees. Symlinks are left alone: a reload follows them anew. */
+static char *
+abs_path(const char *path)
+{
+	char cwd[4096];
+	size_t n;
+	char *out;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrndup(path, strlen(path));
+	n = strlen(cwd) + 1 + strlen(path) + 1;
+	out = xmalloc(n);
+	INVARIANT(snprintf(out, n, "%s/%s", cwd, path) == (int)(n - 1));
+	return out;
+}
+
+/* ---- daemon mode ---- */
+
+/*
+ * Detach before anything is opened (LMDB forbids using an environment across fork(); POSIX
+ * locks, LMDB's among them, are not inherited), yet let start-up errors reach the invoking
+ * shell: fork with a pipe. The parent waits for one word from the child, "+" once ready or
+ * "-message" on failure, and returns the exit status (prints the message); the child returns
+ * -1 with *notify the pipe's write end, in a new session, in "/", stdio on /dev/null.
+ */
+static int
+detach(int *notify)
+{
+	int fds[2], fd;
+	pid_t pid;
+	char msg[1024];
+	size_t have = 0;
+
+	/* close-on-exec: nothing we start later (none today) may hold the parent waiting */
+	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		fprintf(stderr, "mta-stsd: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid > 0) {
+		int st = 0;
+
+		close(fds[1]);
+		for (;;) {
+			ssize_t r = read(fds[0], msg + have, sizeof(msg) - 1 - have);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			have += (size_t)r;
+			if (have == sizeof(msg) - 1)
+				break;
+		}
+		close(fds[0]);
+		msg[have] = '\0';
+		if (have > 0 && msg[0] == '+')
+			return 0;
+		/* The child exits right after reporting; reap it. */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (have > 1 && msg[0] == '-')
+			fprintf(stderr, "mta-stsd: %s\n", msg + 1);
+		else if (WIFSIGNALED(st))
+			fprintf(stderr, "mta-stsd: died during start-up (signal %d)\n",
+			        WTERMSIG(st));
+		else
+			fprintf(stderr, "mta-stsd: exited during start-up (status %d)\n",
+			        WEXITSTATUS(st));
+		return 1;
+	}
+	close(fds[0]);
+	(void)setsid(); /* cannot fail: the child of a fork is no group leader */
+	if (chdir("/") != 0 || (fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+	    dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		char line[256];
+		int n = snprintf(line, sizeof(line), "-detach: %s", strerror(errno));
+
+		(void)!write(fds[1], line, n > 0 ? (size_t)n : 0);
+		_exit(1);
+	}
+	if (fd > 2)
+		close(fd);
+	*notify = fds[1];
+	return -1;
+}
+
+/* Tell the invoking shell (through the detach pipe) that we serve, or why we could not start;
+ * foreground: errors go to stderr. */
+static void
+report(int *notify, const char *err)
+{
+	if (err != NULL) {
+		log_err("event=start result=failed err=\"%s\"", err);
+		if (*notify < 0)
+			fprintf(stderr, "mta-stsd: %s\n", err);
+	}
+	if (*notify >= 0) {
+		char line[700];
+		int n = err != NULL ? snprintf(line, sizeof(line), "-%s", err)
+		                    : snprintf(line, sizeof(line), "+");
+
+		if (n > (int)sizeof(line) - 1)
+			n = (int)sizeof(line) - 1;
+		/* The parent may be gone (killed): nothing to do about it, SIGPIPE is ignored. */
+		(void)!write(*notify, line, n > 0 ? (size_t)n : 0);
+		close(*notify);
+		*notify = -1;
+	}
+}
+
+/* ---- pid file ---- */
+
+/* Open (create) the pid file while we may still write its directory: before dropping
+ * privileges, after binding (an instance that cannot bind must leave a running one's pid file
+ * alone, hence no O_TRUNC until we are ready). *created: we made it (remove it on failure). */
+static int
+pidfile_open(const char *path, int *created, char *err, size_t errsz)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		snprintf(err, errsz, "pid file %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int
+pidfile_write(int fd, const char *path, char *err, size_t errsz)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+		snprintf(err, errsz, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* At exit: remove it; a service user that may not write the directory empties it instead, so
+ * no stale pid is left to signal. */
+static void
+pidfile_remove(int fd, const char *path)
+{
+	if (unlink(path) != 0) {
+		log_warn("event=stop pid_file=%s err=\"%s\" action=emptied", path, strerror(errno));
+		(void)!ftruncate(fd, 0);
+	}
+	close(fd);
 }
 
 static int
@@ -174,8 +334,9 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	const char *origin = NULL;
-	int foreground = 0, check = 0, verbose = 0, opt, rc = 1;
-	char err[600];
+	int foreground = 0, check = 0, verbose = 0, opt, rc = 1, notify = -1, pid_fd = -1;
+	int pid_created = 0;
+	char err[600], *pid_path = NULL, *path = NULL;
 	struct cache *cache = NULL;
 	struct resolver *res = NULL;
 	struct resolver_query *probe = NULL;
@@ -186,7 +347,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
 	d.builtin = 1; /* no -c: the built-in text stands in for a missing default file */
-	while ((opt = getopt(argc, argv, "c:ftvV")) != -1) {
+	while ((opt = getopt(argc, argv, "c:fp:tvV")) != -1) {
 		switch (opt) {
 		case 'c':
 			d.path = optarg;
@@ -194,6 +355,9 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			foreground = 1;
+			break;
+		case 'p':
+			pid_path = optarg;
 			break;
 		case 't':
 			check = 1;
@@ -210,22 +374,33 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* The detached daemon works in "/": relative names are taken from where it started. */
+	d.path = path = abs_path(d.path);
+	if (pid_path != NULL)
+		pid_path = abs_path(pid_path);
 	if ((d.cfg = cfgfile_load(d.path, d.builtin, &origin, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);
-		return 1;
+		goto out;
 	}
 	d.builtin = origin == cfgfile_builtin_origin;
 	if (check) {
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
 		       origin, d.cfg->n_listen, d.cfg->n_zones);
-		cfg_unref(d.cfg);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Nothing is open yet: the event base, listeners, cache (LMDB), resolver and fetcher are
+	 * all made after the fork, in the process that uses them. */
+	if (!foreground && (rc = detach(&notify)) >= 0)
+		goto out; /* the parent: the child has reported */
+	rc = 1;
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
 	if ((d.srv = server_new(d.base, d.cfg, err, sizeof(err))) == NULL ||
+	    (pid_path != NULL &&
+	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
 	    drop_privileges(d.cfg->user, err, sizeof(err)) != 0 ||
 	    (cache = cache_open(d.cfg->cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) ==
 	        NULL ||
@@ -233,17 +408,8 @@ main(int argc, char **argv)
 	                        sizeof(err))) == NULL ||
 	    (fetch = fetch_new(d.base, d.cfg->ca_file, d.cfg->fetch_timeout, err, sizeof(err))) ==
 	        NULL) {
-		fprintf(stderr, "mta-stsd: %s\n", err);
-		log_err("event=start result=failed err=\"%s\"", err);
+		report(&notify, err);
 		goto out;
-	}
-	if (!foreground) {
-		if (daemon(0, 0) != 0) {
-			fprintf(stderr, "mta-stsd: daemon: %s\n", strerror(errno));
-			goto out;
-		}
-		/* libevent's backend (epoll) survives fork only after reinit. */
-		event_reinit(d.base);
 	}
 	ls = lookups_new(d.base, res, fetch, cache);
 	server_start(d.srv, ls);
@@ -254,6 +420,10 @@ main(int argc, char **argv)
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
+	if (pid_fd >= 0 && pidfile_write(pid_fd, pid_path, err, sizeof(err)) != 0) {
+		report(&notify, err);
+		goto out;
+	}
 	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
 	         PACKAGE_VERSION, origin, d.cfg->n_listen, d.cfg->cache_dir,
 	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf");
@@ -261,6 +431,7 @@ main(int argc, char **argv)
 		check_dns_servers(d.cfg);
 		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
 	}
+	report(&notify, NULL); /* ready: the invoking command exits 0 */
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
@@ -276,7 +447,16 @@ out:
 		event_free(sig_int);
 	if (sig_hup)
 		event_free(sig_hup);
-	event_base_free(d.base);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	if (pid_fd >= 0) {
+		if (rc == 0 || pid_created)
+			pidfile_remove(pid_fd, pid_path);
+		else
+			close(pid_fd);
+	}
 	cfg_unref(d.cfg);
+	free(pid_path);
+	free(path);
 	return rc;
 }

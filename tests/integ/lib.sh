@@ -21,7 +21,8 @@
 #            web_reload, web_stop; slow_start (TLS handshake, then silence).
 #   sts_domain  TXT + A + policy served, in one call.
 #   daemon   stsd_config, stsd_start, stsd_stop, stsd_restart, stsd_alive; log in $STSD_LOG;
-#            stsd_start_default (no -c: the default path, in a mount namespace of its own).
+#            stsd_start_default (no -c: the default path, in a mount namespace of its own);
+#            stsd_detach, stsd_pidfile_stop (without -f, as an operator starts it).
 #   client   q KEY [MAP] (through postmap -q socketmap:...), expect, expect_within,
 #            sm_raw (raw netstring bytes through bash /dev/tcp).
 #
@@ -731,6 +732,44 @@ stsd_stop() {
 	kill -KILL "$pid" 2>/dev/null
 	diag "mta-stsd ignored SIGTERM for 10 s"
 	return 1
+}
+
+# stsd_detach [ARGS...]: start "mta-stsd -c $STSD_CONF ARGS" as an operator would, without
+# -f (through $MTASTSD_WRAPPER), and wait (bounded, 60 s) for that command to return; its
+# exit status is the status. Its stdout and stderr go to a new file, $STSD_DETACH_OUT. The
+# detached daemon puts its stdio on /dev/null and logs to syslog; what a wrapper reports
+# about it (valgrind keeps its own descriptor) still lands in that file, and ASan/UBSan
+# reports go to $STSD_DETACH_OUT.asan.* / .ubsan.* (checked by stsd_pidfile_stop).
+_stsd_detach_n=0
+stsd_detach() {
+	[ -x "$STSD" ] || bail "daemon binary missing: $STSD"
+	[ -f "$STSD_CONF" ] || stsd_config
+	_stsd_detach_n=$((_stsd_detach_n + 1))
+	STSD_DETACH_OUT=$T/detach-$_stsd_detach_n.out
+	echo "---- detached start $(date +%T.%N), output in $STSD_DETACH_OUT ----" >>"$STSD_LOG"
+	# shellcheck disable=SC2086
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$STSD_DETACH_OUT.asan" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$STSD_DETACH_OUT.ubsan" \
+		timeout 60 ${MTASTSD_WRAPPER:-} "$STSD" -c "$STSD_CONF" "$@" \
+		>"$STSD_DETACH_OUT" 2>&1 </dev/null
+}
+
+# stsd_pidfile_stop PIDFILE [OUT]: SIGTERM the daemon PIDFILE names and wait (30 s) until it
+# is gone. Status 1: no pid in the file, or the process did not go; 2: PIDFILE still there
+# afterwards; 3: a valgrind or sanitizer report in OUT (default $STSD_DETACH_OUT, the output
+# of the stsd_detach that started it).
+stsd_pidfile_stop() {
+	local f=$1 out=${2:-$STSD_DETACH_OUT} pid
+	pid=$(cat "$f" 2>/dev/null)
+	case $pid in "" | *[!0-9]*) diag "pid file $f: '$pid'"; return 1 ;; esac
+	kill -TERM "$pid" 2>/dev/null || { diag "no process $pid"; return 1; }
+	timeout 30 tail --pid="$pid" -f /dev/null || { diag "mta-stsd $pid ignored SIGTERM for 30 s"; return 1; }
+	[ ! -e "$f" ] || { diag "pid file $f left behind"; return 2; }
+	if grep -qE '^==[0-9]+==' "$out" 2>/dev/null || compgen -G "$out.*san.*" >/dev/null; then
+		diag "report about the detached daemon:" "$(cat "$out" "$out".*san.* 2>/dev/null | head -n 30)"
+		return 3
+	fi
+	return 0
 }
 
 # stsd_restart [ARGS...]
