@@ -181,6 +181,9 @@ req_answer(struct req *r, const char *status, const char *text, size_t len)
 	struct conn *c = r->c;
 
 	r->w = NULL;
+	/* Answered: its configuration is no longer needed, even if the reply waits its turn. */
+	cfg_unref(r->cfg);
+	r->cfg = NULL;
 	if (r == TAILQ_FIRST(&c->reqs)) {
 		conn_send(c, status, text, len, NULL);
 		req_release(r);
