@@ -1,33 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cfg: the INI configuration (libinih) -> struct cfg, with defaults, validation and the [default]
- * zone inherited by named zones. Pure (P): parses text handed in by the caller (main.c reads
- * the file), no I/O, no globals besides the constant default text; owns the strings in struct cfg.
- * Lines are fed to libinih by our own reader, which counts lines, strips leading blanks (so an
- * indented line never becomes a multi-line continuation), rejects over-long lines instead of
- * letting libinih split them, and reads section headers itself (libinih truncates them at 49
- * bytes). The first error stops parsing: "line N: [section] key: reason".
- * Rules: listen is repeatable (the first one replaces the default list, CFG_LISTEN_MAX), every
- * other key once per section; at most CFG_ZONE_MAX named zones; a named zone takes each key it
- * does not set from [default] as it stands at the end of the file, wherever [default] appears;
- * fetch_timeout + 2 * dns_timeout < 90 s so a reply always beats Postfix's 100 s timeout.
- * Opening files, binding listeners and resolving users and groups live in main.c / server.c.
+ * cfg: the INI configuration (libinih) -> struct cfg, with defaults, validation and [default]
+ * inherited by named zones. Pure (P): parses text the caller read, no I/O, no globals besides
+ * the constant default text. A struct cfg is an immutable heap object owning its strings, with
+ * a reference count (cfg_ref/cfg_unref; the last unref frees). Our own line reader feeds libinih:
+ * it counts lines, strips leading blanks (no accidental continuation lines), rejects over-long
+ * lines instead of letting libinih split them, reads section headers itself (libinih cuts them
+ * at 49 bytes). The first error stops parsing: "line N: [section] key: reason".
+ * One table of keys (cfg_keys[]: name = member, section kind, value type) drives parsing, "set
+ * more than once" and inheritance: listen is repeatable (the first replaces the default list,
+ * CFG_LISTEN_MAX), every other key once per section; at most CFG_ZONE_MAX zones; a named zone
+ * takes what it does not set from [default] as it ends up, wherever [default] appears;
+ * fetch_timeout + 2 * dns_timeout < 90 s, so a reply beats Postfix's 100 s timeout.
+ * cfg_listen_parse() is the one parser of listen values (here, server.c binding, mta-stsctl
+ * connecting). cfg_keep_restart(): [daemon] keys marked restart in the table keep the running
+ * value across a reload.
  */
 #include "cfg.h"
 
 #include <arpa/inet.h>
 #include <ini.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "xalloc.h"
 
 #define CFG_DEF_LISTEN "inet:127.0.0.1:8461"
 #define CFG_DEF_CACHE_DIR "/var/lib/mta-stsd"
-#define CFG_UNIX_PATH_MAX 107  /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 #define CFG_PATH_MAX 4095      /* PATH_MAX - 1 */
 #define CFG_ACCOUNT_MAX 32     /* user / group name length (useradd's limit) */
 #define CFG_DNS_SERVERS_MAX 16 /* our cap on dns_servers entries */
@@ -52,39 +58,86 @@ enum cfg_section_kind {
 };
 
 enum cfg_value_type {
-	V_LISTEN,
-	V_MODE,
-	V_ACCOUNT,
-	V_PATH,
-	V_SERVERS,
-	V_UINT,
-	V_BOOL,
+	V_LISTEN,  /* repeatable; the list in struct cfg */
+	V_MODE,    /* octal file mode, unsigned */
+	V_ACCOUNT, /* user or group name, char * */
+	V_PATH,    /* absolute path, char * */
+	V_SERVERS, /* dns_servers list, char * */
+	V_UINT,    /* decimal in [min, max], unsigned */
+	V_CHOICE,  /* one word of choices[], stored as an int-sized member (int, unsigned, enum) */
 };
 
-/* [daemon] keys; the index is the bit recording that the key was set. */
+struct cfg_choice {
+	const char *word;
+	int value;
+};
+
+static const struct cfg_choice cfg_fallback_words[] = {
+    {"NOTFOUND", CFG_FALLBACK_NOTFOUND}, {"notfound", CFG_FALLBACK_NOTFOUND},
+    {"may", CFG_FALLBACK_MAY},           {"encrypt", CFG_FALLBACK_ENCRYPT},
+    {"dane", CFG_FALLBACK_DANE},         {NULL, 0},
+};
+static const struct cfg_choice cfg_testing_words[] = {
+    {"ignore", CFG_TESTING_IGNORE}, {"enforce", CFG_TESTING_ENFORCE}, {NULL, 0}};
+static const struct cfg_choice cfg_partial_words[] = {
+    {"dane-only", CFG_DANE_PARTIAL_DANE_ONLY}, {"dane", CFG_DANE_PARTIAL_DANE}, {NULL, 0}};
+static const struct cfg_choice cfg_bool_words[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
+
+/* Every key of the language. A key belongs to [daemon] (SEC_DAEMON, member of struct cfg) or to
+ * the zone sections (SEC_ZONE: [default] and the named ones, member of struct cfg_zone). Its
+ * index is its bit in the "set in this section" masks. */
 struct cfg_key {
 	const char *name;
+	enum cfg_section_kind section; /* SEC_DAEMON or SEC_ZONE */
 	enum cfg_value_type type;
-	size_t off; /* of the char * or unsigned member in struct cfg */
-	unsigned min, max;
+	size_t off;                       /* of the member (none for V_LISTEN) */
+	unsigned min, max;                /* V_UINT, V_MODE */
+	const struct cfg_choice *choices; /* V_CHOICE */
+	const char *expect;               /* V_CHOICE: the message for any other word */
+	int restart;                      /* [daemon]: a running daemon cannot apply a change */
 };
 
-static const struct cfg_key cfg_daemon_keys[] = {
-    {"listen", V_LISTEN, 0, 0, 0},
-    {"socket_mode", V_MODE, offsetof(struct cfg, socket_mode), 0, 0777},
-    {"socket_group", V_ACCOUNT, offsetof(struct cfg, socket_group), 0, 0},
-    {"user", V_ACCOUNT, offsetof(struct cfg, user), 0, 0},
-    {"cache_dir", V_PATH, offsetof(struct cfg, cache_dir), 0, 0},
-    {"dns_servers", V_SERVERS, offsetof(struct cfg, dns_servers), 0, 0},
-    {"ca_file", V_PATH, offsetof(struct cfg, ca_file), 0, 0},
-    {"fetch_timeout", V_UINT, offsetof(struct cfg, fetch_timeout), 1, 60},
-    {"dns_timeout", V_UINT, offsetof(struct cfg, dns_timeout), 1, 30},
-    {"txt_recheck", V_UINT, offsetof(struct cfg, txt_recheck), 1, 86400},
-    {"refresh", V_UINT, offsetof(struct cfg, refresh), 60, 31557600},
-    {"max_connections", V_UINT, offsetof(struct cfg, max_connections), 1, 100000},
-    {"max_lookups", V_UINT, offsetof(struct cfg, max_lookups), 1, 100000},
-    {"dnssec", V_BOOL, offsetof(struct cfg, dnssec), 0, 1},
+/* Key name = member name (the style rule), made so by the macros. */
+/* clang-format off */
+#define DKEY(n, t, lo, hi, r) {#n, SEC_DAEMON, t, offsetof(struct cfg, n), lo, hi, NULL, NULL, r}
+#define DCHOICE(n, w, e, r) {#n, SEC_DAEMON, V_CHOICE, offsetof(struct cfg, n), 0, 0, w, e, r}
+#define ZCHOICE(n, w, e) {#n, SEC_ZONE, V_CHOICE, offsetof(struct cfg_zone, n), 0, 0, w, e, 0}
+/* clang-format on */
+#define RESTART 1 /* only a restart applies it: listeners, privileges, cache, resolver, fetcher */
+#define RELOAD 0  /* read per request or lookup: a reload applies it */
+
+static const struct cfg_key cfg_keys[] = {
+    {"listen", SEC_DAEMON, V_LISTEN, 0, 0, 0, NULL, NULL, RESTART},
+    DKEY(socket_mode, V_MODE, 0, 0777, RESTART),
+    DKEY(socket_group, V_ACCOUNT, 0, 0, RESTART),
+    DKEY(user, V_ACCOUNT, 0, 0, RESTART),
+    DKEY(cache_dir, V_PATH, 0, 0, RESTART),
+    DKEY(dns_servers, V_SERVERS, 0, 0, RESTART),
+    DKEY(ca_file, V_PATH, 0, 0, RESTART),
+    DKEY(fetch_timeout, V_UINT, 1, 60, RESTART),
+    DKEY(dns_timeout, V_UINT, 1, 30, RESTART),
+    DKEY(txt_recheck, V_UINT, 1, 86400, RELOAD),
+    DKEY(refresh, V_UINT, 60, 31557600, RELOAD),
+    DKEY(max_connections, V_UINT, 1, 100000, RELOAD),
+    DKEY(max_lookups, V_UINT, 1, 100000, RELOAD),
+    DCHOICE(dnssec, cfg_bool_words, "expected yes or no", RESTART),
+    ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
+    ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
+    ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
+    ZCHOICE(dane_partial, cfg_partial_words, "expected dane-only or dane"),
+    ZCHOICE(mx_check, cfg_bool_words, "expected yes or no"),
+    ZCHOICE(tlsrpt, cfg_bool_words, "expected yes or no"),
 };
+
+#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+_Static_assert(CFG_NKEYS <= CFG_KEYS_MAX, "CFG_KEYS_MAX bounds the keys");
+typedef uint32_t cfg_keyset; /* bit i: cfg_keys[i] set in this section */
+_Static_assert(CFG_NKEYS <= 32, "cfg_keyset holds one bit per key");
+/* V_CHOICE members are written as an int: every such member must be int-sized. */
+_Static_assert(sizeof(enum cfg_fallback) == sizeof(int) &&
+                   sizeof(enum cfg_testing) == sizeof(int) &&
+                   sizeof(enum cfg_dane_partial) == sizeof(int) && sizeof(unsigned) == sizeof(int),
+               "V_CHOICE members are int-sized");
 
 /* Parse state; also the libinih reader's stream. */
 struct cfg_parser {
@@ -94,11 +147,11 @@ struct cfg_parser {
 	unsigned lineno;
 	enum cfg_section_kind kind;
 	char section[CFG_ZONE_NAME_MAX + 1];
-	struct cfg_zone *zone;   /* current zone: a named one or default_zone */
-	unsigned char *zone_set; /* bit k: zone key k (enum cfg_zkey) set */
-	unsigned char zset[CFG_ZONE_MAX];
-	unsigned char default_set;
-	unsigned daemon_set; /* bit i: cfg_daemon_keys[i] seen */
+	struct cfg_zone *zone; /* current zone: a named one or default_zone */
+	cfg_keyset *set;       /* keys set in the current section */
+	cfg_keyset zset[CFG_ZONE_MAX];
+	cfg_keyset default_set;
+	cfg_keyset daemon_set;
 	int failed;
 	unsigned err_line;
 	char *err;
@@ -143,48 +196,84 @@ cfg_is_ctl(unsigned char ch)
 	return ch < 0x20 || ch == 0x7f;
 }
 
-/* An IP literal of the given family; p[0..n) need not be NUL-terminated. */
+/* An IP literal of the given family into dst (struct in_addr or in6_addr); p[0..n) need not be
+ * NUL-terminated. */
 static int
-cfg_ip_ok(int af, const char *p, size_t n)
+cfg_ip_parse(int af, const char *p, size_t n, void *dst)
 {
 	char buf[64];
-	unsigned char addr[16];
 
 	if (n == 0 || n >= sizeof(buf))
 		return 0;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
-	return inet_pton(af, buf, addr) == 1;
+	return inet_pton(af, buf, dst) == 1;
+}
+
+static int
+cfg_ip_ok(int af, const char *p, size_t n)
+{
+	struct in6_addr addr;
+
+	return cfg_ip_parse(af, p, n, &addr);
+}
+
+static int
+cfg_port_parse(const char *p, size_t n, uint16_t *port)
+{
+	unsigned long long v;
+
+	if (parse_uint(p, n, 1, 65535, &v) != 0)
+		return 0;
+	*port = (uint16_t)v;
+	return 1;
 }
 
 static int
 cfg_port_ok(const char *p, size_t n)
 {
-	unsigned long long v;
+	uint16_t port;
 
-	return parse_uint(p, n, 1, 65535, &v) == 0;
+	return cfg_port_parse(p, n, &port);
 }
 
-/* "HOST:PORT" as libevent's evutil_parse_sockaddr_port() takes it for a listener: an IPv4
- * address or a bracketed IPv6 address (host names are not resolved there), port 1..65535. */
+/* "HOST:PORT" of an inet listener: an IPv4 address or a bracketed IPv6 address (never a name:
+ * nothing resolves names at bind time), port 1..65535. */
 static int
-cfg_hostport_ok(const char *p, size_t n)
+cfg_hostport_parse(const char *p, size_t n, struct cfg_listen *out)
 {
 	const char *colon;
+	uint16_t port;
 
 	if (n > 0 && p[0] == '[') {
 		const char *rb = memchr(p, ']', n);
+		struct sockaddr_in6 sin6;
 
-		if (rb == NULL || (size_t)(rb - p) + 1 >= n || rb[1] != ':')
+		memset(&sin6, 0, sizeof(sin6));
+		if (rb == NULL || (size_t)(rb - p) + 1 >= n || rb[1] != ':' ||
+		    !cfg_ip_parse(AF_INET6, p + 1, (size_t)(rb - p) - 1, &sin6.sin6_addr) ||
+		    !cfg_port_parse(rb + 2, n - (size_t)(rb - p) - 2, &port))
 			return 0;
-		return cfg_ip_ok(AF_INET6, p + 1, (size_t)(rb - p) - 1) &&
-		       cfg_port_ok(rb + 2, n - (size_t)(rb - p) - 2);
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		memcpy(&out->addr, &sin6, sizeof(sin6));
+		out->addrlen = sizeof(sin6);
+	} else {
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		colon = memchr(p, ':', n);
+		if (colon == NULL ||
+		    !cfg_ip_parse(AF_INET, p, (size_t)(colon - p), &sin.sin_addr) ||
+		    !cfg_port_parse(colon + 1, n - (size_t)(colon - p) - 1, &port))
+			return 0;
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		memcpy(&out->addr, &sin, sizeof(sin));
+		out->addrlen = sizeof(sin);
 	}
-	colon = memchr(p, ':', n);
-	if (colon == NULL)
-		return 0;
-	return cfg_ip_ok(AF_INET, p, (size_t)(colon - p)) &&
-	       cfg_port_ok(colon + 1, n - (size_t)(colon - p) - 1);
+	out->kind = CFG_LISTEN_INET;
+	return 1;
 }
 
 /* One dns_servers entry in c-ares's ares_set_servers_ports_csv() syntax:
@@ -254,29 +343,67 @@ bad:
 	return NULL;
 }
 
-static const char *
-cfg_listen_check(const char *v)
-{
-	size_t n = strlen(v);
+_Static_assert(CFG_UNIX_PATH_MAX < sizeof(((struct sockaddr_un *)0)->sun_path),
+               "a unix listener path and its NUL fit in sun_path");
 
-	if (strncmp(v, "unix:", 5) == 0) {
-		const char *path = v + 5;
+enum cfg_listen_err
+cfg_listen_parse(const char *value, struct cfg_listen *out)
+{
+	size_t n = strlen(value);
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(value, "unix:", 5) == 0) {
+		const char *path = value + 5;
+		struct sockaddr_un sun;
 
 		if (path[0] != '/')
-			return "unix: path must be absolute";
+			return CFG_LISTEN_ERR_RELATIVE;
 		if (n - 5 > CFG_UNIX_PATH_MAX)
-			return "unix: path longer than 107 bytes";
+			return CFG_LISTEN_ERR_LONG;
 		for (size_t i = 0; path[i] != '\0'; i++)
 			if (cfg_is_ctl((unsigned char)path[i]))
-				return "control character in path";
-		return NULL;
+				return CFG_LISTEN_ERR_CONTROL;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, n - 5 + 1);
+		memcpy(&out->addr, &sun, sizeof(sun));
+		out->addrlen = sizeof(sun);
+		memcpy(out->path, path, n - 5 + 1);
+		out->kind = CFG_LISTEN_UNIX;
+		return CFG_LISTEN_OK;
 	}
-	if (strncmp(v, "inet:", 5) == 0) {
-		if (!cfg_hostport_ok(v + 5, n - 5))
-			return "expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535";
-		return NULL;
+	if (strncmp(value, "inet:", 5) == 0)
+		return cfg_hostport_parse(value + 5, n - 5, out) ? CFG_LISTEN_OK
+		                                                 : CFG_LISTEN_ERR_INET;
+	return CFG_LISTEN_ERR_SCHEME;
+}
+
+const char *
+cfg_listen_strerror(enum cfg_listen_err e)
+{
+	switch (e) {
+	case CFG_LISTEN_OK:
+		return "ok";
+	case CFG_LISTEN_ERR_SCHEME:
+		return "expected inet:HOST:PORT or unix:/PATH";
+	case CFG_LISTEN_ERR_INET:
+		return "expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535";
+	case CFG_LISTEN_ERR_RELATIVE:
+		return "unix: path must be absolute";
+	case CFG_LISTEN_ERR_LONG:
+		return "unix: path longer than 107 bytes";
+	case CFG_LISTEN_ERR_CONTROL:
+		return "control character in path";
 	}
-	return "expected inet:HOST:PORT or unix:/PATH";
+	return "unknown error";
+}
+
+/* Same socket address (a listener given twice under two spellings, "8461" and "08461"). */
+static int
+cfg_listen_same(const struct cfg_listen *a, const struct cfg_listen *b)
+{
+	return a->kind == b->kind && a->addrlen == b->addrlen &&
+	       memcmp(&a->addr, &b->addr, a->addrlen) == 0;
 }
 
 static const char *
@@ -335,73 +462,6 @@ cfg_mode_parse(const char *v, unsigned *out)
 
 /* ---- sections ---- */
 
-/* Zone keys: each takes one word from a fixed list; a named zone inherits unset keys. */
-enum cfg_zkey {
-	ZK_FALLBACK,
-	ZK_TESTING,
-	ZK_DANE,
-	ZK_DANE_PARTIAL,
-	ZK_MX_CHECK,
-	ZK_TLSRPT,
-	ZK_COUNT
-};
-
-struct cfg_choice {
-	const char *word;
-	int value;
-};
-
-static const struct cfg_choice cfg_fallback_words[] = {
-    {"NOTFOUND", CFG_FALLBACK_NOTFOUND}, {"notfound", CFG_FALLBACK_NOTFOUND},
-    {"may", CFG_FALLBACK_MAY},           {"encrypt", CFG_FALLBACK_ENCRYPT},
-    {"dane", CFG_FALLBACK_DANE},         {NULL, 0},
-};
-static const struct cfg_choice cfg_testing_words[] = {
-    {"ignore", CFG_TESTING_IGNORE}, {"enforce", CFG_TESTING_ENFORCE}, {NULL, 0}};
-static const struct cfg_choice cfg_partial_words[] = {
-    {"dane-only", CFG_DANE_PARTIAL_DANE_ONLY}, {"dane", CFG_DANE_PARTIAL_DANE}, {NULL, 0}};
-static const struct cfg_choice cfg_bool_words[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
-
-static const struct {
-	const char *name;
-	const struct cfg_choice *choices;
-	const char *expect;
-} cfg_zone_keys[ZK_COUNT] = {
-    [ZK_FALLBACK] = {"fallback", cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"},
-    [ZK_TESTING] = {"testing", cfg_testing_words, "expected ignore or enforce"},
-    [ZK_DANE] = {"dane", cfg_bool_words, "expected yes or no"},
-    [ZK_DANE_PARTIAL] = {"dane_partial", cfg_partial_words, "expected dane-only or dane"},
-    [ZK_MX_CHECK] = {"mx_check", cfg_bool_words, "expected yes or no"},
-    [ZK_TLSRPT] = {"tlsrpt", cfg_bool_words, "expected yes or no"},
-};
-
-static void
-cfg_zone_set(struct cfg_zone *z, enum cfg_zkey k, int v)
-{
-	switch (k) {
-	case ZK_FALLBACK:
-		z->fallback = (enum cfg_fallback)v;
-		break;
-	case ZK_TESTING:
-		z->testing = (enum cfg_testing)v;
-		break;
-	case ZK_DANE:
-		z->dane = v;
-		break;
-	case ZK_DANE_PARTIAL:
-		z->dane_partial = (enum cfg_dane_partial)v;
-		break;
-	case ZK_MX_CHECK:
-		z->mx_check = v;
-		break;
-	case ZK_TLSRPT:
-		z->tlsrpt = v;
-		break;
-	case ZK_COUNT:
-		break;
-	}
-}
-
 /* Settings of a zone that sets nothing (also [default] before the file is read). */
 static void
 cfg_zone_defaults(struct cfg_zone *z)
@@ -414,26 +474,18 @@ cfg_zone_defaults(struct cfg_zone *z)
 	z->tlsrpt = 0;
 }
 
-/* Take every key the zone did not set (bit k of set clear) from d. */
+/* Take every zone key the zone did not set from d. */
 static void
-cfg_zone_inherit(struct cfg_zone *z, const struct cfg_zone *d, unsigned set)
+cfg_zone_inherit(struct cfg_zone *z, const struct cfg_zone *d, cfg_keyset set)
 {
-	if (!(set & (1u << ZK_FALLBACK)))
-		z->fallback = d->fallback;
-	if (!(set & (1u << ZK_TESTING)))
-		z->testing = d->testing;
-	if (!(set & (1u << ZK_DANE)))
-		z->dane = d->dane;
-	if (!(set & (1u << ZK_DANE_PARTIAL)))
-		z->dane_partial = d->dane_partial;
-	if (!(set & (1u << ZK_MX_CHECK)))
-		z->mx_check = d->mx_check;
-	if (!(set & (1u << ZK_TLSRPT)))
-		z->tlsrpt = d->tlsrpt;
+	for (unsigned i = 0; i < CFG_NKEYS; i++)
+		if (cfg_keys[i].section == SEC_ZONE && !(set & (1u << i)))
+			memcpy((char *)z + cfg_keys[i].off, (const char *)d + cfg_keys[i].off,
+			       sizeof(int));
 }
 
 static struct cfg_zone *
-cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, unsigned char **set)
+cfg_zone_get(struct cfg_parser *ps, const char *name, size_t len, cfg_keyset **set)
 {
 	struct cfg *c = ps->c;
 	struct cfg_zone *z;
@@ -501,13 +553,14 @@ cfg_section(struct cfg_parser *ps, const char *p, size_t n)
 	if (len == 6 && memcmp(p + 1, "daemon", 6) == 0) {
 		ps->kind = SEC_DAEMON;
 		ps->zone = NULL;
+		ps->set = &ps->daemon_set;
 	} else if (len == 7 && memcmp(p + 1, "default", 7) == 0) {
 		ps->kind = SEC_DEFAULT;
 		ps->zone = &ps->c->default_zone;
-		ps->zone_set = &ps->default_set;
+		ps->set = &ps->default_set;
 	} else {
 		ps->kind = SEC_ZONE;
-		ps->zone = cfg_zone_get(ps, p + 1, len, &ps->zone_set);
+		ps->zone = cfg_zone_get(ps, p + 1, len, &ps->set);
 		if (ps->zone == NULL)
 			cfg_fail(ps, NULL, "more than %d socketmap sections", CFG_ZONE_MAX);
 	}
@@ -552,20 +605,51 @@ cfg_reader(char *str, int num, void *stream)
 
 /* ---- keys ---- */
 
-static void
-cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
+/* listen: validated, not given twice, the first line replacing the built-in list. */
+static const char *
+cfg_listen_add(struct cfg_parser *ps, const char *value, int first)
 {
 	struct cfg *c = ps->c;
+	struct cfg_listen l, prev;
+	enum cfg_listen_err e;
+
+	if ((e = cfg_listen_parse(value, &l)) != CFG_LISTEN_OK)
+		return cfg_listen_strerror(e);
+	if (first) {
+		for (unsigned i = 0; i < c->n_listen; i++) {
+			free(c->listen[i]);
+			c->listen[i] = NULL;
+		}
+		c->n_listen = 0;
+	}
+	for (unsigned i = 0; i < c->n_listen; i++)
+		if (cfg_listen_parse(c->listen[i], &prev) == CFG_LISTEN_OK &&
+		    cfg_listen_same(&l, &prev))
+			return "listener given twice";
+	if (c->n_listen == CFG_LISTEN_MAX)
+		return "more than 16 listeners";
+	c->listen[c->n_listen++] = xstrndup(value, strlen(value));
+	return NULL;
+}
+
+/* One "name = value" line in the current section: find the key in the table (for this kind of
+ * section), refuse a second setting, check and store the value. */
+static void
+cfg_key(struct cfg_parser *ps, const char *name, const char *value)
+{
+	enum cfg_section_kind want = ps->kind == SEC_DAEMON ? SEC_DAEMON : SEC_ZONE;
+	char *base = want == SEC_DAEMON ? (char *)ps->c : (char *)ps->zone;
 	const struct cfg_key *k = NULL;
 	const char *why = NULL;
-	unsigned bit = 0;
+	cfg_keyset bit = 0;
 	unsigned long long u;
+	unsigned mode, uv;
 	char *s = NULL;
 
-	for (unsigned i = 0; i < sizeof(cfg_daemon_keys) / sizeof(cfg_daemon_keys[0]); i++) {
-		if (strcmp(cfg_daemon_keys[i].name, name) == 0) {
-			k = &cfg_daemon_keys[i];
-			bit = 1u << i;
+	for (unsigned i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_keys[i].section == want && strcmp(cfg_keys[i].name, name) == 0) {
+			k = &cfg_keys[i];
+			bit = (cfg_keyset)1 << i;
 			break;
 		}
 	}
@@ -573,7 +657,7 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 		cfg_fail(ps, name, "unknown key");
 		return;
 	}
-	if (k->type != V_LISTEN && (ps->daemon_set & bit) != 0) {
+	if (k->type != V_LISTEN && (*ps->set & bit) != 0) {
 		cfg_fail(ps, name, "set more than once");
 		return;
 	}
@@ -583,31 +667,13 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 	}
 	switch (k->type) {
 	case V_LISTEN:
-		if ((why = cfg_listen_check(value)) != NULL)
-			break;
-		/* The first listen line replaces the built-in listener list. */
-		if ((ps->daemon_set & bit) == 0) {
-			for (unsigned i = 0; i < c->n_listen; i++) {
-				free(c->listen[i]);
-				c->listen[i] = NULL;
-			}
-			c->n_listen = 0;
-		}
-		for (unsigned i = 0; i < c->n_listen; i++) {
-			if (strcmp(c->listen[i], value) == 0) {
-				why = "listener given twice";
-				break;
-			}
-		}
-		if (why == NULL && c->n_listen == CFG_LISTEN_MAX)
-			why = "more than 16 listeners";
-		if (why != NULL)
-			break;
-		c->listen[c->n_listen++] = xstrndup(value, strlen(value));
+		why = cfg_listen_add(ps, value, (*ps->set & bit) == 0);
 		break;
 	case V_MODE:
-		if (cfg_mode_parse(value, (unsigned *)((char *)c + k->off)) != 0)
+		if (cfg_mode_parse(value, &mode) != 0)
 			why = "expected an octal mode 0..0777";
+		else
+			memcpy(base + k->off, &mode, sizeof(mode));
 		break;
 	case V_ACCOUNT:
 	case V_PATH:
@@ -623,52 +689,33 @@ cfg_daemon_key(struct cfg_parser *ps, const char *name, const char *value)
 			cfg_fail(ps, name, "expected a number %u..%u", k->min, k->max);
 			return;
 		}
-		*(unsigned *)((char *)c + k->off) = (unsigned)u;
+		uv = (unsigned)u;
+		memcpy(base + k->off, &uv, sizeof(uv));
 		break;
-	case V_BOOL:
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-			why = "expected yes or no";
+	case V_CHOICE: {
+		const struct cfg_choice *ch;
+
+		for (ch = k->choices; ch->word != NULL; ch++)
+			if (strcmp(value, ch->word) == 0)
+				break;
+		if (ch->word == NULL)
+			why = k->expect;
 		else
-			*(unsigned *)((char *)c + k->off) = strcmp(value, "yes") == 0;
+			memcpy(base + k->off, &ch->value, sizeof(int));
 		break;
+	}
 	}
 	if (why != NULL) {
 		cfg_fail(ps, name, "%s", why);
 		return;
 	}
 	if (s != NULL) {
-		char **slot = (char **)((char *)c + k->off);
+		char **slot = (char **)(void *)(base + k->off);
 
 		free(*slot); /* a built-in default such as cache_dir */
 		*slot = s;
 	}
-	ps->daemon_set |= bit;
-}
-
-static void
-cfg_zone_key(struct cfg_parser *ps, const char *name, const char *value)
-{
-	for (unsigned k = 0; k < ZK_COUNT; k++) {
-		const struct cfg_choice *ch;
-
-		if (strcmp(name, cfg_zone_keys[k].name) != 0)
-			continue;
-		if (*ps->zone_set & (1u << k)) {
-			cfg_fail(ps, name, "set more than once");
-			return;
-		}
-		for (ch = cfg_zone_keys[k].choices; ch->word != NULL; ch++)
-			if (strcmp(value, ch->word) == 0)
-				break;
-		if (ch->word == NULL) {
-			cfg_fail(ps, name, "%s", cfg_zone_keys[k].expect);
-			return;
-		}
-		cfg_zone_set(ps->zone, (enum cfg_zkey)k, ch->value);
-		*ps->zone_set |= (unsigned char)(1u << k);
-		return;
-	}
-	cfg_fail(ps, name, "unknown key");
+	*ps->set |= bit;
 }
 
 static int
@@ -685,11 +732,9 @@ cfg_handler(void *user, const char *section, const char *name, const char *value
 		cfg_fail(ps, name, "not inside a [section]");
 		break;
 	case SEC_DAEMON:
-		cfg_daemon_key(ps, name, value);
-		break;
 	case SEC_DEFAULT:
 	case SEC_ZONE:
-		cfg_zone_key(ps, name, value);
+		cfg_key(ps, name, value);
 		break;
 	}
 	return !ps->failed;
@@ -701,6 +746,7 @@ static void
 cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->refs = 1;
 	c->listen[0] = xstrndup(CFG_DEF_LISTEN, strlen(CFG_DEF_LISTEN));
 	c->n_listen = 1;
 	c->socket_mode = 0660;
@@ -713,16 +759,15 @@ cfg_defaults(struct cfg *c)
 	c->max_lookups = 4096;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
 	cfg_zone_defaults(&c->default_zone);
-	c->refs = 1; /* the creator's */
 }
 
-int
-cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz)
+/* Parse text into out, which holds the defaults. */
+static int
+cfg_read(struct cfg *out, const char *text, char *err, size_t errsz)
 {
 	struct cfg_parser ps;
 	int rc;
 
-	cfg_defaults(out);
 	memset(&ps, 0, sizeof(ps));
 	ps.c = out;
 	ps.text = text;
@@ -772,27 +817,40 @@ cfg_parse(const char *text, struct cfg *out, char *err, size_t errsz)
 	return 0;
 }
 
-void
-cfg_fini(struct cfg *c)
+static void
+cfg_free(struct cfg *c)
 {
-	for (unsigned i = 0; i < CFG_LISTEN_MAX; i++) {
+	for (unsigned i = 0; i < CFG_LISTEN_MAX; i++)
 		free(c->listen[i]);
-		c->listen[i] = NULL;
-	}
-	c->n_listen = 0;
 	free(c->socket_group);
 	free(c->user);
 	free(c->cache_dir);
 	free(c->dns_servers);
 	free(c->ca_file);
-	c->socket_group = c->user = c->cache_dir = c->dns_servers = c->ca_file = NULL;
+	free(c);
+}
+
+struct cfg *
+cfg_parse(const char *text, char *err, size_t errsz)
+{
+	struct cfg *c = xmalloc(sizeof(*c));
+
+	cfg_defaults(c);
+	if (cfg_read(c, text, err, errsz) != 0) {
+		cfg_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 struct cfg *
 cfg_ref(struct cfg *c)
 {
-	if (c != NULL)
+	if (c != NULL) {
+		/* A count at 0 is a use after free; at UINT_MAX it would wrap to a free. */
+		INVARIANT(c->refs > 0 && c->refs < UINT_MAX);
 		c->refs++;
+	}
 	return c;
 }
 
@@ -802,10 +860,113 @@ cfg_unref(struct cfg *c)
 	if (c == NULL)
 		return;
 	INVARIANT(c->refs > 0);
-	if (--c->refs == 0) {
-		cfg_fini(c);
-		free(c);
+	if (--c->refs == 0)
+		cfg_free(c);
+}
+
+/* ---- reload ---- */
+
+/* Same listeners, in any order and spelling. */
+static int
+cfg_listen_set_same(const struct cfg *a, const struct cfg *b)
+{
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (unsigned i = 0; i < a->n_listen; i++) {
+		struct cfg_listen la, lb;
+		int found = 0;
+
+		INVARIANT(cfg_listen_parse(a->listen[i], &la) == CFG_LISTEN_OK);
+		for (unsigned j = 0; j < b->n_listen && !found; j++)
+			found = cfg_listen_parse(b->listen[j], &lb) == CFG_LISTEN_OK &&
+			        cfg_listen_same(&la, &lb);
+		if (!found)
+			return 0;
 	}
+	return 1;
+}
+
+static int
+cfg_key_same(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	switch (k->type) {
+	case V_LISTEN:
+		return cfg_listen_set_same(a, b);
+	case V_ACCOUNT:
+	case V_PATH:
+	case V_SERVERS: {
+		const char *sa, *sb;
+
+		memcpy(&sa, pa, sizeof(sa));
+		memcpy(&sb, pb, sizeof(sb));
+		return (sa == NULL && sb == NULL) ||
+		       (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+	}
+	case V_MODE:
+	case V_UINT:
+	case V_CHOICE:
+		break;
+	}
+	return memcmp(pa, pb, sizeof(unsigned)) == 0;
+}
+
+/* Give dst the value src has for key k. */
+static void
+cfg_key_copy(const struct cfg_key *k, struct cfg *dst, const struct cfg *src)
+{
+	char *pd = (char *)dst + k->off;
+	const char *ps = (const char *)src + k->off;
+
+	switch (k->type) {
+	case V_LISTEN:
+		for (unsigned i = 0; i < CFG_LISTEN_MAX; i++) {
+			free(dst->listen[i]);
+			dst->listen[i] = i < src->n_listen
+			                     ? xstrndup(src->listen[i], strlen(src->listen[i]))
+			                     : NULL;
+		}
+		dst->n_listen = src->n_listen;
+		return;
+	case V_ACCOUNT:
+	case V_PATH:
+	case V_SERVERS: {
+		char *sd, *ss;
+
+		memcpy(&sd, pd, sizeof(sd));
+		memcpy(&ss, ps, sizeof(ss));
+		free(sd);
+		sd = ss != NULL ? xstrndup(ss, strlen(ss)) : NULL;
+		memcpy(pd, &sd, sizeof(sd));
+		return;
+	}
+	case V_MODE:
+	case V_UINT:
+	case V_CHOICE:
+		break;
+	}
+	memcpy(pd, ps, sizeof(unsigned));
+}
+
+size_t
+cfg_keep_restart(struct cfg *fresh, const struct cfg *running, const char **changed, size_t max)
+{
+	size_t n = 0;
+
+	/* Immutable once shared: only a configuration nobody else holds may change. */
+	INVARIANT(fresh->refs == 1);
+	for (unsigned i = 0; i < CFG_NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if (k->section != SEC_DAEMON || !k->restart || cfg_key_same(k, fresh, running))
+			continue;
+		cfg_key_copy(k, fresh, running);
+		if (n < max)
+			changed[n] = k->name;
+		n++;
+	}
+	return n;
 }
 
 const struct cfg_zone *

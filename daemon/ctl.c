@@ -5,20 +5,21 @@
  *   query --direct DOMAIN   run discovery, fetch and decision in-process (no daemon, no cache)
  * and prints the reply (and with --direct the policy and why). --json prints one JSON object
  * (jansson). Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
+ * The daemon's address (first listen value, or -s) is read by cfg_listen_parse(), the parser
+ * the daemon binds with; the configuration file by cfgfile.c, the daemon's reader.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgfile.h"
 #include "fetch.h"
 #include "lookup.h"
 #include "resolver.h"
@@ -29,7 +30,7 @@
 #define CTL_TIMEOUT_S 100 /* as long as Postfix would wait */
 
 struct ctl {
-	struct cfg cfg;
+	struct cfg *cfg;
 	const char *listen; /* -s override */
 	const char *name;   /* socketmap name, default "postfix" */
 	int json;
@@ -74,53 +75,21 @@ static int
 connect_listener(const char *l, char *err, size_t errsz)
 {
 	struct timeval tv = {CTL_TIMEOUT_S, 0};
-	int fd = -1;
+	struct cfg_listen addr;
+	enum cfg_listen_err e = cfg_listen_parse(l, &addr);
+	int fd;
 
-	if (strncmp(l, "unix:", 5) == 0) {
-		struct sockaddr_un sun;
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		if (strlen(l + 5) >= sizeof(sun.sun_path)) {
-			snprintf(err, errsz, "%s: path too long", l);
-			return -1;
-		}
-		memcpy(sun.sun_path, l + 5, strlen(l + 5) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-			close(fd);
-			fd = -1;
-		}
-	} else if (strncmp(l, "inet:", 5) == 0) {
-		char host[256];
-		const char *hp = l + 5, *colon = strrchr(hp, ':');
-		struct addrinfo hints, *ai = NULL;
-		size_t hl;
-		if (colon == NULL || (hl = (size_t)(colon - hp)) >= sizeof(host)) {
-			snprintf(err, errsz, "%s: expected inet:HOST:PORT", l);
-			return -1;
-		}
-		memcpy(host, hp, hl);
-		host[hl] = '\0';
-		if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-			memmove(host, host + 1, hl - 2);
-			host[hl - 2] = '\0';
-		}
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-		if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
-			snprintf(err, errsz, "%s: not a numeric HOST:PORT", l);
-			return -1;
-		}
-		fd = socket(ai->ai_family, SOCK_STREAM, 0);
-		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			close(fd);
-			fd = -1;
-		}
-		freeaddrinfo(ai);
-	} else {
-		snprintf(err, errsz, "%s: expected inet:HOST:PORT or unix:PATH", l);
+	if (e != CFG_LISTEN_OK) {
+		snprintf(err, errsz, "%s: %s", l, cfg_listen_strerror(e));
 		return -1;
+	}
+	fd = socket(addr.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)&addr.addr, addr.addrlen) != 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		fd = -1;
 	}
 	if (fd < 0) {
 		snprintf(err, errsz, "%s: %s (is mta-stsd running?)", l, strerror(errno));
@@ -136,7 +105,7 @@ query_daemon(const struct ctl *ctl, const char *domain)
 {
 	static char buf[SOCKETMAP_REPLY_MAX + 32];
 	char req[SOCKETMAP_REQUEST_MAX + 32], err[512];
-	const char *listen = ctl->listen ? ctl->listen : ctl->cfg.listen[0];
+	const char *listen = ctl->listen ? ctl->listen : ctl->cfg->listen[0];
 	const char *payload, *sp;
 	size_t have = 0, plen, used;
 	int fd, n;
@@ -286,9 +255,10 @@ query_direct(struct ctl *ctl, const struct socketmap_dest *dest)
 
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
-	res = resolver_new(d.base, ctl->cfg.dns_servers, ctl->cfg.dns_timeout, err, sizeof(err));
-	fetch = res ? fetch_new(d.base, ctl->cfg.ca_file, ctl->cfg.fetch_timeout, err, sizeof(err))
-	            : NULL;
+	res = resolver_new(d.base, ctl->cfg->dns_servers, ctl->cfg->dns_timeout, err, sizeof(err));
+	fetch =
+	    res ? fetch_new(d.base, ctl->cfg->ca_file, ctl->cfg->fetch_timeout, err, sizeof(err))
+	        : NULL;
 	if (res == NULL || fetch == NULL) {
 		fprintf(stderr, "mta-stsctl: %s\n", err);
 		resolver_free(res);
@@ -296,7 +266,7 @@ query_direct(struct ctl *ctl, const struct socketmap_dest *dest)
 		return 2;
 	}
 	ls = lookups_new(d.base, res, fetch, NULL);
-	w = lookup_request(ls, &ctl->cfg, cfg_zone_find(&ctl->cfg, ctl->name, strlen(ctl->name)),
+	w = lookup_request(ls, ctl->cfg, cfg_zone_find(ctl->cfg, ctl->name, strlen(ctl->name)),
 	                   dest, direct_on_result, &d);
 	if (w != NULL)
 		event_base_dispatch(d.base);
@@ -356,10 +326,9 @@ main(int argc, char **argv)
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct ctl ctl;
 	const char *path = CFG_DEFAULT_PATH;
+	const char *origin;
 	int explicit_path = 0, opt, rc;
-	char msg[512];
-	FILE *fp;
-	char *text;
+	char msg[600];
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.name = "postfix";
@@ -384,31 +353,14 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage();
-	fp = fopen(path, "r");
-	if (fp == NULL && (explicit_path || errno != ENOENT)) {
-		fprintf(stderr, "mta-stsctl: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
-	if (fp != NULL) {
-		size_t n;
-		text = xmalloc(1024 * 1024 + 1);
-		n = fread(text, 1, 1024 * 1024, fp);
-		text[n] = '\0';
-		fclose(fp);
-	} else {
-		text = xstrndup(cfg_default_text, strlen(cfg_default_text));
-	}
-	rc = cfg_parse(text, &ctl.cfg, msg, sizeof(msg));
-	free(text);
-	if (rc != 0) {
-		fprintf(stderr, "mta-stsctl: %s: %s\n", path, msg);
-		cfg_fini(&ctl.cfg);
+	if ((ctl.cfg = cfgfile_load(path, !explicit_path, &origin, msg, sizeof(msg))) == NULL) {
+		fprintf(stderr, "mta-stsctl: %s\n", msg);
 		return 2;
 	}
 	if (strcmp(argv[optind], "query") == 0)
 		rc = cmd_query(&ctl, argc - optind - 1, argv + optind + 1);
 	else
 		usage();
-	cfg_fini(&ctl.cfg);
+	cfg_unref(ctl.cfg);
 	return rc;
 }

@@ -1,24 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mta-stsd: options, configuration, listeners, privilege drop, signals and the one event loop.
- * Effectful (E). Order matters: bind listeners (may need root) -> drop privileges -> open the
- * cache (so its files belong to the service user) -> resolver, fetcher, lookups -> serve.
- * SIGTERM/SIGINT stop cleanly; SIGHUP reopens logs and reloads the zone settings (fallback,
- * testing); listener, cache and resolver changes need a restart and are reported as such.
+ * mta-stsd: options, configuration, daemon mode, listeners, privilege drop, signals and the one
+ * event loop. Effectful (E). Order matters: read the configuration -> detach (without -f: fork
+ * with a pipe; the invoking command waits for "ready" or the start-up error, prints it, exits
+ * 0 or 1; the child takes a new session, "/" and /dev/null) -> event base, bind listeners (may
+ * need root) -> open the -p pid file -> drop privileges -> open the cache (its files belong to
+ * the service user) -> resolver, fetcher, lookups -> write the pid -> report ready -> serve.
+ * Nothing is opened before the fork: LMDB forbids using an environment across fork().
+ * SIGTERM/SIGINT stop cleanly (the pid file is removed); SIGHUP reopens logs and reloads: a
+ * new immutable configuration is swapped in (requests and lookups in flight keep theirs);
+ * zones, txt_recheck, refresh, max_connections, max_lookups apply, other [daemon] keys need a
+ * restart: each that changed is logged and keeps its running value (cfg_keep_restart). A file
+ * read at start that is missing at reload keeps the running configuration (only a daemon
+ * started on the built-in text, no file at the default path, may load a file that appears).
  */
-
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "cfg.h"
+#include "cfgfile.h"
 #include "dnsmsg.h"
 #include "fetch.h"
 #include "log.h"
@@ -26,8 +36,6 @@
 #include "resolver.h"
 #include "server.h"
 #include "xalloc.h"
-
-#define CONFIG_FILE_MAX (1024 * 1024)
 
 /* ---- DNSSEC probe: does the resolver set the AD bit at all? ---- */
 
@@ -80,9 +88,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	        "usage: mta-stsd [-c FILE] [-f] [-t] [-v] [-V]\n"
+	        "usage: mta-stsd [-c FILE] [-f] [-p FILE] [-t] [-v] [-V]\n"
 	        "  -c FILE  configuration (default %s; built-in defaults if absent)\n"
 	        "  -f       stay in the foreground, log to stderr\n"
+	        "  -p FILE  write the pid to FILE once ready; removed at exit\n"
 	        "  -t       check the configuration and exit\n"
 	        "  -v       debug logging (all categories)\n"
 	        "  -V       print the version and exit\n",
@@ -90,53 +99,158 @@ usage(void)
 	exit(2);
 }
 
-/* Read the configuration text: the named file, else the default path, else the built-in text.
- * Returns a heap copy, or NULL with a message in err. */
+/* path made absolute against the current directory (the detached daemon works in "/");
+ * caller frees. Symlinks are left alone: a reload follows them anew. */
 static char *
-config_read(const char *path, int explicit_path, const char **origin, char *err, size_t errsz)
+abs_path(const char *path)
 {
-	FILE *fp = fopen(path, "r");
-	char *text;
+	char cwd[4096];
 	size_t n;
+	char *out;
 
-	if (fp == NULL) {
-		if (!explicit_path && errno == ENOENT) {
-			*origin = "built-in defaults";
-			return xstrndup(cfg_default_text, strlen(cfg_default_text));
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrndup(path, strlen(path));
+	n = strlen(cwd) + 1 + strlen(path) + 1;
+	out = xmalloc(n);
+	INVARIANT(snprintf(out, n, "%s/%s", cwd, path) == (int)(n - 1));
+	return out;
+}
+
+/* ---- daemon mode ---- */
+
+/*
+ * Detach before anything is opened (LMDB forbids using an environment across fork(); POSIX
+ * locks, LMDB's among them, are not inherited), yet let start-up errors reach the invoking
+ * shell: fork with a pipe. The parent waits for one word from the child, "+" once ready or
+ * "-message" on failure, and returns the exit status (prints the message); the child returns
+ * -1 with *notify the pipe's write end, in a new session, in "/", stdio on /dev/null.
+ */
+static int
+detach(int *notify)
+{
+	int fds[2], fd;
+	pid_t pid;
+	char msg[1024];
+	size_t have = 0;
+
+	/* close-on-exec: nothing we start later (none today) may hold the parent waiting */
+	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		fprintf(stderr, "mta-stsd: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid > 0) {
+		int st = 0;
+
+		close(fds[1]);
+		for (;;) {
+			ssize_t r = read(fds[0], msg + have, sizeof(msg) - 1 - have);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			have += (size_t)r;
+			if (have == sizeof(msg) - 1)
+				break;
 		}
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return NULL;
+		close(fds[0]);
+		msg[have] = '\0';
+		if (have > 0 && msg[0] == '+')
+			return 0;
+		/* The child exits right after reporting; reap it. */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (have > 1 && msg[0] == '-')
+			fprintf(stderr, "mta-stsd: %s\n", msg + 1);
+		else if (WIFSIGNALED(st))
+			fprintf(stderr, "mta-stsd: died during start-up (signal %d)\n",
+			        WTERMSIG(st));
+		else
+			fprintf(stderr, "mta-stsd: exited during start-up (status %d)\n",
+			        WEXITSTATUS(st));
+		return 1;
 	}
-	text = xmalloc(CONFIG_FILE_MAX + 1);
-	n = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > CONFIG_FILE_MAX) {
-		snprintf(err, errsz, "%s: %s", path,
-		         ferror(fp) ? strerror(errno) : "larger than 1 MiB");
-		fclose(fp);
-		free(text);
-		return NULL;
+	close(fds[0]);
+	(void)setsid(); /* cannot fail: the child of a fork is no group leader */
+	if (chdir("/") != 0 || (fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+	    dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		char line[256];
+		int n = snprintf(line, sizeof(line), "-detach: %s", strerror(errno));
+
+		(void)!write(fds[1], line, n > 0 ? (size_t)n : 0);
+		_exit(1);
 	}
-	fclose(fp);
-	text[n] = '\0';
-	*origin = path;
-	return text;
+	if (fd > 2)
+		close(fd);
+	*notify = fds[1];
+	return -1;
+}
+
+/* Tell the invoking shell (through the detach pipe) that we serve, or why we could not start;
+ * foreground: errors go to stderr. */
+static void
+report(int *notify, const char *err)
+{
+	if (err != NULL) {
+		log_err("event=start result=failed err=\"%s\"", err);
+		if (*notify < 0)
+			fprintf(stderr, "mta-stsd: %s\n", err);
+	}
+	if (*notify >= 0) {
+		char line[700];
+		int n = err != NULL ? snprintf(line, sizeof(line), "-%s", err)
+		                    : snprintf(line, sizeof(line), "+");
+
+		if (n > (int)sizeof(line) - 1)
+			n = (int)sizeof(line) - 1;
+		/* The parent may be gone (killed): nothing to do about it, SIGPIPE is ignored. */
+		(void)!write(*notify, line, n > 0 ? (size_t)n : 0);
+		close(*notify);
+		*notify = -1;
+	}
+}
+
+/* ---- pid file ---- */
+
+/* Open (create) the pid file while we may still write its directory: before dropping
+ * privileges, after binding (an instance that cannot bind must leave a running one's pid file
+ * alone, hence no O_TRUNC until we are ready). *created: we made it (remove it on failure). */
+static int
+pidfile_open(const char *path, int *created, char *err, size_t errsz)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		snprintf(err, errsz, "pid file %s: %s", path, strerror(errno));
+	return fd;
 }
 
 static int
-config_load(const char *path, int explicit_path, struct cfg *cfg, const char **origin, char *err,
-            size_t errsz)
+pidfile_write(int fd, const char *path, char *err, size_t errsz)
 {
-	char msg[512];
-	char *text = config_read(path, explicit_path, origin, err, errsz);
-	int rc;
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 
-	if (text == NULL)
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+		snprintf(err, errsz, "pid file %s: %s", path, strerror(errno));
 		return -1;
-	rc = cfg_parse(text, cfg, msg, sizeof(msg));
-	free(text);
-	if (rc != 0)
-		snprintf(err, errsz, "%s: %s", *origin, msg);
-	return rc;
+	}
+	return 0;
+}
+
+/* At exit: remove it; a service user that may not write the directory empties it instead, so
+ * no stale pid is left to signal. */
+static void
+pidfile_remove(int fd, const char *path)
+{
+	if (unlink(path) != 0) {
+		log_warn("event=stop pid_file=%s err=\"%s\" action=emptied", path, strerror(errno));
+		(void)!ftruncate(fd, 0);
+	}
+	close(fd);
 }
 
 static int
@@ -166,9 +280,11 @@ drop_privileges(const char *user, char *err, size_t errsz)
 
 struct daemon {
 	struct event_base *base;
-	struct cfg cfg;
+	struct cfg *cfg; /* the running configuration (a reference) */
+	struct server *srv;
 	const char *path;
-	int explicit_path;
+	int builtin; /* running on the built-in text (no file at the default path): a file that
+	              * appears later may be loaded; once a file was read, it must stay */
 };
 
 static void
@@ -185,28 +301,32 @@ static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct cfg fresh;
-	const char *origin = NULL;
+	struct cfg *fresh;
+	const char *origin = NULL, *changed[CFG_KEYS_MAX];
 	char err[600];
+	size_t n;
 
 	(void)sig;
 	(void)what;
 	log_reopen();
-	memset(&fresh, 0, sizeof(fresh));
-	if (config_load(d->path, d->explicit_path, &fresh, &origin, err, sizeof(err)) != 0) {
+	/* A file read at start (or at an earlier reload) that is now missing is an error, not a
+	 * silent return to the built-in defaults: the running configuration stays. */
+	if ((fresh = cfgfile_load(d->path, d->builtin, &origin, err, sizeof(err))) == NULL) {
 		log_err("event=reload result=rejected err=\"%s\" action=keep-running-config", err);
-		cfg_fini(&fresh);
 		return;
 	}
-	/* Zone settings are copied in place: waiters hold pointers into d->cfg.zones. */
-	memcpy(d->cfg.zones, fresh.zones, sizeof(fresh.zones));
-	d->cfg.n_zones = fresh.n_zones;
-	d->cfg.default_zone = fresh.default_zone;
-	log_info("event=reload result=ok source=\"%s\" zones=%u note=\"listen, cache_dir, dns and "
-	         "fetch settings "
-	         "take effect on restart\"",
-	         origin, fresh.n_zones);
-	cfg_fini(&fresh);
+	/* What only a restart can apply keeps its running value, so the new object describes
+	 * what actually runs (and the next reload names the key again). */
+	n = cfg_keep_restart(fresh, d->cfg, changed, CFG_KEYS_MAX);
+	for (size_t i = 0; i < n; i++)
+		log_warn("event=reload key=%s note=\"changed; takes effect on restart\"",
+		         changed[i]);
+	/* Swap: requests and lookups in flight keep the configuration they started with. */
+	server_set_cfg(d->srv, fresh);
+	cfg_unref(d->cfg);
+	d->cfg = fresh;
+	d->builtin = origin == cfgfile_builtin_origin;
+	log_info("event=reload result=ok source=\"%s\" zones=%u", origin, fresh->n_zones);
 }
 
 int
@@ -214,9 +334,9 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	const char *origin = NULL;
-	int foreground = 0, check = 0, verbose = 0, opt, rc = 1;
-	char err[600];
-	struct server *srv = NULL;
+	int foreground = 0, check = 0, verbose = 0, opt, rc = 1, notify = -1, pid_fd = -1;
+	int pid_created = 0;
+	char err[600], *pid_path = NULL, *path = NULL;
 	struct cache *cache = NULL;
 	struct resolver *res = NULL;
 	struct resolver_query *probe = NULL;
@@ -226,14 +346,18 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
-	while ((opt = getopt(argc, argv, "c:ftvV")) != -1) {
+	d.builtin = 1; /* no -c: the built-in text stands in for a missing default file */
+	while ((opt = getopt(argc, argv, "c:fp:tvV")) != -1) {
 		switch (opt) {
 		case 'c':
 			d.path = optarg;
-			d.explicit_path = 1;
+			d.builtin = 0;
 			break;
 		case 'f':
 			foreground = 1;
+			break;
+		case 'p':
+			pid_path = optarg;
 			break;
 		case 't':
 			check = 1;
@@ -250,42 +374,45 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if (config_load(d.path, d.explicit_path, &d.cfg, &origin, err, sizeof(err)) != 0) {
+	/* The detached daemon works in "/": relative names are taken from where it started. */
+	d.path = path = abs_path(d.path);
+	if (pid_path != NULL)
+		pid_path = abs_path(pid_path);
+	if ((d.cfg = cfgfile_load(d.path, d.builtin, &origin, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mta-stsd: %s\n", err);
-		cfg_fini(&d.cfg);
-		return 1;
+		goto out;
 	}
+	d.builtin = origin == cfgfile_builtin_origin;
 	if (check) {
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
-		       origin, d.cfg.n_listen, d.cfg.n_zones);
-		cfg_fini(&d.cfg);
-		return 0;
+		       origin, d.cfg->n_listen, d.cfg->n_zones);
+		rc = 0;
+		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Nothing is open yet: the event base, listeners, cache (LMDB), resolver and fetcher are
+	 * all made after the fork, in the process that uses them. */
+	if (!foreground && (rc = detach(&notify)) >= 0)
+		goto out; /* the parent: the child has reported */
+	rc = 1;
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
-	if ((srv = server_new(d.base, &d.cfg, err, sizeof(err))) == NULL ||
-	    drop_privileges(d.cfg.user, err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg.cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) == NULL ||
-	    (res = resolver_new(d.base, d.cfg.dns_servers, d.cfg.dns_timeout, err, sizeof(err))) ==
+	if ((d.srv = server_new(d.base, d.cfg, err, sizeof(err))) == NULL ||
+	    (pid_path != NULL &&
+	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
+	    drop_privileges(d.cfg->user, err, sizeof(err)) != 0 ||
+	    (cache = cache_open(d.cfg->cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) ==
 	        NULL ||
-	    (fetch = fetch_new(d.base, d.cfg.ca_file, d.cfg.fetch_timeout, err, sizeof(err))) ==
+	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
+	                        sizeof(err))) == NULL ||
+	    (fetch = fetch_new(d.base, d.cfg->ca_file, d.cfg->fetch_timeout, err, sizeof(err))) ==
 	        NULL) {
-		fprintf(stderr, "mta-stsd: %s\n", err);
-		log_err("event=start result=failed err=\"%s\"", err);
+		report(&notify, err);
 		goto out;
 	}
-	if (!foreground) {
-		if (daemon(0, 0) != 0) {
-			fprintf(stderr, "mta-stsd: daemon: %s\n", strerror(errno));
-			goto out;
-		}
-		/* libevent's backend (epoll) survives fork only after reinit. */
-		event_reinit(d.base);
-	}
 	ls = lookups_new(d.base, res, fetch, cache);
-	server_start(srv, ls);
+	server_start(d.srv, ls);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	sig_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
@@ -293,18 +420,23 @@ main(int argc, char **argv)
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
+	if (pid_fd >= 0 && pidfile_write(pid_fd, pid_path, err, sizeof(err)) != 0) {
+		report(&notify, err);
+		goto out;
+	}
 	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
-	         PACKAGE_VERSION, origin, d.cfg.n_listen, d.cfg.cache_dir,
-	         d.cfg.dns_servers ? d.cfg.dns_servers : "resolv.conf");
-	if (d.cfg.dnssec) {
-		check_dns_servers(&d.cfg);
+	         PACKAGE_VERSION, origin, d.cfg->n_listen, d.cfg->cache_dir,
+	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf");
+	if (d.cfg->dnssec) {
+		check_dns_servers(d.cfg);
 		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
 	}
+	report(&notify, NULL); /* ready: the invoking command exits 0 */
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
 	resolver_cancel(probe);
-	server_free(srv); /* cancels waiters before the lookups go */
+	server_free(d.srv); /* cancels waiters before the lookups go */
 	lookups_free(ls);
 	fetch_free(fetch);
 	resolver_free(res);
@@ -315,7 +447,16 @@ out:
 		event_free(sig_int);
 	if (sig_hup)
 		event_free(sig_hup);
-	event_base_free(d.base);
-	cfg_fini(&d.cfg);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	if (pid_fd >= 0) {
+		if (rc == 0 || pid_created)
+			pidfile_remove(pid_fd, pid_path);
+		else
+			close(pid_fd);
+	}
+	cfg_unref(d.cfg);
+	free(pid_path);
+	free(path);
 	return rc;
 }

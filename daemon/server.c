@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * server: Postfix socketmap listeners and connections on libevent. Effectful (E).
- * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group), one bufferevent per
- * connection, and per connection a FIFO of requests so that replies leave in request order
- * even when a later request is answered from cache before an earlier one finishes discovery.
+ * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group; addresses read by
+ * cfg_listen_parse()), one bufferevent per connection, and per connection a FIFO of requests
+ * so that replies leave in request order even when a later request is answered from cache
+ * before an earlier one finishes discovery.
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
  * At EOF from the client (shutdown of its write side) the complete requests it sent are still
@@ -11,7 +12,8 @@
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
  * CONN_OUTPUT_MAX bytes of unread replies (either cap pauses reading; requests already
  * buffered are parsed, from the loop, as soon as the queue has room), cfg->max_connections
- * connections.
+ * connections. Holds the current configuration (server_set_cfg() swaps it at reload); each
+ * request keeps the one it was parsed under, with its zone, until it is answered or cancelled.
  */
 #include "server.h"
 
@@ -30,7 +32,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ struct conn;
 struct req {
 	TAILQ_ENTRY(req) link;
 	struct conn *c;
+	struct cfg *cfg; /* a reference: the configuration current when the request was parsed */
 	struct lookup_waiter *w;
 	struct evbuffer *reply; /* set when answered before the requests ahead of it */
 };
@@ -67,7 +69,7 @@ struct conn {
 
 struct server {
 	struct event_base *base;
-	struct cfg *cfg;
+	struct cfg *cfg; /* a reference: the current configuration (server_set_cfg()) */
 	struct lookups *ls;
 	struct evconnlistener *lev[CFG_LISTEN_MAX];
 	unsigned n_lev;
@@ -90,6 +92,7 @@ req_new(struct conn *c)
 	else
 		r = xcalloc(1, sizeof(*r));
 	r->c = c;
+	r->cfg = NULL;
 	r->w = NULL;
 	r->reply = NULL;
 	TAILQ_INSERT_TAIL(&c->reqs, r, link);
@@ -106,6 +109,8 @@ req_release(struct req *r)
 	c->nreqs--;
 	if (r->w != NULL)
 		lookup_waiter_cancel(r->w);
+	cfg_unref(r->cfg);
+	r->cfg = NULL;
 	if (r->reply != NULL)
 		evbuffer_free(r->reply);
 	TAILQ_INSERT_HEAD(&c->srv->spare, r, link);
@@ -204,6 +209,9 @@ req_answer(struct req *r, const char *status, const char *text, size_t len)
 	struct conn *c = r->c;
 
 	r->w = NULL;
+	/* Answered: its configuration is no longer needed, even if the reply waits its turn. */
+	cfg_unref(r->cfg);
+	r->cfg = NULL;
 	if (r == TAILQ_FIRST(&c->reqs)) {
 		conn_send(c, status, text, len, NULL);
 		req_release(r);
@@ -251,7 +259,11 @@ conn_request(struct conn *c, const char *p, size_t len)
 	struct socketmap_dest dest;
 	struct req *r = req_new(c);
 	struct lookup_waiter *w;
+	struct cfg *cfg;
 
+	/* The request keeps the configuration it arrived under until it is answered or cancelled:
+	 * a reload meanwhile changes nothing for it. */
+	r->cfg = cfg = cfg_ref(s->cfg);
 	if (socketmap_split(p, len, &name, &name_len, &key, &key_len) != SOCKETMAP_OK) {
 		log_warn("stage=socketmap err=\"malformed request\" request=\"%s\"",
 		         log_escape(p, len, esc, sizeof(esc)));
@@ -274,9 +286,9 @@ conn_request(struct conn *c, const char *p, size_t len)
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name,
 	          dest.domain);
-	/* A cached answer is delivered inside lookup_request() and r is released then. */
-	w = lookup_request(s->ls, s->cfg, cfg_zone_find(s->cfg, name, name_len), &dest,
-	                   req_on_result, r);
+	/* A cached answer is delivered inside lookup_request() and r is released then, with its
+	 * reference; s->cfg still holds cfg for the rest of the call (no reload runs in it). */
+	w = lookup_request(s->ls, cfg, cfg_zone_find(cfg, name, name_len), &dest, req_on_result, r);
 	if (w != NULL)
 		r->w = w;
 }
@@ -416,45 +428,38 @@ server_on_listen_error(struct evconnlistener *lev, void *arg)
 }
 
 static struct evconnlistener *
-server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
+server_bind_unix(struct server *s, const struct cfg_listen *l, const char *value, char *err,
+                 size_t errsz)
 {
 	const struct cfg *cfg = s->cfg;
-	struct sockaddr_un sun;
 	struct stat st;
 	struct evconnlistener *lev;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errsz, "listen unix:%s: path too long", path);
-		return NULL;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	/* Remove a stale socket from an earlier run, but never a file of another kind. */
-	if (lstat(path, &st) == 0) {
+	if (lstat(l->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errsz, "listen unix:%s: exists and is not a socket", path);
+			snprintf(err, errsz, "listen %s: exists and is not a socket", value);
 			return NULL;
 		}
-		unlink(path);
+		unlink(l->path);
 	}
 	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
 	                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	                              (struct sockaddr *)&sun, sizeof(sun));
+	                              (const struct sockaddr *)&l->addr, (int)l->addrlen);
 	if (lev == NULL) {
-		snprintf(err, errsz, "listen unix:%s: %s", path, strerror(errno));
+		snprintf(err, errsz, "listen %s: %s", value, strerror(errno));
 		return NULL;
 	}
-	if (chmod(path, cfg->socket_mode) != 0) {
-		snprintf(err, errsz, "listen unix:%s: chmod: %s", path, strerror(errno));
+	if (chmod(l->path, cfg->socket_mode) != 0) {
+		snprintf(err, errsz, "listen %s: chmod: %s", value, strerror(errno));
 		evconnlistener_free(lev);
 		return NULL;
 	}
 	if (cfg->socket_group != NULL) {
 		struct group *g = getgrnam(cfg->socket_group);
-		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0) {
-			snprintf(err, errsz, "listen unix:%s: group %s: %s", path,
-			         cfg->socket_group, g == NULL ? "no such group" : strerror(errno));
+		if (g == NULL || chown(l->path, (uid_t)-1, g->gr_gid) != 0) {
+			snprintf(err, errsz, "listen %s: group %s: %s", value, cfg->socket_group,
+			         g == NULL ? "no such group" : strerror(errno));
 			evconnlistener_free(lev);
 			return NULL;
 		}
@@ -463,22 +468,17 @@ server_bind_unix(struct server *s, const char *path, char *err, size_t errsz)
 }
 
 static struct evconnlistener *
-server_bind_inet(struct server *s, const char *hostport, char *err, size_t errsz)
+server_bind_inet(struct server *s, const struct cfg_listen *l, const char *value, char *err,
+                 size_t errsz)
 {
-	struct sockaddr_storage ss;
-	int sslen = sizeof(ss);
 	struct evconnlistener *lev;
 
-	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&ss, &sslen) != 0) {
-		snprintf(err, errsz, "listen inet:%s: not HOST:PORT", hostport);
-		return NULL;
-	}
 	lev = evconnlistener_new_bind(s->base, server_on_accept, s,
 	                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 	                                  LEV_OPT_REUSEABLE,
-	                              128, (struct sockaddr *)&ss, sslen);
+	                              128, (const struct sockaddr *)&l->addr, (int)l->addrlen);
 	if (lev == NULL)
-		snprintf(err, errsz, "listen inet:%s: %s", hostport, strerror(errno));
+		snprintf(err, errsz, "listen %s: %s", value, strerror(errno));
 	return lev;
 }
 
@@ -488,18 +488,21 @@ server_new(struct event_base *base, struct cfg *cfg, char *err, size_t errsz)
 	struct server *s = xcalloc(1, sizeof(*s));
 
 	s->base = base;
-	s->cfg = cfg;
+	s->cfg = cfg_ref(cfg);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->spare);
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
-		const char *l = cfg->listen[i];
+		struct cfg_listen l;
+		enum cfg_listen_err e = cfg_listen_parse(cfg->listen[i], &l);
 		struct evconnlistener *lev = NULL;
-		if (strncmp(l, "unix:", 5) == 0)
-			lev = server_bind_unix(s, l + 5, err, errsz);
-		else if (strncmp(l, "inet:", 5) == 0)
-			lev = server_bind_inet(s, l + 5, err, errsz);
+
+		if (e != CFG_LISTEN_OK)
+			snprintf(err, errsz, "listen %s: %s", cfg->listen[i],
+			         cfg_listen_strerror(e));
+		else if (l.kind == CFG_LISTEN_UNIX)
+			lev = server_bind_unix(s, &l, cfg->listen[i], err, errsz);
 		else
-			snprintf(err, errsz, "listen %s: expected inet:HOST:PORT or unix:PATH", l);
+			lev = server_bind_inet(s, &l, cfg->listen[i], err, errsz);
 		if (lev == NULL) {
 			server_free(s);
 			return NULL;
@@ -517,6 +520,15 @@ server_start(struct server *s, struct lookups *ls)
 }
 
 void
+server_set_cfg(struct server *s, struct cfg *cfg)
+{
+	struct cfg *old = s->cfg;
+
+	s->cfg = cfg_ref(cfg);
+	cfg_unref(old);
+}
+
+void
 server_free(struct server *s)
 {
 	struct req *r;
@@ -531,5 +543,6 @@ server_free(struct server *s)
 		TAILQ_REMOVE(&s->spare, r, link);
 		free(r);
 	}
+	cfg_unref(s->cfg);
 	free(s);
 }

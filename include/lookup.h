@@ -32,7 +32,7 @@ struct lookup_result {
 typedef void lookup_cb(void *arg, const struct lookup_result *res);
 
 /**
- * Create the lookup engine.
+ * Create the lookup engine. It holds no configuration of its own: every request brings one.
  * @param base loop @param res resolver @param fetch fetcher
  * @param cache cache, or NULL for a one-shot engine without persistence (mta-stsctl --direct)
  * @return engine, caller frees with lookups_free() before the resolver/fetcher/cache
@@ -40,7 +40,10 @@ typedef void lookup_cb(void *arg, const struct lookup_result *res);
 struct lookups *lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch,
                             struct cache *cache);
 
-/** Cancel every lookup (waiters are not called) and free. @param ls engine or NULL */
+/**
+ * Cancel every lookup (waiters are not called), drop their configuration references, free.
+ * @param ls engine or NULL
+ */
 void lookups_free(struct lookups *ls);
 
 /**
@@ -49,18 +52,25 @@ void lookups_free(struct lookups *ls);
  * synchronously, before this returns, and NULL is returned; otherwise the caller waits for cb
  * and gets a handle to cancel the wait. A valid cached policy may start a background TXT
  * re-check (RFC 8461 s5.1) without delaying the answer.
- * The configuration is the request's: the waiter holds a reference to it (its zone lives in
- * it) until it is answered or cancelled, and a lookup it starts runs with it to the end.
- * @param ls engine @param cfg configuration of the request (a reference is taken)
- * @param zone zone settings inside cfg @param dest normalised destination (copied)
- * @param cb completion @param arg its argument
+ * A waiter takes a reference to cfg (its zone lives there) until it is answered or cancelled;
+ * a lookup this request starts takes one too and reads every daemon setting (timeouts,
+ * txt_recheck, refresh, max_lookups, dnssec) from it until it ends, whatever a reload swaps in
+ * meanwhile.
+ * @param ls engine
+ * @param cfg the configuration the request was made under (borrowed for the call: the caller
+ *            keeps it alive until lookup_request() returns, even when cb already ran)
+ * @param zone zone settings, a zone of cfg
+ * @param dest normalised destination (copied) @param cb completion @param arg its argument
  * @return NULL when already answered, else a waiter handle valid until cb runs
  */
 struct lookup_waiter *lookup_request(struct lookups *ls, struct cfg *cfg,
                                      const struct cfg_zone *zone, const struct socketmap_dest *dest,
                                      lookup_cb *cb, void *arg);
 
-/** Stop waiting: cb will not be called (the lookup itself goes on). @param w handle */
+/**
+ * Stop waiting: cb will not be called (the lookup itself goes on); the waiter's configuration
+ * reference is dropped. @param w handle
+ */
 void lookup_waiter_cancel(struct lookup_waiter *w);
 
 #endif

@@ -11,8 +11,11 @@ struct lookups;
 struct server;
 
 /**
- * Bind every configured listener (call before dropping privileges).
- * @param base loop @param cfg configuration (borrowed for the server's life)
+ * Bind every listener of cfg (call before dropping privileges); cfg becomes the current
+ * configuration. Its listeners, socket_mode and socket_group are used here, once: a later
+ * configuration does not rebind.
+ * @param base loop
+ * @param cfg configuration (the server takes its own reference)
  * @param err message on failure @param errsz its size
  * @return server, caller frees with server_free(); NULL on failure
  */
@@ -21,7 +24,18 @@ struct server *server_new(struct event_base *base, struct cfg *cfg, char *err, s
 /** Start serving requests with the lookup engine. @param s server @param ls engine (borrowed) */
 void server_start(struct server *s, struct lookups *ls);
 
-/** Close listeners and connections (pending waits are cancelled). @param s server or NULL */
+/**
+ * Make cfg the current configuration (a reload): requests parsed from now on use it and its
+ * max_connections applies to the next accept; requests already parsed keep theirs.
+ * @param s server
+ * @param cfg configuration (the server takes its own reference and drops the old one's)
+ */
+void server_set_cfg(struct server *s, struct cfg *cfg);
+
+/**
+ * Close listeners and connections (pending waits are cancelled, every configuration
+ * reference is dropped). @param s server or NULL
+ */
 void server_free(struct server *s);
 
 #endif

@@ -20,7 +20,9 @@
 #   HTTPS    nginx, one server block per domain chosen by SNI: web_domain, web_start,
 #            web_reload, web_stop; slow_start (TLS handshake, then silence).
 #   sts_domain  TXT + A + policy served, in one call.
-#   daemon   stsd_config, stsd_start, stsd_stop, stsd_restart, stsd_alive; log in $STSD_LOG.
+#   daemon   stsd_config, stsd_start, stsd_stop, stsd_restart, stsd_alive; log in $STSD_LOG;
+#            stsd_start_default (no -c: the default path, in a mount namespace of its own);
+#            stsd_detach, stsd_pidfile_stop (without -f, as an operator starts it).
 #   client   q KEY [MAP] (through postmap -q socketmap:...), expect, expect_within,
 #            sm_raw (raw netstring bytes through bash /dev/tcp).
 #
@@ -671,11 +673,45 @@ _cfg_write() {
 # stsd_start [ARGS...]: start "mta-stsd -f -c $STSD_CONF ARGS" (stderr+stdout appended to
 # $STSD_LOG); wait (bounded) until it accepts connections. 1 if it did not come up.
 stsd_start() {
-	[ -x "$STSD" ] || bail "daemon binary missing: $STSD"
 	[ -f "$STSD_CONF" ] || stsd_config
-	echo "---- start $(date +%T.%N) ----" >>"$STSD_LOG"
 	# shellcheck disable=SC2086
-	${MTASTSD_WRAPPER:-} "$STSD" -f -c "$STSD_CONF" "$@" >>"$STSD_LOG" 2>&1 </dev/null &
+	_stsd_spawn ${MTASTSD_WRAPPER:-} "$STSD" -f -c "$STSD_CONF" "$@"
+}
+
+# stsd_start_default [ARGS...]: like stsd_start, but "mta-stsd -f ARGS" without -c, so it
+# reads the default path /etc/mta-stsd/mta-stsd.conf. It runs in a private mount namespace
+# of its own (an overlay over /etc, so the host's /etc is never written) where that path is
+# $STSD_ETC/mta-stsd.conf (the test creates, edits and removes it from outside), and where
+# /etc/resolv.conf names the test's unbound and /var/lib is $T/varlib (the built-in
+# defaults' cache_dir /var/lib/mta-stsd lands there). Status 1 also when the namespace
+# cannot be made.
+STSD_ETC=$T/etc-mta-stsd
+stsd_start_default() {
+	mkdir -p "$STSD_ETC" "$T/etc-ovl/up" "$T/etc-ovl/work" "$T/varlib"
+	# shellcheck disable=SC2086
+	_stsd_spawn _stsd_etc_ns ${MTASTSD_WRAPPER:-} "$STSD" -f "$@"
+}
+# _stsd_etc_ns CMD...: exec CMD in the mount namespace described above.
+_stsd_etc_ns() {
+	local here
+	here=$(readlink /proc/self/ns/mnt) || exit 97
+	# shellcheck disable=SC2016
+	exec unshare --mount --propagation private -- bash -c '
+		# Never touch the host: only inside a new namespace, and only once /etc is the overlay.
+		[ "$(readlink /proc/self/ns/mnt)" != "$1" ] || exit 97
+		mount -t overlay overlay -o "lowerdir=/etc,upperdir=$2/etc-ovl/up,workdir=$2/etc-ovl/work" /etc || exit 98
+		mkdir -p /etc/mta-stsd && mount --bind "$2/etc-mta-stsd" /etc/mta-stsd || exit 98
+		rm -f /etc/resolv.conf && echo "nameserver 127.0.0.1" >/etc/resolv.conf || exit 98
+		mount --bind "$2/varlib" /var/lib || exit 98
+		shift 2
+		exec "$@"' stsd_etc_ns "$here" "$T" "$@"
+}
+
+# _stsd_spawn CMD...: start the daemon command in the background, wait until it accepts.
+_stsd_spawn() {
+	[ -x "$STSD" ] || bail "daemon binary missing: $STSD"
+	echo "---- start $(date +%T.%N) ----" >>"$STSD_LOG"
+	"$@" >>"$STSD_LOG" 2>&1 </dev/null &
 	_stsd_pid=$!
 	bg_track "$_stsd_pid"
 	if ! wait_until 15 _stsd_ready; then
@@ -716,6 +752,44 @@ stsd_stop() {
 	return 1
 }
 
+# stsd_detach [ARGS...]: start "mta-stsd -c $STSD_CONF ARGS" as an operator would, without
+# -f (through $MTASTSD_WRAPPER), and wait (bounded, 60 s) for that command to return; its
+# exit status is the status. Its stdout and stderr go to a new file, $STSD_DETACH_OUT. The
+# detached daemon puts its stdio on /dev/null and logs to syslog; what a wrapper reports
+# about it (valgrind keeps its own descriptor) still lands in that file, and ASan/UBSan
+# reports go to $STSD_DETACH_OUT.asan.* / .ubsan.* (checked by stsd_pidfile_stop).
+_stsd_detach_n=0
+stsd_detach() {
+	[ -x "$STSD" ] || bail "daemon binary missing: $STSD"
+	[ -f "$STSD_CONF" ] || stsd_config
+	_stsd_detach_n=$((_stsd_detach_n + 1))
+	STSD_DETACH_OUT=$T/detach-$_stsd_detach_n.out
+	echo "---- detached start $(date +%T.%N), output in $STSD_DETACH_OUT ----" >>"$STSD_LOG"
+	# shellcheck disable=SC2086
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$STSD_DETACH_OUT.asan" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$STSD_DETACH_OUT.ubsan" \
+		timeout 60 ${MTASTSD_WRAPPER:-} "$STSD" -c "$STSD_CONF" "$@" \
+		>"$STSD_DETACH_OUT" 2>&1 </dev/null
+}
+
+# stsd_pidfile_stop PIDFILE [OUT]: SIGTERM the daemon PIDFILE names and wait (30 s) until it
+# is gone. Status 1: no pid in the file, or the process did not go; 2: PIDFILE still there
+# afterwards; 3: a valgrind or sanitizer report in OUT (default $STSD_DETACH_OUT, the output
+# of the stsd_detach that started it).
+stsd_pidfile_stop() {
+	local f=$1 out=${2:-$STSD_DETACH_OUT} pid
+	pid=$(cat "$f" 2>/dev/null)
+	case $pid in "" | *[!0-9]*) diag "pid file $f: '$pid'"; return 1 ;; esac
+	kill -TERM "$pid" 2>/dev/null || { diag "no process $pid"; return 1; }
+	timeout 30 tail --pid="$pid" -f /dev/null || { diag "mta-stsd $pid ignored SIGTERM for 30 s"; return 1; }
+	[ ! -e "$f" ] || { diag "pid file $f left behind"; return 2; }
+	if grep -qE '^==[0-9]+==' "$out" 2>/dev/null || compgen -G "$out.*san.*" >/dev/null; then
+		diag "report about the detached daemon:" "$(cat "$out" "$out".*san.* 2>/dev/null | head -n 30)"
+		return 3
+	fi
+	return 0
+}
+
 # stsd_restart [ARGS...]
 stsd_restart() {
 	stsd_stop
@@ -745,15 +819,17 @@ printf '%s\n' 'compatibility_level = 3.6' 'myhostname = client.mta-stsd.invalid'
 # Prints one line: "OK <value>" | "NOTFOUND" | "TEMP <reason>" | "PERM <reason>" |
 # "TIMEOUT <reason>" | "ERR <text>" (postmap failed otherwise, or ran over 30 s).
 q() {
-	local key=$1 map=${2:-postfix} out rc err
-	out=$(timeout 30 postmap -c "$PFDIR" -q "$key" "socketmap:$SM_ADDR:$map" 2>"$T/q.err")
+	# stderr file per shell process: concurrent q calls (background subshells) must not
+	# read each other's errors
+	local key=$1 map=${2:-postfix} out rc err errf=$T/q.err.$BASHPID
+	out=$(timeout 30 postmap -c "$PFDIR" -q "$key" "socketmap:$SM_ADDR:$map" 2>"$errf")
 	rc=$?
-	err=$(head -n 1 "$T/q.err")
+	err=$(head -n 1 "$errf")
 	if [ $rc = 124 ]; then
 		echo "ERR postmap timed out after 30 s"
-	elif [ $rc = 0 ] && [ -n "$out" ] && [ ! -s "$T/q.err" ]; then
+	elif [ $rc = 0 ] && [ -n "$out" ] && [ ! -s "$errf" ]; then
 		echo "OK $out"
-	elif [ $rc = 1 ] && [ -z "$out" ] && [ ! -s "$T/q.err" ]; then
+	elif [ $rc = 1 ] && [ -z "$out" ] && [ ! -s "$errf" ]; then
 		echo NOTFOUND
 	elif [[ $err == *"socketmap server temporary error: "* ]]; then
 		echo "TEMP ${err#*temporary error: }"
@@ -762,8 +838,9 @@ q() {
 	elif [[ $err == *"socketmap server timeout error: "* ]]; then
 		echo "TIMEOUT ${err#*timeout error: }"
 	else
-		echo "ERR rc=$rc out='$out' $(tr '\n' ' ' <"$T/q.err")"
+		echo "ERR rc=$rc out='$out' $(tr '\n' ' ' <"$errf")"
 	fi
+	rm -f "$errf"
 }
 
 # expect KEY WANT DESC [MAP]: one TAP line; WANT is a glob on q's output.

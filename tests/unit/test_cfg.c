@@ -3,7 +3,10 @@
  * Unit tests for cfg.c: the embedded default text, every key with good and bad values (exact
  * error messages with line numbers), section names, syntax errors, over-long lines, the
  * listener and zone caps at the cap and one over, [default] inheritance in either order,
- * cfg_zone_find() and cfg_fini() (run under valgrind by make check-valgrind).
+ * cfg_zone_find(), the reference count (run under valgrind by make check-valgrind), what a
+ * reload keeps (cfg_keep_restart); the key table
+ * (every key in its own and in the other section kind, once and twice, inherited); the listen
+ * parser at its edges (ports 0/1/65535/65536, address forms, unix path at 107 and 108 bytes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/un.h>
 
 #include "cfg.h"
 
@@ -365,6 +371,15 @@ static const struct cfg_case cases[] = {
      "line 2: [daemon] listen: unix: path longer than 107 bytes", NULL},
     {"listen twice", "[daemon]\nlisten = unix:/a\nlisten = unix:/a\n",
      "line 3: [daemon] listen: listener given twice", NULL},
+    {"listen twice, other spelling",
+     "[daemon]\nlisten = inet:127.0.0.1:8461\nlisten = inet:127.0.0.1:08461\n",
+     "line 3: [daemon] listen: listener given twice", NULL},
+    {"listen twice, v6 spelling", "[daemon]\nlisten = inet:[::1]:25\nlisten = inet:[0::1]:25\n",
+     "line 3: [daemon] listen: listener given twice", NULL},
+    {"listen same port, v4 and v6", "[daemon]\nlisten = inet:0.0.0.0:25\nlisten = inet:[::]:25\n",
+     NULL, NULL},
+    {"listen unix control char", "[daemon]\nlisten = unix:/a\x01b\n",
+     "line 2: [daemon] listen: control character in path", NULL},
 
     /* ---- other [daemon] keys ---- */
     {"socket_mode 8", "[daemon]\nsocket_mode = 0680\n",
@@ -470,31 +485,37 @@ static const struct cfg_case cases[] = {
      "line 3: [default] testing: set more than once", NULL},
 };
 
+/* cfg_parse() with a status: 0 and *c set, or -1 and *c NULL. */
+static int
+parse(const char *text, struct cfg **c, char *err, size_t errsz)
+{
+	*c = cfg_parse(text, err, errsz);
+	return *c != NULL ? 0 : -1;
+}
+
 static void
 test_case(void **state)
 {
 	const struct cfg_case *t = *state;
-	struct cfg c;
+	struct cfg *c;
 	char err[512];
 	int rc;
 
 	memset(err, 'Z', sizeof(err));
-	rc = cfg_parse(t->text, &c, err, sizeof(err));
+	rc = parse(t->text, &c, err, sizeof(err));
 	if (t->err == NULL) {
 		if (rc != 0)
 			fail_msg("unexpected error: %s", err);
 		assert_string_equal(err, "");
 		if (t->check != NULL)
-			t->check(&c);
+			t->check(c);
 	} else {
 		assert_int_equal(rc, -1);
 		assert_string_equal(err, t->err);
 	}
-	cfg_fini(&c);
-	/* cfg_fini() leaves nothing to free twice. */
-	cfg_fini(&c);
-	assert_null(c.cache_dir);
-	assert_null(c.listen[0]);
+	if (t->err != NULL)
+		assert_null(c);
+	cfg_unref(c);
 }
 
 /* The embedded default: parses, equals the built-in defaults, has exactly the agreed body. */
@@ -507,7 +528,7 @@ test_default_text(void **state)
 	    "testing = ignore\n";
 	const char *p = cfg_default_text;
 	size_t tl = strlen(cfg_default_text), bl = strlen(body);
-	struct cfg c;
+	struct cfg *c;
 	char err[256];
 
 	(void)state;
@@ -522,9 +543,9 @@ test_default_text(void **state)
 		p = nl + 1;
 	}
 	assert_ptr_equal(p, cfg_default_text + tl - bl);
-	assert_int_equal(cfg_parse(cfg_default_text, &c, err, sizeof(err)), 0);
-	check_defaults(&c);
-	cfg_fini(&c);
+	assert_int_equal(parse(cfg_default_text, &c, err, sizeof(err)), 0);
+	check_defaults(c);
+	cfg_unref(c);
 }
 
 /* Build "[daemon]\n" + n listen lines. */
@@ -543,19 +564,19 @@ static void
 test_listen_cap(void **state)
 {
 	char text[4096], err[256];
-	struct cfg c;
+	struct cfg *c;
 
 	(void)state;
 	listen_text(text, sizeof(text), CFG_LISTEN_MAX);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n_listen, CFG_LISTEN_MAX);
-	assert_string_equal(c.listen[CFG_LISTEN_MAX - 1], "inet:127.0.0.1:8015");
-	cfg_fini(&c);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->n_listen, CFG_LISTEN_MAX);
+	assert_string_equal(c->listen[CFG_LISTEN_MAX - 1], "inet:127.0.0.1:8015");
+	cfg_unref(c);
 
 	listen_text(text, sizeof(text), CFG_LISTEN_MAX + 1);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), -1);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), -1);
 	assert_string_equal(err, "line 18: [daemon] listen: more than 16 listeners");
-	cfg_fini(&c);
+	cfg_unref(c);
 }
 
 static void
@@ -573,23 +594,23 @@ static void
 test_zone_cap(void **state)
 {
 	char text[8192], err[256];
-	struct cfg c;
+	struct cfg *c;
 
 	(void)state;
 	zone_text(text, sizeof(text), CFG_ZONE_MAX);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n_zones, CFG_ZONE_MAX);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->n_zones, CFG_ZONE_MAX);
 	for (unsigned i = 0; i < CFG_ZONE_MAX; i++) {
-		assert_int_equal(c.zones[i].fallback, CFG_FALLBACK_MAY);
-		assert_int_equal(c.zones[i].testing, CFG_TESTING_ENFORCE);
+		assert_int_equal(c->zones[i].fallback, CFG_FALLBACK_MAY);
+		assert_int_equal(c->zones[i].testing, CFG_TESTING_ENFORCE);
 	}
-	assert_string_equal(c.zones[31].name, "zone31");
-	cfg_fini(&c);
+	assert_string_equal(c->zones[31].name, "zone31");
+	cfg_unref(c);
 
 	zone_text(text, sizeof(text), CFG_ZONE_MAX + 1);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), -1);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), -1);
 	assert_string_equal(err, "line 65: [zone32]: more than 32 socketmap sections");
-	cfg_fini(&c);
+	cfg_unref(c);
 }
 
 /* 63-byte zone name ok; lines up to libinih's limit ok, longer rejected, not split. */
@@ -597,34 +618,34 @@ static void
 test_long_names_and_lines(void **state)
 {
 	char text[1024], name[CFG_ZONE_NAME_MAX + 1], err[256];
-	struct cfg c;
+	struct cfg *c;
 	size_t n;
 
 	(void)state;
 	memset(name, 'z', CFG_ZONE_NAME_MAX);
 	name[CFG_ZONE_NAME_MAX] = '\0';
 	snprintf(text, sizeof(text), "[%s]\nfallback = dane\n", name);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n_zones, 1);
-	assert_string_equal(c.zones[0].name, name);
-	assert_int_equal(cfg_zone_find(&c, name, CFG_ZONE_NAME_MAX)->fallback, CFG_FALLBACK_DANE);
-	cfg_fini(&c);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->n_zones, 1);
+	assert_string_equal(c->zones[0].name, name);
+	assert_int_equal(cfg_zone_find(c, name, CFG_ZONE_NAME_MAX)->fallback, CFG_FALLBACK_DANE);
+	cfg_unref(c);
 
 	/* A 150-byte cache_dir line is fine. */
 	n = (size_t)snprintf(text, sizeof(text), "[daemon]\ncache_dir = /");
 	memset(text + n, 'd', 150 - 13);
 	memcpy(text + n + 150 - 13, "\n", 2);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
-	assert_int_equal(strlen(c.cache_dir), 150 - 12);
-	cfg_fini(&c);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c->cache_dir), 150 - 12);
+	cfg_unref(c);
 
 	/* A 600-byte line is an error on that line, not a second line made of its tail. */
 	n = (size_t)snprintf(text, sizeof(text), "[daemon]\n# x\ncache_dir = /");
 	memset(text + n, 'd', 600);
 	memcpy(text + n + 600, "\nuser = x\n", 11);
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), -1);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), -1);
 	assert_true(strncmp(err, "line 3: line too long: more than ", 33) == 0);
-	cfg_fini(&c);
+	cfg_unref(c);
 }
 
 static void
@@ -632,22 +653,22 @@ test_zone_find(void **state)
 {
 	static const char text[] = "[postfix]\nfallback = may\n[postfix-310]\nfallback = dane\n"
 	                           "[default]\nfallback = encrypt\n";
-	struct cfg c;
+	struct cfg *c;
 	char err[256];
 	const char key[] = "postfix-310 example.com";
 
 	(void)state;
-	assert_int_equal(cfg_parse(text, &c, err, sizeof(err)), 0);
-	assert_ptr_equal(cfg_zone_find(&c, "postfix", 7), &c.zones[0]);
-	assert_ptr_equal(cfg_zone_find(&c, key, 11), &c.zones[1]); /* not NUL-terminated */
-	assert_ptr_equal(cfg_zone_find(&c, key, 7), &c.zones[0]);  /* "postfix" prefix */
-	assert_ptr_equal(cfg_zone_find(&c, "postfi", 6), &c.default_zone);
-	assert_ptr_equal(cfg_zone_find(&c, "Postfix", 7), &c.default_zone);
-	assert_ptr_equal(cfg_zone_find(&c, "other", 5), &c.default_zone);
-	assert_ptr_equal(cfg_zone_find(&c, "", 0), &c.default_zone);
-	assert_ptr_equal(cfg_zone_find(&c, "default", 7), &c.default_zone);
-	assert_int_equal(cfg_zone_find(&c, "other", 5)->fallback, CFG_FALLBACK_ENCRYPT);
-	cfg_fini(&c);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_ptr_equal(cfg_zone_find(c, "postfix", 7), &c->zones[0]);
+	assert_ptr_equal(cfg_zone_find(c, key, 11), &c->zones[1]); /* not NUL-terminated */
+	assert_ptr_equal(cfg_zone_find(c, key, 7), &c->zones[0]);  /* "postfix" prefix */
+	assert_ptr_equal(cfg_zone_find(c, "postfi", 6), &c->default_zone);
+	assert_ptr_equal(cfg_zone_find(c, "Postfix", 7), &c->default_zone);
+	assert_ptr_equal(cfg_zone_find(c, "other", 5), &c->default_zone);
+	assert_ptr_equal(cfg_zone_find(c, "", 0), &c->default_zone);
+	assert_ptr_equal(cfg_zone_find(c, "default", 7), &c->default_zone);
+	assert_int_equal(cfg_zone_find(c, "other", 5)->fallback, CFG_FALLBACK_ENCRYPT);
+	cfg_unref(c);
 }
 
 static void
@@ -665,38 +686,487 @@ test_fallback_name(void **state)
 static void
 test_small_err(void **state)
 {
-	struct cfg c;
+	struct cfg *c;
 	char err[16];
 
 	(void)state;
 	memset(err, 'Z', sizeof(err));
-	assert_int_equal(cfg_parse("[daemon]\nbogus = 1\n", &c, err, 10), -1);
+	assert_int_equal(parse("[daemon]\nbogus = 1\n", &c, err, 10), -1);
 	assert_string_equal(err, "line 2: [");
 	assert_int_equal(err[10], 'Z');
-	cfg_fini(&c);
+	cfg_unref(c);
 	memset(err, 'Z', sizeof(err));
-	assert_int_equal(cfg_parse("[daemon]\nbogus = 1\n", &c, err, 0), -1);
+	assert_int_equal(parse("[daemon]\nbogus = 1\n", &c, err, 0), -1);
 	assert_int_equal(err[0], 'Z');
-	cfg_fini(&c);
-	assert_int_equal(cfg_parse("[daemon]\nfetch_timeout = 60\ndns_timeout = 30\n", &c, NULL, 0),
+	cfg_unref(c);
+	assert_int_equal(parse("[daemon]\nfetch_timeout = 60\ndns_timeout = 30\n", &c, NULL, 0),
 	                 -1);
-	cfg_fini(&c);
+	cfg_unref(c);
 }
 
 /* Settings survive strings being replaced: the default cache_dir is freed, not leaked. */
 static void
 test_replace_defaults(void **state)
 {
-	struct cfg c;
+	struct cfg *c;
 	char err[256];
 
 	(void)state;
 	assert_int_equal(
-	    cfg_parse("[daemon]\ncache_dir = /x\nlisten = unix:/s\n", &c, err, sizeof(err)), 0);
-	assert_string_equal(c.cache_dir, "/x");
-	assert_int_equal(c.n_listen, 1);
-	assert_string_equal(c.listen[0], "unix:/s");
-	cfg_fini(&c);
+	    parse("[daemon]\ncache_dir = /x\nlisten = unix:/s\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c->cache_dir, "/x");
+	assert_int_equal(c->n_listen, 1);
+	assert_string_equal(c->listen[0], "unix:/s");
+	cfg_unref(c);
+}
+
+/* References: cfg_parse() hands out one; cfg_ref() adds, cfg_unref() drops, the last frees
+ * (valgrind, in make check-valgrind, sees a leak or a use after free); NULL is a no-op. */
+static void
+test_refcount(void **state)
+{
+	struct cfg *c = cfg_parse("[postfix]\nfallback = may\n", NULL, 0), *c2;
+	const struct cfg_zone *z;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->refs, 1);
+	assert_ptr_equal(cfg_ref(c), c);
+	assert_ptr_equal(cfg_ref(c), c);
+	assert_int_equal(c->refs, 3);
+	z = cfg_zone_find(c, "postfix", 7);
+	cfg_unref(c);
+	cfg_unref(c);
+	assert_int_equal(c->refs, 1);
+	/* one reference left: the object and its zones are intact */
+	assert_int_equal(z->fallback, CFG_FALLBACK_MAY);
+	assert_string_equal(c->cache_dir, "/var/lib/mta-stsd");
+	/* a second object is independent: dropping it leaves the first alone */
+	c2 = cfg_parse("[postfix]\nfallback = dane\n", NULL, 0);
+	assert_non_null(c2);
+	assert_ptr_not_equal(c2, c);
+	assert_ptr_not_equal(c2->cache_dir, c->cache_dir);
+	cfg_unref(c2);
+	assert_int_equal(z->fallback, CFG_FALLBACK_MAY);
+	cfg_unref(c); /* the last reference: freed */
+	assert_null(cfg_ref(NULL));
+	cfg_unref(NULL);
+	/* a failed parse hands out nothing */
+	assert_null(cfg_parse("[daemon]\nbogus = 1\n", NULL, 0));
+}
+
+/* ---- cfg_keep_restart(): what a reload may change ---- */
+
+#define RUNNING                                                                                    \
+	"[daemon]\nlisten = inet:127.0.0.1:8461\nlisten = unix:/run/s\ncache_dir = /c\n"           \
+	"[postfix]\nfallback = may\n"
+
+struct restart_case {
+	const char *key;
+	const char *line; /* a [daemon] line changing it from RUNNING */
+};
+
+/* Every key only a restart applies, in table order. */
+static const struct restart_case restart_keys[] = {
+    {"listen", "listen = inet:127.0.0.1:9999"}, {"socket_mode", "socket_mode = 0600"},
+    {"socket_group", "socket_group = postfix"}, {"user", "user = mta"},
+    {"cache_dir", "cache_dir = /other"},        {"dns_servers", "dns_servers = 127.0.0.1"},
+    {"ca_file", "ca_file = /ca.pem"},           {"fetch_timeout", "fetch_timeout = 10"},
+    {"dns_timeout", "dns_timeout = 3"},         {"dnssec", "dnssec = yes"},
+};
+
+/* fresh and running agree on every restart-only setting. */
+static void
+assert_restart_same(const struct cfg *a, const struct cfg *b)
+{
+	assert_int_equal(a->n_listen, b->n_listen);
+	for (unsigned i = 0; i < a->n_listen; i++)
+		assert_string_equal(a->listen[i], b->listen[i]);
+	assert_int_equal(a->socket_mode, b->socket_mode);
+	assert_true(a->socket_group == NULL && b->socket_group == NULL);
+	assert_true(a->user == NULL && b->user == NULL);
+	assert_string_equal(a->cache_dir, b->cache_dir);
+	assert_true(a->dns_servers == NULL && b->dns_servers == NULL);
+	assert_true(a->ca_file == NULL && b->ca_file == NULL);
+	assert_int_equal(a->fetch_timeout, b->fetch_timeout);
+	assert_int_equal(a->dns_timeout, b->dns_timeout);
+	assert_int_equal(a->dnssec, b->dnssec);
+}
+
+static void
+test_keep_restart(void **state)
+{
+	struct cfg *running = cfg_parse(RUNNING, NULL, 0), *fresh;
+	const char *names[CFG_KEYS_MAX];
+	char text[1024];
+	size_t len;
+
+	(void)state;
+	assert_non_null(running);
+
+	/* the same file: nothing named */
+	fresh = cfg_parse(RUNNING, NULL, 0);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 0);
+	cfg_unref(fresh);
+
+	/* each restart-only key alone: named, and the running value kept */
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++) {
+		const char *line = restart_keys[i].line;
+
+		if (strncmp(line, "listen", 6) == 0 || strncmp(line, "cache_dir", 9) == 0) {
+			/* replace the key's own lines in RUNNING */
+			snprintf(text, sizeof(text),
+			         "[daemon]\n%s\n%s\n[postfix]\nfallback = may\n", line,
+			         line[0] == 'l'
+			             ? "cache_dir = /c"
+			             : "listen = inet:127.0.0.1:8461\nlisten = unix:/run/s");
+		} else {
+			snprintf(text, sizeof(text), "%s[daemon]\n%s\n", RUNNING, line);
+		}
+		fresh = cfg_parse(text, NULL, 0);
+		assert_non_null(fresh);
+		memset(names, 0, sizeof(names));
+		if (cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX) != 1)
+			fail_msg("%s: not exactly one key named", line);
+		assert_string_equal(names[0], restart_keys[i].key);
+		assert_restart_same(fresh, running);
+		assert_int_equal(fresh->refs, 1);
+		cfg_unref(fresh);
+	}
+
+	/* all of them at once: every name in table order; with room for 3 names, still all kept */
+	len = (size_t)snprintf(text, sizeof(text), "[daemon]\n");
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
+		len +=
+		    (size_t)snprintf(text + len, sizeof(text) - len, "%s\n", restart_keys[i].line);
+	assert_true(len < sizeof(text));
+	fresh = cfg_parse(text, NULL, 0);
+	assert_non_null(fresh);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 10);
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
+		assert_string_equal(names[i], restart_keys[i].key);
+	assert_restart_same(fresh, running);
+	cfg_unref(fresh);
+	fresh = cfg_parse(text, NULL, 0);
+	names[3] = "untouched";
+	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 10);
+	assert_string_equal(names[2], "socket_group");
+	assert_string_equal(names[3], "untouched");
+	assert_restart_same(fresh, running);
+	cfg_unref(fresh);
+
+	/* what a reload applies is left as read: zones (removed, added), the four daemon keys */
+	fresh =
+	    cfg_parse("[daemon]\nlisten = unix:/run/s\nlisten = inet:127.0.0.1:08461\n"
+	              "cache_dir = /c\ntxt_recheck = 7\nrefresh = 70\nmax_connections = 7\n"
+	              "max_lookups = 7\n[relay]\nfallback = dane\n[default]\ntesting = enforce\n",
+	              NULL, 0);
+	assert_non_null(fresh);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 0);
+	assert_string_equal(fresh->listen[0], "unix:/run/s"); /* same set: not rewritten */
+	assert_int_equal(fresh->txt_recheck, 7);
+	assert_int_equal(fresh->refresh, 70);
+	assert_int_equal(fresh->max_connections, 7);
+	assert_int_equal(fresh->max_lookups, 7);
+	assert_int_equal(fresh->n_zones, 1);
+	assert_string_equal(fresh->zones[0].name, "relay");
+	assert_int_equal(fresh->zones[0].fallback, CFG_FALLBACK_DANE);
+	assert_int_equal(fresh->zones[0].testing, CFG_TESTING_ENFORCE);
+	assert_ptr_equal(cfg_zone_find(fresh, "postfix", 7), &fresh->default_zone);
+	cfg_unref(fresh);
+
+	/* a listener less is a change */
+	fresh = cfg_parse("[daemon]\nlisten = unix:/run/s\ncache_dir = /c\n", NULL, 0);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 1);
+	assert_string_equal(names[0], "listen");
+	assert_restart_same(fresh, running);
+	cfg_unref(fresh);
+
+	/* the running configuration itself was never touched */
+	assert_int_equal(running->refs, 1);
+	assert_string_equal(running->cache_dir, "/c");
+	assert_int_equal(running->zones[0].fallback, CFG_FALLBACK_MAY);
+	cfg_unref(running);
+}
+
+/* ---- cfg_listen_parse(): the one parser of listen values ---- */
+
+struct listen_case {
+	const char *value;
+	enum cfg_listen_err err;
+	int family;       /* on success */
+	const char *addr; /* inet: inet_ntop() spelling; unix: the path */
+	unsigned port;
+};
+
+static const struct listen_case listen_cases[] = {
+    {"inet:127.0.0.1:8461", CFG_LISTEN_OK, AF_INET, "127.0.0.1", 8461},
+    {"inet:0.0.0.0:1", CFG_LISTEN_OK, AF_INET, "0.0.0.0", 1},
+    {"inet:255.255.255.255:65535", CFG_LISTEN_OK, AF_INET, "255.255.255.255", 65535},
+    {"inet:127.0.0.1:00025", CFG_LISTEN_OK, AF_INET, "127.0.0.1", 25}, /* digits only */
+    {"inet:[::1]:8461", CFG_LISTEN_OK, AF_INET6, "::1", 8461},
+    {"inet:[2001:db8::1]:65535", CFG_LISTEN_OK, AF_INET6, "2001:db8::1", 65535},
+    {"inet:[::ffff:127.0.0.1]:25", CFG_LISTEN_OK, AF_INET6, "::ffff:127.0.0.1", 25},
+    {"inet:[::]:1", CFG_LISTEN_OK, AF_INET6, "::", 1},
+    {"unix:/", CFG_LISTEN_OK, AF_UNIX, "/", 0},
+    {"unix:/var/spool/postfix/private/mta-sts", CFG_LISTEN_OK, AF_UNIX,
+     "/var/spool/postfix/private/mta-sts", 0},
+    {"unix:/a b", CFG_LISTEN_OK, AF_UNIX, "/a b", 0},
+    /* port */
+    {"inet:127.0.0.1:0", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:65536", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:99999999999999999999999", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:+25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:-1", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1: 25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:25x", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:127.0.0.1:smtp", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:0", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:65536", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    /* host */
+    {"inet:", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet::25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:localhost:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:1.2.3:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:1.2.3.256:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet: 127.0.0.1:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:::1:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[]:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[127.0.0.1]:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[fe80::1%lo]:25", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    {"inet:[::1]:25:26", CFG_LISTEN_ERR_INET, 0, NULL, 0},
+    /* unix */
+    {"unix:", CFG_LISTEN_ERR_RELATIVE, 0, NULL, 0},
+    {"unix:run/s", CFG_LISTEN_ERR_RELATIVE, 0, NULL, 0},
+    {"unix: /s", CFG_LISTEN_ERR_RELATIVE, 0, NULL, 0},
+    {"unix:/a\tb", CFG_LISTEN_ERR_CONTROL, 0, NULL, 0},
+    {"unix:/a\x7f", CFG_LISTEN_ERR_CONTROL, 0, NULL, 0},
+    {"unix:/a\nb", CFG_LISTEN_ERR_CONTROL, 0, NULL, 0},
+    /* scheme */
+    {"", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"inet", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"unix", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"INET:127.0.0.1:25", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"Unix:/s", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"tcp:127.0.0.1:25", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {"/run/s", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+    {" inet:127.0.0.1:25", CFG_LISTEN_ERR_SCHEME, 0, NULL, 0},
+};
+
+static void
+test_listen_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(listen_cases) / sizeof(listen_cases[0]); i++) {
+		const struct listen_case *t = &listen_cases[i];
+		struct cfg_listen l;
+		enum cfg_listen_err e = cfg_listen_parse(t->value, &l);
+		char buf[INET6_ADDRSTRLEN];
+
+		if (e != t->err)
+			fail_msg("\"%s\": got %d (%s), want %d", t->value, (int)e,
+			         cfg_listen_strerror(e), (int)t->err);
+		if (e != CFG_LISTEN_OK)
+			continue;
+		assert_int_equal(l.addr.ss_family, t->family);
+		if (t->family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)&l.addr;
+
+			assert_int_equal(l.kind, CFG_LISTEN_INET);
+			assert_int_equal(l.addrlen, sizeof(struct sockaddr_in));
+			assert_non_null(inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)));
+			assert_string_equal(buf, t->addr);
+			assert_int_equal(ntohs(sin->sin_port), t->port);
+			assert_string_equal(l.path, "");
+		} else if (t->family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&l.addr;
+
+			assert_int_equal(l.kind, CFG_LISTEN_INET);
+			assert_int_equal(l.addrlen, sizeof(struct sockaddr_in6));
+			assert_non_null(inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf)));
+			assert_string_equal(buf, t->addr);
+			assert_int_equal(ntohs(sin6->sin6_port), t->port);
+			assert_string_equal(l.path, "");
+		} else {
+			const struct sockaddr_un *sun = (const struct sockaddr_un *)&l.addr;
+
+			assert_int_equal(l.kind, CFG_LISTEN_UNIX);
+			assert_int_equal(l.addrlen, sizeof(struct sockaddr_un));
+			assert_string_equal(sun->sun_path, t->addr);
+			assert_string_equal(l.path, t->addr);
+		}
+	}
+	assert_string_equal(cfg_listen_strerror((enum cfg_listen_err)99), "unknown error");
+}
+
+/* The unix path at its cap (107 bytes, sun_path full with its NUL) and one byte over. */
+static void
+test_listen_unix_cap(void **state)
+{
+	char value[5 + CFG_UNIX_PATH_MAX + 2];
+	struct cfg_listen l;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&l.addr;
+
+	(void)state;
+	memcpy(value, "unix:/", 6);
+	memset(value + 6, 'p', CFG_UNIX_PATH_MAX - 1);
+	value[5 + CFG_UNIX_PATH_MAX] = '\0';
+	assert_int_equal(cfg_listen_parse(value, &l), CFG_LISTEN_OK);
+	assert_int_equal(strlen(l.path), CFG_UNIX_PATH_MAX);
+	assert_int_equal(sun->sun_path[CFG_UNIX_PATH_MAX], '\0');
+	assert_memory_equal(sun->sun_path, value + 5, CFG_UNIX_PATH_MAX);
+	value[5 + CFG_UNIX_PATH_MAX] = 'p';
+	value[5 + CFG_UNIX_PATH_MAX + 1] = '\0';
+	assert_int_equal(cfg_listen_parse(value, &l), CFG_LISTEN_ERR_LONG);
+	assert_string_equal(cfg_listen_strerror(CFG_LISTEN_ERR_LONG),
+	                    "unix: path longer than 107 bytes");
+}
+
+/* ---- the key table: every key, in its own section kind and in the other ---- */
+
+struct key_case {
+	const char *name;
+	const char *value;  /* differs from the built-in default */
+	const char *value2; /* zone keys: the built-in default's spelling */
+	int zone;           /* 1: [default] and named zones; 0: [daemon] */
+};
+
+static const struct key_case keys[] = {
+    {"listen", "inet:127.0.0.1:1", NULL, 0},
+    {"socket_mode", "0600", NULL, 0},
+    {"socket_group", "postfix", NULL, 0},
+    {"user", "mta", NULL, 0},
+    {"cache_dir", "/x", NULL, 0},
+    {"dns_servers", "127.0.0.1", NULL, 0},
+    {"ca_file", "/ca.pem", NULL, 0},
+    {"fetch_timeout", "10", NULL, 0},
+    {"dns_timeout", "3", NULL, 0},
+    {"txt_recheck", "5", NULL, 0},
+    {"refresh", "600", NULL, 0},
+    {"max_connections", "5", NULL, 0},
+    {"max_lookups", "5", NULL, 0},
+    {"dnssec", "yes", NULL, 0},
+    {"fallback", "may", "NOTFOUND", 1},
+    {"testing", "enforce", "ignore", 1},
+    {"dane", "no", "yes", 1},
+    {"dane_partial", "dane", "dane-only", 1},
+    {"mx_check", "no", "yes", 1},
+    {"tlsrpt", "yes", "no", 1},
+};
+
+static int
+zone_eq(const struct cfg_zone *a, const struct cfg_zone *b)
+{
+	return a->fallback == b->fallback && a->testing == b->testing && a->dane == b->dane &&
+	       a->dane_partial == b->dane_partial && a->mx_check == b->mx_check &&
+	       a->tlsrpt == b->tlsrpt;
+}
+
+/* parse text; want NULL: must parse (c filled); else the exact error. */
+static void
+parse_want(const char *text, const char *want, struct cfg **c)
+{
+	char err[256];
+	int rc = parse(text, c, err, sizeof(err));
+
+	if (want == NULL) {
+		if (rc != 0)
+			fail_msg("\"%s\": unexpected error: %s", text, err);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_string_equal(err, want);
+	}
+}
+
+/* Each key: accepted once in its section kind (and changes something), refused a second time
+ * in the same section (listen excepted: repeatable), unknown in the other kind of section;
+ * every zone key set in [default] is inherited by a zone that does not set it, and a zone's own
+ * setting wins whichever comes first. */
+static void
+test_key_table(void **state)
+{
+	struct cfg *base, *c, *d;
+	char text[512], want[256];
+
+	(void)state;
+	parse_want("", NULL, &base);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key_case *k = &keys[i];
+		const char *own = k->zone ? "postfix" : "daemon",
+		           *other = k->zone ? "daemon" : "postfix";
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", own, k->name, k->value);
+		parse_want(text, NULL, &c);
+		if (k->zone) {
+			assert_int_equal(c->n_zones, 1);
+			assert_false(zone_eq(&c->zones[0], &base->default_zone));
+		} else {
+			/* the daemon settings differ from the defaults somewhere */
+			assert_true(
+			    c->n_listen != base->n_listen || c->socket_mode != base->socket_mode ||
+			    c->socket_group != NULL || c->user != NULL ||
+			    strcmp(c->cache_dir, base->cache_dir) != 0 || c->dns_servers != NULL ||
+			    c->ca_file != NULL || c->fetch_timeout != base->fetch_timeout ||
+			    c->dns_timeout != base->dns_timeout ||
+			    c->txt_recheck != base->txt_recheck || c->refresh != base->refresh ||
+			    c->max_connections != base->max_connections ||
+			    c->max_lookups != base->max_lookups || c->dnssec != base->dnssec ||
+			    strcmp(c->listen[0], base->listen[0]) != 0);
+		}
+		cfg_unref(c);
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n%s = %s\n", own, k->name, k->value,
+		         k->name, k->value);
+		if (strcmp(k->name, "listen") == 0) {
+			parse_want(text, "line 3: [daemon] listen: listener given twice", &c);
+		} else {
+			snprintf(want, sizeof(want), "line 3: [%s] %s: set more than once", own,
+			         k->name);
+			parse_want(text, want, &c);
+		}
+		cfg_unref(c);
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", other, k->name, k->value);
+		snprintf(want, sizeof(want), "line 2: [%s] %s: unknown key", other, k->name);
+		parse_want(text, want, &c);
+		cfg_unref(c);
+		if (!k->zone)
+			continue;
+
+		snprintf(text, sizeof(text), "[default]\n%s = %s\n", k->name, k->value);
+		snprintf(want, sizeof(want), "line 3: [default] %s: set more than once", k->name);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s = %s\n", k->name,
+		         k->value);
+		parse_want(text, want, &c);
+		cfg_unref(c);
+
+		/* inherited, from a [default] before or after the zone */
+		snprintf(text, sizeof(text), "[default]\n%s = %s\n[a]\n", k->name, k->value);
+		parse_want(text, NULL, &c);
+		snprintf(text, sizeof(text), "[a]\n[default]\n%s = %s\n", k->name, k->value);
+		parse_want(text, NULL, &d);
+		assert_false(zone_eq(&c->default_zone, &base->default_zone));
+		assert_true(zone_eq(&c->zones[0], &c->default_zone));
+		assert_true(zone_eq(&d->zones[0], &c->default_zone));
+		assert_true(zone_eq(&d->default_zone, &c->default_zone));
+		cfg_unref(c);
+		cfg_unref(d);
+
+		/* the zone's own setting (here the built-in value) wins over [default] */
+		snprintf(text, sizeof(text), "[a]\n%s = %s\n[default]\n%s = %s\n", k->name,
+		         k->value2, k->name, k->value);
+		parse_want(text, NULL, &c);
+		assert_true(zone_eq(&c->zones[0], &base->default_zone));
+		assert_false(zone_eq(&c->default_zone, &base->default_zone));
+		cfg_unref(c);
+	}
+	cfg_unref(base);
 }
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -720,5 +1190,10 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fallback_name);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_small_err);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_replace_defaults);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_refcount);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key_table);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_keep_restart);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_parse);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_unix_cap);
 	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
 }
