@@ -209,7 +209,10 @@ direct_on_result(void *arg, const struct lookup_result *r)
 				json_array_append_new(hosts, json_string(r->dns->hosts[i]));
 			json_object_set_new(dn, "state",
 			                    json_string(dane_state_name(r->dns->state)));
-			json_object_set_new(dn, "mx_hosts", hosts);
+			/* null when the MX lookup failed: unknown, not "no hosts" */
+			json_object_set_new(dn, "mx_hosts", r->dns->mx_known ? hosts : json_null());
+			if (!r->dns->mx_known)
+				json_decref(hosts);
 			json_object_set_new(dn, "tlsa_hosts", json_integer(r->dns->n_tlsa));
 			json_object_set_new(dn, "why", json_string(r->dns->why));
 			json_object_set_new(o, "dane", dn);
@@ -232,7 +235,9 @@ direct_on_result(void *arg, const struct lookup_result *r)
 			printf("mx hosts:");
 			for (unsigned i = 0; i < r->dns->n_hosts; i++)
 				printf(" %s", r->dns->hosts[i]);
-			printf("%s\n", r->dns->n_hosts ? "" : " (none known)");
+			printf("%s\n", !r->dns->mx_known ? " unknown (MX lookup failed)"
+			               : r->dns->n_hosts ? ""
+			                                 : " none");
 		}
 		printf("reply: ");
 	}
