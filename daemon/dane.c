@@ -442,6 +442,23 @@ dane_fail(struct dane_eval *e, unsigned token, const char *why)
 		            why);
 }
 
+void
+dane_abort(struct dane_eval *e, const char *why)
+{
+	if (e->mx_q == 1) {
+		dane_fail(e, DANE_TOK_MX, why);
+	} else {
+		for (unsigned i = 0; i < e->n_hosts; i++)
+			for (unsigned k = 0; k < K_COUNT; k++)
+				if (e->hosts[i].q[k] == 1)
+					dane_fail(e, i * K_COUNT + k, why);
+	}
+	/* Nothing was in flight and nothing decided (cannot happen when driven as documented):
+	 * classify what is known rather than leave the evaluation open. */
+	if (!e->done)
+		dane_classify(e);
+}
+
 int
 dane_done(const struct dane_eval *e)
 {

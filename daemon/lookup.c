@@ -180,9 +180,9 @@ lookup_send(struct lookup *lk, int sts, const char *name, uint16_t type, unsigne
 	slot->q = resolver_raw_start(lk->ls->res, name, type, lookup_on_dns, slot);
 }
 
-/* Cancel the queries of one machine; with fail, tell it they failed. */
+/* Cancel the queries of one machine (it has ended, or is told to by its abort). */
 static void
-lookup_cancel_queries(struct lookup *lk, int sts, const char *fail)
+lookup_cancel_queries(struct lookup *lk, int sts)
 {
 	for (unsigned i = 0; i < LOOKUP_QUERIES_MAX; i++) {
 		struct lookup_q *s = &lk->q[i];
@@ -191,8 +191,6 @@ lookup_cancel_queries(struct lookup *lk, int sts, const char *fail)
 			continue;
 		resolver_cancel(s->q);
 		s->q = NULL;
-		if (fail != NULL && !sts)
-			dane_fail(lk->dane, s->token, fail);
 	}
 }
 
@@ -202,8 +200,8 @@ lookup_detach(struct lookup *lk)
 {
 	if (lk->ls == NULL)
 		return;
-	lookup_cancel_queries(lk, 1, NULL);
-	lookup_cancel_queries(lk, 0, NULL);
+	lookup_cancel_queries(lk, 1);
+	lookup_cancel_queries(lk, 0);
 	fetch_cancel(lk->f);
 	lk->f = NULL;
 	free(lk->sts);
@@ -305,7 +303,7 @@ lookup_sts_pump(struct lookup *lk)
 	if (!sts_done(lk->sts))
 		return;
 	lookup_sts_log(lk, lk->sts);
-	lookup_cancel_queries(lk, 1, NULL); /* made moot by an early end */
+	lookup_cancel_queries(lk, 1); /* made moot by an early end */
 	fetch_cancel(lk->f);
 	lk->f = NULL;
 	lk->rec = lk->sts->rec;
@@ -338,7 +336,7 @@ lookup_dns_pump(struct lookup *lk)
 		lookup_send(lk, 0, q.name, q.type, q.token);
 	if (!dane_done(lk->dane))
 		return;
-	lookup_cancel_queries(lk, 0, NULL); /* made moot by an early ERROR */
+	lookup_cancel_queries(lk, 0); /* made moot by an early ERROR */
 	dane_result(lk->dane, (int64_t)time(NULL), &lk->drec);
 	free(lk->dane);
 	lk->dane = NULL;
@@ -388,8 +386,7 @@ lookup_on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (lk->dns_part == PART_RUNNING) {
-		/* What is still in flight fails: dane.c makes it ERROR. */
-		lookup_cancel_queries(lk, 0, "deadline passed");
+		dane_abort(lk->dane, "deadline passed"); /* what is in flight failed: ERROR */
 		lookup_dns_pump(lk);
 		INVARIANT(lk->dns_part == PART_DONE);
 	}

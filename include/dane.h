@@ -118,6 +118,13 @@ void dane_answer(struct dane_eval *e, unsigned token, const uint8_t *msg, size_t
 void dane_fail(struct dane_eval *e, unsigned token, const char *why);
 
 /**
+ * The deadline passed: every query still in flight has failed (ERROR after a secure MX set,
+ * as for any failed lookup; an unknown MX set when the MX query itself was pending).
+ * @param e evaluation @param why static reason
+ */
+void dane_abort(struct dane_eval *e, const char *why);
+
+/**
  * Once nothing is in flight and dane_next() returns 0, the evaluation is complete.
  * @param e evaluation @return 1 when the result can be read
  */

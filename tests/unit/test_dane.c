@@ -380,6 +380,44 @@ test_stray_answers(void **state)
 	assert_false(dane_next(&e, &q));
 }
 
+/* The deadline: whatever is in flight fails, and the evaluation ends at once. */
+static void
+test_abort(void **state)
+{
+	struct dane_eval e;
+	struct dane_query q;
+	struct danerec r;
+	struct pkt k;
+	struct world *w = world();
+
+	(void)state;
+	/* during the MX query: the MX set is unknown */
+	for (int trust = 0; trust < 2; trust++) {
+		dane_init(&e, "all.test", 0, 0, trust);
+		assert_true(dane_next(&e, &q));
+		dane_abort(&e, "deadline passed");
+		assert_true(dane_done(&e));
+		assert_false(dane_next(&e, &q));
+		dane_result(&e, NOW, &r);
+		assert_int_equal(r.state, trust ? DANE_ERROR : DANE_INSECURE);
+		assert_false(r.mx_known);
+		assert_int_equal(r.expires, NOW + DANE_TTL_ERROR);
+	}
+	/* during the host lookups: ERROR, the MX set known */
+	dane_init(&e, "all.test", 0, 0, 1);
+	assert_true(dane_next(&e, &q));
+	world_answer(w, q.name, q.type, &k);
+	dane_answer(&e, q.token, k.b, k.n);
+	assert_true(dane_next(&e, &q));
+	assert_true(dane_next(&e, &q));
+	dane_abort(&e, "deadline passed");
+	assert_true(dane_done(&e));
+	dane_result(&e, NOW, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_true(r.mx_known);
+	assert_non_null(strstr(r.why, "deadline passed"));
+}
+
 /* No evaluation is needed only for a bracketed host with the AD bit not trusted. */
 static void
 test_static(void **state)
@@ -630,6 +668,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ttl);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_hosts);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_stray_answers);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_abort);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_static);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cname_target_checked);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_known);
