@@ -1,23 +1,40 @@
 #!/bin/sh
-# Install everything mta-stsd needs to build and to run its whole test suite on Debian 12.
-# Build: autotools, libevent, libcurl (OpenSSL flavour), c-ares, OpenSSL, LMDB, libinih, jansson,
-# cmocka, libidn2. Tests: real unbound (validating resolver), knot (DNSSEC-signed zones), nginx
-# (HTTPS), Postfix (postmap as socketmap client), openssl (test CA), dig, iproute2/util-linux
-# (network namespaces), valgrind.
+# Install everything the test suite needs on Debian 12: the build dependencies
+# (packaging/install-build-deps.sh), then cmocka, valgrind, clang-format, lmdb-utils and the
+# real peers the integration tests run in their own network namespace: unbound (validating
+# resolver), knot (DNSSEC-signed zones), nginx (HTTPS), Postfix (postmap and real MTAs),
+# openssl (test CA), dig, iproute2/util-linux (namespaces).
+# The host's services are left alone: nothing already installed is stopped, disabled or
+# reconfigured. A service package this script installs for the first time is not started
+# (a policy-rc.d refuses it for the length of the install) and its unit is left disabled,
+# so a mail host keeps its own Postfix and resolver exactly as they were.
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-# Postfix must not ask questions nor configure itself as a mail system here.
+"$(dirname "$0")/../packaging/install-build-deps.sh"
+
+services="unbound knot nginx postfix"
+new=""
+for s in $services; do
+	pkg=$s
+	[ "$s" = nginx ] && pkg=nginx-light
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || new="$new $s"
+done
+policy=/usr/sbin/policy-rc.d
+guard=""
+if [ -n "$new" ] && [ ! -e "$policy" ]; then
+	# Debian's invoke-rc.d and deb-systemd-invoke ask this before starting a service.
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	guard=$policy
+	trap '$SUDO rm -f "$guard"' EXIT
+fi
+# A Postfix installed here must not configure itself as a mail system.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
-$SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-	build-essential autoconf automake libtool pkg-config \
-	libevent-dev libcurl4-openssl-dev libc-ares-dev libssl-dev liblmdb-dev lmdb-utils \
-	libinih-dev libjansson-dev libcmocka-dev libidn2-dev \
-	unbound knot nginx-light postfix openssl ca-certificates dnsutils iproute2 util-linux \
-	valgrind clang-format >/dev/null
-# The packages' own services are not used by the tests (they start their own, in a namespace).
-for s in unbound knot nginx postfix; do
-	$SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true
+	libcmocka-dev lmdb-utils valgrind clang-format \
+	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux >/dev/null
+for s in $new; do
+	$SUDO systemctl disable "$s" >/dev/null 2>&1 || true
 done
