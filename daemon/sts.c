@@ -31,17 +31,23 @@ static void sts_finish(struct sts_eval *e, enum decide_disc disc, enum sts_event
                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-sts_finish(struct sts_eval *e, enum decide_disc disc, enum sts_event ev, const char *fmt, ...)
+sts_end(struct sts_eval *e, enum decide_disc disc, enum sts_event ev)
 {
-	va_list ap;
-
 	e->done = 1;
 	e->write = 1; /* every outcome moves at least the check time */
 	e->disc = disc;
 	e->event = ev;
+}
+
+static void
+sts_finish(struct sts_eval *e, enum decide_disc disc, enum sts_event ev, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
 	(void)vsnprintf(e->why, sizeof(e->why), fmt, ap); /* a cut explanation is still one */
 	va_end(ap);
+	sts_end(e, disc, ev);
 }
 
 /* How long an answer may keep "no policy": txt_recheck, and never much longer than the DNS
@@ -80,12 +86,12 @@ sts_fetch_failed(struct sts_eval *e, int64_t now, const char *fmt, ...)
 {
 	va_list ap;
 
-	/* RFC 8461 s5.1: the cached policy is kept; this id waits CACHEREC_RETRY_AFTER. */
-	cacherec_on_fetch_fail(&e->rec, e->txt.id, now, sts_remember(e));
-	sts_finish(e, DECIDE_DISC_FETCH_FAILED, STS_EV_FETCH_FAILED, "%s", "");
 	va_start(ap, fmt);
 	(void)vsnprintf(e->why, sizeof(e->why), fmt, ap);
 	va_end(ap);
+	/* RFC 8461 s5.1: the cached policy is kept; this id waits CACHEREC_RETRY_AFTER. */
+	cacherec_on_fetch_fail(&e->rec, e->txt.id, now, sts_remember(e));
+	sts_end(e, DECIDE_DISC_FETCH_FAILED, STS_EV_FETCH_FAILED);
 }
 
 /* prefix + the domain as a query name; 0 when it is longer than a DNS name can be. */
@@ -244,6 +250,7 @@ sts_addrs_done(struct sts_eval *e, int64_t now)
 		e->addrs[n++] = e->v4[i];
 	for (unsigned i = 0; i < e->n_v6 && n < STS_ADDRS_MAX; i++)
 		e->addrs[n++] = e->v6[i];
+	e->n_addrs = n;
 	if (n == 0) {
 		sts_fetch_failed(e, now, "mta-sts.%s: %s", e->domain,
 		                 e->addr_why != NULL ? e->addr_why : "no address");
@@ -281,14 +288,10 @@ sts_next(struct sts_eval *e, struct sts_query *q, struct sts_fetch *f)
 		return sts_query(e, q, TOK_AAAA, "mta-sts.", DNSMSG_AAAA);
 	if (e->q[TOK_A] != 2 || e->q[TOK_AAAA] != 2)
 		return STS_ACT_NONE;
-	if (e->n_v4 + e->n_v6 == 0)
-		return STS_ACT_NONE; /* sts_addrs_done() finished it */
-	e->fetch = F_STARTED;
+	e->fetch = F_STARTED; /* with no address, sts_addrs_done() has finished it above */
 	f->domain = e->domain;
 	f->addrs = e->addrs;
-	f->n_addrs = 0;
-	while (f->n_addrs < STS_ADDRS_MAX && e->addrs[f->n_addrs].family != 0)
-		f->n_addrs++;
+	f->n_addrs = e->n_addrs;
 	return STS_ACT_FETCH;
 }
 

@@ -89,6 +89,7 @@ struct sts_eval {
 	unsigned n_v4, n_v6;        /**< addresses gathered */
 	struct sts_addr v4[STS_ADDRS_MAX], v6[STS_ADDRS_MAX]; /**< by family */
 	struct sts_addr addrs[STS_ADDRS_MAX];                 /**< what the fetch gets */
+	unsigned n_addrs;                                     /**< count in addrs */
 	const char *addr_why; /**< first address lookup failure (static), or NULL */
 };
 
