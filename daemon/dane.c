@@ -11,7 +11,7 @@
  * told from an outage here, and enforce must then fail closed (RFC 8461 s2).
  * Limits: DANE_HOSTS_MAX hosts, DNSMSG_CNAME_MAX links, DANE_INFLIGHT_MAX queries in flight;
  * TTLs clamped to [DANE_TTL_MIN, DANE_TTL_MAX], failures kept DANE_TTL_ERROR seconds.
- * Sending queries (c-ares), timeouts and LMDB live in resolver.c, lookup.c and cache.c.
+ * Sending queries (c-ares), timeouts and LMDB live in resolver.c, discover.c and cache.c.
  */
 #include "dane.h"
 

@@ -10,8 +10,8 @@
  * "no policy" and is remembered STS_FAIL_REMEMBER seconds at most. Fetch (s3.3): wanted when
  * cacherec_fetch_wanted() says so; A and AAAA are asked together, IPv4 used first; only
  * status 200 with media type text/plain, then stspolicy_parse(); a failure keeps the cached
- * policy and starts the id's back-off. Sending queries, fetching (curl), storing the record
- * and logging are lookup.c's, resolver.c's, fetch.c's and cache.c's.
+ * policy and starts the id's back-off. Sending queries and fetches, and logging, are
+ * discover.c's (through resolver.c and fetch.c); storing the record is lookup.c's (cache.c).
  */
 #include "sts.h"
 

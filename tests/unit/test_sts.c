@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for sts.c: MTA-STS discovery driven against an in-process world, DNS in wire
- * format (dnsworld.h) and a table of policy hosts standing for HTTPS, exactly as lookup.c
+ * format (dnsworld.h) and a table of policy hosts standing for HTTPS, exactly as discover.c
  * drives it. Covers every trust-on-first-use sequence of RFC 8461 s5.1 (first discovery, TXT
  * removed, id changed with the host down, mode none, expiry, back-off after a failed fetch,
  * refresh, re-check times), how long "no policy" and failures are remembered (TTLs), the

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * discover: runs the discovery machines of one destination against the resolver and the
+ * fetcher. Effectful (E); it holds no protocol rule: sts.c says which MTA-STS step comes next
+ * (TXT, policy host addresses, fetch) and classifies each result, dane.c does the same for the
+ * MX set and TLSA. The two parts run side by side, their DNS queries share one table of slots,
+ * and one deadline ends both: a part still running then is aborted by its own machine (which
+ * turns what is in flight into a failure), so every discovery ends within
+ * DISCOVER_DEADLINE_MAX s. It logs each part's outcome; storing and answering are lookup.c's.
+ */
+#include "discover.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch.h"
+#include "log.h"
+#include "resolver.h"
+#include "xalloc.h"
+
+#define DISCOVER_QUERIES_MAX (DANE_INFLIGHT_MAX + STS_INFLIGHT_MAX)
+
+/* One DNS query in flight, of either machine. */
+struct discover_q {
+	struct discover *d;
+	struct resolver_query *q;
+	unsigned token;
+	enum discover_part part;
+};
+
+struct discover {
+	struct discover_env env;
+	struct socketmap_dest dest;
+	discover_cb *cb;
+	void *arg;
+	unsigned started, running; /* enum discover_part bits */
+	int64_t t0, deadline;      /* start; when the guard fires */
+	struct event *guard;
+	struct discover_q q[DISCOVER_QUERIES_MAX];
+	struct sts_eval *sts;   /* while the MTA-STS part runs */
+	struct fetch *f;        /* its fetch in flight */
+	struct dane_eval *dane; /* while the DNS part runs */
+	struct discover_result out;
+};
+
+static void discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why);
+static void discover_on_fetch(void *arg, const struct sts_response *r);
+
+static void
+discover_send(struct discover *d, enum discover_part part, const char *name, uint16_t type,
+              unsigned token)
+{
+	struct discover_q *slot = NULL;
+
+	for (unsigned i = 0; i < DISCOVER_QUERIES_MAX && slot == NULL; i++)
+		if (d->q[i].q == NULL)
+			slot = &d->q[i];
+	/* The machines keep at most DANE_INFLIGHT_MAX and STS_INFLIGHT_MAX queries in flight. */
+	INVARIANT(slot != NULL);
+	slot->d = d;
+	slot->part = part;
+	slot->token = token;
+	slot->q = resolver_raw_start(d->env.res, name, type, discover_on_dns, slot);
+}
+
+/* Cancel the queries of the given parts (ended, or made moot by an early end). */
+static void
+discover_cancel(struct discover *d, unsigned parts)
+{
+	for (unsigned i = 0; i < DISCOVER_QUERIES_MAX; i++) {
+		struct discover_q *s = &d->q[i];
+
+		if (s->q != NULL && (s->part & parts) != 0) {
+			resolver_cancel(s->q);
+			s->q = NULL;
+		}
+	}
+	if ((parts & DISCOVER_STS) != 0) {
+		fetch_cancel(d->f);
+		d->f = NULL;
+	}
+}
+
+/* ---- MTA-STS part ---- */
+
+static void
+discover_sts_log(const struct discover *d, const struct sts_eval *e)
+{
+	const struct cacherec *r = &e->rec;
+	char esc[STS_WHY_MAX * 4];
+
+	log_escape(e->why, strlen(e->why), esc, sizeof(esc)); /* may hold peer bytes */
+	if (e->event == STS_EV_LEARNED || e->event == STS_EV_REFRESHED)
+		log_info("domain=%s event=%s id=%s mode=%s max_age=%u mx_patterns=%u",
+		         d->dest.domain, sts_event_name(e->event), r->id,
+		         stspolicy_mode_name(r->policy.mode), (unsigned)r->policy.max_age,
+		         r->policy.n_mx);
+	else if (e->event == STS_EV_TXT_FAILED || e->event == STS_EV_BAD_RECORD ||
+	         e->event == STS_EV_FETCH_FAILED)
+		log_warn("domain=%s event=%s id=%s err=\"%s\"%s", d->dest.domain,
+		         sts_event_name(e->event), e->txt.id[0] ? e->txt.id : "-", esc,
+		         cacherec_view(r, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
+		             ? " action=keep-cached"
+		             : "");
+	else
+		log_debug(LOG_CAT_DNS, "domain=%s event=%s why=\"%s\"", d->dest.domain,
+		          sts_event_name(e->event), esc);
+}
+
+/* Start what sts.c asks for; once it is done, take its outcome. */
+static void
+discover_sts_pump(struct discover *d)
+{
+	struct sts_query q;
+	struct sts_fetch f;
+	enum sts_action act;
+
+	while ((act = sts_next(d->sts, &q, &f)) != STS_ACT_NONE) {
+		if (act == STS_ACT_QUERY)
+			discover_send(d, DISCOVER_STS, q.name, q.type, q.token);
+		else
+			d->f = fetch_start(d->env.fetch, &f, discover_on_fetch, d);
+	}
+	if (!sts_done(d->sts))
+		return;
+	discover_sts_log(d, d->sts);
+	discover_cancel(d, DISCOVER_STS);
+	d->out.rec = d->sts->rec;
+	d->out.disc = d->sts->disc;
+	d->out.sts_write = d->sts->write;
+	free(d->sts);
+	d->sts = NULL;
+	d->running &= ~(unsigned)DISCOVER_STS;
+}
+
+/* ---- DNS part ---- */
+
+static void
+discover_dns_pump(struct discover *d)
+{
+	struct dane_query q;
+	const struct danerec *r = &d->out.drec;
+	char key[DNAME_MAX + 32]; /* "dane/[host]:port" */
+
+	while (dane_next(d->dane, &q))
+		discover_send(d, DISCOVER_DNS, q.name, q.type, q.token);
+	if (!dane_done(d->dane))
+		return;
+	discover_cancel(d, DISCOVER_DNS); /* made moot by an early ERROR */
+	dane_result(d->dane, (int64_t)time(NULL), &d->out.drec);
+	free(d->dane);
+	d->dane = NULL;
+	d->running &= ~(unsigned)DISCOVER_DNS;
+	INVARIANT(dane_key(d->dest.domain, d->dest.port, d->dest.bracketed, key, sizeof(key)) == 0);
+	if (r->state == DANE_ERROR)
+		log_warn("destination=%s stage=dane err=\"%s\"", key + 5, r->why);
+	else
+		log_debug(
+		    LOG_CAT_DNS,
+		    "destination=%s stage=dane state=%s mx_known=%d mx_hosts=%u tlsa_hosts=%u "
+		    "why=\"%s\"",
+		    key + 5, dane_state_name(r->state), r->mx_known, r->n_hosts, r->n_tlsa, r->why);
+}
+
+/* ---- completions ---- */
+
+/* After a completion: tell the owner once nothing runs any more (d may be freed). */
+static void
+discover_settle(struct discover *d)
+{
+	if (d->running == 0 && d->cb != NULL)
+		d->cb(d->arg);
+}
+
+static void
+discover_on_fetch(void *arg, const struct sts_response *r)
+{
+	struct discover *d = arg;
+
+	d->f = NULL;
+	sts_fetched(d->sts, r, (int64_t)time(NULL));
+	discover_sts_pump(d);
+	discover_settle(d);
+}
+
+static void
+discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
+{
+	struct discover_q *slot = arg;
+	struct discover *d = slot->d;
+	int64_t now = (int64_t)time(NULL);
+
+	slot->q = NULL;
+	if (slot->part == DISCOVER_STS) {
+		if (msg != NULL)
+			sts_answer(d->sts, slot->token, msg, len, now);
+		else
+			sts_fail(d->sts, slot->token, why, now);
+		discover_sts_pump(d);
+	} else {
+		if (msg != NULL)
+			dane_answer(d->dane, slot->token, msg, len);
+		else
+			dane_fail(d->dane, slot->token, why);
+		discover_dns_pump(d);
+	}
+	discover_settle(d);
+}
+
+static void
+discover_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct discover *d = arg;
+
+	(void)fd;
+	(void)what;
+	if ((d->running & DISCOVER_DNS) != 0) {
+		dane_abort(d->dane, "deadline passed"); /* what is in flight failed: ERROR */
+		discover_dns_pump(d);
+	}
+	if ((d->running & DISCOVER_STS) != 0) {
+		sts_abort(d->sts, "deadline passed", (int64_t)time(NULL));
+		discover_sts_pump(d);
+	}
+	INVARIANT(d->running == 0);
+	discover_settle(d);
+}
+
+/* ---- starting ---- */
+
+/* Give a starting part budget seconds, but never beyond DISCOVER_DEADLINE_MAX after the
+ * discovery began: every waiter gets its answer before Postfix gives up (100 s). */
+static void
+discover_arm(struct discover *d, unsigned budget)
+{
+	int64_t now = (int64_t)time(NULL), end = now + (int64_t)budget;
+	struct timeval tv = {0, 0};
+
+	if (end > d->t0 + DISCOVER_DEADLINE_MAX)
+		end = d->t0 + DISCOVER_DEADLINE_MAX;
+	if (d->guard != NULL && end <= d->deadline)
+		return;
+	d->deadline = end;
+	if (d->guard == NULL) {
+		d->guard = evtimer_new(d->env.base, discover_on_deadline, d);
+		INVARIANT(d->guard != NULL);
+	}
+	tv.tv_sec = (time_t)(end > now ? end - now : 0);
+	evtimer_add(d->guard, &tv);
+}
+
+struct discover *
+discover_new(const struct discover_env *env, const struct socketmap_dest *dest, discover_cb *cb,
+             void *arg)
+{
+	struct discover *d = xcalloc(1, sizeof(*d));
+
+	d->env = *env;
+	d->dest = *dest;
+	d->cb = cb;
+	d->arg = arg;
+	d->t0 = (int64_t)time(NULL);
+	return d;
+}
+
+void
+discover_sts(struct discover *d, const struct cacherec *rec, const struct sts_params *prm,
+             unsigned budget)
+{
+	if ((d->started & DISCOVER_STS) != 0)
+		return;
+	d->started |= DISCOVER_STS;
+	d->running |= DISCOVER_STS;
+	d->sts = xmalloc(sizeof(*d->sts));
+	sts_init(d->sts, d->dest.domain, rec, prm, (int64_t)time(NULL));
+	discover_arm(d, budget);
+	discover_sts_pump(d); /* queries leave from the resolver's zero timer */
+}
+
+void
+discover_dns(struct discover *d, int trust_ad, unsigned budget)
+{
+	if ((d->started & DISCOVER_DNS) != 0)
+		return;
+	d->started |= DISCOVER_DNS;
+	d->running |= DISCOVER_DNS;
+	d->dane = xmalloc(sizeof(*d->dane));
+	dane_init(d->dane, d->dest.domain, d->dest.port, d->dest.bracketed, trust_ad);
+	discover_arm(d, budget);
+	discover_dns_pump(d);
+}
+
+unsigned
+discover_started(const struct discover *d)
+{
+	return d->started;
+}
+
+unsigned
+discover_running(const struct discover *d)
+{
+	return d->running;
+}
+
+const struct discover_result *
+discover_result(const struct discover *d)
+{
+	return &d->out;
+}
+
+void
+discover_free(struct discover *d)
+{
+	if (d == NULL)
+		return;
+	discover_cancel(d, DISCOVER_STS | DISCOVER_DNS);
+	free(d->sts);
+	free(d->dane);
+	if (d->guard != NULL)
+		event_free(d->guard);
+	free(d);
+}
