@@ -4,9 +4,10 @@
  *   query DOMAIN            ask the running daemon over its socketmap listener, like postmap -q
  *   query --direct DOMAIN   run discovery, fetch and decision in-process (no daemon, no cache)
  * and prints the reply (and with --direct the policy and why). --json prints one JSON object
- * (jansson). Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
- * The daemon's address (first listen value, or -s) is read by cfg_listen_parse(), the parser
- * the daemon binds with; the configuration file by cfgfile.c, the daemon's reader.
+ * (jansson). -h/--help, also after a command, prints usage on stdout and exits 0. Exit status
+ * follows postmap: 0 found, 1 not found, 2 temporary failure or error. The daemon's address (first
+ * listen value, or -s) is read by cfg_listen_parse(), the parser the daemon binds with; the
+ * configuration file by cfgfile.c, the daemon's reader.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -36,12 +37,43 @@ struct ctl {
 	int json;
 };
 
-static void
-usage(void)
+/* -h/--help: the text on stdout, exit 0; a usage error: the same text on stderr, exit 2 (as
+ * postmap's "temporary failure or error"). */
+static _Noreturn void
+usage(int status)
 {
-	fprintf(stderr, "usage: mta-stsctl [-c FILE] [-s inet:HOST:PORT|unix:PATH] [-n NAME] "
-	                "[--json] query [--direct] DOMAIN\n");
-	exit(2);
+	fprintf(status == 0 ? stdout : stderr,
+	        "usage: mta-stsctl [-c FILE] [-n NAME] [-s inet:HOST:PORT|unix:PATH] [--json] "
+	        "COMMAND ...\n"
+	        "       mta-stsctl -h | --help\n"
+	        "commands:\n"
+	        "  query [--direct] [--json] DOMAIN  what the daemon answers Postfix for DOMAIN\n"
+	        "options:\n"
+	        "  -c FILE     configuration (default %s)\n"
+	        "  -n NAME     socketmap name, selects the [NAME] section (default postfix)\n"
+	        "  -s ADDRESS  the daemon's listener (default: the first listen value)\n"
+	        "  --json      print one JSON object\n"
+	        "  -h, --help  print this text\n"
+	        "exit status: 0 found, 1 not found, 2 temporary failure or error\n"
+	        "'mta-stsctl query --help' describes the command; see mta-stsctl(1).\n",
+	        CFG_DEFAULT_PATH);
+	exit(status);
+}
+
+static _Noreturn void
+query_usage(int status)
+{
+	fputs("usage: mta-stsctl [-c FILE] [-n NAME] [-s ADDRESS] [--json] query [--direct] "
+	      "[--json] DOMAIN\n"
+	      "       mta-stsctl query -h | --help\n"
+	      "Print the answer for DOMAIN of the running daemon, as postmap -q would.\n"
+	      "  --direct    no daemon: run discovery, fetch and decision in this process (no\n"
+	      "              cache) and print the policy, the DANE state and why\n"
+	      "  --json      print one JSON object\n"
+	      "  -h, --help  print this text\n"
+	      "exit status: 0 found (OK), 1 not found (NOTFOUND), 2 temporary failure or error\n",
+	      status == 0 ? stdout : stderr);
+	exit(status);
 }
 
 static int
@@ -282,24 +314,31 @@ query_direct(struct ctl *ctl, const struct socketmap_dest *dest)
 	return d.rc;
 }
 
-static int
-cmd_query(struct ctl *ctl, int argc, char **argv)
+/* query's own options and its DOMAIN, read before the configuration so that --help works
+ * whatever the configuration file holds. */
+static const char *
+query_args(struct ctl *ctl, int argc, char **argv, int *direct)
 {
-	int direct = 0;
-	struct socketmap_dest dest;
-	const char *key;
-
 	for (; argc > 0 && argv[0][0] == '-'; argc--, argv++) {
 		if (strcmp(argv[0], "--direct") == 0)
-			direct = 1;
+			*direct = 1;
 		else if (strcmp(argv[0], "--json") == 0)
 			ctl->json = 1;
+		else if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)
+			query_usage(0);
 		else
-			usage();
+			query_usage(2);
 	}
 	if (argc != 1)
-		usage();
-	key = argv[0];
+		query_usage(2);
+	return argv[0];
+}
+
+static int
+cmd_query(struct ctl *ctl, const char *key, int direct)
+{
+	struct socketmap_dest dest;
+
 	if (!direct)
 		return query_daemon(ctl, key);
 	/* Same key rules as the daemon: [host]:port -> host, .parent and IP literals -> NOTFOUND.
@@ -328,16 +367,17 @@ cmd_query(struct ctl *ctl, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct ctl ctl;
 	const char *path = CFG_DEFAULT_PATH;
-	const char *origin;
-	int explicit_path = 0, opt, rc;
+	const char *origin, *key;
+	int explicit_path = 0, direct = 0, opt, rc;
 	char msg[600];
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.name = "postfix";
-	while ((opt = getopt_long(argc, argv, "+c:s:n:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:hs:n:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -352,20 +392,25 @@ main(int argc, char **argv)
 		case 'j':
 			ctl.json = 1;
 			break;
+		case 'h':
+			usage(0);
+			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind >= argc)
-		usage();
+		usage(2);
+	if (strcmp(argv[optind], "query") != 0) {
+		fprintf(stderr, "mta-stsctl: unknown command: %s\n", argv[optind]);
+		usage(2);
+	}
+	key = query_args(&ctl, argc - optind - 1, argv + optind + 1, &direct);
 	if ((ctl.cfg = cfgfile_load(path, !explicit_path, &origin, msg, sizeof(msg))) == NULL) {
 		fprintf(stderr, "mta-stsctl: %s\n", msg);
 		return 2;
 	}
-	if (strcmp(argv[optind], "query") == 0)
-		rc = cmd_query(&ctl, argc - optind - 1, argv + optind + 1);
-	else
-		usage();
+	rc = cmd_query(&ctl, key, direct);
 	cfg_unref(ctl.cfg);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -84,19 +85,21 @@ check_dns_servers(const struct cfg *cfg)
 	}
 }
 
-static void
-usage(void)
+/* -h/--help: on stdout, exit 0; a usage error: on stderr, exit 2. */
+static _Noreturn void
+usage(int status)
 {
-	fprintf(stderr,
-	        "usage: mta-stsd [-c FILE] [-f] [-p FILE] [-t] [-v] [-V]\n"
-	        "  -c FILE  configuration (default %s; built-in defaults if absent)\n"
-	        "  -f       stay in the foreground, log to stderr\n"
-	        "  -p FILE  write the pid to FILE once ready; removed at exit\n"
-	        "  -t       check the configuration and exit\n"
-	        "  -v       debug logging (all categories)\n"
-	        "  -V       print the version and exit\n",
+	fprintf(status == 0 ? stdout : stderr,
+	        "usage: mta-stsd [-c FILE] [-f] [-p FILE] [-t] [-v] [-V] [-h]\n"
+	        "  -c FILE     configuration (default %s; built-in defaults if absent)\n"
+	        "  -f          stay in the foreground, log to stderr\n"
+	        "  -p FILE     write the pid to FILE once ready; removed at exit\n"
+	        "  -t          check the configuration and exit\n"
+	        "  -v          debug logging (all categories)\n"
+	        "  -V          print the version and exit\n"
+	        "  -h, --help  print this text and exit; see mta-stsd(8), mta-stsd.conf(5)\n",
 	        CFG_DEFAULT_PATH);
-	exit(2);
+	exit(status);
 }
 
 /* path made absolute against the current directory (the detached daemon works in "/");
@@ -332,6 +335,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char **argv)
 {
+	static const struct option long_opts[] = {{"help", no_argument, NULL, 'h'},
+	                                          {NULL, 0, NULL, 0}};
 	struct daemon d;
 	const char *origin = NULL;
 	int foreground = 0, check = 0, verbose = 0, opt, rc = 1, notify = -1, pid_fd = -1;
@@ -347,7 +352,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
 	d.builtin = 1; /* no -c: the built-in text stands in for a missing default file */
-	while ((opt = getopt(argc, argv, "c:fp:tvV")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fhp:tvV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.path = optarg;
@@ -368,12 +373,14 @@ main(int argc, char **argv)
 		case 'V':
 			printf("mta-stsd %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'h':
+			usage(0);
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	/* The detached daemon works in "/": relative names are taken from where it started. */
 	d.path = path = abs_path(d.path);
 	if (pid_path != NULL)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install everything the test suite needs on Debian 12: the build dependencies
-# (packaging/install-build-deps.sh), then cmocka, valgrind, clang-format, lmdb-utils and the
+# (packaging/install-build-deps.sh), then cmocka, valgrind, clang-format, lmdb-utils, mandoc and
+# groff-base (tests/man.sh lints the man pages with both) and the
 # real peers the integration tests run in their own network namespace: unbound (validating
 # resolver), knot (DNSSEC-signed zones), nginx (HTTPS), Postfix (postmap and real MTAs),
 # openssl (test CA), dig, iproute2/util-linux (namespaces).
@@ -33,7 +34,7 @@ fi
 # A Postfix installed here must not configure itself as a mail system.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends \
-	libcmocka-dev lmdb-utils valgrind clang-format \
+	libcmocka-dev lmdb-utils valgrind clang-format mandoc groff-base \
 	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux >/dev/null
 for s in $new; do
 	$SUDO systemctl disable "$s" >/dev/null 2>&1 || true

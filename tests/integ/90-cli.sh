@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Command line: mta-stsd -t (config check), mta-stsctl query (through the daemon) and
-# query --direct (no daemon: discovery + decision in the CLI, with a "why").
+# Command line: -h/--help of both programs and of mta-stsctl query (usage on stdout, exit 0;
+# a usage error: stderr, exit 2), mta-stsd -t (config check), mta-stsctl query (through the
+# daemon) and query --direct (no daemon: discovery + decision in the CLI, with a "why").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 16
+plan 25
 
 sts_domain enforce.test 1 --policy "$(enforce_policy mail.enforce.test '*.mx.enforce.test')"
 dns_rr "enforce.test. 300 IN MX 20 a.mx.enforce.test."
@@ -13,6 +14,39 @@ dns_start
 web_start
 stsd_config
 SEC=$(secure_for mail.enforce.test:a.mx.enforce.test)
+
+# -h/--help: usage on stdout, nothing on stderr, exit 0 (no configuration needed); a usage
+# error: usage on stderr, nothing on stdout, exit 2.
+_cli() { # _cli WANT_RC STREAM PATTERN DESC -- CMD...: STREAM (out|err) matches, the other is empty
+	local want=$1 stream=$2 pat=$3 desc=$4 rc out err
+	shift 5
+	out=$(timeout 10 "$@" 2>"$T/cli.err")
+	rc=$?
+	err=$(cat "$T/cli.err")
+	if [ "$stream" = err ]; then local t=$out; out=$err; err=$t; fi
+	# shellcheck disable=SC2053
+	if [ $rc = "$want" ] && [[ $out == $pat ]] && [ -z "$err" ]; then
+		pass "$desc"
+	else
+		fail "$desc" "rc=$rc (want $want)" "$stream: $out" "other stream: $err"
+	fi
+}
+_cli 0 out "usage: mta-stsd \[-c FILE\]*-h, --help*" "mta-stsd -h: usage on stdout, exit 0" -- "$STSD" -h
+_cli 0 out "usage: mta-stsd \[-c FILE\]*-h, --help*" "mta-stsd --help: usage on stdout, exit 0" -- "$STSD" --help
+_cli 2 err "*usage: mta-stsd \[-c FILE\]*" "mta-stsd -x: usage on stderr, exit 2" -- "$STSD" -x
+_cli 0 out "usage: mta-stsctl *COMMAND*query \[--direct\] \[--json\] DOMAIN*" \
+	"mta-stsctl -h: usage on stdout, exit 0" -- "$STSCTL" -h
+_cli 0 out "usage: mta-stsctl *COMMAND*query \[--direct\] \[--json\] DOMAIN*" \
+	"mta-stsctl --help: usage on stdout, exit 0" -- "$STSCTL" --help
+_cli 0 out "usage: mta-stsctl *query \[--direct\] \[--json\] DOMAIN*--direct*" \
+	"mta-stsctl query --help: its usage on stdout, exit 0, without a configuration" \
+	-- "$STSCTL" -c "$T/does-not-exist.conf" query --help
+_cli 0 out "usage: mta-stsctl *query \[--direct\] \[--json\] DOMAIN*" \
+	"mta-stsctl query -h: its usage on stdout, exit 0" -- "$STSCTL" query -h
+_cli 2 err "usage: mta-stsctl *query \[--direct\] \[--json\] DOMAIN*" \
+	"mta-stsctl query without a domain: usage on stderr, exit 2" -- "$STSCTL" query
+_cli 2 err "mta-stsctl: unknown command: frob*usage: mta-stsctl*" \
+	"mta-stsctl frob: unknown command on stderr, exit 2" -- "$STSCTL" frob example.com
 
 # -t: configuration check
 out=$(timeout 10 "$STSD" -t -c "$STSD_CONF" 2>&1)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -1173,6 +1174,87 @@ test_key_table(void **state)
 
 static struct CMUnitTest tests[NCASES + 16];
 
+/*
+ * packaging/mta-stsd.conf, the shipped configuration file, shows every key as a ";key = value"
+ * line at its built-in default (tests/man.sh checks that every key of the table is there).
+ * Uncommented, it must describe the built-in configuration exactly, but for user (set in the
+ * shipped file) and the keys without a default, which show an example: socket_group,
+ * dns_servers, ca_file. [daemon] restart keys are compared through cfg_keep_restart(), which
+ * walks the whole key table; zone keys as the whole [default] section.
+ */
+static void
+test_shipped_conf(void **state)
+{
+	static char text[65536], plain[65536];
+	static const char *const examples[] = {"socket_group", "user", "dns_servers", "ca_file"};
+	const char *top = getenv("top_srcdir"), *names[CFG_KEYS_MAX], *p;
+	struct cfg *shipped, *all, *builtin;
+	char path[1024], err[256];
+	size_t n, o = 0, changed;
+	int same;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/packaging/mta-stsd.conf", top ? top : ".");
+	if ((fp = fopen(path, "r")) == NULL)
+		fail_msg("cannot open %s", path);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	assert_false(ferror(fp));
+	fclose(fp);
+	assert_true(n < sizeof(text) - 1);
+	text[n] = '\0';
+
+	shipped = cfg_parse(text, err, sizeof(err));
+	if (shipped == NULL)
+		fail_msg("%s: %s", path, err);
+	assert_non_null(shipped->user);
+	assert_string_equal(shipped->user, "mta-stsd");
+	assert_string_equal(shipped->cache_dir, "/var/lib/mta-stsd");
+	cfg_unref(shipped);
+
+	/* ";key = value" -> "key = value"; comments ("#", "; text") stay */
+	for (p = text; *p != '\0';) {
+		const char *nl = strchr(p, '\n'), *q = p;
+		size_t len = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+
+		if (*q == ';') {
+			q++;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (!(*q >= 'a' && *q <= 'z'))
+				q = p;
+		}
+		len -= (size_t)(q - p);
+		memcpy(plain + o, q, len);
+		o += len;
+		p = q + len;
+	}
+	plain[o] = '\0';
+	all = cfg_parse(plain, err, sizeof(err));
+	if (all == NULL)
+		fail_msg("%s uncommented: %s", path, err);
+	builtin = cfg_parse(cfg_default_text, NULL, 0);
+	assert_non_null(builtin);
+
+	memset(names, 0, sizeof(names));
+	changed = cfg_keep_restart(all, builtin, names, CFG_KEYS_MAX);
+	same = changed == sizeof(examples) / sizeof(examples[0]);
+	for (size_t i = 0; same && i < changed; i++)
+		same = strcmp(names[i], examples[i]) == 0;
+	if (!same) {
+		for (size_t i = 0; i < changed && i < CFG_KEYS_MAX; i++)
+			print_message("# differs from the built-in default: %s\n", names[i]);
+		fail_msg("%s: a ;key = value line is not the built-in default", path);
+	}
+	assert_int_equal(all->txt_recheck, builtin->txt_recheck);
+	assert_int_equal(all->refresh, builtin->refresh);
+	assert_int_equal(all->max_connections, builtin->max_connections);
+	assert_int_equal(all->max_lookups, builtin->max_lookups);
+	assert_memory_equal(&all->default_zone, &builtin->default_zone, sizeof(struct cfg_zone));
+	cfg_unref(all);
+	cfg_unref(builtin);
+}
+
 int
 main(void)
 {
@@ -1195,5 +1277,6 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_keep_restart);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_parse);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen_unix_cap);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_shipped_conf);
 	return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
 }
