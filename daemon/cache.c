@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dname.h"
 #include "log.h"
 #include "xalloc.h"
 
 #define CACHE_MAP_MAX (16UL << 30) /* 16 GiB: beyond that something is wrong */
+#define CACHE_DUE_KEY_MAX (12 + DNAME_MAX)
 
 struct cache {
 	MDB_env *env;
@@ -172,15 +174,79 @@ cache_get_dane(struct cache *c, const char *key, struct danerec *out)
 	return CACHE_HIT;
 }
 
-/* Store len bytes under key (or delete key), growing the map when full. */
-static int
-cache_write(struct cache *c, const char *key, const uint8_t *buf, size_t len, int del)
+/* One write: the value under key (val NULL: delete it) and, for a policy record, its index
+ * entry ("due/" + due time + domain, so a cursor finds the next due records in time order);
+ * the old record's entry is read and removed in the same transaction. */
+struct cache_op {
+	const char *name; /* the domain or "dane/..." key; for logs */
+	const void *key;
+	size_t klen;
+	const uint8_t *val;
+	size_t len;
+	int indexed; /* key is a policy domain */
+	int64_t due; /* its new due time (0: none) */
+};
+
+/* "due/" + big-endian due + domain; returns the key length. */
+static size_t
+cache_due_key(uint8_t out[CACHE_DUE_KEY_MAX], int64_t due, const char *domain)
 {
-	MDB_val k = {strlen(key), (void *)key}, val;
+	size_t n = strlen(domain);
+
+	INVARIANT(due > 0 && n <= DNAME_MAX);
+	memcpy(out, "due/", 4);
+	for (int i = 0; i < 8; i++)
+		out[4 + i] = (uint8_t)((uint64_t)due >> (56 - 8 * i));
+	memcpy(out + 12, domain, n);
+	return 12 + n;
+}
+
+static int
+cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
+{
+	MDB_val k = {op->klen, (void *)op->key}, v, ik;
+	uint8_t ikey[CACHE_DUE_KEY_MAX];
+	int rc;
+
+	if (op->indexed) {
+		static struct cacherec old;
+		int64_t old_due = 0;
+
+		rc = mdb_get(txn, c->dbi, &k, &v);
+		if (rc == 0 && cacherec_decode(v.mv_data, v.mv_size, &old) == CACHEREC_OK)
+			old_due = old.due;
+		else if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+		if (old_due != 0 && old_due != op->due) {
+			ik.mv_size = cache_due_key(ikey, old_due, op->name);
+			ik.mv_data = ikey;
+			if ((rc = mdb_del(txn, c->dbi, &ik, NULL)) != 0 && rc != MDB_NOTFOUND)
+				return rc;
+		}
+		if (op->val != NULL && op->due != 0) {
+			ik.mv_size = cache_due_key(ikey, op->due, op->name);
+			ik.mv_data = ikey;
+			v.mv_size = 0;
+			v.mv_data = NULL;
+			if ((rc = mdb_put(txn, c->dbi, &ik, &v, 0)) != 0)
+				return rc;
+		}
+	}
+	if (op->val == NULL)
+		return mdb_del(txn, c->dbi, &k, NULL);
+	v.mv_size = op->len;
+	v.mv_data = (void *)op->val;
+	return mdb_put(txn, c->dbi, &k, &v, 0);
+}
+
+/* Run one write transaction, growing the map when full. */
+static int
+cache_write(struct cache *c, const struct cache_op *op)
+{
 	MDB_txn *txn;
 	int rc;
 
-	if (c->readonly && !del)
+	if (c->readonly && op->val != NULL)
 		return -1;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
@@ -191,9 +257,7 @@ cache_write(struct cache *c, const char *key, const uint8_t *buf, size_t len, in
 		}
 		if (rc != 0)
 			break;
-		val.mv_size = len;
-		val.mv_data = (void *)buf;
-		rc = del ? mdb_del(txn, c->dbi, &k, NULL) : mdb_put(txn, c->dbi, &k, &val, 0);
+		rc = cache_op_apply(c, txn, op);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
@@ -212,11 +276,11 @@ cache_write(struct cache *c, const char *key, const uint8_t *buf, size_t len, in
 		log_info("stage=cache op=grow mapsize=%zu", c->mapsize);
 		rc = MDB_MAP_FULL;
 	}
-	if (del && rc == MDB_NOTFOUND)
+	if (op->val == NULL && rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0) {
-		log_err("stage=cache op=%s key=%s err=\"%s\"", del ? "delete" : "write", key,
-		        mdb_strerror(rc));
+		log_err("stage=cache op=%s key=%s err=\"%s\"", op->val == NULL ? "delete" : "write",
+		        op->name, mdb_strerror(rc));
 		return -1;
 	}
 	return 1;
@@ -228,9 +292,10 @@ cache_put(struct cache *c, const char *domain, const struct cacherec *rec)
 	static uint8_t buf[CACHEREC_MAX_BYTES];
 	size_t len = 0;
 	enum cacherec_err e = cacherec_encode(rec, buf, sizeof(buf), &len);
+	struct cache_op op = {domain, domain, strlen(domain), buf, len, 1, rec->due};
 
 	INVARIANT(e == CACHEREC_OK); /* CACHEREC_MAX_BYTES bounds every valid record */
-	return cache_write(c, domain, buf, len, 0) < 0 ? -1 : 0;
+	return cache_write(c, &op) < 0 ? -1 : 0;
 }
 
 int
@@ -239,15 +304,70 @@ cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
 	static uint8_t buf[DANEREC_MAX_BYTES];
 	size_t len = 0;
 	enum danerec_err e = danerec_encode(rec, buf, sizeof(buf), &len);
+	struct cache_op op = {key, key, strlen(key), buf, len, 0, 0};
 
 	INVARIANT(e == DANEREC_OK); /* DANEREC_MAX_BYTES bounds every valid record */
-	return cache_write(c, key, buf, len, 0) < 0 ? -1 : 0;
+	return cache_write(c, &op) < 0 ? -1 : 0;
 }
 
 int
 cache_del(struct cache *c, const char *domain)
 {
-	return cache_write(c, domain, NULL, 0, 1);
+	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0};
+
+	return cache_write(c, &op);
+}
+
+int
+cache_unindex(struct cache *c, int64_t due, const char *domain)
+{
+	uint8_t ikey[CACHE_DUE_KEY_MAX];
+	struct cache_op op = {domain, ikey, cache_due_key(ikey, due, domain), NULL, 0, 0, 0};
+
+	return cache_write(c, &op);
+}
+
+int
+cache_due(struct cache *c, int64_t until, unsigned max,
+          int (*fn)(void *arg, const char *domain, int64_t due), void *arg, int64_t *next)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	unsigned n = 0;
+	int rc;
+
+	*next = 0;
+	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
+		cache_drop_reader(c);
+		return -1;
+	}
+	key.mv_size = 4;
+	key.mv_data = (void *)"due/";
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const uint8_t *p = key.mv_data;
+		char domain[DNAME_MAX + 1];
+		uint64_t due = 0;
+
+		if (key.mv_size < 4 || memcmp(p, "due/", 4) != 0)
+			break;
+		if (key.mv_size < 13 || key.mv_size > 12 + DNAME_MAX)
+			continue; /* not ours: never written by cache_due_key() */
+		for (int i = 0; i < 8; i++)
+			due = due << 8 | p[4 + i];
+		if (due > (uint64_t)until || n >= max) {
+			*next = due > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)due;
+			break;
+		}
+		memcpy(domain, p + 12, key.mv_size - 12);
+		domain[key.mv_size - 12] = '\0';
+		n++;
+		if (fn(arg, domain, (int64_t)due) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_reset(c->rtxn);
+	return 0;
 }
 
 int

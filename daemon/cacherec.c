@@ -3,11 +3,11 @@
  * cacherec: the cache record of one policy domain, its byte encoding and the trust-on-first-use
  * update rules (RFC 8461 s5.1, s10). Pure (P): no I/O, no clock (now is a parameter), no globals.
  * Encoding: version byte, flags byte, six little-endian int64 times (version 1: five, without
- * fail_until), mode, max_age, n_mx, then u8-length-prefixed id, failed_id and mx patterns.
- * Version 1 records are still read, so an upgrade never loses a learned policy. Decoding
- * re-validates every field (ids,
- * patterns via dname_normalize, ranges, expires == fetched + max_age, no trailing bytes), so a
- * damaged or foreign record is rejected rather than applied.
+ * fail_until), mode, max_age, n_mx, u8-length-prefixed id, failed_id and mx patterns, then
+ * (version 3) the times queried and due. Versions 1 and 2 are still read, so an upgrade never
+ * loses a learned policy. Decoding re-validates every field (ids, patterns via
+ * dname_normalize, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
+ * foreign record is rejected rather than applied.
  * Limits: CACHEREC_MAX_BYTES per record (the largest record is about 16.4 KB).
  * LMDB access lives in cache.c; the decision what to answer lives in decide.c.
  */
@@ -106,6 +106,8 @@ cacherec_encode(const struct cacherec *r, uint8_t *out, size_t outsz, size_t *ou
 	cacherec_put_str(&w, r->failed_id, STSRECORD_ID_MAX);
 	for (unsigned i = 0; i < r->policy.n_mx; i++)
 		cacherec_put_str(&w, r->policy.mx[i], DNAME_MAX);
+	cacherec_put_le(&w, (uint64_t)r->queried, 8);
+	cacherec_put_le(&w, (uint64_t)r->due, 8);
 	if (w.full)
 		return CACHEREC_NO_SPACE;
 	*outlen = w.len;
@@ -231,7 +233,14 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 		if (rb->bad || !cacherec_mx_ok(r->policy.mx[i], n))
 			return -1;
 	}
-	if (rb->off != rb->len)
+	if (version >= 3) {
+		r->queried = cacherec_get_i64(rb);
+		r->due = cacherec_get_i64(rb);
+	} else {
+		/* Before version 3 the last check is the best trace of the last request. */
+		r->queried = r->checked > r->fetched ? r->checked : r->fetched;
+	}
+	if (rb->bad || rb->off != rb->len || r->queried < 0 || r->due < 0)
 		return -1;
 
 	if (!r->has_policy) {
@@ -260,7 +269,7 @@ cacherec_decode(const uint8_t *p, size_t len, struct cacherec *r)
 	cacherec_init(r);
 	if (len == 0)
 		return CACHEREC_CORRUPT;
-	if (p[0] != CACHEREC_VERSION && p[0] != 1)
+	if (p[0] < 1 || p[0] > CACHEREC_VERSION)
 		return CACHEREC_BAD_VERSION;
 	rb.off = 1;
 	if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, p[0], r) != 0) {
@@ -389,6 +398,18 @@ cacherec_on_fetch_fail(struct cacherec *r, const char *id, int64_t now, unsigned
 	 * domain is treated as having no policy for a while (and the fallback is answered). */
 	if (!cacherec_policy_valid(r, now))
 		r->none_until = now + (int64_t)remember;
+}
+
+void
+cacherec_merge(struct cacherec *r, const struct cacherec *stored)
+{
+	int64_t queried = r->queried > stored->queried ? r->queried : stored->queried;
+
+	/* Two discoveries of one domain overlapped: the later fetch wins, so a record is never
+	 * taken back to an older policy by a slower writer (RFC 8461 s5.1). */
+	if (stored->has_policy && stored->fetched > r->fetched)
+		*r = *stored;
+	r->queried = queried;
 }
 
 const char *

@@ -118,6 +118,7 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(dns_timeout, V_UINT, 1, 30, RESTART),
     DKEY(txt_recheck, V_UINT, 1, 86400, RELOAD),
     DKEY(refresh, V_UINT, 60, 31557600, RELOAD),
+    DKEY(refresh_active, V_UINT, 3600, 31557600, RELOAD),
     DKEY(max_connections, V_UINT, 1, 100000, RELOAD),
     DKEY(max_lookups, V_UINT, 1, 100000, RELOAD),
     DCHOICE(dnssec, cfg_bool_words, "expected yes or no", RESTART),
@@ -755,6 +756,7 @@ cfg_defaults(struct cfg *c)
 	c->dns_timeout = 5;
 	c->txt_recheck = 300;
 	c->refresh = 86400;
+	c->refresh_active = 35 * 86400;
 	c->max_connections = 1000;
 	c->max_lookups = 4096;
 	memcpy(c->default_zone.name, "default", sizeof("default"));

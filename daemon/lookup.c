@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "discover.h"
 #include "log.h"
+#include "refresh.h"
 #include "xalloc.h"
 
 #define LOOKUP_BUCKETS 1024             /* power of two */
@@ -161,6 +162,30 @@ lookup_free(struct lookup *lk)
 	free(lk);
 }
 
+static struct refresh_params
+lookup_refresh_params(const struct cfg *cfg)
+{
+	struct refresh_params p = {cfg->refresh, cfg->refresh_active};
+
+	return p;
+}
+
+/* Store what the MTA-STS part learnt, after what another discovery may have stored meanwhile,
+ * as asked for now (refresh_active) and indexed for the refresh scheduler. */
+static void
+lookup_store(struct lookups *ls, struct lookup *lk)
+{
+	static struct cacherec stored;
+	struct refresh_params p = lookup_refresh_params(lk->cfg);
+	int64_t now = (int64_t)time(NULL);
+
+	if (cache_get(ls->cache, lk->dest.domain, &stored) == CACHE_HIT)
+		cacherec_merge(&lk->rec, &stored);
+	lk->rec.queried = now;
+	lk->rec.due = refresh_due(&lk->rec, &p, refresh_seed(lk->dest.domain), now);
+	cache_put(ls->cache, lk->dest.domain, &lk->rec);
+}
+
 /* Once no part runs: store what was learnt, answer every waiter, free the lookup. It leaves
  * the table before any waiter runs, so a request made from a callback starts afresh from the
  * cache just written. */
@@ -176,7 +201,7 @@ lookup_finish(struct lookup *lk)
 		lk->rec = out->rec;
 		lk->disc = out->disc;
 		if (ls->cache != NULL && out->sts_write)
-			cache_put(ls->cache, lk->dest.domain, &lk->rec);
+			lookup_store(ls, lk);
 	}
 	if ((ran & DISCOVER_DNS) != 0) {
 		lk->drec = out->drec;
@@ -205,7 +230,11 @@ static void
 lookup_sts_start(struct lookup *lk, const struct cacherec *rec)
 {
 	const struct cfg *cfg = lk->cfg;
-	struct sts_params prm = {cfg->txt_recheck, cfg->refresh};
+	struct refresh_params p = lookup_refresh_params(cfg);
+	/* A re-check refetches once the scheduler would: the same jittered interval. */
+	struct sts_params prm = {
+	    cfg->txt_recheck,
+	    rec->has_policy ? refresh_age(rec, &p, refresh_seed(lk->dest.domain)) : cfg->refresh};
 
 	/* TXT, then A and AAAA together, then the fetch. */
 	discover_sts(lk->d, rec, &prm, 2 * cfg->dns_timeout + cfg->fetch_timeout + 2);

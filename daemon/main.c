@@ -35,6 +35,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "resolver.h"
+#include "scheduler.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -285,6 +286,7 @@ struct daemon {
 	struct event_base *base;
 	struct cfg *cfg; /* the running configuration (a reference) */
 	struct server *srv;
+	struct scheduler *sched; /* proactive refresh, once the cache is open */
 	const char *path;
 	int builtin; /* running on the built-in text (no file at the default path): a file that
 	              * appears later may be loaded; once a file was read, it must stay */
@@ -326,6 +328,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		         changed[i]);
 	/* Swap: requests and lookups in flight keep the configuration they started with. */
 	server_set_cfg(d->srv, fresh);
+	if (d->sched != NULL)
+		scheduler_set_cfg(d->sched, fresh);
 	cfg_unref(d->cfg);
 	d->cfg = fresh;
 	d->builtin = origin == cfgfile_builtin_origin;
@@ -419,6 +423,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ls = lookups_new(d.base, res, fetch, cache);
+	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg);
 	server_start(d.srv, ls);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
@@ -444,6 +449,7 @@ main(int argc, char **argv)
 out:
 	resolver_cancel(probe);
 	server_free(d.srv); /* cancels waiters before the lookups go */
+	scheduler_free(d.sched);
 	lookups_free(ls);
 	fetch_free(fetch);
 	resolver_free(res);

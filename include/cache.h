@@ -37,7 +37,7 @@ enum cache_res cache_get(struct cache *c, const char *domain, struct cacherec *o
 
 /**
  * Write the record of a policy domain in its own committed transaction, growing the map
- * when it is full.
+ * when it is full. Its index entry follows rec->due (none when 0).
  * @param c cache @param domain normalised domain @param rec record
  * @return 0 on success, -1 on failure (logged)
  */
@@ -58,10 +58,31 @@ enum cache_res cache_get_dane(struct cache *c, const char *key, struct danerec *
 int cache_put_dane(struct cache *c, const char *key, const struct danerec *rec);
 
 /**
- * Delete a domain's record. @param c cache @param domain domain
+ * Delete a domain's record and its index entry. @param c cache @param domain domain
  * @return 1 deleted, 0 absent, -1 error
  */
 int cache_del(struct cache *c, const char *domain);
+
+/**
+ * Remove one index entry that no longer matches a record (its record is gone, or carries
+ * another due time). @param c cache @param due the entry's time @param domain its domain
+ * @return 1 removed, 0 absent, -1 error
+ */
+int cache_unindex(struct cache *c, int64_t due, const char *domain);
+
+/**
+ * Visit the index of due times in order: every entry due at or before until, at most max.
+ * cache_put() keeps one entry per record whose due member is set (and removes the old one in
+ * the same transaction), so the next due records are found without reading the others.
+ * @param c cache @param until last due time wanted @param max most entries to visit
+ * @param fn called per entry with the domain (borrowed for the call) and its due time; it may
+ *        not write to the cache; a non-zero return stops the walk
+ * @param arg its argument
+ * @param next set to the due time of the first entry not visited, 0 if there is none
+ * @return 0, or -1 on LMDB failure
+ */
+int cache_due(struct cache *c, int64_t until, unsigned max,
+              int (*fn)(void *arg, const char *domain, int64_t due), void *arg, int64_t *next);
 
 /**
  * Visit every record in key order. @param c cache

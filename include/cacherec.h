@@ -8,7 +8,8 @@
 #include "stspolicy.h"
 #include "stsrecord.h"
 
-#define CACHEREC_VERSION 2 /**< encoding version byte (2: fail_until; 1 is still read) */
+/** Encoding version byte (3: queried and due; 2: fail_until; 1 and 2 are still read). */
+#define CACHEREC_VERSION 3
 /** RFC 8461 s5.1: wait at least 5 minutes before refetching a policy id that failed. */
 #define CACHEREC_RETRY_AFTER 300
 #define CACHEREC_MAX_BYTES 20000 /**< upper bound of an encoded record */
@@ -25,6 +26,8 @@ struct cacherec {
 	char failed_id[STSRECORD_ID_MAX + 1]; /**< TXT id whose fetch failed */
 	int64_t none_until;                   /**< "no policy" remembered until then (0: not) */
 	int64_t fail_until; /**< a failed TXT lookup remembered until then (0: not) */
+	int64_t queried;    /**< last time a request needed the record (refresh_active) */
+	int64_t due;        /**< when the refresh scheduler looks at it again (0: not scheduled) */
 };
 
 /** What the cache lets the daemon answer without any network I/O. */
@@ -124,6 +127,14 @@ void cacherec_on_fetch_ok(struct cacherec *r, const struct stspolicy *p, const c
  * @param r record @param id TXT id @param now time @param remember seconds
  */
 void cacherec_on_fetch_fail(struct cacherec *r, const char *id, int64_t now, unsigned remember);
+
+/**
+ * Merge the stored record into one about to be written over it: if the stored one holds a
+ * policy fetched later, it replaces r whole (a slower discovery never undoes a newer fetch);
+ * the later of the two request times is kept either way.
+ * @param r record to write (updated) @param stored record read back from the cache
+ */
+void cacherec_merge(struct cacherec *r, const struct cacherec *stored);
 
 /** @param err code @return static text */
 const char *cacherec_strerror(enum cacherec_err err);

@@ -89,9 +89,10 @@ struct cfg {
 	unsigned dns_timeout;         /**< seconds per DNS query */
 	unsigned txt_recheck;         /**< seconds between background TXT checks */
 	unsigned refresh;             /**< seconds after which a policy is refetched proactively */
-	unsigned max_connections;     /**< cap on open Postfix connections */
-	unsigned max_lookups;         /**< cap on concurrent domain lookups */
-	unsigned dnssec;              /**< 1: trust the resolver's AD bit (validating, local) */
+	unsigned refresh_active;  /**< a domain asked for within this many seconds is refreshed */
+	unsigned max_connections; /**< cap on open Postfix connections */
+	unsigned max_lookups;     /**< cap on concurrent domain lookups */
+	unsigned dnssec;          /**< 1: trust the resolver's AD bit (validating, local) */
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
 	unsigned n_zones;                    /**< count */
 	struct cfg_zone default_zone;        /**< [default] */

@@ -421,7 +421,10 @@ _web_init() {
 		daemon off;
 		events { worker_connections 512; }
 		http {
-		    access_log $WEB_DIR/logs/access.log;
+		    # the combined format, then the name asked for (which policy host was fetched)
+		    log_format withhost '\$remote_addr - - [\$time_local] "\$request" \$status '
+		                        '\$body_bytes_sent "\$http_referer" "\$http_user_agent" "\$host"';
+		    access_log $WEB_DIR/logs/access.log withhost;
 		    client_body_temp_path $WEB_DIR/tmp/body;
 		    proxy_temp_path $WEB_DIR/tmp/proxy;
 		    fastcgi_temp_path $WEB_DIR/tmp/fastcgi;

@@ -191,6 +191,98 @@ test_dane_records(void **state)
 	cache_close(c);
 }
 
+struct due_seen {
+	unsigned n;
+	char names[8][32];
+	int64_t dues[8];
+};
+
+static int
+collect_due(void *arg, const char *domain, int64_t due)
+{
+	struct due_seen *s = arg;
+
+	assert_true(s->n < 8);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", domain);
+	s->dues[s->n++] = due;
+	return 0;
+}
+
+static void
+put_due(struct cache *c, const char *domain, int64_t due)
+{
+	static struct cacherec r;
+
+	make_record(&r, 1);
+	r.due = due;
+	assert_int_equal(cache_put(c, domain, &r), 0);
+}
+
+/* The index of due times: in time order, bounded by until and max, one entry per record
+ * (a rewrite moves it, a delete removes it), kept across reopening, invisible to the walk. */
+static void
+test_due_index(void **state)
+{
+	struct due_seen s;
+	int64_t next = -1;
+	unsigned before = 0, records = 0;
+	char err[256];
+	struct cache *c;
+
+	(void)state;
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_walk(c, count_walk, &before), 0); /* earlier tests' records */
+	put_due(c, "a.example", 300);
+	put_due(c, "b.example", 100);
+	put_due(c, "c.example", 200);
+	put_due(c, "d.example", 0); /* not scheduled */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_due(c, 150, 10, collect_due, &s, &next), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.names[0], "b.example");
+	assert_int_equal(s.dues[0], 100);
+	assert_int_equal(next, 200);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_due(c, 1000, 10, collect_due, &s, &next), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.names[1], "c.example");
+	assert_string_equal(s.names[2], "a.example");
+	assert_int_equal(next, 0);
+	/* max stops early and says what comes next */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_due(c, 1000, 2, collect_due, &s, &next), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(next, 300);
+	/* a rewrite moves the entry; due 0 removes it; a delete removes it */
+	put_due(c, "a.example", 50);
+	put_due(c, "c.example", 0);
+	assert_int_equal(cache_del(c, "b.example"), 1);
+	cache_close(c);
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_due(c, 1000, 10, collect_due, &s, &next), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.names[0], "a.example");
+	assert_int_equal(s.dues[0], 50);
+	/* the walk sees the three records left, not the index */
+	assert_int_equal(cache_walk(c, count_walk, &records), 0);
+	assert_int_equal(records, before + 3);
+	/* a stale entry is removed on its own; the record stays */
+	assert_int_equal(cache_unindex(c, 50, "a.example"), 1);
+	assert_int_equal(cache_unindex(c, 50, "a.example"), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_due(c, 1000, 10, collect_due, &s, &next), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(next, 0);
+	for (const char *const *d =
+	         (const char *const[]){"a.example", "c.example", "d.example", NULL};
+	     *d != NULL; d++)
+		assert_int_equal(cache_del(c, *d), 1);
+	cache_close(c);
+}
+
 int
 main(void)
 {
@@ -198,6 +290,7 @@ main(void)
 	    cmocka_unit_test(test_grow_and_reopen),
 	    cmocka_unit_test(test_damaged_record_is_a_miss),
 	    cmocka_unit_test(test_dane_records),
+	    cmocka_unit_test(test_due_index),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -78,6 +78,8 @@ assert_rec_equal(const struct cacherec *a, const struct cacherec *b)
 	assert_string_equal(a->failed_id, b->failed_id);
 	assert_int_equal(a->none_until, b->none_until);
 	assert_int_equal(a->fail_until, b->fail_until);
+	assert_int_equal(a->queried, b->queried);
+	assert_int_equal(a->due, b->due);
 }
 
 /* ---- round trips ---- */
@@ -213,8 +215,8 @@ test_biggest_size(void **state)
 	(void)state;
 	rt_biggest(&r);
 	assert_int_equal(cacherec_encode(&r, buf, sizeof(buf), &len), CACHEREC_OK);
-	/* version, flags, 6 times, mode, max_age, n_mx, 2 ids, 64 patterns */
-	assert_int_equal(len, 1 + 1 + 48 + 1 + 4 + 1 + 33 + 33 + 64 * 254);
+	/* version, flags, 6 times, mode, max_age, n_mx, 2 ids, 64 patterns, 2 times */
+	assert_int_equal(len, 1 + 1 + 48 + 1 + 4 + 1 + 33 + 33 + 64 * 254 + 16);
 	assert_true(len <= CACHEREC_MAX_BYTES);
 }
 
@@ -236,21 +238,68 @@ test_version(void **state)
 		/* Only the version byte: still a version mismatch, not a crash. */
 		assert_int_equal(cacherec_decode(buf, 1, &back), CACHEREC_BAD_VERSION);
 	}
-	/* A version 1 record (no fail_until: the sixth time is missing) written by an earlier
-	 * release is still read, so an upgrade keeps every learned policy. */
+	/* Records written by earlier releases are still read, so an upgrade keeps every learned
+	 * policy. Version 2 lacks the trailing queried and due (the last check stands for the
+	 * last request; nothing is scheduled); version 1 lacks fail_until (the sixth time) too. */
 	make_rec(&v1, STSPOLICY_MODE_ENFORCE, DAY);
 	cacherec_on_fetch_fail(&v1, "new1", T0 + 5, 300);
+	v1.queried = T0 + 5; /* == checked, later than fetched */
 	assert_int_equal(cacherec_encode(&v1, buf, sizeof(buf), &len), CACHEREC_OK);
+	buf[0] = 2;
+	assert_int_equal(cacherec_decode(buf, len - 16, &back), CACHEREC_OK);
+	assert_rec_equal(&v1, &back);
 	buf[0] = 1;
 	memmove(buf + 2 + 40, buf + 2 + 48, len - (2 + 48));
-	v1len = len - 8;
+	v1len = len - 8 - 16;
 	assert_int_equal(cacherec_decode(buf, v1len, &back), CACHEREC_OK);
 	assert_rec_equal(&v1, &back);
 	assert_int_equal(cacherec_view(&back, T0 + 10), CACHEREC_VIEW_POLICY);
-	/* ... and the v2 layout under a v1 version byte is refused, not misread. */
+	/* ... and a newer layout under an older version byte is refused, not misread. */
 	assert_int_equal(cacherec_encode(&v1, buf, sizeof(buf), &len), CACHEREC_OK);
 	buf[0] = 1;
 	assert_int_equal(cacherec_decode(buf, len, &back), CACHEREC_CORRUPT);
+	buf[0] = 2;
+	assert_int_equal(cacherec_decode(buf, len, &back), CACHEREC_CORRUPT);
+}
+
+/* Overlapping discoveries: the later fetch wins whole, the later request time is kept. */
+static void
+test_merge(void **state)
+{
+	static struct cacherec r, stored, want;
+
+	(void)state;
+	/* stored fetched later (another writer learnt a new id): it replaces r */
+	make_rec(&r, STSPOLICY_MODE_ENFORCE, DAY);
+	r.queried = T0 + 50;
+	make_rec(&stored, STSPOLICY_MODE_TESTING, 2 * DAY);
+	cacherec_on_fetch_ok(&stored, &stored.policy, "newid", T0 + 10);
+	stored.queried = T0 + 20;
+	want = stored;
+	want.queried = T0 + 50;
+	cacherec_merge(&r, &stored);
+	assert_rec_equal(&want, &r);
+	/* stored fetched earlier: r stays, with the later request time */
+	make_rec(&r, STSPOLICY_MODE_ENFORCE, DAY);
+	cacherec_on_fetch_ok(&r, &r.policy, "abc123", T0 + 30);
+	r.queried = T0 + 1;
+	want = r;
+	want.queried = T0 + 20;
+	cacherec_merge(&r, &stored);
+	assert_rec_equal(&want, &r);
+	/* the same fetch time: r stays (it carries the newer check) */
+	make_rec(&r, STSPOLICY_MODE_ENFORCE, DAY);
+	make_rec(&stored, STSPOLICY_MODE_ENFORCE, DAY);
+	cacherec_on_fetch_fail(&r, "zzz", T0 + 9, 300);
+	want = r;
+	cacherec_merge(&r, &stored);
+	assert_rec_equal(&want, &r);
+	/* stored without a policy never replaces one */
+	cacherec_init(&stored);
+	stored.none_until = T0 + 999;
+	stored.fetched = 0;
+	cacherec_merge(&r, &stored);
+	assert_rec_equal(&want, &r);
 }
 
 /* Every position, every value: decoding must not crash (ASan/UBSan watch), and what it accepts
@@ -288,8 +337,8 @@ test_flip_bytes(void **state)
 			mut[pos] = (uint8_t)v;
 			e = cacherec_decode(mut, len, &back);
 			if (pos == 0) {
-				/* 1 is the older layout: read as such, never a crash */
-				if (v != 1)
+				/* 1 and 2 are older layouts: read as such, never a crash */
+				if (v != 1 && v != 2)
 					assert_int_equal(e, CACHEREC_BAD_VERSION);
 				continue;
 			}
@@ -537,10 +586,21 @@ test_bad_bytes(void **state)
 	buf2[OFF_FAIL_UNTIL + 7] = 0x80;
 	assert_int_equal(cacherec_decode(buf2, len, &back), CACHEREC_CORRUPT);
 
-	/* A NUL inside an mx pattern (its last byte) */
+	/* A NUL inside an mx pattern (its last byte, before queried and due) */
 	memcpy(buf2, buf, len);
-	buf2[len - 1] = 0;
+	buf2[len - 17] = 0;
 	assert_int_equal(cacherec_decode(buf2, len, &back), CACHEREC_CORRUPT);
+
+	/* A negative queried, a negative due, a missing last byte, one byte too many */
+	memcpy(buf2, buf, len);
+	buf2[len - 9] = 0x80;
+	assert_int_equal(cacherec_decode(buf2, len, &back), CACHEREC_CORRUPT);
+	memcpy(buf2, buf, len);
+	buf2[len - 1] = 0x80;
+	assert_int_equal(cacherec_decode(buf2, len, &back), CACHEREC_CORRUPT);
+	assert_int_equal(cacherec_decode(buf, len - 1, &back), CACHEREC_CORRUPT);
+	memcpy(buf2, buf, len);
+	assert_int_equal(cacherec_decode(buf2, len + 1, &back), CACHEREC_CORRUPT);
 
 	/* Over CACHEREC_MAX_BYTES */
 	memset(buf2, 0, sizeof(buf2));
@@ -917,6 +977,7 @@ main(void)
 		                                 .initial_state = (void *)&bad_cases[i]};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_biggest_size);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_version);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_merge);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_flip_bytes);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_bytes);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_strerror);
