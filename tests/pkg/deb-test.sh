@@ -24,6 +24,7 @@
 # On a host that runs systemd the daemon is still started from the unit's command line, not
 # through systemctl: the test domain only exists inside the namespace.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# shellcheck source=tests/integ/lib.sh
 . "${0%/*}/../integ/lib.sh"
 
 PKG=mta-stsd
@@ -71,7 +72,7 @@ _pkg_cleanup() {
 	stsd_stop >/dev/null 2>&1
 	if [ -n "$_installed" ] && pkg_known; then
 		echo "# purging $PKG after an early end"
-		"${APT[@]}" purge "$PKG" >"$T/purge-at-exit.log" 2>&1 || cat "$T/purge-at-exit.log" | sed 's/^/#   /'
+		"${APT[@]}" purge "$PKG" >"$T/purge-at-exit.log" 2>&1 || sed 's/^/#   /' "$T/purge-at-exit.log"
 	fi
 	[ -z "$_guard" ] || rm -f "$_guard"
 	(exit $rc)
@@ -118,10 +119,10 @@ deb=$T/deb/${PKG}_${version}_${arch}.deb
 t0=$(now_ms)
 if "$top_srcdir/packaging/build-deb.sh" -o "$T/deb" >"$T/build-deb.log" 2>&1; then
 	pass "packaging/build-deb.sh builds the package, lintian clean ($((($(now_ms) - t0) / 1000)) s)"
+	diag "$(sed -n '/^build-deb: lintian/,$p' "$T/build-deb.log")"
 else
 	fail "packaging/build-deb.sh builds the package, lintian clean" "$(tail -n 40 "$T/build-deb.log")"
 fi
-diag "lintian:" "$(sed -n '/^build-deb: lintian/,$p' "$T/build-deb.log")"
 [ -f "$deb" ] || bail "no $deb: $(ls "$T/deb" 2>&1)"
 pass "package file named after configure.ac's version: ${deb##*/}"
 
