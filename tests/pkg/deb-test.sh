@@ -110,7 +110,7 @@ in_pkg_ns() {
 		exec "$@"' in_pkg_ns "$here" "$T" "$CA_FILE" "${unit_user[@]}" "$@"
 }
 
-plan 28
+plan 32
 
 # ---- build
 version=$(sed -n 's/^AC_INIT(\[mta-stsd\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
@@ -239,6 +239,23 @@ like "$rc $out" "0 *secure match=mail.$DOMAIN*" "installed mta-stsctl (installed
 is "$(stat -c '%U:%G' /var/lib/mta-stsd/data.mdb 2>&1)" "mta-stsd:mta-stsd" \
 	"the cache is written in /var/lib/mta-stsd, as mta-stsd"
 ok "the daemon exits 0 on SIGTERM" stsd_stop
+
+# ---- the same package again (postinst on an installed system), then removed without purge
+if dpkg -i "$deb" >"$T/reinstall.log" 2>&1; then
+	pass "dpkg -i the same package again (postinst run on an existing user and cache)"
+else
+	fail "dpkg -i the same package again (postinst run on an existing user and cache)" "$(tail -n 20 "$T/reinstall.log")"
+fi
+is "$(id -u mta-stsd 2>&1) $(stat -c '%a %U:%G' /var/lib/mta-stsd /var/lib/mta-stsd/data.mdb 2>&1 | tr '\n' ' ')" \
+	"$uid 700 mta-stsd:mta-stsd 600 mta-stsd:mta-stsd " "same uid, directory and cache kept as they were"
+if "${APT[@]}" remove "$PKG" >"$T/remove.log" 2>&1; then
+	pass "apt-get remove $PKG"
+else
+	fail "apt-get remove $PKG" "$(tail -n 30 "$T/remove.log")"
+fi
+ok "remove keeps the conffile, the cache and the user, not the binaries" \
+	eval '[ -f /etc/mta-stsd/mta-stsd.conf ] && [ -f /var/lib/mta-stsd/data.mdb ] && id mta-stsd >/dev/null &&
+		[ ! -e /usr/sbin/mta-stsd ] && [ ! -e /usr/bin/mta-stsctl ]'
 
 # ---- purge
 if "${APT[@]}" purge "$PKG" >"$T/purge.log" 2>&1; then
