@@ -35,6 +35,16 @@ version=$(sed -n 's/^AC_INIT(\[mta-stsd\], *\[\([^]]*\)\].*/\1/p' "$top/configur
 chver=$(dpkg-parsechangelog -l "$top/packaging/debian/changelog" -S Version)
 [ "$chver" = "$version" ] ||
 	die "packaging/debian/changelog is at $chver but configure.ac AC_INIT at $version: add a changelog entry"
+# Build-Depends must name every package packaging/install-build-deps.sh installs (but
+# build-essential, which Debian implies), so that the two never drift apart.
+want=$(sed -n '/apt-get install/,/>\/dev\/null/p' "$top/packaging/install-build-deps.sh" |
+	tr ' \t\\' '\n\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vx -e apt-get -e install -e build-essential)
+have=$(sed -n '/^Build-Depends:/,/^[^ ]/{s/^Build-Depends://;/^[^ ]/d;p}' "$top/packaging/debian/control" |
+	tr ',' '\n' | awk 'NF { print $1 }')
+[ -n "$want" ] || die "no package list found in packaging/install-build-deps.sh"
+missing=$(printf '%s\n' $want | grep -vxF -f <(printf '%s\n' $have) || true)
+[ -z "$missing" ] ||
+	die "Build-Depends in packaging/debian/control lacks what packaging/install-build-deps.sh installs:" $missing
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 deb=mta-stsd_${version}_${arch}.deb
 
