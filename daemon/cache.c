@@ -148,8 +148,8 @@ cache_get(struct cache *c, const char *domain, struct cacherec *out)
 	mdb_txn_reset(c->rtxn);
 	if (derr != CACHEREC_OK) {
 		/* A damaged record is never applied; the next successful fetch overwrites it. */
-		log_warn("stage=cache op=decode domain=%s err=\"%s\"", domain,
-		         cacherec_strerror(derr));
+		log_warn_rl("domain", domain, "cache-decode-failed", "err=\"%s\"",
+		            cacherec_strerror(derr));
 		return CACHE_MISS;
 	}
 	return CACHE_HIT;
@@ -168,7 +168,7 @@ cache_get_dane(struct cache *c, const char *key, struct danerec *out)
 	mdb_txn_reset(c->rtxn);
 	if (derr != DANEREC_OK) {
 		/* Not applied: the DNS state is simply looked up again. */
-		log_warn("stage=cache op=decode key=%s err=\"damaged DANE record\"", key);
+		log_warn_rl("key", key, "cache-decode-failed", "err=\"damaged DANE record\"");
 		return CACHE_MISS;
 	}
 	return CACHE_HIT;

@@ -99,11 +99,11 @@ discover_sts_log(const struct discover *d, const struct sts_eval *e)
 		         r->policy.n_mx);
 	else if (e->event == STS_EV_TXT_FAILED || e->event == STS_EV_BAD_RECORD ||
 	         e->event == STS_EV_FETCH_FAILED)
-		log_warn("domain=%s event=%s id=%s err=\"%s\"%s", d->dest.domain,
-		         sts_event_name(e->event), e->txt.id[0] ? e->txt.id : "-", esc,
-		         cacherec_view(r, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
-		             ? " action=keep-cached"
-		             : "");
+		log_warn_rl("domain", d->dest.domain, sts_event_name(e->event),
+		            "id=%s err=\"%s\"%s", e->txt.id[0] ? e->txt.id : "-", esc,
+		            cacherec_view(r, (int64_t)time(NULL)) == CACHEREC_VIEW_POLICY
+		                ? " action=keep-cached"
+		                : "");
 	else
 		log_debug(LOG_CAT_DNS, "domain=%s event=%s why=\"%s\"", d->dest.domain,
 		          sts_event_name(e->event), esc);
@@ -155,7 +155,7 @@ discover_dns_pump(struct discover *d)
 	d->running &= ~(unsigned)DISCOVER_DNS;
 	INVARIANT(dane_key(d->dest.domain, d->dest.port, d->dest.bracketed, key, sizeof(key)) == 0);
 	if (r->state == DANE_ERROR)
-		log_warn("destination=%s stage=dane err=\"%s\"", key + 5, r->why);
+		log_warn_rl("destination", key + 5, "dane-error", "err=\"%s\"", r->why);
 	else
 		log_debug(
 		    LOG_CAT_DNS,

@@ -3,6 +3,8 @@
  * log: one key=value line per event, to syslog (facility mail) or to stderr in the foreground.
  * Effectful (E). Levels: err (operator must act), warn (one domain's trouble), info (policy
  * learned/changed/expired), debug per category. Peer text must go through log_escape().
+ * Warnings about one subject are rate-limited per (subject, event) by a fixed table of
+ * LOG_RATE_SLOTS (no allocation; a collision only lets a line through early).
  */
 #include "log.h"
 
@@ -13,6 +15,11 @@
 #include <time.h>
 
 static const char *log_ident = "mta-stsd";
+static struct log_rate {
+	uint64_t h; /* hash of subject and event; 0: empty */
+	int64_t last;
+	unsigned held;
+} log_rate[LOG_RATE_SLOTS];
 static int log_stderr = 1;
 static unsigned log_mask;
 
@@ -79,6 +86,60 @@ log_vwrite(int prio, const char *level, const char *fmt, va_list ap)
 LOG_DEFINE(log_err, LOG_ERR, "err")
 LOG_DEFINE(log_warn, LOG_WARNING, "warn")
 LOG_DEFINE(log_info, LOG_INFO, "info")
+
+static uint64_t
+log_hash(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u; /* FNV-1a, 64 bits */
+	return (h ^ 0xff) * 1099511628211u;                   /* separator: "ab"+"c" != "a"+"bc" */
+}
+
+int
+log_rate_pass(const char *subject, const char *event, int64_t now, unsigned *suppressed)
+{
+	uint64_t h = log_hash(log_hash(14695981039346656037u, subject), event) | 1;
+	struct log_rate *r = &log_rate[h % LOG_RATE_SLOTS];
+
+	*suppressed = 0;
+	if (r->h != h) { /* first time, or the slot held another pair */
+		r->h = h;
+		r->last = now;
+		r->held = 0;
+		return 1;
+	}
+	if (now - r->last < LOG_RATE_INTERVAL && now >= r->last) {
+		r->held++;
+		return 0;
+	}
+	*suppressed = r->held;
+	r->last = now;
+	r->held = 0;
+	return 1;
+}
+
+void
+log_warn_rl(const char *keyname, const char *subject, const char *event, const char *fmt, ...)
+{
+	char rest[1536];
+	unsigned held;
+	va_list ap;
+	int n;
+
+	if (!log_rate_pass(subject, event, (int64_t)time(NULL), &held))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(rest, sizeof(rest), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		rest[0] = '\0';
+	else if ((size_t)n >= sizeof(rest))
+		memcpy(rest + sizeof(rest) - 4, "...", 4); /* say it was cut */
+	if (held > 0)
+		log_warn("%s=%s event=%s %s suppressed=%u", keyname, subject, event, rest, held);
+	else
+		log_warn("%s=%s event=%s %s", keyname, subject, event, rest);
+}
 
 void
 log_debug(unsigned cat, const char *fmt, ...)

@@ -127,7 +127,7 @@ lookup_reply_temp(const char *domain, const char *why, lookup_cb *cb, void *arg)
 	struct lookup_result r = {"TEMP",  why,  strlen(why),         why,
 	                          "local", NULL, DECIDE_DISC_NOT_RUN, NULL};
 
-	log_warn("domain=%s stage=lookup err=\"%s\"", domain, why);
+	log_warn_rl("domain", domain, "temp", "err=\"%s\"", why);
 	cb(arg, &r);
 }
 

@@ -91,10 +91,10 @@ scheduler_finish(struct scheduler_job *j)
 	if (rec.fetched <= j->before.fetched && j->before.has_policy &&
 	    j->before.policy.mode == STSPOLICY_MODE_ENFORCE) {
 		/* One line per attempt; attempts are REFRESH_BACKOFF_MIN apart at least. */
-		log_warn("domain=%s event=refresh-failed mode=enforce id=%s expires_in_days=%.1f "
-		         "next_attempt_in=%llds",
-		         j->domain, j->before.id, (double)(j->before.expires - now) / 86400.0,
-		         (long long)(rec.due - now));
+		log_warn_rl("domain", j->domain, "refresh-failed",
+		            "mode=enforce id=%s expires_in_days=%.1f next_attempt_in=%llds",
+		            j->before.id, (double)(j->before.expires - now) / 86400.0,
+		            (long long)(rec.due - now));
 	}
 	discover_free(j->d); /* allowed from its callback */
 	j->d = NULL;

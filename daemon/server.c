@@ -265,8 +265,8 @@ conn_request(struct conn *c, const char *p, size_t len)
 	 * a reload meanwhile changes nothing for it. */
 	r->cfg = cfg = cfg_ref(s->cfg);
 	if (socketmap_split(p, len, &name, &name_len, &key, &key_len) != SOCKETMAP_OK) {
-		log_warn("stage=socketmap err=\"malformed request\" request=\"%s\"",
-		         log_escape(p, len, esc, sizeof(esc)));
+		log_warn_rl("stage", "socketmap", "malformed-request", "request=\"%s\"",
+		            log_escape(p, len, esc, sizeof(esc)));
 		req_answer(r, "PERM", "malformed request: expected \"name key\"", 38);
 		return;
 	}
@@ -316,9 +316,9 @@ conn_on_read(struct bufferevent *bev, void *arg)
 			break;
 		if (e != SOCKETMAP_OK) {
 			char esc[64];
-			log_warn("stage=socketmap err=\"%s\" action=close data=\"%s\"",
-			         socketmap_strerror(e),
-			         log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
+			log_warn_rl("stage", "socketmap", "bad-netstring",
+			            "err=\"%s\" action=close data=\"%s\"", socketmap_strerror(e),
+			            log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
 			conn_free(c);
 			return;
 		}

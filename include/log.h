@@ -3,6 +3,12 @@
 #define MTASTSD_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/** At most one warning per (subject, event) in this many seconds; see log_warn_rl(). */
+#define LOG_RATE_INTERVAL 60
+/** Slots of the rate limiter (a hash table; a collision only lets a line through early). */
+#define LOG_RATE_SLOTS 4096
 
 /** Debug categories (bit mask). */
 enum log_cat {
@@ -29,6 +35,26 @@ int log_debug_enabled(unsigned cat);
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** One domain's trouble. @param fmt printf format */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/**
+ * A warning about one subject (a domain, a destination, a client), rate-limited: at most one
+ * line per LOG_RATE_INTERVAL seconds for each (subject, event); the lines held back are
+ * counted, and the next one let through ends with " suppressed=N". A domain that fails again
+ * and again, or a flood of bad requests, cannot drown the log.
+ * Written as "KEYNAME=SUBJECT event=EVENT " followed by the formatted text.
+ * @param keyname "domain", "destination" ... @param subject its value @param event event name
+ * @param fmt printf format of the rest of the line
+ */
+void log_warn_rl(const char *keyname, const char *subject, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/**
+ * The rate limiter's decision (log_warn_rl() asks it; exposed for tests).
+ * @param subject subject @param event event @param now time
+ * @param suppressed set to the lines held back since the last one let through
+ * @return 1 to write the line, 0 to hold it back
+ */
+int log_rate_pass(const char *subject, const char *event, int64_t now, unsigned *suppressed);
+
 /** Policy learned, changed, expired; start/stop. @param fmt printf format */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Debug line, only when cat is enabled. @param cat category @param fmt printf format */

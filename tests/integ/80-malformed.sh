@@ -6,7 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 18
+plan 19
 
 sts_domain enforce.test 1
 dns_start
@@ -65,5 +65,7 @@ expect enforce.test "$SEC" "answered while another connection holds a partial re
 exec 5>&-
 
 expect enforce.test "$SEC" "normal query after all the garbage"
+# Six bad netstrings above within a second: the log holds one line for them, not six.
+is "$(grep -c 'event=bad-netstring' "$STSD_LOG")" 1 "bad netstrings logged once (rate-limited)"
 ok "daemon still running" stsd_alive
 ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
