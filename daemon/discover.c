@@ -92,11 +92,13 @@ discover_sts_log(const struct discover *d, const struct sts_eval *e)
 	char esc[STS_WHY_MAX * 4];
 
 	log_escape(e->why, strlen(e->why), esc, sizeof(esc)); /* may hold peer bytes */
-	if (e->event == STS_EV_LEARNED || e->event == STS_EV_REFRESHED)
-		log_info("domain=%s event=%s id=%s mode=%s max_age=%u mx_patterns=%u",
+	if (e->event == STS_EV_LEARNED || e->event == STS_EV_CHANGED ||
+	    e->event == STS_EV_REFRESHED)
+		log_info("domain=%s event=%s id=%s mode=%s max_age=%u mx_patterns=%u%s%s",
 		         d->dest.domain, sts_event_name(e->event), r->id,
 		         stspolicy_mode_name(r->policy.mode), (unsigned)r->policy.max_age,
-		         r->policy.n_mx);
+		         r->policy.n_mx, e->event == STS_EV_CHANGED ? " prev_id=" : "",
+		         e->event == STS_EV_CHANGED ? e->prev_id : "");
 	else if (e->event == STS_EV_TXT_FAILED || e->event == STS_EV_BAD_RECORD ||
 	         e->event == STS_EV_FETCH_FAILED)
 		log_warn_rl("domain", d->dest.domain, sts_event_name(e->event),

@@ -72,8 +72,13 @@ refresh_plan(const struct cacherec *r, const struct refresh_params *p, uint32_t 
 			*next = t;
 			return REFRESH_LATER;
 		}
-		/* Expired by then, or no longer asked for: it lapses (a request discovers it
-		 * afresh), and goes once inactive. */
+		/* No attempt left before it expires, or no longer asked for by then: it lapses (a
+		 * request discovers it afresh), and goes once inactive. Expiring while still asked
+		 * for is worth a look at that moment: the scheduler says so in the log. */
+		if (r->expires < active_until) {
+			*next = r->expires;
+			return REFRESH_LATER;
+		}
 	}
 	t = refresh_delete_time(r, p);
 	if (now >= t)

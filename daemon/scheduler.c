@@ -190,6 +190,11 @@ scheduler_visit(struct scheduler *s, const char *domain, int64_t due, int64_t no
 		cache_unindex(s->cache, due, domain); /* stale: the record has its own entry */
 	switch (refresh_plan(&rec, &p, seed, now, &next)) {
 	case REFRESH_LATER:
+		/* refresh_plan() looks at an active domain's policy when it expires unrenewed. */
+		if (rec.has_policy && due == rec.expires)
+			log_info("domain=%s event=policy-expired id=%s mode=%s fetched_ago=%llds",
+			         domain, rec.id, stspolicy_mode_name(rec.policy.mode),
+			         (long long)(now - rec.fetched));
 		/* Settings changed by a reload, or a record written without the index. */
 		if (rec.due != next) {
 			rec.due = next;

@@ -357,7 +357,7 @@ sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now)
 {
 	struct stspolicy pol;
 	enum stspolicy_err perr;
-	int changed;
+	enum sts_event ev;
 
 	if (e->done || e->fetch != F_STARTED)
 		return;
@@ -379,10 +379,17 @@ sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now)
 		sts_fetch_failed(e, now, "invalid policy: %s", stspolicy_strerror(perr));
 		return;
 	}
-	changed = !e->rec.has_policy || strcmp(e->rec.id, e->txt.id) != 0;
+	if (!e->rec.has_policy) {
+		ev = STS_EV_LEARNED;
+	} else if (strcmp(e->rec.id, e->txt.id) != 0) {
+		ev = STS_EV_CHANGED;
+		memcpy(e->prev_id, e->rec.id, sizeof(e->prev_id));
+	} else {
+		ev = STS_EV_REFRESHED;
+	}
 	cacherec_on_fetch_ok(&e->rec, &pol, e->txt.id, now);
-	sts_finish(e, DECIDE_DISC_FETCHED, changed ? STS_EV_LEARNED : STS_EV_REFRESHED,
-	           "id %s mode %s", e->txt.id, stspolicy_mode_name(pol.mode));
+	sts_finish(e, DECIDE_DISC_FETCHED, ev, "id %s mode %s", e->txt.id,
+	           stspolicy_mode_name(pol.mode));
 }
 
 void
@@ -422,6 +429,8 @@ sts_event_name(enum sts_event ev)
 		return "fetch-failed";
 	case STS_EV_LEARNED:
 		return "policy-learned";
+	case STS_EV_CHANGED:
+		return "policy-changed";
 	case STS_EV_REFRESHED:
 		return "policy-refreshed";
 	}

@@ -35,9 +35,11 @@ enum refresh_action {
  * time) the next one waits as long as the failures have lasted so far, between
  * REFRESH_BACKOFF_MIN and REFRESH_BACKOFF_MAX: the wait doubles from one failure to the next.
  * An attempt is only made while the policy is valid (an expired one is discovered afresh by
- * the next request, in the foreground). A domain not asked for within refresh_active is refreshed
- * no more; its record is deleted once nothing valid is left in it (policy expired, nothing
- * remembered). A valid policy is never deleted, nor the record of an active domain.
+ * the next request, in the foreground); when no attempt is left before an active domain's
+ * policy expires, the next look is at its expiry, so that it can be reported. A domain not asked
+ * for within refresh_active is refreshed no more; its record is deleted once nothing valid is left
+ * in it (policy expired, nothing remembered). A valid policy is never deleted, nor the record of an
+ * active domain.
  * @param r record @param p settings @param seed refresh_seed() of the domain @param now time
  * @param next for REFRESH_LATER, when to look again (always after now)
  * @return the action

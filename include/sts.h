@@ -31,7 +31,8 @@ enum sts_event {
 	STS_EV_UNCHANGED,    /**< same id, cached policy fresh: nothing fetched */
 	STS_EV_BACKOFF,      /**< this id failed less than CACHEREC_RETRY_AFTER s ago */
 	STS_EV_FETCH_FAILED, /**< address lookup, HTTPS fetch or policy invalid */
-	STS_EV_LEARNED,      /**< a policy fetched for a new id (or the first one) */
+	STS_EV_LEARNED,      /**< the first policy fetched (nothing was cached) */
+	STS_EV_CHANGED,      /**< a policy fetched for a new id replaces a cached one */
 	STS_EV_REFRESHED,    /**< the policy of the same id fetched again */
 };
 
@@ -83,10 +84,11 @@ struct sts_eval {
 	enum sts_event event;       /**< outcome for the log */
 	char why[STS_WHY_MAX];      /**< failure text; may hold peer bytes (escape to log) */
 	struct stsrecord txt;       /**< the id published (valid from the TXT answer on) */
-	uint32_t txt_ttl;           /**< TTL of the TXT answer */
-	uint8_t q[3];               /**< TXT, A, AAAA: 0 unsent, 1 in flight, 2 answered */
-	int fetch;                  /**< 0 not wanted yet, 1 to start, 2 started */
-	unsigned n_v4, n_v6;        /**< addresses gathered */
+	char prev_id[STSRECORD_ID_MAX + 1]; /**< STS_EV_CHANGED: the id of the policy replaced */
+	uint32_t txt_ttl;                   /**< TTL of the TXT answer */
+	uint8_t q[3];                       /**< TXT, A, AAAA: 0 unsent, 1 in flight, 2 answered */
+	int fetch;                          /**< 0 not wanted yet, 1 to start, 2 started */
+	unsigned n_v4, n_v6;                /**< addresses gathered */
 	struct sts_addr v4[STS_ADDRS_MAX], v6[STS_ADDRS_MAX]; /**< by family */
 	struct sts_addr addrs[STS_ADDRS_MAX];                 /**< what the fetch gets */
 	unsigned n_addrs;                                     /**< count in addrs */

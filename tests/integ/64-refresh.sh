@@ -8,7 +8,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 15
+plan 16
 
 short() { printf 'version: STSv1\nmode: enforce\nmx: %s\nmax_age: 40\n' "$1"; }
 for d in a b c; do sts_domain "ref-$d.test" 1 --policy "$(short "mail.ref-$d.test")"; done
@@ -35,7 +35,7 @@ ok "ref-a: refreshed without a query" \
 	wait_until 40 grep -q 'domain=ref-a.test event=policy-refreshed' "$STSD_LOG"
 is "$(( $(date +%s) - t0 <= 30 ))" 1 "ref-a: ... before half its max_age was over (+10 s)"
 ok "ref-c: the new policy learnt by the refresh" \
-	wait_until 20 grep -q 'domain=ref-c.test event=policy-learned id=2' "$STSD_LOG"
+	wait_until 20 grep -q 'domain=ref-c.test event=policy-changed id=2 mode=enforce max_age=40 mx_patterns=1 prev_id=1' "$STSD_LOG"
 ok "ref-b: failed refresh of an enforced policy is a warning with the time left" \
 	wait_until 20 grep -q 'domain=ref-b.test event=refresh-failed mode=enforce id=1 expires_in_days=0' "$STSD_LOG"
 is "$(fetches ref-a.test)" 2 "ref-a: two fetches in all (learn, refresh)"
@@ -46,6 +46,8 @@ sleep $((t0 + 44 - $(date +%s)))
 expect ref-a.test "$(secure_for mail.ref-a.test)" "ref-a: still enforced after the first max_age"
 expect ref-c.test "$(secure_for mx2.ref-c.test)" "ref-c: answered with the refreshed policy"
 like "$(q ref-b.test)" "NOTFOUND" "ref-b: expired after its failed refresh (nothing left to apply)"
+ok "ref-b: its expiry is logged at info, once" \
+	test "$(grep -c 'level=info domain=ref-b.test event=policy-expired id=1 mode=enforce' "$STSD_LOG")" = 1
 unlike "$(grep -c 'domain=ref-b.test event=refresh-failed' "$STSD_LOG")" "[2-9]" \
 	"ref-b: no second attempt within the 5 min back-off"
 is "$(grep -c 'domain=ref-a.test event=policy-refreshed' "$STSD_LOG")" 1 \

@@ -56,7 +56,7 @@ static const struct plan_case cases[] = {
     {"long past due, not tried", 7 * DAY, 1, 0, 0, 0, 0, 3 * DAY, REFRESH_NOW, 0},
     {"one-day policy at half", DAY, 1, 0, 0, 0, 0, 10, REFRESH_LATER, DAY / 2},
     {"one-day policy due at half", DAY, 1, 0, 0, 0, 0, DAY / 2, REFRESH_NOW, 0},
-    {"short policy floor", 4, 1, 0, 0, 0, 0, 1, REFRESH_LATER, ACTIVE},
+    {"short policy floor: expires first", 4, 1, 0, 0, 0, 0, 1, REFRESH_LATER, 4},
     /* jitter: seed % (interval / 8 + 1) earlier */
     {"jitter 1000", 7 * DAY, 1, 0, 0, 0, 1000, 10, REFRESH_LATER, DAY - 1000},
     {"jitter wraps", 7 * DAY, 1, 0, 0, 0, DAY / 8 + 1 + 7, 10, REFRESH_LATER, DAY - 7},
@@ -87,6 +87,10 @@ static const struct plan_case cases[] = {
     /* an expired policy is not refreshed: the next request discovers it afresh */
     {"max_age 0 never refreshed", 0, 1, 0, 0, 0, 0, 100, REFRESH_LATER, ACTIVE},
     {"expired, active", DAY, 1, DAY / 2 + 1, 0, 0, 0, DAY + 5, REFRESH_LATER, ACTIVE},
+    /* failures ran until the back-off passes expiry: the next look is at expiry */
+    {"no attempt left before expiry", DAY, 1, DAY / 2 + 6 * H, 0, 0, 0, DAY / 2 + 6 * H + 1,
+     REFRESH_LATER, DAY},
+    {"at expiry, active", DAY, 1, DAY / 2 + 6 * H, 0, 0, 0, DAY, REFRESH_LATER, ACTIVE},
     {"expired, inactive", DAY, 1, 0, -ACTIVE, 0, 0, DAY, REFRESH_DELETE, 0},
     /* records without a policy go once inactive and nothing is remembered */
     {"no policy, active", 0, 0, 0, 0, 300, 0, 10, REFRESH_LATER, ACTIVE},

@@ -510,7 +510,9 @@ test_tofu_new_id_host_down(void **state)
 	/* after: fetched again, and now the host is back */
 	web.sites = good_sites;
 	run(world_id("v=STSv1; id=2;"), &web, "a.test", &rec, &prm, T0 + 400, &e);
-	assert_int_equal(e.event, STS_EV_LEARNED);
+	assert_int_equal(e.event, STS_EV_CHANGED);
+	assert_string_equal(e.prev_id, "1");
+	assert_string_equal(sts_event_name(e.event), "policy-changed");
 	assert_string_equal(rec.id, "2");
 	assert_int_equal(rec.expires, T0 + 400 + DAY);
 	assert_string_equal(rec.failed_id, "");
@@ -558,7 +560,8 @@ test_tofu_mode_none(void **state)
 	(void)state;
 	learn(&rec);
 	run(world_id("v=STSv1; id=3;"), &web, "a.test", &rec, &prm, T0 + 10, &e);
-	assert_int_equal(e.event, STS_EV_LEARNED);
+	assert_int_equal(e.event, STS_EV_CHANGED);
+	assert_string_equal(e.prev_id, "1");
 	assert_int_equal(rec.policy.mode, STSPOLICY_MODE_NONE);
 	assert_int_equal(rec.expires, T0 + 610);
 }
