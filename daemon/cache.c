@@ -19,10 +19,11 @@
 
 #include "dname.h"
 #include "log.h"
+#include "refresh.h"
 #include "xalloc.h"
 
 #define CACHE_MAP_MAX (16UL << 30) /* 16 GiB: beyond that something is wrong */
-#define CACHE_DUE_KEY_MAX (12 + DNAME_MAX)
+#define CACHE_DUE_KEY_MAX (12 + CACHE_KEY_MAX)
 
 struct cache {
 	MDB_env *env;
@@ -174,16 +175,17 @@ cache_get_dane(struct cache *c, const char *key, struct danerec *out)
 	return CACHE_HIT;
 }
 
-/* One write: the value under key (val NULL: delete it) and, for a policy record, its index
- * entry ("due/" + due time + domain, so a cursor finds the next due records in time order);
- * the old record's entry is read and removed in the same transaction. */
+/* One write: the value under key (val NULL: delete it) and its index entry ("due/" + due
+ * time + key, so a cursor finds the next due records in time order); the old record's entry
+ * is read and removed in the same transaction. A policy record carries its due time; a DNS
+ * record ("dane/...") is due when refresh_dns_due() says. */
 struct cache_op {
 	const char *name; /* the domain or "dane/..." key; for logs */
 	const void *key;
 	size_t klen;
 	const uint8_t *val;
 	size_t len;
-	int indexed; /* key is a policy domain */
+	int indexed; /* key is a policy domain or a "dane/..." key */
 	int64_t due; /* its new due time (0: none) */
 };
 
@@ -193,7 +195,7 @@ cache_due_key(uint8_t out[CACHE_DUE_KEY_MAX], int64_t due, const char *domain)
 {
 	size_t n = strlen(domain);
 
-	INVARIANT(due > 0 && n <= DNAME_MAX);
+	INVARIANT(due > 0 && n <= CACHE_KEY_MAX);
 	memcpy(out, "due/", 4);
 	for (int i = 0; i < 8; i++)
 		out[4 + i] = (uint8_t)((uint64_t)due >> (56 - 8 * i));
@@ -210,13 +212,18 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 
 	if (op->indexed) {
 		static struct cacherec old;
+		static struct danerec old_dns;
 		int64_t old_due = 0;
 
 		rc = mdb_get(txn, c->dbi, &k, &v);
-		if (rc == 0 && cacherec_decode(v.mv_data, v.mv_size, &old) == CACHEREC_OK)
-			old_due = old.due;
-		else if (rc != 0 && rc != MDB_NOTFOUND)
+		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
+		if (rc == 0 && strncmp(op->name, "dane/", 5) == 0) {
+			if (danerec_decode(v.mv_data, v.mv_size, &old_dns) == DANEREC_OK)
+				old_due = refresh_dns_due(&old_dns);
+		} else if (rc == 0 && cacherec_decode(v.mv_data, v.mv_size, &old) == CACHEREC_OK) {
+			old_due = old.due;
+		}
 		if (old_due != 0 && old_due != op->due) {
 			ik.mv_size = cache_due_key(ikey, old_due, op->name);
 			ik.mv_data = ikey;
@@ -304,7 +311,7 @@ cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
 	static uint8_t buf[DANEREC_MAX_BYTES];
 	size_t len = 0;
 	enum danerec_err e = danerec_encode(rec, buf, sizeof(buf), &len);
-	struct cache_op op = {key, key, strlen(key), buf, len, 0, 0};
+	struct cache_op op = {key, key, strlen(key), buf, len, 1, refresh_dns_due(rec)};
 
 	INVARIANT(e == DANEREC_OK); /* DANEREC_MAX_BYTES bounds every valid record */
 	return cache_write(c, &op) < 0 ? -1 : 0;
@@ -346,12 +353,12 @@ cache_due(struct cache *c, int64_t until, unsigned max,
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		const uint8_t *p = key.mv_data;
-		char domain[DNAME_MAX + 1];
+		char domain[CACHE_KEY_MAX + 1];
 		uint64_t due = 0;
 
 		if (key.mv_size < 4 || memcmp(p, "due/", 4) != 0)
 			break;
-		if (key.mv_size < 13 || key.mv_size > 12 + DNAME_MAX)
+		if (key.mv_size < 13 || key.mv_size > 12 + CACHE_KEY_MAX)
 			continue; /* not ours: never written by cache_due_key() */
 		for (int i = 0; i < 8; i++)
 			due = due << 8 | p[4 + i];

@@ -6,8 +6,8 @@
  * cached record is due, and what is due then: a refresh (active domains, half the max_age or
  * `refresh` after the fetch, jittered, with back-off after failures), a deletion (domains not
  * asked for within refresh_active, once nothing valid is left, so the cache cannot grow
- * without bound), or nothing yet. Running refreshes and the index of due times live in
- * scheduler.c and cache.c.
+ * without bound), or nothing yet; and when a destination's DNS record goes. Running
+ * refreshes and the index of due times live in scheduler.c and cache.c.
  */
 #include "refresh.h"
 
@@ -99,6 +99,13 @@ unsigned
 refresh_age(const struct cacherec *r, const struct refresh_params *p, uint32_t seed)
 {
 	return (unsigned)refresh_interval(r, p, seed);
+}
+
+int64_t
+refresh_dns_due(const struct danerec *r)
+{
+	return r->expires > INT64_MAX - REFRESH_DNS_KEEP ? INT64_MAX
+	                                                 : r->expires + REFRESH_DNS_KEEP;
 }
 
 uint32_t

@@ -4,7 +4,8 @@
  * record is due and what is due (refresh, reschedule, delete) is refresh.c's; the refresh
  * itself is the MTA-STS machine (sts.c) run by discover.c, asked to refetch whatever the id.
  * The next due records come from the cache's index of due times (cache_due()), so a tick
- * reads a handful of keys, never the whole cache. A refresh never replaces a valid policy
+ * reads a handful of keys, never the whole cache; DNS records are deleted when they come due
+ * (refresh_dns_due()) unless rewritten meanwhile. A refresh never replaces a valid policy
  * with a failure (sts.c keeps it), never overwrites a policy fetched meanwhile by a request
  * (the later fetch wins), and stores the record with its next due time. A failed refresh of
  * an enforced policy is a warning with the days left: an operator must act before it expires.
@@ -46,7 +47,7 @@ struct scheduler {
 struct scheduler_due {
 	unsigned n;
 	struct {
-		char domain[DNAME_MAX + 1];
+		char domain[CACHE_KEY_MAX + 1]; /* or a DNS record key */
 		int64_t due;
 	} e[SCHEDULER_BATCH];
 };
@@ -165,6 +166,27 @@ scheduler_collect(void *arg, const char *domain, int64_t due)
 	return 0;
 }
 
+/* A destination's DNS record came due: deleted unless it was rewritten meanwhile. */
+static void
+scheduler_visit_dns(struct scheduler *s, const char *key, int64_t due, int64_t now)
+{
+	static struct danerec rec;
+
+	switch (cache_get_dane(s->cache, key, &rec)) {
+	case CACHE_MISS:
+		cache_unindex(s->cache, due, key); /* record gone or unreadable */
+		return;
+	case CACHE_ERR:
+		return;
+	case CACHE_HIT:
+		break;
+	}
+	if (now >= refresh_dns_due(&rec))
+		cache_del(s->cache, key);
+	else if (refresh_dns_due(&rec) != due)
+		cache_unindex(s->cache, due, key); /* stale: the record has its own entry */
+}
+
 /* Act on one due entry: 1 if it was handled, 0 if it must wait for a free slot. */
 static int
 scheduler_visit(struct scheduler *s, const char *domain, int64_t due, int64_t now)
@@ -175,6 +197,10 @@ scheduler_visit(struct scheduler *s, const char *domain, int64_t due, int64_t no
 	struct scheduler_job *j;
 	int64_t next = 0;
 
+	if (strncmp(domain, "dane/", 5) == 0) {
+		scheduler_visit_dns(s, domain, due, now);
+		return 1;
+	}
 	if (scheduler_job_for(s, domain) != NULL)
 		return 1; /* its refresh reschedules it */
 	switch (cache_get(s->cache, domain, &rec)) {

@@ -9,6 +9,9 @@ struct cache;
 
 #define CACHE_MAP_DEFAULT (64UL << 20) /**< initial map: 64 MiB, ~200k typical records */
 
+/** Longest key: a "dane/[host]:port" DNS record key (dane_key()); domains are shorter. */
+#define CACHE_KEY_MAX (DNAME_MAX + 32)
+
 /** Outcome of a cache read. */
 enum cache_res {
 	CACHE_HIT = 0, /**< record decoded */
@@ -51,14 +54,16 @@ int cache_put(struct cache *c, const char *domain, const struct cacherec *rec);
 enum cache_res cache_get_dane(struct cache *c, const char *key, struct danerec *out);
 
 /**
- * Write the DNS (DANE) record under key, as cache_put().
+ * Write the DNS (DANE) record under key, as cache_put(); its index entry is at
+ * refresh_dns_due(), when the scheduler deletes it unless it was rewritten.
  * @param c cache @param key "dane/..." key @param rec record
  * @return 0 on success, -1 on failure (logged)
  */
 int cache_put_dane(struct cache *c, const char *key, const struct danerec *rec);
 
 /**
- * Delete a domain's record and its index entry. @param c cache @param domain domain
+ * Delete a domain's record, or a DNS record ("dane/..." key), and its index entry.
+ * @param c cache @param domain domain or DNS record key
  * @return 1 deleted, 0 absent, -1 error
  */
 int cache_del(struct cache *c, const char *domain);
@@ -75,7 +80,8 @@ int cache_unindex(struct cache *c, int64_t due, const char *domain);
  * cache_put() keeps one entry per record whose due member is set (and removes the old one in
  * the same transaction), so the next due records are found without reading the others.
  * @param c cache @param until last due time wanted @param max most entries to visit
- * @param fn called per entry with the domain (borrowed for the call) and its due time; it may
+ * @param fn called per entry with the domain or DNS record key (at most CACHE_KEY_MAX bytes,
+ *        borrowed for the call) and its due time; it may
  *        not write to the cache; a non-zero return stops the walk
  * @param arg its argument
  * @param next set to the due time of the first entry not visited, 0 if there is none

@@ -5,6 +5,10 @@
 #include <stdint.h>
 
 #include "cacherec.h"
+#include "dane.h"
+
+/** A DNS (MX/DANE) record is deleted this long after it expired, unless rewritten meanwhile. */
+#define REFRESH_DNS_KEEP 3600
 
 /** Shortest wait between two refresh attempts of one domain (RFC 8461 s5.1: 5 minutes). */
 #define REFRESH_BACKOFF_MIN 300
@@ -61,6 +65,14 @@ int64_t refresh_due(const struct cacherec *r, const struct refresh_params *p, ui
  * @param r record with a policy @param p settings @param seed refresh_seed() @return seconds
  */
 unsigned refresh_age(const struct cacherec *r, const struct refresh_params *p, uint32_t seed);
+
+/**
+ * When a destination's DNS record is deleted: REFRESH_DNS_KEEP after it expired. An expired
+ * DNS record is never used (the next request looks the MX set up again), so keeping it longer
+ * would only let the cache grow with every destination ever asked for.
+ * @param r record @return the time
+ */
+int64_t refresh_dns_due(const struct danerec *r);
 
 /** @param domain normalised domain @return its jitter seed (a hash of the name) */
 uint32_t refresh_seed(const char *domain);

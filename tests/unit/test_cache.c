@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "log.h"
+#include "refresh.h"
 
 #define SMALL_MAP (256 * 1024)
 #define N_RECORDS 300 /* ~16 KiB each with 64 long mx patterns: ~5 MiB, far over SMALL_MAP */
@@ -148,6 +149,23 @@ count_walk(void *arg, const char *domain, const struct cacherec *rec)
 	return 0;
 }
 
+struct due_seen {
+	unsigned n;
+	char names[8][32];
+	int64_t dues[8];
+};
+
+static int
+collect_due(void *arg, const char *domain, int64_t due)
+{
+	struct due_seen *s = arg;
+
+	assert_true(s->n < 8);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", domain);
+	s->dues[s->n++] = due;
+	return 0;
+}
+
 /* DANE records live beside the MTA-STS ones: they round-trip, survive reopening, never
  * show up in the MTA-STS walk, and an MTA-STS record is never read as one (or back). */
 static void
@@ -156,6 +174,8 @@ test_dane_records(void **state)
 	static struct danerec d, got;
 	static struct cacherec rec;
 	unsigned before = 0, after = 0;
+	struct due_seen seen;
+	int64_t next = 0;
 	char err[256];
 	struct cache *c;
 
@@ -186,26 +206,27 @@ test_dane_records(void **state)
 	/* Crossed reads are misses, never a wrong record. */
 	assert_int_equal(cache_get_dane(c, "d1.example", &got), CACHE_MISS);
 	assert_int_equal(cache_get(c, "dane/d1.example", &rec), CACHE_MISS);
+	/* Both are indexed for deletion REFRESH_DNS_KEEP after they expire; a rewrite moves the
+	 * entry, a delete removes it. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(cache_due(c, INT64_MAX, 8, collect_due, &seen, &next), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.dues[0], 1800000000 + REFRESH_DNS_KEEP);
+	assert_int_equal(seen.dues[1], 1800000000 + REFRESH_DNS_KEEP);
+	d.expires = 1700000000;
+	assert_int_equal(cache_put_dane(c, "dane/d1.example", &d), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(cache_due(c, INT64_MAX, 8, collect_due, &seen, &next), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.names[0], "dane/d1.example");
+	assert_int_equal(seen.dues[0], 1700000000 + REFRESH_DNS_KEEP);
 	assert_int_equal(cache_del(c, "dane/d1.example"), 1);
 	assert_int_equal(cache_get_dane(c, "dane/d1.example", &got), CACHE_MISS);
+	assert_int_equal(cache_del(c, "dane/[mx.d1.example]:587"), 1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(cache_due(c, INT64_MAX, 8, collect_due, &seen, &next), 0);
+	assert_int_equal(seen.n, 0);
 	cache_close(c);
-}
-
-struct due_seen {
-	unsigned n;
-	char names[8][32];
-	int64_t dues[8];
-};
-
-static int
-collect_due(void *arg, const char *domain, int64_t due)
-{
-	struct due_seen *s = arg;
-
-	assert_true(s->n < 8);
-	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", domain);
-	s->dues[s->n++] = due;
-	return 0;
 }
 
 static void
