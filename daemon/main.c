@@ -36,6 +36,7 @@
 #include "lookup.h"
 #include "resolver.h"
 #include "server.h"
+#include "sysd.h"
 #include "xalloc.h"
 
 /* ---- DNSSEC probe: does the resolver set the AD bit at all? ---- */
@@ -194,8 +195,11 @@ report(int *notify, const char *err)
 {
 	if (err != NULL) {
 		log_err("event=start result=failed err=\"%s\"", err);
+		sysd_notify_status(err);
 		if (*notify < 0)
 			fprintf(stderr, "mta-stsd: %s\n", err);
+	} else {
+		sysd_notify(SYSD_READY); /* listeners bound, cache open */
 	}
 	if (*notify >= 0) {
 		char line[1024];
@@ -293,6 +297,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)what;
+	sysd_notify(SYSD_STOPPING);
 	log_info("event=stop signal=%d", (int)sig);
 	event_base_loopexit(d->base, NULL);
 }
@@ -308,11 +313,13 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	sysd_notify(SYSD_RELOADING); /* READY=1 again once done, whatever the outcome */
 	log_reopen();
 	/* A file read at start (or at an earlier reload) that is now missing is an error, not a
 	 * silent return to the built-in defaults: the running configuration stays. */
 	if ((fresh = cfgfile_load(d->path, d->builtin, &origin, err, sizeof(err))) == NULL) {
 		log_err("event=reload result=rejected err=\"%s\" action=keep-running-config", err);
+		sysd_notify(SYSD_READY);
 		return;
 	}
 	/* What only a restart can apply keeps its running value, so the new object describes
@@ -327,6 +334,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	d->cfg = fresh;
 	d->builtin = origin == cfgfile_builtin_origin;
 	log_info("event=reload result=ok source=\"%s\" zones=%u", origin, fresh->n_zones);
+	sysd_notify(SYSD_READY);
 }
 
 int
@@ -343,6 +351,8 @@ main(int argc, char **argv)
 	struct fetcher *fetch = NULL;
 	struct lookups *ls = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
+	int passed[CFG_LISTEN_MAX], n_passed;
+	sigset_t hup;
 
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
@@ -374,6 +384,12 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* SIGHUP's default action ends the process: until libevent's handler is in place (just
+	 * before serving) hold it blocked, so a reload asked during start-up runs once we serve
+	 * instead of killing us. (systemd sends no reload before READY=1.) */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
 	/* The detached daemon works in "/": relative names are taken from where it started. */
 	d.path = path = abs_path(d.path);
 	if (pid_path != NULL)
@@ -397,15 +413,22 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* Nothing is open yet: the event base, listeners, cache (LMDB), resolver and fetcher are
-	 * all made after the fork, in the process that uses them. */
+	/* Socket activation: LISTEN_PID names this process, so take the sockets before the fork
+	 * (the detached child inherits the descriptors). */
+	if ((n_passed = sysd_listen_fds(passed, CFG_LISTEN_MAX, err, sizeof(err))) < 0) {
+		fprintf(stderr, "mta-stsd: %s\n", err);
+		goto out;
+	}
+	/* Nothing else is open yet: the event base, listeners, cache (LMDB), resolver and fetcher
+	 * are all made after the fork, in the process that uses them. */
 	if (!foreground && (rc = detach(&notify)) >= 0)
 		goto out; /* the parent: the child has reported */
 	rc = 1;
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
-	if ((d.srv = server_new(d.base, d.cfg, err, sizeof(err))) == NULL ||
+	if ((d.srv = server_new(d.base, d.cfg, passed, (unsigned)n_passed, err, sizeof(err))) ==
+	        NULL ||
 	    (pid_path != NULL &&
 	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
 	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
@@ -429,20 +452,22 @@ main(int argc, char **argv)
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
+	sigprocmask(SIG_UNBLOCK, &hup, NULL); /* a SIGHUP held since start-up is handled now */
 	if (pid_fd >= 0 && pidfile_write(pid_fd, pid_path, err, sizeof(err)) != 0) {
 		report(&notify, err);
 		goto out;
 	}
+	/* Before the event=start line, which stays the last line of a start. */
+	if (root_without_user(d.cfg))
+		log_warn("event=start user=root note=\"%s\"", ROOT_NOTE);
 	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
 	         PACKAGE_VERSION, origin, d.cfg->n_listen, d.cfg->cache_dir,
 	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf");
-	if (root_without_user(d.cfg))
-		log_warn("event=start user=root note=\"%s\"", ROOT_NOTE);
 	if (d.cfg->dnssec) {
 		check_dns_servers(d.cfg);
 		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
 	}
-	report(&notify, NULL); /* ready: the invoking command exits 0 */
+	report(&notify, NULL); /* ready: the invoking command exits 0, systemd gets READY=1 */
 	event_base_dispatch(d.base);
 	rc = 0;
 out:

@@ -3,7 +3,8 @@
 # (packaging/install-build-deps.sh), then cmocka, valgrind, clang-format, lmdb-utils and the
 # real peers the integration tests run in their own network namespace: unbound (validating
 # resolver), knot (DNSSEC-signed zones), nginx (HTTPS), Postfix (postmap and real MTAs),
-# openssl (test CA), dig, iproute2/util-linux (namespaces).
+# openssl (test CA), dig, iproute2/util-linux (namespaces); python3 (the sd_notify socket
+# listener) and systemd (systemd-socket-activate, systemd-analyze; it is not started).
 # The host's services are left alone: nothing already installed is stopped, disabled or
 # reconfigured. A service package this script installs for the first time is not started
 # (a policy-rc.d refuses it for the length of the install) and its unit is left disabled,
@@ -34,7 +35,8 @@ fi
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends \
 	libcmocka-dev lmdb-utils valgrind clang-format \
-	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux >/dev/null
+	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux \
+	python3 systemd >/dev/null
 for s in $new; do
 	$SUDO systemctl disable "$s" >/dev/null 2>&1 || true
 done
