@@ -7,13 +7,13 @@
 # too; STOPPING=1 at SIGTERM. A SIGHUP during start-up is held and then reloads, instead of
 # killing the daemon. Passed sockets (inet and unix) serve the listen values with their
 # address, the other listen values are bound as usual, an unmatched passed socket stops the
-# start with a message.
+# start with a message. The shipped unit's systemd-analyze exposure stays at 2.0 or lower.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
 PY=$(command -v python3) || skip_all "python3 missing (the notify socket listener)"
 command -v systemd-socket-activate >/dev/null || skip_all "systemd-socket-activate missing (package systemd)"
-plan 24
+plan 25
 
 dns_start
 pki_init
@@ -159,3 +159,17 @@ rc=$?
 like "$rc $(new_log | grep 'mta-stsd: ' | tail -n 1)" \
 	"1 mta-stsd: socket activation: passed socket inet:127.0.0.1:9461 (descriptor 3) matches no listen value" \
 	"a passed socket that matches no listen value: exit 1, named"
+
+# --- the shipped unit
+if systemd-analyze security --offline=true --help >/dev/null 2>&1; then
+	out=$(timeout 60 systemd-analyze security --offline=true "$top_srcdir/packaging/mta-stsd.service" 2>&1)
+	level=$(sed -n 's/.*Overall exposure level for mta-stsd.service: \([0-9.]*\).*/\1/p' <<<"$out")
+	diag "systemd-analyze security --offline=true: exposure $level"
+	if [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'; then
+		pass "packaging/mta-stsd.service: exposure $level <= 2.0"
+	else
+		fail "packaging/mta-stsd.service: exposure <= 2.0" "$(tail -n 20 <<<"$out")"
+	fi
+else
+	pass "# SKIP systemd-analyze without --offline"
+fi
