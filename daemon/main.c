@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mta-stsd: options, configuration, daemon mode, listeners, privilege drop, signals and the one
- * event loop. Effectful (E). Order matters: read the configuration -> detach (without -f: fork
- * with a pipe; the invoking command waits for "ready" or the start-up error, prints it, exits
- * 0 or 1; the child takes a new session, "/" and /dev/null) -> event base, bind listeners (may
- * need root) -> open the -p pid file -> drop privileges -> open the cache (its files belong to
- * the service user) -> resolver, fetcher, lookups -> write the pid -> report ready -> serve.
+ * mta-stsd: options, configuration, daemon mode, listeners, privilege drop, signals, the loop.
+ * Effectful (E). Order matters: read the configuration -> detach (without -f: fork with a pipe;
+ * the invoking command waits for "ready" or the start-up error and exits 0 or 1; the child
+ * takes a new session, "/" and /dev/null) -> bind listeners (may need root) -> open the -p pid
+ * file -> drop privileges -> check cache_dir, ca_file, socket_group as the service user
+ * (envcheck.c, also behind -t) -> open the cache (its files belong to that user) -> resolver,
+ * fetcher, lookups -> write the pid -> report ready -> serve. Root without `user`: one warning.
  * Nothing is opened before the fork: LMDB forbids using an environment across fork().
- * SIGTERM/SIGINT stop cleanly (the pid file is removed); SIGHUP reopens logs and reloads: a
- * new immutable configuration is swapped in (requests and lookups in flight keep theirs);
- * zones, txt_recheck, refresh, max_connections, max_lookups apply, other [daemon] keys need a
- * restart: each that changed is logged and keeps its running value (cfg_keep_restart). A file
- * read at start that is missing at reload keeps the running configuration (only a daemon
- * started on the built-in text, no file at the default path, may load a file that appears).
+ * SIGTERM/SIGINT stop cleanly (the pid file is removed). SIGHUP reopens logs and reloads: a new
+ * immutable configuration is swapped in (work in flight keeps its own); [daemon] keys only a
+ * restart applies keep their running value, each change logged (cfg_keep_restart). A file read
+ * at start that is missing at reload keeps the running configuration (only a daemon started on
+ * the built-in text may load a file that appears).
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -31,12 +31,14 @@
 #include "cfg.h"
 #include "cfgfile.h"
 #include "dnsmsg.h"
+#include "envcheck.h"
 #include "fetch.h"
 #include "log.h"
 #include "lookup.h"
 #include "resolver.h"
 #include "scheduler.h"
 #include "server.h"
+#include "sysd.h"
 #include "xalloc.h"
 
 /* ---- DNSSEC probe: does the resolver set the AD bit at all? ---- */
@@ -197,11 +199,14 @@ report(int *notify, const char *err)
 {
 	if (err != NULL) {
 		log_err("event=start result=failed err=\"%s\"", err);
+		sysd_notify_status(err);
 		if (*notify < 0)
 			fprintf(stderr, "mta-stsd: %s\n", err);
+	} else {
+		sysd_notify(SYSD_READY); /* listeners bound, cache open */
 	}
 	if (*notify >= 0) {
-		char line[700];
+		char line[1024];
 		int n = err != NULL ? snprintf(line, sizeof(line), "-%s", err)
 		                    : snprintf(line, sizeof(line), "+");
 
@@ -257,29 +262,28 @@ pidfile_remove(int fd, const char *path)
 	close(fd);
 }
 
+/* A start-up step whose message names a [daemon] key: prefix the configuration's origin, as
+ * parse errors are ("PATH: [daemon] KEY: ..."). Returns rc. */
 static int
-drop_privileges(const char *user, char *err, size_t errsz)
+cfg_step(const char *origin, int rc, char *err, size_t errsz)
 {
-	struct passwd *pw;
+	char msg[600];
 
-	if (user == NULL || *user == '\0')
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		snprintf(err, errsz, "user %s: no such user", user);
-		return -1;
-	}
-	if (getuid() == pw->pw_uid)
-		return 0;
-	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		snprintf(err, errsz, "user %s: cannot switch: %s", user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		snprintf(err, errsz, "user %s: privileges could be regained", user);
-		return -1;
-	}
-	return 0;
+	/* A message cut to the buffer is still the message, ending early. */
+	if (rc != 0 && snprintf(msg, sizeof(msg), "%s: %s", origin, err) >= 0)
+		snprintf(err, errsz, "%s", msg);
+	return rc;
+}
+
+#define ROOT_NOTE                                                                                  \
+	"running as root: no [daemon] user is set, so the daemon keeps root although nothing "     \
+	"needs it once listening; set user = mta-stsd (a system user owning cache_dir)"
+
+/* Root, and the configuration names no user to become. */
+static int
+root_without_user(const struct cfg *cfg)
+{
+	return geteuid() == 0 && (cfg->user == NULL || cfg->user[0] == '\0');
 }
 
 struct daemon {
@@ -298,6 +302,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)what;
+	sysd_notify(SYSD_STOPPING);
 	log_info("event=stop signal=%d", (int)sig);
 	event_base_loopexit(d->base, NULL);
 }
@@ -313,11 +318,13 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	sysd_notify(SYSD_RELOADING); /* READY=1 again once done, whatever the outcome */
 	log_reopen();
 	/* A file read at start (or at an earlier reload) that is now missing is an error, not a
 	 * silent return to the built-in defaults: the running configuration stays. */
 	if ((fresh = cfgfile_load(d->path, d->builtin, &origin, err, sizeof(err))) == NULL) {
 		log_err("event=reload result=rejected err=\"%s\" action=keep-running-config", err);
+		sysd_notify(SYSD_READY);
 		return;
 	}
 	/* What only a restart can apply keeps its running value, so the new object describes
@@ -334,6 +341,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	d->cfg = fresh;
 	d->builtin = origin == cfgfile_builtin_origin;
 	log_info("event=reload result=ok source=\"%s\" zones=%u", origin, fresh->n_zones);
+	sysd_notify(SYSD_READY);
 }
 
 int
@@ -352,6 +360,8 @@ main(int argc, char **argv)
 	struct fetcher *fetch = NULL;
 	struct lookups *ls = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
+	int passed[CFG_LISTEN_MAX], n_passed;
+	sigset_t hup;
 
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
@@ -385,6 +395,12 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
+	/* SIGHUP's default action ends the process: until libevent's handler is in place (just
+	 * before serving) hold it blocked, so a reload asked during start-up runs once we serve
+	 * instead of killing us. (systemd sends no reload before READY=1.) */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
 	/* The detached daemon works in "/": relative names are taken from where it started. */
 	d.path = path = abs_path(d.path);
 	if (pid_path != NULL)
@@ -395,24 +411,40 @@ main(int argc, char **argv)
 	}
 	d.builtin = origin == cfgfile_builtin_origin;
 	if (check) {
+		/* What the file asks of this machine, as the service user will see it. */
+		if (envcheck_config(d.cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
+			goto out;
+		}
+		if (root_without_user(d.cfg))
+			fprintf(stderr, "mta-stsd: %s: warning: %s\n", origin, ROOT_NOTE);
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
 		       origin, d.cfg->n_listen, d.cfg->n_zones);
 		rc = 0;
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* Nothing is open yet: the event base, listeners, cache (LMDB), resolver and fetcher are
-	 * all made after the fork, in the process that uses them. */
+	/* Socket activation: LISTEN_PID names this process, so take the sockets before the fork
+	 * (the detached child inherits the descriptors). */
+	if ((n_passed = sysd_listen_fds(passed, CFG_LISTEN_MAX, err, sizeof(err))) < 0) {
+		fprintf(stderr, "mta-stsd: %s\n", err);
+		goto out;
+	}
+	/* Nothing else is open yet: the event base, listeners, cache (LMDB), resolver and fetcher
+	 * are all made after the fork, in the process that uses them. */
 	if (!foreground && (rc = detach(&notify)) >= 0)
 		goto out; /* the parent: the child has reported */
 	rc = 1;
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
-	if ((d.srv = server_new(d.base, d.cfg, err, sizeof(err))) == NULL ||
+	if ((d.srv = server_new(d.base, d.cfg, passed, (unsigned)n_passed, err, sizeof(err))) ==
+	        NULL ||
 	    (pid_path != NULL &&
 	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
-	    drop_privileges(d.cfg->user, err, sizeof(err)) != 0 ||
+	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
+	             sizeof(err)) != 0 ||
+	    cfg_step(origin, envcheck_files(d.cfg, err, sizeof(err)), err, sizeof(err)) != 0 ||
 	    (cache = cache_open(d.cfg->cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) ==
 	        NULL ||
 	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
@@ -432,10 +464,14 @@ main(int argc, char **argv)
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
+	sigprocmask(SIG_UNBLOCK, &hup, NULL); /* a SIGHUP held since start-up is handled now */
 	if (pid_fd >= 0 && pidfile_write(pid_fd, pid_path, err, sizeof(err)) != 0) {
 		report(&notify, err);
 		goto out;
 	}
+	/* Before the event=start line, which stays the last line of a start. */
+	if (root_without_user(d.cfg))
+		log_warn("event=start user=root note=\"%s\"", ROOT_NOTE);
 	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
 	         PACKAGE_VERSION, origin, d.cfg->n_listen, d.cfg->cache_dir,
 	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf");
@@ -443,7 +479,7 @@ main(int argc, char **argv)
 		check_dns_servers(d.cfg);
 		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
 	}
-	report(&notify, NULL); /* ready: the invoking command exits 0 */
+	report(&notify, NULL); /* ready: the invoking command exits 0, systemd gets READY=1 */
 	event_base_dispatch(d.base);
 	rc = 0;
 out:

@@ -2,7 +2,8 @@
 /*
  * server: Postfix socketmap listeners and connections on libevent. Effectful (E).
  * Owns the evconnlisteners (inet:HOST:PORT, unix:PATH with mode/group; addresses read by
- * cfg_listen_parse()), one bufferevent per connection, and per connection a FIFO of requests
+ * cfg_listen_parse(); a socket passed by systemd socket activation serves the listen value
+ * with its address), one bufferevent per connection, and per connection a FIFO of requests
  * so that replies leave in request order even when a later request is answered from cache
  * before an earlier one finishes discovery.
  * Framing errors close the connection; a request that parses but is unusable is answered
@@ -24,14 +25,17 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <grp.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -482,35 +486,168 @@ server_bind_inet(struct server *s, const struct cfg_listen *l, const char *value
 	return lev;
 }
 
+/* A passed socket's own address as a listen value would spell it ("inet:127.0.0.1:8461",
+ * "inet:[::1]:8461", "unix:/path"), for messages. */
+static void
+server_sockname(int fd, struct sockaddr_storage *ss, socklen_t *len, char *buf, size_t bufsz)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	*len = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(fd, (struct sockaddr *)ss, len) != 0) {
+		snprintf(buf, bufsz, "descriptor %d: %s", fd, strerror(errno));
+		ss->ss_family = AF_UNSPEC;
+		return;
+	}
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		evutil_inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(buf, bufsz, "inet:%s:%u", host, (unsigned)ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		evutil_inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(buf, bufsz, "inet:[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
+	} else if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *a = (const struct sockaddr_un *)ss;
+		size_t n = *len > offsetof(struct sockaddr_un, sun_path)
+		               ? *len - offsetof(struct sockaddr_un, sun_path)
+		               : 0;
+
+		/* An abstract or unnamed socket (no path) matches no unix: value. */
+		snprintf(buf, bufsz, "unix:%.*s", (int)strnlen(a->sun_path, n), a->sun_path);
+	} else {
+		snprintf(buf, bufsz, "descriptor %d: address family %d", fd, (int)ss->ss_family);
+	}
+}
+
+/* Does the passed socket with address ss listen where l says? */
+static int
+server_same_addr(const struct sockaddr_storage *ss, socklen_t len, const struct cfg_listen *l)
+{
+	if (ss->ss_family != l->addr.ss_family)
+		return 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		const struct sockaddr_in *b = (const struct sockaddr_in *)&l->addr;
+
+		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&l->addr;
+
+		return a->sin6_port == b->sin6_port &&
+		       memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+	}
+	if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *a = (const struct sockaddr_un *)ss;
+		size_t n = len > offsetof(struct sockaddr_un, sun_path)
+		               ? len - offsetof(struct sockaddr_un, sun_path)
+		               : 0;
+
+		n = strnlen(a->sun_path, n);
+		return n > 0 && n == strlen(l->path) && memcmp(a->sun_path, l->path, n) == 0;
+	}
+	return 0;
+}
+
+/* Serve on a socket the service manager bound and passed (it already listens). */
+static struct evconnlistener *
+server_adopt(struct server *s, int fd, const char *value, char *err, size_t errsz)
+{
+	struct evconnlistener *lev;
+
+	/* systemd passes blocking sockets unless told otherwise; libevent accepts in a loop
+	 * until EAGAIN, so a blocking listener would stall the whole loop. */
+	if (evutil_make_socket_nonblocking(fd) != 0 || evutil_make_socket_closeonexec(fd) != 0) {
+		snprintf(err, errsz, "listen %s: passed socket: %s", value, strerror(errno));
+		return NULL;
+	}
+	lev = evconnlistener_new(s->base, server_on_accept, s,
+	                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (lev == NULL)
+		snprintf(err, errsz, "listen %s: passed socket: %s", value, strerror(errno));
+	else
+		log_info("event=listen listen=%s source=socket-activation fd=%d", value, fd);
+	return lev;
+}
+
 struct server *
-server_new(struct event_base *base, struct cfg *cfg, char *err, size_t errsz)
+server_new(struct event_base *base, struct cfg *cfg, const int *passed, unsigned n_passed,
+           char *err, size_t errsz)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
+	int own[CFG_LISTEN_MAX];
+	unsigned n_own = 0;
 
 	s->base = base;
 	s->cfg = cfg_ref(cfg);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->spare);
+	/* Every passed socket is ours from here; a slot set to -1 went to a listener. */
+	for (unsigned i = 0; i < n_passed && n_own < CFG_LISTEN_MAX; i++)
+		own[n_own++] = passed[i];
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
 		struct cfg_listen l;
 		enum cfg_listen_err e = cfg_listen_parse(cfg->listen[i], &l);
 		struct evconnlistener *lev = NULL;
+		unsigned k = n_own;
 
+		if (e == CFG_LISTEN_OK) {
+			for (k = 0; k < n_own; k++) {
+				struct sockaddr_storage ss;
+				socklen_t len;
+				char name[160];
+
+				if (own[k] < 0)
+					continue;
+				server_sockname(own[k], &ss, &len, name, sizeof(name));
+				if (server_same_addr(&ss, len, &l))
+					break;
+			}
+		}
 		if (e != CFG_LISTEN_OK)
 			snprintf(err, errsz, "listen %s: %s", cfg->listen[i],
 			         cfg_listen_strerror(e));
-		else if (l.kind == CFG_LISTEN_UNIX)
+		else if (k < n_own) {
+			lev = server_adopt(s, own[k], cfg->listen[i], err, errsz);
+			if (lev != NULL)
+				own[k] = -1; /* the listener closes it */
+		} else if (l.kind == CFG_LISTEN_UNIX)
 			lev = server_bind_unix(s, &l, cfg->listen[i], err, errsz);
 		else
 			lev = server_bind_inet(s, &l, cfg->listen[i], err, errsz);
-		if (lev == NULL) {
-			server_free(s);
-			return NULL;
-		}
+		if (lev == NULL)
+			goto fail;
 		evconnlistener_set_error_cb(lev, server_on_listen_error);
 		s->lev[s->n_lev++] = lev;
 	}
+	/* A socket systemd holds for us that no listen value names: the .socket unit and the
+	 * configuration disagree. Say so rather than leave Postfix talking to a dead socket. */
+	for (unsigned k = 0; k < n_own; k++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char name[160];
+
+		if (own[k] < 0)
+			continue;
+		server_sockname(own[k], &ss, &len, name, sizeof(name));
+		snprintf(err, errsz,
+		         "socket activation: passed socket %s (descriptor %d) matches no listen "
+		         "value",
+		         name, own[k]);
+		goto fail;
+	}
 	return s;
+fail:
+	for (unsigned k = 0; k < n_own; k++)
+		if (own[k] >= 0)
+			close(own[k]);
+	server_free(s);
+	return NULL;
 }
 
 void

@@ -11,15 +11,22 @@ struct lookups;
 struct server;
 
 /**
- * Bind every listener of cfg (call before dropping privileges); cfg becomes the current
+ * Set up every listener of cfg (call before dropping privileges); cfg becomes the current
  * configuration. Its listeners, socket_mode and socket_group are used here, once: a later
- * configuration does not rebind.
+ * configuration does not rebind. A listen value whose address one of the passed sockets
+ * (socket activation) has is served on that socket, as it is (its mode and group are the
+ * service manager's); every other one is bound here. A passed socket that matches no listen
+ * value is an error.
  * @param base loop
  * @param cfg configuration (the server takes its own reference)
+ * @param passed listening sockets from the service manager (sysd_listen_fds()); the server
+ *        takes ownership of all of them, on failure too (those not yet in use are closed)
+ * @param n_passed their number (0: none)
  * @param err message on failure @param errsz its size
  * @return server, caller frees with server_free(); NULL on failure
  */
-struct server *server_new(struct event_base *base, struct cfg *cfg, char *err, size_t errsz);
+struct server *server_new(struct event_base *base, struct cfg *cfg, const int *passed,
+                          unsigned n_passed, char *err, size_t errsz);
 
 /** Start serving requests with the lookup engine. @param s server @param ls engine (borrowed) */
 void server_start(struct server *s, struct lookups *ls);

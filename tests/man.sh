@@ -105,13 +105,20 @@ if [ ! -x "$stsd" ]; then
 	bad "mta-stsd -t on packaging/mta-stsd.conf" "$stsd not built"
 	bad "mta-stsd -t on packaging/mta-stsd.conf, every key uncommented" "$stsd not built"
 else
-	out=$("$stsd" -t -c "$conf" 2>&1)
+	# -t also checks the environment (the user exists, cache_dir is writable by it): the
+	# shipped mta-stsd user and /var/lib/mta-stsd exist only once the package is installed
+	# (tests/pkg/deb-test.sh runs -t on the installed file). Here those two values become the
+	# running user and a scratch directory; every other line is the shipped one.
+	tmpd=$(mktemp -d) || exit 1
+	trap 'rm -rf "$tmpd"' EXIT
+	here() { sed -E -e "s|^user = .*|user = $(id -un)|" -e "s|^cache_dir = .*|cache_dir = $tmpd/cache|"; }
+	here <"$conf" >"$tmpd/shipped.conf"
+	out=$("$stsd" -t -c "$tmpd/shipped.conf" 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ]; then ok "mta-stsd -t on packaging/mta-stsd.conf"
 	else bad "mta-stsd -t on packaging/mta-stsd.conf (rc=$rc)" "$out"; fi
-	tmp=$(mktemp) || exit 1
-	trap 'rm -f "$tmp"' EXIT
-	sed -E 's/^;[ \t]*([a-z_]+[ \t]*=)/\1/' "$conf" >"$tmp"
+	tmp=$tmpd/all.conf
+	sed -E 's/^;[ \t]*([a-z_]+[ \t]*=)/\1/' "$conf" | here >"$tmp"
 	set=$(grep -cE '^[a-z_]+[ \t]*=' "$tmp")
 	out=$("$stsd" -t -c "$tmp" 2>&1)
 	rc=$?

@@ -70,7 +70,7 @@ STSD_CONF=$T/badcache.conf
 stsd_detach -p "$T/third.pid"
 rc=$?
 STSD_CONF=$STSD_CONF_SAVED
-like "$rc $(cat "$STSD_DETACH_OUT")" "1 mta-stsd: *cache_dir $T/notadir/cache: Not a directory*" \
+like "$rc $(cat "$STSD_DETACH_OUT")" "1 mta-stsd: *cache_dir: $T/notadir/cache: Not a directory*" \
 	"unusable cache_dir: non-zero exit, message on stderr"
 sleep 0.5
 is "$(pgrep -f -- "-c $T/badcache.conf" | tr '\n' ' ')$(ls "$T/third.pid" 2>/dev/null)" "" \
