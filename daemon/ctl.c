@@ -530,9 +530,10 @@ ctl_cache_open(const struct ctl *ctl, int readonly)
 			return NULL;
 		}
 		if (stat(path, &st) != 0) {
-			fprintf(stderr,
-			        "mta-stsctl: cache_dir %s: %s: %s (has mta-stsd run with it?)\n",
-			        dir, files[i], strerror(errno));
+			int e = errno;
+
+			fprintf(stderr, "mta-stsctl: cache_dir %s: %s: %s%s\n", dir, files[i],
+			        strerror(e), e == ENOENT ? " (has mta-stsd run with it?)" : "");
 			return NULL;
 		}
 	}
