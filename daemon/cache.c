@@ -408,3 +408,94 @@ cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struc
 	mdb_txn_reset(c->rtxn);
 	return 0;
 }
+
+int
+cache_walk_dns(struct cache *c,
+               int (*fn)(void *arg, const char *domain, const struct cacherec *rec,
+                         const struct danerec *dns),
+               void *arg)
+{
+	static struct cacherec rec;
+	static struct danerec dns;
+	MDB_cursor *cur;
+	MDB_val key, val, dkey, dval;
+	int rc;
+
+	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
+		cache_drop_reader(c);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		char domain[DNAME_MAX + 1], dk[DNAME_MAX + 8];
+		const struct danerec *d = NULL;
+
+		/* The same records as cache_walk(): policy domains only, damaged ones skipped. */
+		if (key.mv_size >= sizeof(domain) ||
+		    memchr(key.mv_data, '/', key.mv_size) != NULL ||
+		    cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
+			continue;
+		memcpy(domain, key.mv_data, key.mv_size);
+		domain[key.mv_size] = '\0';
+		/* Its DNS record, from the same snapshot: a get beside the cursor, no second
+		 * transaction (one read transaction per thread with this environment). */
+		if (dane_key(domain, 0, 0, dk, sizeof(dk)) == 0) {
+			dkey.mv_size = strlen(dk);
+			dkey.mv_data = dk;
+			if (mdb_get(c->rtxn, c->dbi, &dkey, &dval) == 0 &&
+			    danerec_decode(dval.mv_data, dval.mv_size, &dns) == DANEREC_OK)
+				d = &dns;
+		}
+		if (fn(arg, domain, &rec, d) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_reset(c->rtxn);
+	return 0;
+}
+
+int
+cache_del_if(struct cache *c, const char *domain,
+             int (*cond)(void *arg, const char *domain, const struct cacherec *rec), void *arg)
+{
+	static struct cacherec rec;
+	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0};
+	MDB_val k = {op.klen, (void *)domain}, v;
+	MDB_txn *txn = NULL;
+	int rc = 0;
+
+	if (c->readonly)
+		return -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		/* Another process grew the map: adopt its size and try once more. */
+		cache_drop_reader(c);
+		mdb_env_set_mapsize(c->env, 0);
+	}
+	if (rc != 0) {
+		log_err("stage=cache op=delete key=%s err=\"%s\"", domain, mdb_strerror(rc));
+		return -1;
+	}
+	/* Read and test in the write transaction: LMDB has one writer at a time, so no other
+	 * process (the daemon refreshing this policy, say) can change the record in between. */
+	rc = mdb_get(txn, c->dbi, &k, &v);
+	if (rc == MDB_NOTFOUND ||
+	    (rc == 0 && (cacherec_decode(v.mv_data, v.mv_size, &rec) != CACHEREC_OK ||
+	                 !cond(arg, domain, &rec)))) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (rc == 0)
+		rc = cache_op_apply(c, txn, &op);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		log_err("stage=cache op=delete key=%s err=\"%s\"", domain, mdb_strerror(rc));
+		return -1;
+	}
+	return 1;
+}

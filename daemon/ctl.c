@@ -3,25 +3,37 @@
  * mta-stsctl: the operator's command line. Effectful (E).
  *   query DOMAIN            ask the running daemon over its socketmap listener, like postmap -q
  *   query --direct DOMAIN   run discovery, fetch and decision in-process (no daemon, no cache)
- * and prints the reply (and with --direct the policy and why). --json prints one JSON object
- * (jansson). -h/--help, also after a command, prints usage on stdout and exits 0. Exit status
- * follows postmap: 0 found, 1 not found, 2 temporary failure or error. The daemon's address (first
- * listen value, or -s) is read by cfg_listen_parse(), the parser the daemon binds with; the
- * configuration file by cfgfile.c, the daemon's reader.
+ *   query --why DOMAIN      the daemon's answer, then the same decision rebuilt from its cache
+ *   cache list | show DOMAIN | purge DOMAIN | purge --expired   read or edit the LMDB cache
+ * --json prints JSON (jansson). -h/--help, also after a command, prints usage on stdout and
+ * exits 0. Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
+ * The daemon's address (first listen value, or -s) is read by cfg_listen_parse(), the parser
+ * the daemon binds with; the configuration file by cfgfile.c, the daemon's reader. The cache
+ * is read through cache.c beside the running daemon (LMDB: many readers, one writer at a
+ * time); what a record means comes from cacherec_view() and decide.c, never re-derived here.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
+#include "cache.h"
 #include "cfg.h"
 #include "cfgfile.h"
+#include "dane.h"
+#include "decide.h"
+#include "dname.h"
 #include "fetch.h"
+#include "log.h"
 #include "lookup.h"
 #include "resolver.h"
 #include "socketmap.h"
@@ -42,21 +54,27 @@ struct ctl {
 static _Noreturn void
 usage(int status)
 {
-	fprintf(status == 0 ? stdout : stderr,
-	        "usage: mta-stsctl [-c FILE] [-n NAME] [-s inet:HOST:PORT|unix:PATH] [--json] "
-	        "COMMAND ...\n"
-	        "       mta-stsctl -h | --help\n"
-	        "commands:\n"
-	        "  query [--direct] [--json] DOMAIN  what the daemon answers Postfix for DOMAIN\n"
-	        "options:\n"
-	        "  -c FILE     configuration (default %s)\n"
-	        "  -n NAME     socketmap name, selects the [NAME] section (default postfix)\n"
-	        "  -s ADDRESS  the daemon's listener (default: the first listen value)\n"
-	        "  --json      print one JSON object\n"
-	        "  -h, --help  print this text\n"
-	        "exit status: 0 found, 1 not found, 2 temporary failure or error\n"
-	        "'mta-stsctl query --help' describes the command; see mta-stsctl(1).\n",
-	        CFG_DEFAULT_PATH);
+	fprintf(
+	    status == 0 ? stdout : stderr,
+	    "usage: mta-stsctl [-c FILE] [-n NAME] [-s inet:HOST:PORT|unix:PATH] [--json] "
+	    "COMMAND ...\n"
+	    "       mta-stsctl -h | --help\n"
+	    "commands:\n"
+	    "  query [--direct] [--json] DOMAIN  what the daemon answers Postfix for DOMAIN\n"
+	    "  query --why [--json] DOMAIN       ... and why, from the daemon's cache\n"
+	    "  cache list [--json]               the cached policy domains, one a line\n"
+	    "  cache show [--json] DOMAIN        everything cached for DOMAIN\n"
+	    "  cache purge DOMAIN | --expired    delete records (drops TOFU: see cache --help)\n"
+	    "options:\n"
+	    "  -c FILE     configuration (default %s)\n"
+	    "  -n NAME     socketmap name, selects the [NAME] section (default postfix)\n"
+	    "  -s ADDRESS  the daemon's listener (default: the first listen value)\n"
+	    "  --json      print JSON\n"
+	    "  -h, --help  print this text\n"
+	    "exit status: 0 found, 1 not found, 2 temporary failure or error\n"
+	    "'mta-stsctl query --help' and 'mta-stsctl cache --help' describe the commands; see\n"
+	    "mta-stsctl(1).\n",
+	    CFG_DEFAULT_PATH);
 	exit(status);
 }
 
@@ -65,14 +83,68 @@ query_usage(int status)
 {
 	fputs("usage: mta-stsctl [-c FILE] [-n NAME] [-s ADDRESS] [--json] query [--direct] "
 	      "[--json] DOMAIN\n"
+	      "       mta-stsctl [-c FILE] [-n NAME] [-s ADDRESS] [--json] query --why [--json] "
+	      "DOMAIN\n"
 	      "       mta-stsctl query -h | --help\n"
 	      "Print the answer for DOMAIN of the running daemon, as postmap -q would.\n"
 	      "  --direct    no daemon: run discovery, fetch and decision in this process (no\n"
 	      "              cache) and print the policy, the DANE state and why\n"
+	      "  --why       then explain it from the daemon's cache (read-only): the policy, the\n"
+	      "              DNS record, the zone's settings, the decision rebuilt from them and\n"
+	      "              whether it agrees with the daemon's answer\n"
 	      "  --json      print one JSON object\n"
 	      "  -h, --help  print this text\n"
 	      "exit status: 0 found (OK), 1 not found (NOTFOUND), 2 temporary failure or error\n",
 	      status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+/* The cache commands' usage: all of them (sub NULL) or one. */
+static _Noreturn void
+cache_usage(const char *sub, int status)
+{
+	FILE *f = status == 0 ? stdout : stderr;
+	int all = sub == NULL;
+
+	fputs("usage:", f);
+	if (all || strcmp(sub, "list") == 0)
+		fputs(" mta-stsctl [-c FILE] [--json] cache list [--json]\n      ", f);
+	if (all || strcmp(sub, "show") == 0)
+		fputs(" mta-stsctl [-c FILE] [--json] cache show [--json] DOMAIN\n      ", f);
+	if (all || strcmp(sub, "purge") == 0)
+		fputs(" mta-stsctl [-c FILE] [--json] cache purge [--json] DOMAIN | --expired\n    "
+		      "  ",
+		      f);
+	fprintf(f, " mta-stsctl cache %s%s-h | --help\n", all ? "[list|show|purge]" : sub, " ");
+	fputs(
+	    "Read or edit the daemon's cache (cache_dir) directly; the daemon may run meanwhile.\n",
+	    f);
+	if (all || strcmp(sub, "list") == 0)
+		fputs(
+		    "  list         one line per policy domain: mode, id, fetched, expires, last\n"
+		    "               queried, next due, DNS state, and the state (valid, expired,\n"
+		    "               no-policy until T, txt-failed until T, unknown); times in "
+		    "UTC\n",
+		    f);
+	if (all || strcmp(sub, "show") == 0)
+		fputs("  show         every field of DOMAIN's record and its DNS record\n", f);
+	if (all || strcmp(sub, "purge") == 0)
+		fputs("  purge        delete DOMAIN's record and its DNS record\n"
+		      "  --expired    instead, delete every record that holds nothing valid any\n"
+		      "               more (policy expired, no outcome remembered)\n"
+		      "               Warning: purging a domain removes its trust-on-first-use\n"
+		      "               protection (RFC 8461 s10) until its policy is fetched again: "
+		      "an\n"
+		      "               attacker who suppresses the TXT record meanwhile downgrades "
+		      "it.\n",
+		      f);
+	fputs("  --json       print JSON\n"
+	      "  -h, --help   print this text\n",
+	      f);
+	fputs(all || strcmp(sub, "list") != 0
+	          ? "exit status: 0 done, 1 DOMAIN not cached, 2 error\n"
+	          : "exit status: 0 done, 2 error\n",
+	      f);
 	exit(status);
 }
 
@@ -132,30 +204,38 @@ connect_listener(const char *l, char *err, size_t errsz)
 	return fd;
 }
 
+/* The daemon's reply, split: text borrows the static receive buffer until the next call. */
+struct reply {
+	char status[16];
+	const char *text;
+	size_t len;
+};
+
+/* Ask the daemon for key over the socketmap protocol, as Postfix does. 0, or -1 (printed). */
 static int
-query_daemon(const struct ctl *ctl, const char *domain)
+ask_daemon(const struct ctl *ctl, const char *key, struct reply *out)
 {
 	static char buf[SOCKETMAP_REPLY_MAX + 32];
 	char req[SOCKETMAP_REQUEST_MAX + 32], err[512];
 	const char *listen = ctl->listen ? ctl->listen : ctl->cfg->listen[0];
 	const char *payload, *sp;
-	size_t have = 0, plen, used;
+	size_t have = 0, plen, used, sl;
 	int fd, n;
 
-	n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(ctl->name) + 1 + strlen(domain),
-	             ctl->name, domain);
+	n = snprintf(req, sizeof(req), "%zu:%s %s,", strlen(ctl->name) + 1 + strlen(key), ctl->name,
+	             key);
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		fprintf(stderr, "mta-stsctl: request too long\n");
-		return 2;
+		return -1;
 	}
 	if ((fd = connect_listener(listen, err, sizeof(err))) < 0) {
 		fprintf(stderr, "mta-stsctl: %s\n", err);
-		return 2;
+		return -1;
 	}
 	if (write(fd, req, (size_t)n) != n) {
 		fprintf(stderr, "mta-stsctl: write: %s\n", strerror(errno));
 		close(fd);
-		return 2;
+		return -1;
 	}
 	for (;;) {
 		ssize_t r;
@@ -166,27 +246,35 @@ query_daemon(const struct ctl *ctl, const char *domain)
 		if (e != SOCKETMAP_INCOMPLETE || have == sizeof(buf)) {
 			fprintf(stderr, "mta-stsctl: bad reply: %s\n", socketmap_strerror(e));
 			close(fd);
-			return 2;
+			return -1;
 		}
 		r = read(fd, buf + have, sizeof(buf) - have);
 		if (r <= 0) {
 			fprintf(stderr, "mta-stsctl: read: %s\n",
 			        r == 0 ? "connection closed" : strerror(errno));
 			close(fd);
-			return 2;
+			return -1;
 		}
 		have += (size_t)r;
 	}
 	close(fd);
 	sp = memchr(payload, ' ', plen);
-	{
-		char status[16];
-		size_t sl = sp ? (size_t)(sp - payload) : plen;
-		const char *text = sp ? sp + 1 : payload + plen;
-		snprintf(status, sizeof(status), "%.*s", (int)(sl < 15 ? sl : 15), payload);
-		print_reply(ctl, domain, status, text, plen - (size_t)(text - payload), NULL);
-		return exit_code(status);
-	}
+	sl = sp ? (size_t)(sp - payload) : plen;
+	snprintf(out->status, sizeof(out->status), "%.*s", (int)(sl < 15 ? sl : 15), payload);
+	out->text = sp ? sp + 1 : payload + plen;
+	out->len = plen - (size_t)(out->text - payload);
+	return 0;
+}
+
+static int
+query_daemon(const struct ctl *ctl, const char *domain)
+{
+	struct reply r;
+
+	if (ask_daemon(ctl, domain, &r) != 0)
+		return 2;
+	print_reply(ctl, domain, r.status, r.text, r.len, NULL);
+	return exit_code(r.status);
 }
 
 struct direct {
@@ -314,17 +402,829 @@ query_direct(struct ctl *ctl, const struct socketmap_dest *dest)
 	return d.rc;
 }
 
+/* ---- the cache, read beside the running daemon ---- */
+
+/* "label:" padded so values line up, then the value. */
+static void kv(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+kv(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s:%*s", label, (int)(17 - strlen(label)), "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* A time as ISO 8601 UTC, "-" for 0 (never, none). A few static buffers in turn, so that one
+ * printf can show several. */
+static const char *
+iso(int64_t t)
+{
+	static char bufs[8][32];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(b, sizeof(bufs[0]), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "-";
+	return b;
+}
+
+static json_t *
+json_time(int64_t t)
+{
+	const char *s = iso(t);
+
+	return strcmp(s, "-") == 0 ? json_null() : json_string(s);
+}
+
+static void
+json_print(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(o);
+}
+
+/* What a record lets the daemon answer now, as one word, and until when (0: -). The meaning
+ * is cacherec_view()'s; an expired policy and an empty record both mean "discover". */
+static const char *
+rec_state(const struct cacherec *r, int64_t now, int64_t *until)
+{
+	*until = 0;
+	switch (cacherec_view(r, now)) {
+	case CACHEREC_VIEW_POLICY:
+		*until = r->expires;
+		return "valid";
+	case CACHEREC_VIEW_NO_POLICY:
+		*until = r->none_until;
+		return "no-policy";
+	case CACHEREC_VIEW_TXT_FAILED:
+		*until = r->fail_until;
+		return "txt-failed";
+	case CACHEREC_VIEW_UNKNOWN:
+		break;
+	}
+	return r->has_policy ? "expired" : "unknown";
+}
+
+/* A key as given, safe for one line of output. */
+static const char *
+shown(const char *arg)
+{
+	static char buf[DNAME_MAX + 64];
+
+	return log_escape(arg, strlen(arg), buf, sizeof(buf));
+}
+
+/* DOMAIN of a cache command, normalised as the daemon normalises a key (case, trailing dot,
+ * U-labels to A-labels; "[host]:port" names that destination). 0, or -1 (printed). */
+static int
+ctl_domain(const char *arg, struct socketmap_dest *dest)
+{
+	char norm[DNAME_MAX + 1];
+	enum dname_err e;
+
+	switch (socketmap_classify(arg, strlen(arg), dest)) {
+	case SOCKETMAP_KEY_DOMAIN:
+		return 0;
+	case SOCKETMAP_KEY_PARENT:
+		fprintf(stderr, "mta-stsctl: %s: a parent-domain probe, not a domain\n",
+		        shown(arg));
+		break;
+	case SOCKETMAP_KEY_IP:
+		fprintf(stderr, "mta-stsctl: %s: an IP literal, not a domain\n", shown(arg));
+		break;
+	case SOCKETMAP_KEY_INVALID:
+		e = dname_normalize(arg, strlen(arg), norm, NULL);
+		fprintf(stderr, "mta-stsctl: %s: not a valid domain name%s%s\n", shown(arg),
+		        e != DNAME_OK ? ": " : "", e != DNAME_OK ? dname_strerror(e) : "");
+		break;
+	}
+	return -1;
+}
+
+/* Open cache_dir as the daemon made it. Both LMDB files must exist: LMDB would otherwise
+ * create them (or, writing, the directory) owned by whoever runs mta-stsctl, and the daemon,
+ * running as its own user, could not open them afterwards. NULL on failure (printed). */
+static struct cache *
+ctl_cache_open(const struct ctl *ctl, int readonly)
+{
+	const char *dir = ctl->cfg->cache_dir;
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	char path[4096], err[600];
+	struct stat st;
+	struct cache *c;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			fprintf(stderr, "mta-stsctl: cache_dir %s: name too long\n", dir);
+			return NULL;
+		}
+		if (stat(path, &st) != 0) {
+			int e = errno;
+
+			fprintf(stderr, "mta-stsctl: cache_dir %s: %s: %s%s\n", dir, files[i],
+			        strerror(e), e == ENOENT ? " (has mta-stsd run with it?)" : "");
+			return NULL;
+		}
+	}
+	if ((c = cache_open(dir, readonly, CACHE_MAP_DEFAULT, err, sizeof(err))) == NULL)
+		fprintf(stderr, "mta-stsctl: %s\n", err);
+	return c;
+}
+
+static json_t *
+rec_json(const struct cacherec *r, int64_t now)
+{
+	json_t *o = json_object();
+	int64_t until;
+	const char *state = rec_state(r, now, &until);
+
+	json_object_set_new(o, "state", json_string(state));
+	json_object_set_new(o, "until", json_time(until));
+	if (r->has_policy) {
+		json_t *p = json_object(), *mx = json_array();
+
+		for (unsigned i = 0; i < r->policy.n_mx; i++)
+			json_array_append_new(mx, json_string(r->policy.mx[i]));
+		json_object_set_new(p, "mode", json_string(stspolicy_mode_name(r->policy.mode)));
+		json_object_set_new(p, "max_age", json_integer(r->policy.max_age));
+		json_object_set_new(p, "mx", mx);
+		json_object_set_new(p, "id", json_string(r->id));
+		json_object_set_new(p, "fetched", json_time(r->fetched));
+		json_object_set_new(p, "expires", json_time(r->expires));
+		json_object_set_new(o, "policy", p);
+	} else {
+		json_object_set_new(o, "policy", json_null());
+	}
+	json_object_set_new(o, "checked", json_time(r->checked));
+	json_object_set_new(o, "failed", json_time(r->failed));
+	json_object_set_new(o, "failed_id",
+	                    r->failed_id[0] ? json_string(r->failed_id) : json_null());
+	json_object_set_new(o, "none_until", json_time(r->none_until));
+	json_object_set_new(o, "fail_until", json_time(r->fail_until));
+	json_object_set_new(o, "queried", json_time(r->queried));
+	json_object_set_new(o, "due", json_time(r->due));
+	return o;
+}
+
+static void
+rec_print(const struct cacherec *r, int64_t now)
+{
+	int64_t until;
+	const char *state = rec_state(r, now, &until);
+
+	kv("state", "%s%s%s", state, until ? " until " : "", until ? iso(until) : "");
+	if (r->has_policy) {
+		kv("policy", "mode=%s max_age=%u id=%s", stspolicy_mode_name(r->policy.mode),
+		   (unsigned)r->policy.max_age, r->id);
+		for (unsigned i = 0; i < r->policy.n_mx; i++)
+			kv("mx", "%s", r->policy.mx[i]);
+		kv("fetched", "%s", iso(r->fetched));
+		kv("expires", "%s", iso(r->expires));
+	} else {
+		kv("policy", "none");
+	}
+	kv("last TXT check", "%s", iso(r->checked));
+	if (r->failed != 0)
+		kv("failed fetch", "%s (id %s)", iso(r->failed),
+		   r->failed_id[0] ? r->failed_id : "-");
+	else
+		kv("failed fetch", "-");
+	kv("no-policy until", "%s", iso(r->none_until));
+	kv("txt-failed until", "%s", iso(r->fail_until));
+	kv("last queried", "%s", iso(r->queried));
+	kv("next due", "%s", iso(r->due));
+}
+
+static json_t *
+dns_json(const char *key, const struct danerec *d, int valid)
+{
+	json_t *o = json_object(), *hosts = json_array();
+
+	for (unsigned i = 0; i < d->n_hosts; i++)
+		json_array_append_new(hosts, json_string(d->hosts[i]));
+	json_object_set_new(o, "key", json_string(key));
+	json_object_set_new(o, "state", json_string(dane_state_name(d->state)));
+	json_object_set_new(o, "valid", json_boolean(valid));
+	json_object_set_new(o, "expires", json_time(d->expires));
+	json_object_set_new(o, "trust_ad", json_boolean(d->trust_ad));
+	json_object_set_new(o, "mx_known", json_boolean(d->mx_known));
+	/* null when the MX lookup failed: unknown, not "no hosts" */
+	json_object_set_new(o, "mx_hosts", d->mx_known ? hosts : json_null());
+	if (!d->mx_known)
+		json_decref(hosts);
+	json_object_set_new(o, "tlsa_hosts", json_integer(d->n_tlsa));
+	json_object_set_new(o, "why", json_string(d->why));
+	return o;
+}
+
+static void
+dns_print(const char *key, const struct danerec *d, int valid, int64_t now)
+{
+	kv("dns record", "%s", key);
+	if (d == NULL) {
+		kv("dns state", "- (none cached)");
+		return;
+	}
+	if (valid)
+		kv("dns state", "%s (valid until %s)", dane_state_name(d->state), iso(d->expires));
+	else if (d->expires <= now)
+		kv("dns state", "%s (stale: expired %s)", dane_state_name(d->state),
+		   iso(d->expires));
+	else
+		kv("dns state", "%s (stale: made with dnssec = %s)", dane_state_name(d->state),
+		   d->trust_ad ? "yes" : "no");
+	kv("dns why", "%s", d->why);
+	printf("mx hosts:         ");
+	for (unsigned i = 0; i < d->n_hosts; i++)
+		printf("%s%s", i ? " " : "", d->hosts[i]);
+	printf("%s\n", !d->mx_known ? "unknown (MX lookup failed)" : d->n_hosts ? "" : "none");
+	kv("tlsa hosts", "%u", d->n_tlsa);
+}
+
+/* cache list: one entry per record, kept in memory so that the read transaction ends before
+ * anything is printed (a reader held open by a slow pipe would keep LMDB from reusing pages
+ * the daemon frees meanwhile). */
+struct list_ent {
+	char *domain;
+	const char *state; /* rec_state() */
+	int64_t until;
+	int has_policy;
+	enum stspolicy_mode mode;
+	char id[STSRECORD_ID_MAX + 1];
+	int64_t fetched, expires, queried, due;
+	int has_dns, dns_valid;
+	enum dane_state dns;
+};
+
+struct list {
+	struct list_ent *v;
+	size_t n, cap;
+	int64_t now;
+	int trust_ad;
+};
+
+static int
+list_on_record(void *arg, const char *domain, const struct cacherec *rec, const struct danerec *dns)
+{
+	struct list *l = arg;
+	struct list_ent *e;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 256;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	e = &l->v[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->domain = xstrndup(domain, strlen(domain));
+	e->state = rec_state(rec, l->now, &e->until);
+	e->has_policy = rec->has_policy;
+	if (rec->has_policy) {
+		e->mode = rec->policy.mode;
+		memcpy(e->id, rec->id, sizeof(e->id));
+		e->fetched = rec->fetched;
+		e->expires = rec->expires;
+	}
+	e->queried = rec->queried;
+	e->due = rec->due;
+	if (dns != NULL) {
+		e->has_dns = 1;
+		e->dns = dns->state;
+		e->dns_valid = danerec_valid(dns, l->now, l->trust_ad);
+	}
+	return 0;
+}
+
+static int
+cmd_cache_list(struct ctl *ctl)
+{
+	struct list l = {NULL, 0, 0, (int64_t)time(NULL), ctl->cfg->dnssec != 0};
+	struct cache *c = ctl_cache_open(ctl, 1);
+	int rc, wd = 6, wi = 2;
+
+	if (c == NULL)
+		return 2;
+	rc = cache_walk_dns(c, list_on_record, &l);
+	cache_close(c);
+	if (rc != 0) {
+		fprintf(stderr, "mta-stsctl: cache %s: read failed\n", ctl->cfg->cache_dir);
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i].domain);
+		free(l.v);
+		return 2;
+	}
+	if (ctl->json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < l.n; i++) {
+			const struct list_ent *e = &l.v[i];
+			json_t *o = json_object(), *d = json_null();
+
+			json_object_set_new(o, "domain", json_string(e->domain));
+			json_object_set_new(o, "state", json_string(e->state));
+			json_object_set_new(o, "until", json_time(e->until));
+			json_object_set_new(o, "mode",
+			                    e->has_policy
+			                        ? json_string(stspolicy_mode_name(e->mode))
+			                        : json_null());
+			json_object_set_new(o, "id",
+			                    e->has_policy ? json_string(e->id) : json_null());
+			json_object_set_new(o, "fetched", json_time(e->fetched));
+			json_object_set_new(o, "expires", json_time(e->expires));
+			json_object_set_new(o, "queried", json_time(e->queried));
+			json_object_set_new(o, "due", json_time(e->due));
+			if (e->has_dns) {
+				d = json_object();
+				json_object_set_new(d, "state",
+				                    json_string(dane_state_name(e->dns)));
+				json_object_set_new(d, "valid", json_boolean(e->dns_valid));
+			}
+			json_object_set_new(o, "dns", d);
+			json_array_append_new(a, o);
+		}
+		json_print(a);
+	} else {
+		for (size_t i = 0; i < l.n; i++) {
+			int n = (int)strlen(l.v[i].domain), m = (int)strlen(l.v[i].id);
+			wd = n > wd ? n : wd;
+			wi = m > wi ? m : wi;
+		}
+		printf("%-*s %-7s %-*s %-20s %-20s %-20s %-20s %-14s %s\n", wd, "DOMAIN", "MODE",
+		       wi, "ID", "FETCHED", "EXPIRES", "QUERIED", "DUE", "DNS", "STATE");
+		for (size_t i = 0; i < l.n; i++) {
+			const struct list_ent *e = &l.v[i];
+			/* a valid policy's end is its EXPIRES column already */
+			int until = e->until != 0 && strcmp(e->state, "valid") != 0;
+			char dns[32];
+
+			snprintf(dns, sizeof(dns), "%s%s",
+			         e->has_dns ? dane_state_name(e->dns) : "-",
+			         e->has_dns && !e->dns_valid ? ",stale" : "");
+			printf("%-*s %-7s %-*s %-20s %-20s %-20s %-20s %-14s %s%s%s\n", wd,
+			       e->domain, e->has_policy ? stspolicy_mode_name(e->mode) : "-", wi,
+			       e->has_policy ? e->id : "-", iso(e->fetched), iso(e->expires),
+			       iso(e->queried), iso(e->due), dns, e->state, until ? " until " : "",
+			       until ? iso(e->until) : "");
+		}
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].domain);
+	free(l.v);
+	return 0;
+}
+
+/* The domain's records, read in two read transactions (the daemon may write in between;
+ * each record is consistent in itself). 0 read, -1 error (printed). */
+static int
+ctl_read(struct ctl *ctl, const struct socketmap_dest *dest, struct cacherec *rec,
+         enum cache_res *hit, char *dkey, size_t dkeysz, struct danerec *dns, enum cache_res *dhit)
+{
+	struct cache *c = ctl_cache_open(ctl, 1);
+
+	if (c == NULL)
+		return -1;
+	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, dkey, dkeysz) == 0);
+	cacherec_init(rec);
+	*hit = cache_get(c, dest->domain, rec);
+	*dhit = cache_get_dane(c, dkey, dns);
+	cache_close(c);
+	if (*hit == CACHE_ERR || *dhit == CACHE_ERR) {
+		fprintf(stderr, "mta-stsctl: cache %s: read failed\n", ctl->cfg->cache_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_cache_show(struct ctl *ctl, const char *arg)
+{
+	static struct cacherec rec;
+	static struct danerec dns;
+	struct socketmap_dest dest;
+	enum cache_res hit, dhit;
+	char dkey[DANE_QNAME_MAX + 8];
+	int64_t now = (int64_t)time(NULL);
+	int valid;
+
+	if (ctl_domain(arg, &dest) != 0 ||
+	    ctl_read(ctl, &dest, &rec, &hit, dkey, sizeof(dkey), &dns, &dhit) != 0)
+		return 2;
+	if (hit == CACHE_MISS && dhit == CACHE_MISS) {
+		fprintf(stderr, "mta-stsctl: %s: not cached\n", dest.domain);
+		return 1;
+	}
+	valid = dhit == CACHE_HIT && danerec_valid(&dns, now, ctl->cfg->dnssec != 0);
+	if (ctl->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "domain", json_string(dest.domain));
+		json_object_set_new(o, "record",
+		                    hit == CACHE_HIT ? rec_json(&rec, now) : json_null());
+		json_object_set_new(o, "dns",
+		                    dhit == CACHE_HIT ? dns_json(dkey, &dns, valid) : json_null());
+		json_print(o);
+		return 0;
+	}
+	kv("domain", "%s", dest.domain);
+	if (hit == CACHE_HIT)
+		rec_print(&rec, now);
+	else
+		kv("record", "none cached");
+	dns_print(dkey, dhit == CACHE_HIT ? &dns : NULL, valid, now);
+	return 0;
+}
+
+/* cache purge --expired: the domains whose record holds nothing valid, gathered during the
+ * walk (no write may happen inside it) and deleted afterwards, each one only if it still
+ * qualifies then (cache_del_if() reads it again in the write transaction). */
+struct purge_ent {
+	char *domain;
+	int dns_expired; /* its DNS record exists and has expired too */
+};
+
+struct purge {
+	struct purge_ent *v;
+	size_t n, cap;
+	int64_t now;
+};
+
+static int
+purge_collect(void *arg, const char *domain, const struct cacherec *rec, const struct danerec *dns)
+{
+	struct purge *p = arg;
+
+	if (cacherec_view(rec, p->now) != CACHEREC_VIEW_UNKNOWN)
+		return 0;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
+	}
+	p->v[p->n].domain = xstrndup(domain, strlen(domain));
+	p->v[p->n].dns_expired = dns != NULL && dns->expires <= p->now;
+	p->n++;
+	return 0;
+}
+
+static int
+purge_cond(void *arg, const char *domain, const struct cacherec *rec)
+{
+	(void)domain;
+	return cacherec_view(rec, *(const int64_t *)arg) == CACHEREC_VIEW_UNKNOWN;
+}
+
+static void
+purge_report(const struct ctl *ctl, json_t *list, const char *domain, int policy, int dns)
+{
+	if (ctl->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "domain", json_string(domain));
+		json_object_set_new(o, "policy", json_boolean(policy));
+		json_object_set_new(o, "dns", json_boolean(dns));
+		json_array_append_new(list, o);
+		return;
+	}
+	printf("purged %s:%s%s\n", domain, policy ? " policy record" : "",
+	       dns ? (policy ? ", DNS record" : " DNS record") : "");
+}
+
+static void
+purge_total(const struct ctl *ctl, json_t *list, size_t n)
+{
+	if (ctl->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "purged", list);
+		json_object_set_new(o, "count", json_integer((json_int_t)n));
+		json_print(o);
+		return;
+	}
+	printf("%zu domain%s purged\n", n, n == 1 ? "" : "s");
+}
+
+static int
+cmd_cache_purge(struct ctl *ctl, const char *arg)
+{
+	struct socketmap_dest dest;
+	struct purge p = {NULL, 0, 0, (int64_t)time(NULL)};
+	struct cache *c;
+	json_t *list = ctl->json ? json_array() : NULL;
+	char dkey[DANE_QNAME_MAX + 8];
+	size_t purged = 0;
+	int rc = 0;
+
+	if (arg != NULL && ctl_domain(arg, &dest) != 0) {
+		json_decref(list);
+		return 2;
+	}
+	/* A writer beside the daemon: LMDB serialises writers, each delete is one short
+	 * transaction. */
+	if ((c = ctl_cache_open(ctl, 0)) == NULL) {
+		json_decref(list);
+		return 2;
+	}
+	if (arg != NULL) {
+		int pr, dr;
+
+		INVARIANT(dane_key(dest.domain, dest.port, dest.bracketed, dkey, sizeof(dkey)) ==
+		          0);
+		pr = cache_del(c, dest.domain);
+		dr = cache_del(c, dkey);
+		cache_close(c);
+		if (pr < 0 || dr < 0) {
+			fprintf(stderr, "mta-stsctl: cache %s: delete failed\n",
+			        ctl->cfg->cache_dir);
+			json_decref(list);
+			return 2;
+		}
+		if (pr == 0 && dr == 0) {
+			fprintf(stderr, "mta-stsctl: %s: not cached\n", dest.domain);
+			json_decref(list);
+			return 1;
+		}
+		purge_report(ctl, list, dest.domain, pr == 1, dr == 1);
+		purge_total(ctl, list, 1);
+		return 0;
+	}
+	if (cache_walk_dns(c, purge_collect, &p) != 0) {
+		fprintf(stderr, "mta-stsctl: cache %s: read failed\n", ctl->cfg->cache_dir);
+		rc = 2;
+	}
+	for (size_t i = 0; i < p.n && rc == 0; i++) {
+		int64_t now = (int64_t)time(NULL);
+		int pr = cache_del_if(c, p.v[i].domain, purge_cond, &now), dr = 0;
+
+		if (pr == 1 && p.v[i].dns_expired) {
+			INVARIANT(dane_key(p.v[i].domain, 0, 0, dkey, sizeof(dkey)) == 0);
+			dr = cache_del(c, dkey);
+		}
+		if (pr < 0 || dr < 0) {
+			fprintf(stderr, "mta-stsctl: cache %s: delete of %s failed\n",
+			        ctl->cfg->cache_dir, p.v[i].domain);
+			rc = 2;
+		} else if (pr == 1) {
+			purge_report(ctl, list, p.v[i].domain, 1, dr == 1);
+			purged++;
+		}
+	}
+	cache_close(c);
+	for (size_t i = 0; i < p.n; i++)
+		free(p.v[i].domain);
+	free(p.v);
+	if (rc != 0) {
+		json_decref(list);
+		return rc;
+	}
+	purge_total(ctl, list, purged);
+	return 0;
+}
+
+/* ---- query --why: the daemon's answer, explained from its cache ---- */
+
+static json_t *
+zone_json(const struct cfg *cfg, const struct cfg_zone *z)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(z->name));
+	json_object_set_new(o, "fallback", json_string(cfg_fallback_name(z->fallback)));
+	json_object_set_new(o, "testing",
+	                    json_string(z->testing == CFG_TESTING_ENFORCE ? "enforce" : "ignore"));
+	json_object_set_new(o, "dane", json_boolean(z->dane));
+	json_object_set_new(
+	    o, "dane_partial",
+	    json_string(z->dane_partial == CFG_DANE_PARTIAL_DANE ? "dane" : "dane-only"));
+	json_object_set_new(o, "mx_check", json_boolean(z->mx_check));
+	json_object_set_new(o, "tlsrpt", json_boolean(z->tlsrpt));
+	json_object_set_new(o, "dnssec", json_boolean(cfg->dnssec != 0));
+	return o;
+}
+
+/* The decision table row a cache answer stands in (design.md). */
+static const char *
+why_row(const struct cacherec *r, enum cacherec_view view, const struct cfg_zone *z)
+{
+	switch (view) {
+	case CACHEREC_VIEW_POLICY:
+		switch (r->policy.mode) {
+		case STSPOLICY_MODE_ENFORCE:
+			return "enforce (cached policy)";
+		case STSPOLICY_MODE_TESTING:
+			return z->testing == CFG_TESTING_ENFORCE
+			           ? "testing, treated as enforce (cached policy)"
+			           : "testing (cached policy)";
+		case STSPOLICY_MODE_NONE:
+			break;
+		}
+		return "none (cached policy of mode none)";
+	case CACHEREC_VIEW_NO_POLICY:
+		return r->has_policy ? "none (no policy remembered; the cached one expired)"
+		                     : "none (no policy remembered)";
+	case CACHEREC_VIEW_TXT_FAILED:
+		return "TXT lookup failed, nothing cached";
+	case CACHEREC_VIEW_UNKNOWN:
+		break;
+	}
+	return "-";
+}
+
+static int
+why_nodomain(const struct ctl *ctl, const char *key, enum socketmap_key kc, const struct reply *r)
+{
+	const char *why =
+	    kc == SOCKETMAP_KEY_PARENT ? "parent-domain probe: NOTFOUND without lookup"
+	    : kc == SOCKETMAP_KEY_IP   ? "IP literal: NOTFOUND without lookup"
+	                               : "not a valid domain name: NOTFOUND without lookup";
+	int agrees = strcmp(r->status, "NOTFOUND") == 0;
+
+	if (ctl->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "domain", json_string(key));
+		json_object_set_new(o, "status", json_string(r->status));
+		json_object_set_new(o, "reply", json_stringn(r->text, r->len));
+		json_object_set_new(o, "why", json_string(why));
+		json_object_set_new(o, "agrees", json_boolean(agrees));
+		json_print(o);
+	} else {
+		kv("domain", "%s", shown(key));
+		kv("reply", "%s%s%.*s", r->status, r->len ? " " : "", (int)r->len, r->text);
+		kv("why", "%s", why);
+		kv("agrees", "%s", agrees ? "yes" : "no");
+	}
+	return exit_code(r->status);
+}
+
+static int
+cmd_why(struct ctl *ctl, const char *key)
+{
+	static struct cacherec rec;
+	static struct danerec cached, drec;
+	const struct cfg_zone *zone = cfg_zone_find(ctl->cfg, ctl->name, strlen(ctl->name));
+	struct socketmap_dest dest;
+	struct reply r;
+	struct strbuf text;
+	enum socketmap_key kc;
+	enum cache_res hit, dhit;
+	enum cacherec_view view;
+	const char *status = NULL, *why = NULL, *reason = NULL, *note = NULL, *dane_col;
+	char dkey[DANE_QNAME_MAX + 8];
+	int64_t now;
+	int trust = ctl->cfg->dnssec != 0, need_dns, have_dns = 0, settled, agrees = -1;
+	int rc;
+
+	/* First the daemon, so that what it learnt for this answer is in the cache we read. */
+	if (ask_daemon(ctl, key, &r) != 0)
+		return 2;
+	rc = exit_code(r.status);
+	kc = socketmap_classify(key, strlen(key), &dest);
+	if (kc != SOCKETMAP_KEY_DOMAIN)
+		return why_nodomain(ctl, key, kc, &r);
+	if (ctl_read(ctl, &dest, &rec, &hit, dkey, sizeof(dkey), &cached, &dhit) != 0) {
+		print_reply(ctl, dest.domain, r.status, r.text, r.len, NULL);
+		return 2;
+	}
+
+	/* The reads and the decision of lookup_request() for a cache answer, step by step. */
+	now = (int64_t)time(NULL);
+	view = cacherec_view(&rec, now);
+	need_dns = decide_needs_dns(&rec, zone, trust, now);
+	if (need_dns) {
+		if (dane_static(dest.domain, dest.bracketed, trust, now, &drec)) {
+			have_dns = 1;
+		} else if (dhit == CACHE_HIT && danerec_valid(&cached, now, trust)) {
+			drec = cached;
+			have_dns = 1;
+		}
+	}
+	settled = view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns);
+	dane_col = dane_state_name(zone->dane && have_dns ? drec.state : DANE_INSECURE);
+	strbuf_init(&text, ANSWER_TEXT_MAX);
+	if (settled) {
+		struct decide_input in = {&rec,
+		                          decide_cached_disc(view),
+		                          NULL,
+		                          have_dns ? drec.state : DANE_INSECURE,
+		                          have_dns ? &drec : NULL,
+		                          dest.domain};
+
+		answer_reply(&in, zone, now, &text, &status, &why);
+		agrees = strcmp(status, r.status) == 0 && text.len == r.len &&
+		         (r.len == 0 || memcmp(text.data, r.text, r.len) == 0);
+		if (!agrees)
+			note =
+			    "the daemon answered otherwise: a lookup was in flight or the record "
+			    "changed between its answer and this read, or it runs another "
+			    "configuration (reload it); ask again";
+	} else {
+		reason =
+		    view == CACHEREC_VIEW_UNKNOWN
+		        ? "nothing cached settles the MTA-STS state (no record, policy expired, "
+		          "nothing remembered): the daemon discovers it for each request"
+		        : "the zone needs the destination's DNS record (dane or mx_check) and no "
+		          "valid one is cached: the daemon looks it up for each request";
+		note = "cannot tell from the cache alone";
+	}
+
+	if (ctl->json) {
+		json_t *o = json_object(), *d = json_object();
+
+		json_object_set_new(o, "domain", json_string(dest.domain));
+		json_object_set_new(o, "status", json_string(r.status));
+		json_object_set_new(o, "reply", json_stringn(r.text, r.len));
+		json_object_set_new(o, "record",
+		                    hit == CACHE_HIT ? rec_json(&rec, now) : json_null());
+		json_object_set_new(
+		    o, "dns",
+		    dhit == CACHE_HIT ? dns_json(dkey, &cached, danerec_valid(&cached, now, trust))
+		                      : json_null());
+		json_object_set_new(o, "zone", zone_json(ctl->cfg, zone));
+		json_object_set_new(d, "settled", json_boolean(settled));
+		if (settled) {
+			json_object_set_new(d, "row", json_string(why_row(&rec, view, zone)));
+			json_object_set_new(d, "column", json_string(dane_col));
+			json_object_set_new(d, "status", json_string(status));
+			json_object_set_new(d, "reply",
+			                    json_stringn(text.data ? text.data : "", text.len));
+			json_object_set_new(d, "why", json_string(why));
+		} else {
+			json_object_set_new(d, "reason", json_string(reason));
+		}
+		json_object_set_new(o, "decision", d);
+		json_object_set_new(o, "agrees", agrees < 0 ? json_null() : json_boolean(agrees));
+		if (note != NULL)
+			json_object_set_new(o, "note", json_string(note));
+		json_print(o);
+	} else {
+		kv("domain", "%s", dest.domain);
+		kv("reply", "%s%s%.*s", r.status, r.len ? " " : "", (int)r.len, r.text);
+		if (hit == CACHE_HIT)
+			rec_print(&rec, now);
+		else
+			kv("record", "none cached");
+		dns_print(dkey, dhit == CACHE_HIT ? &cached : NULL,
+		          dhit == CACHE_HIT && danerec_valid(&cached, now, trust), now);
+		kv("zone",
+		   "[%s] fallback=%s testing=%s dane=%s dane_partial=%s mx_check=%s tlsrpt=%s; "
+		   "[daemon] dnssec=%s",
+		   zone->name, cfg_fallback_name(zone->fallback),
+		   zone->testing == CFG_TESTING_ENFORCE ? "enforce" : "ignore",
+		   zone->dane ? "yes" : "no",
+		   zone->dane_partial == CFG_DANE_PARTIAL_DANE ? "dane" : "dane-only",
+		   zone->mx_check ? "yes" : "no", zone->tlsrpt ? "yes" : "no",
+		   trust ? "yes" : "no");
+		if (settled) {
+			kv("decision", "MTA-STS %s x DNS %s -> %s%s%s", why_row(&rec, view, zone),
+			   dane_col, status, text.len ? " " : "", text.data ? text.data : "");
+			kv("why", "%s", why);
+		} else {
+			kv("decision", "- (%s)", reason);
+		}
+		kv("agrees", "%s%s%s",
+		   agrees < 0 ? "unknown"
+		   : agrees   ? "yes"
+		              : "no",
+		   note ? ": " : "", note ? note : "");
+	}
+	strbuf_fini(&text);
+	return rc;
+}
+
+static int
+is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+enum query_mode {
+	QUERY_DAEMON = 0,
+	QUERY_DIRECT,
+	QUERY_WHY,
+};
+
 /* query's own options and its DOMAIN, read before the configuration so that --help works
  * whatever the configuration file holds. */
 static const char *
-query_args(struct ctl *ctl, int argc, char **argv, int *direct)
+query_args(struct ctl *ctl, int argc, char **argv, enum query_mode *mode)
 {
 	for (; argc > 0 && argv[0][0] == '-'; argc--, argv++) {
-		if (strcmp(argv[0], "--direct") == 0)
-			*direct = 1;
+		if (strcmp(argv[0], "--direct") == 0 && *mode != QUERY_WHY)
+			*mode = QUERY_DIRECT;
+		else if (strcmp(argv[0], "--why") == 0 && *mode != QUERY_DIRECT)
+			*mode = QUERY_WHY;
 		else if (strcmp(argv[0], "--json") == 0)
 			ctl->json = 1;
-		else if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)
+		else if (is_help(argv[0]))
 			query_usage(0);
 		else
 			query_usage(2);
@@ -335,12 +1235,14 @@ query_args(struct ctl *ctl, int argc, char **argv, int *direct)
 }
 
 static int
-cmd_query(struct ctl *ctl, const char *key, int direct)
+cmd_query(struct ctl *ctl, const char *key, enum query_mode mode)
 {
 	struct socketmap_dest dest;
 
-	if (!direct)
+	if (mode == QUERY_DAEMON)
 		return query_daemon(ctl, key);
+	if (mode == QUERY_WHY)
+		return cmd_why(ctl, key);
 	/* Same key rules as the daemon: [host]:port -> host, .parent and IP literals -> NOTFOUND.
 	 */
 	switch (socketmap_classify(key, strlen(key), &dest)) {
@@ -364,19 +1266,71 @@ cmd_query(struct ctl *ctl, const char *key, int direct)
 	return 1;
 }
 
+/* A cache command: its name, DOMAIN, --expired. */
+struct cache_cmd {
+	const char *sub;
+	const char *domain;
+	int expired;
+};
+
+/* cache's own arguments, read before the configuration (as query_args()). */
+static void
+cache_args(struct ctl *ctl, int argc, char **argv, struct cache_cmd *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	if (argc == 0)
+		cache_usage(NULL, 2);
+	if (is_help(argv[0]))
+		cache_usage(NULL, 0);
+	cc->sub = argv[0];
+	if (strcmp(cc->sub, "list") != 0 && strcmp(cc->sub, "show") != 0 &&
+	    strcmp(cc->sub, "purge") != 0) {
+		fprintf(stderr, "mta-stsctl: unknown cache command: %s\n", shown(cc->sub));
+		cache_usage(NULL, 2);
+	}
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		if (strcmp(argv[0], "--json") == 0)
+			ctl->json = 1;
+		else if (is_help(argv[0]))
+			cache_usage(cc->sub, 0);
+		else if (strcmp(argv[0], "--expired") == 0 && strcmp(cc->sub, "purge") == 0)
+			cc->expired = 1;
+		else if (argv[0][0] == '-' || cc->domain != NULL || strcmp(cc->sub, "list") == 0)
+			cache_usage(cc->sub, 2);
+		else
+			cc->domain = argv[0];
+	}
+	if ((strcmp(cc->sub, "show") == 0 && cc->domain == NULL) ||
+	    (strcmp(cc->sub, "purge") == 0 && (cc->domain != NULL) == cc->expired))
+		cache_usage(cc->sub, 2);
+}
+
+static int
+cmd_cache(struct ctl *ctl, const struct cache_cmd *cc)
+{
+	if (strcmp(cc->sub, "list") == 0)
+		return cmd_cache_list(ctl);
+	if (strcmp(cc->sub, "show") == 0)
+		return cmd_cache_show(ctl, cc->domain);
+	return cmd_cache_purge(ctl, cc->expired ? NULL : cc->domain);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct ctl ctl;
+	struct cache_cmd cc;
 	const char *path = CFG_DEFAULT_PATH;
-	const char *origin, *key;
-	int explicit_path = 0, direct = 0, opt, rc;
+	const char *origin, *key = NULL, *cmd;
+	enum query_mode mode = QUERY_DAEMON;
+	int explicit_path = 0, opt, rc;
 	char msg[600];
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.name = "postfix";
+	log_init("mta-stsctl", 1, 0);
 	while ((opt = getopt_long(argc, argv, "+c:hs:n:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -401,16 +1355,20 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage(2);
-	if (strcmp(argv[optind], "query") != 0) {
-		fprintf(stderr, "mta-stsctl: unknown command: %s\n", argv[optind]);
+	cmd = argv[optind];
+	if (strcmp(cmd, "query") == 0) {
+		key = query_args(&ctl, argc - optind - 1, argv + optind + 1, &mode);
+	} else if (strcmp(cmd, "cache") == 0) {
+		cache_args(&ctl, argc - optind - 1, argv + optind + 1, &cc);
+	} else {
+		fprintf(stderr, "mta-stsctl: unknown command: %s\n", cmd);
 		usage(2);
 	}
-	key = query_args(&ctl, argc - optind - 1, argv + optind + 1, &direct);
 	if ((ctl.cfg = cfgfile_load(path, !explicit_path, &origin, msg, sizeof(msg))) == NULL) {
 		fprintf(stderr, "mta-stsctl: %s\n", msg);
 		return 2;
 	}
-	rc = cmd_query(&ctl, key, direct);
+	rc = key != NULL ? cmd_query(&ctl, key, mode) : cmd_cache(&ctl, &cc);
 	cfg_unref(ctl.cfg);
 	return rc;
 }

@@ -98,4 +98,33 @@ int cache_due(struct cache *c, int64_t until, unsigned max,
 int cache_walk(struct cache *c,
                int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg);
 
+/**
+ * Visit every record as cache_walk() does, each with the DNS record of its domain's default
+ * destination (dane_key(domain, 0, 0)), both read in one read transaction: a consistent
+ * snapshot, however the daemon writes meanwhile.
+ * @param c cache
+ * @param fn called per record with the domain, the record and the DNS record (NULL when there
+ *        is none or it is damaged), all borrowed for the call; it may not use the cache; a
+ *        non-zero return stops the walk
+ * @param arg its argument
+ * @return 0, or -1 on LMDB failure
+ */
+int cache_walk_dns(struct cache *c,
+                   int (*fn)(void *arg, const char *domain, const struct cacherec *rec,
+                             const struct danerec *dns),
+                   void *arg);
+
+/**
+ * Delete a domain's record and its index entry, as cache_del(), only if cond accepts the record
+ * as it is at that moment: it is read and tested in the write transaction, so a record another
+ * process rewrote since the caller looked at it is judged afresh. A damaged record is kept.
+ * @param c cache opened for writing @param domain domain
+ * @param cond called once with the domain and the record (borrowed for the call); it may not
+ *        use the cache; non-zero to delete
+ * @param arg its argument
+ * @return 1 deleted, 0 absent or kept, -1 error (logged)
+ */
+int cache_del_if(struct cache *c, const char *domain,
+                 int (*cond)(void *arg, const char *domain, const struct cacherec *rec), void *arg);
+
 #endif

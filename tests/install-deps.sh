@@ -4,10 +4,11 @@
 # groff-base (tests/man.sh lints the man pages with both) and the
 # real peers the integration tests run in their own network namespace: unbound (validating
 # resolver), knot (DNSSEC-signed zones), nginx (HTTPS), Postfix (postmap and real MTAs),
-# openssl (test CA), dig, iproute2/util-linux (namespaces); python3 (the sd_notify socket
-# listener) and systemd (systemd-socket-activate, systemd-analyze; it is not started); and the
-# Debian packaging tools for packaging/build-deb.sh and tests/pkg/deb-test.sh (debhelper,
-# dh-autoreconf, dpkg-dev, fakeroot, lintian).
+# openssl (test CA), dig, iproute2/util-linux (namespaces), jq (reads mta-stsctl's JSON);
+# python3 (the sd_notify socket listener) and systemd (systemd-socket-activate,
+# systemd-analyze; it is not started); and the Debian packaging tools for
+# packaging/build-deb.sh and tests/pkg/deb-test.sh (debhelper, dh-autoreconf, dpkg-dev,
+# fakeroot, lintian).
 # The host's services are left alone: nothing already installed is stopped, disabled or
 # reconfigured. A service package this script installs for the first time is not started
 # (a policy-rc.d refuses it for the length of the install) and its unit is left disabled,
@@ -38,7 +39,7 @@ fi
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends \
 	libcmocka-dev lmdb-utils valgrind clang-format mandoc groff-base \
-	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux \
+	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux jq \
 	python3 systemd debhelper dh-autoreconf dpkg-dev fakeroot lintian >/dev/null
 for s in $new; do
 	$SUDO systemctl disable "$s" >/dev/null 2>&1 || true

@@ -8,7 +8,7 @@
 . "${0%/*}/lib.sh"
 
 dnssec_require
-plan 26
+plan 28
 
 # sec_sts DOMAIN ID POLICY: an MTA-STS domain inside the signed zone.
 sec_sts() {
@@ -107,6 +107,12 @@ stsd_start || bail "restart failed"
 expect some.sec 'OK dane-only' "after TLSA on the second host: ALL, still dane-only"
 out=$("$STSCTL" -c "$STSD_CONF" query --direct some.sec 2>&1)
 like "$out" "*dane: all (2 of 2 MX hosts have usable TLSA records)*" "mta-stsctl --direct shows the DANE state"
+out=$("$STSCTL" -c "$STSD_CONF" query --why all.sec 2>&1)
+like "$out" "*reply: *OK dane-only*dns state: *all (valid until *decision: *MTA-STS enforce (cached policy) x DNS all -> OK dane-only*why: *all MX hosts DANE: dane-only*agrees: *yes*" \
+	"mta-stsctl query --why: the DANE column from the cached DNS record, agreeing with the daemon"
+out=$("$STSCTL" -c "$STSD_CONF" -n nodane query --why nopolicy.sec 2>&1)
+like "$out" "*reply: *NOTFOUND*zone: *\[nodane\] fallback=NOTFOUND*dane=no*decision: *MTA-STS none (no policy remembered) x DNS insecure -> NOTFOUND*agrees: *yes*" \
+	"... and in a zone with dane = no, the DNS state is read as insecure"
 
 # dnssec = no: the AD bit is not trusted, DANE is never claimed.
 stsd_stop

@@ -304,6 +304,100 @@ test_due_index(void **state)
 	cache_close(c);
 }
 
+struct dns_seen {
+	unsigned n, with_dns;
+	char dns_of[32];
+	enum dane_state state;
+};
+
+static int
+collect_dns(void *arg, const char *domain, const struct cacherec *rec, const struct danerec *dns)
+{
+	struct dns_seen *s = arg;
+
+	(void)rec;
+	assert_null(strchr(domain, '/'));
+	s->n++;
+	if (dns != NULL) {
+		s->with_dns++;
+		snprintf(s->dns_of, sizeof(s->dns_of), "%s", domain);
+		s->state = dns->state;
+	}
+	return 0;
+}
+
+static int
+cond_fetched(void *arg, const char *domain, const struct cacherec *rec)
+{
+	(void)domain;
+	return rec->fetched == *(const int64_t *)arg;
+}
+
+/* The walk with DNS records pairs each domain with "dane/<domain>" only (not another
+ * destination's record); a conditional delete judges the record as stored, removes its index
+ * entry with it, and needs a writable cache. */
+static void
+test_walk_dns_and_del_if(void **state)
+{
+	static struct cacherec r;
+	static struct danerec d;
+	struct dns_seen s;
+	struct due_seen due;
+	int64_t next = 0, want;
+	char err[256];
+	struct cache *c, *ro;
+
+	(void)state;
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	make_record(&r, 7);
+	r.due = 400;
+	assert_int_equal(cache_put(c, "w1.example", &r), 0);
+	make_record(&r, 8);
+	assert_int_equal(cache_put(c, "w2.example", &r), 0);
+	memset(&d, 0, sizeof(d));
+	d.state = DANE_NONE;
+	d.expires = 1800000000;
+	d.mx_known = 1;
+	snprintf(d.why, sizeof(d.why), "no TLSA");
+	assert_int_equal(cache_put_dane(c, "dane/w1.example", &d), 0);
+	d.state = DANE_ALL;
+	assert_int_equal(cache_put_dane(c, "dane/w2.example:587", &d), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_walk_dns(c, collect_dns, &s), 0);
+	assert_true(s.n >= 2);
+	assert_int_equal(s.with_dns, 1);
+	assert_string_equal(s.dns_of, "w1.example");
+	assert_int_equal(s.state, DANE_NONE);
+
+	/* the condition sees the stored record: fetched 1007 is w1's, 1008 w2's */
+	want = 1008;
+	assert_int_equal(cache_del_if(c, "w1.example", cond_fetched, &want), 0);
+	assert_int_equal(cache_get(c, "w1.example", &r), CACHE_HIT);
+	want = 1007;
+	assert_int_equal(cache_del_if(c, "w1.example", cond_fetched, &want), 1);
+	assert_int_equal(cache_get(c, "w1.example", &r), CACHE_MISS);
+	assert_int_equal(cache_del_if(c, "w1.example", cond_fetched, &want), 0);
+	memset(&due, 0, sizeof(due));
+	assert_int_equal(cache_due(c, 1000, 10, collect_due, &due, &next), 0);
+	assert_int_equal(due.n, 0); /* w1's index entry went with it */
+	/* a reader may not delete, and leaves the record alone (one environment per process
+	 * at a time: LMDB's locks are per process) */
+	cache_close(c);
+	ro = cache_open(dir, 1, SMALL_MAP, err, sizeof(err));
+	assert_non_null(ro);
+	want = 1008;
+	assert_int_equal(cache_del_if(ro, "w2.example", cond_fetched, &want), -1);
+	cache_close(ro);
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_get(c, "w2.example", &r), CACHE_HIT);
+	assert_int_equal(cache_del(c, "w2.example"), 1);
+	assert_int_equal(cache_del(c, "dane/w1.example"), 1);
+	assert_int_equal(cache_del(c, "dane/w2.example:587"), 1);
+	cache_close(c);
+}
+
 int
 main(void)
 {
@@ -312,6 +406,7 @@ main(void)
 	    cmocka_unit_test(test_damaged_record_is_a_miss),
 	    cmocka_unit_test(test_dane_records),
 	    cmocka_unit_test(test_due_index),
+	    cmocka_unit_test(test_walk_dns_and_del_if),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
