@@ -378,42 +378,10 @@ cache_due(struct cache *c, int64_t until, unsigned max,
 }
 
 int
-cache_walk(struct cache *c, int (*fn)(void *arg, const char *domain, const struct cacherec *rec),
+cache_walk(struct cache *c,
+           int (*fn)(void *arg, const char *domain, const struct cacherec *rec,
+                     const struct danerec *dns),
            void *arg)
-{
-	static struct cacherec rec;
-	MDB_cursor *cur;
-	MDB_val key, val;
-	int rc;
-
-	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
-		cache_drop_reader(c);
-		return -1;
-	}
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		char domain[256];
-		/* DANE records ("dane/...") live beside the MTA-STS ones; this walk is about those.
-		 */
-		if (key.mv_size >= sizeof(domain) ||
-		    memchr(key.mv_data, '/', key.mv_size) != NULL ||
-		    cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
-			continue;
-		memcpy(domain, key.mv_data, key.mv_size);
-		domain[key.mv_size] = '\0';
-		if (fn(arg, domain, &rec) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_reset(c->rtxn);
-	return 0;
-}
-
-int
-cache_walk_dns(struct cache *c,
-               int (*fn)(void *arg, const char *domain, const struct cacherec *rec,
-                         const struct danerec *dns),
-               void *arg)
 {
 	static struct cacherec rec;
 	static struct danerec dns;
@@ -430,7 +398,8 @@ cache_walk_dns(struct cache *c,
 		char domain[DNAME_MAX + 1], dk[DNAME_MAX + 8];
 		const struct danerec *d = NULL;
 
-		/* The same records as cache_walk(): policy domains only, damaged ones skipped. */
+		/* Policy domains only: DNS records ("dane/...") and index entries ("due/...") live
+		 * beside them; damaged records are skipped. */
 		if (key.mv_size >= sizeof(domain) ||
 		    memchr(key.mv_data, '/', key.mv_size) != NULL ||
 		    cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)

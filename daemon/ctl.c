@@ -714,7 +714,7 @@ cmd_cache_list(struct ctl *ctl)
 
 	if (c == NULL)
 		return 2;
-	rc = cache_walk_dns(c, list_on_record, &l);
+	rc = cache_walk(c, list_on_record, &l);
 	cache_close(c);
 	if (rc != 0) {
 		fprintf(stderr, "mta-stsctl: cache %s: read failed\n", ctl->cfg->cache_dir);
@@ -956,7 +956,7 @@ cmd_cache_purge(struct ctl *ctl, const char *arg)
 		purge_total(ctl, list, 1);
 		return 0;
 	}
-	if (cache_walk_dns(c, purge_collect, &p) != 0) {
+	if (cache_walk(c, purge_collect, &p) != 0) {
 		fprintf(stderr, "mta-stsctl: cache %s: read failed\n", ctl->cfg->cache_dir);
 		rc = 2;
 	}

@@ -91,17 +91,9 @@ int cache_due(struct cache *c, int64_t until, unsigned max,
               int (*fn)(void *arg, const char *domain, int64_t due), void *arg, int64_t *next);
 
 /**
- * Visit every record in key order. @param c cache
- * @param fn called per record; a non-zero return stops the walk @param arg its argument
- * @return 0, or -1 on LMDB failure
- */
-int cache_walk(struct cache *c,
-               int (*fn)(void *arg, const char *domain, const struct cacherec *rec), void *arg);
-
-/**
- * Visit every record as cache_walk() does, each with the DNS record of its domain's default
- * destination (dane_key(domain, 0, 0)), both read in one read transaction: a consistent
- * snapshot, however the daemon writes meanwhile.
+ * Visit every policy record in key order (damaged ones skipped), each with the DNS record of
+ * its domain's default destination (dane_key(domain, 0, 0)), both read in one read
+ * transaction: a consistent snapshot, however the daemon writes meanwhile.
  * @param c cache
  * @param fn called per record with the domain, the record and the DNS record (NULL when there
  *        is none or it is damaged), all borrowed for the call; it may not use the cache; a
@@ -109,10 +101,10 @@ int cache_walk(struct cache *c,
  * @param arg its argument
  * @return 0, or -1 on LMDB failure
  */
-int cache_walk_dns(struct cache *c,
-                   int (*fn)(void *arg, const char *domain, const struct cacherec *rec,
-                             const struct danerec *dns),
-                   void *arg);
+int cache_walk(struct cache *c,
+               int (*fn)(void *arg, const char *domain, const struct cacherec *rec,
+                         const struct danerec *dns),
+               void *arg);
 
 /**
  * Delete a domain's record and its index entry, as cache_del(), only if cond accepts the record
