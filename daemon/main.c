@@ -34,6 +34,8 @@
 #include "fetch.h"
 #include "log.h"
 #include "lookup.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "resolver.h"
 #include "scheduler.h"
 #include "server.h"
@@ -351,6 +353,8 @@ main(int argc, char **argv)
 	struct resolver_query *probe = NULL;
 	struct fetcher *fetch = NULL;
 	struct lookups *ls = NULL;
+	struct metrics *met = NULL; /* [daemon] metrics set: the counters and their endpoint */
+	struct metrics_http *mhttp = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
 
 	memset(&d, 0, sizeof(d));
@@ -409,7 +413,11 @@ main(int argc, char **argv)
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
+	if (d.cfg->metrics != NULL)
+		met = metrics_new((int64_t)time(NULL), PACKAGE_VERSION);
 	if ((d.srv = server_new(d.base, d.cfg, err, sizeof(err))) == NULL ||
+	    (met != NULL &&
+	     (mhttp = metrics_http_new(d.base, d.cfg->metrics, met, err, sizeof(err))) == NULL) ||
 	    (pid_path != NULL &&
 	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
 	    drop_privileges(d.cfg->user, err, sizeof(err)) != 0 ||
@@ -423,8 +431,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ls = lookups_new(d.base, res, fetch, cache);
-	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg);
-	server_start(d.srv, ls);
+	lookups_set_metrics(ls, met);
+	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg, met);
+	server_start(d.srv, ls, met);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	sig_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
@@ -448,12 +457,14 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	resolver_cancel(probe);
+	metrics_http_free(mhttp);
 	server_free(d.srv); /* cancels waiters before the lookups go */
 	scheduler_free(d.sched);
 	lookups_free(ls);
 	fetch_free(fetch);
 	resolver_free(res);
 	cache_close(cache);
+	metrics_free(met);
 	if (sig_term)
 		event_free(sig_term);
 	if (sig_int)
