@@ -1243,14 +1243,15 @@ static struct CMUnitTest tests[NCASES + 16];
  * line at its built-in default (tests/man.sh checks that every key of the table is there).
  * Uncommented, it must describe the built-in configuration exactly, but for user (set in the
  * shipped file) and the keys without a default, which show an example: socket_group,
- * dns_servers, ca_file. [daemon] restart keys are compared through cfg_keep_restart(), which
- * walks the whole key table; zone keys as the whole [default] section.
+ * dns_servers, ca_file, metrics (off by default). [daemon] restart keys are compared through
+ * cfg_keep_restart(), which walks the whole key table; zone keys as the whole [default] section.
  */
 static void
 test_shipped_conf(void **state)
 {
 	static char text[65536], plain[65536];
-	static const char *const examples[] = {"socket_group", "user", "dns_servers", "ca_file"};
+	static const char *const examples[] = {"socket_group", "user", "dns_servers", "ca_file",
+	                                       "metrics"};
 	const char *top = getenv("top_srcdir"), *names[CFG_KEYS_MAX], *p;
 	struct cfg *shipped, *all, *builtin;
 	char path[1024], err[256];
