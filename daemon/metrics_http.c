@@ -118,6 +118,7 @@ metrics_http_new(struct event_base *base, const char *addr, const struct metrics
 		metrics_http_free(h);
 		return NULL;
 	}
+	log_info("stage=metrics event=listen address=%s path=/metrics", addr);
 	return h;
 }
 
