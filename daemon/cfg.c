@@ -63,6 +63,7 @@ enum cfg_value_type {
 	V_ACCOUNT, /* user or group name, char * */
 	V_PATH,    /* absolute path, char * */
 	V_SERVERS, /* dns_servers list, char * */
+	V_METRICS, /* an inet listen value, char * (NULL: off) */
 	V_UINT,    /* decimal in [min, max], unsigned */
 	V_CHOICE,  /* one word of choices[], stored as an int-sized member (int, unsigned, enum) */
 };
@@ -122,6 +123,7 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(max_connections, V_UINT, 1, 100000, RELOAD),
     DKEY(max_lookups, V_UINT, 1, 100000, RELOAD),
     DCHOICE(dnssec, cfg_bool_words, "expected yes or no", RESTART),
+    DKEY(metrics, V_METRICS, 0, 0, RESTART),
     ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
     ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
     ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
@@ -685,6 +687,20 @@ cfg_key(struct cfg_parser *ps, const char *name, const char *value)
 	case V_SERVERS:
 		s = cfg_servers(value, &why);
 		break;
+	case V_METRICS: {
+		struct cfg_listen l;
+		enum cfg_listen_err e = cfg_listen_parse(value, &l);
+
+		/* HTTP on a unix socket would need its own mode and group: inet only. */
+		if (e != CFG_LISTEN_OK)
+			why = e == CFG_LISTEN_ERR_SCHEME ? "expected inet:HOST:PORT"
+			                                 : cfg_listen_strerror(e);
+		else if (l.kind != CFG_LISTEN_INET)
+			why = "expected inet:HOST:PORT (no unix: socket for metrics)";
+		else
+			s = xstrndup(value, strlen(value));
+		break;
+	}
 	case V_UINT:
 		if (parse_uint(value, strlen(value), k->min, k->max, &u) != 0) {
 			cfg_fail(ps, name, "expected a number %u..%u", k->min, k->max);
@@ -800,6 +816,23 @@ cfg_read(struct cfg *out, const char *text, char *err, size_t errsz)
 	for (unsigned i = 0; i < out->n_zones; i++)
 		cfg_zone_inherit(&out->zones[i], &out->default_zone, ps.zset[i]);
 
+	/* Whatever the order of the lines: the metrics address is not a socketmap listener. */
+	if (out->metrics != NULL) {
+		struct cfg_listen m, l;
+
+		INVARIANT(cfg_listen_parse(out->metrics, &m) == CFG_LISTEN_OK);
+		for (unsigned i = 0; i < out->n_listen; i++) {
+			if (cfg_listen_parse(out->listen[i], &l) == CFG_LISTEN_OK &&
+			    cfg_listen_same(&m, &l)) {
+				if (errsz > 0)
+					(void)snprintf(
+					    err, errsz,
+					    "[daemon] metrics %s is also a listen address",
+					    out->metrics);
+				return -1;
+			}
+		}
+	}
 	if (out->n_listen == 0 || out->cache_dir == NULL) {
 		if (errsz > 0)
 			(void)snprintf(err, errsz,
@@ -829,6 +862,7 @@ cfg_free(struct cfg *c)
 	free(c->cache_dir);
 	free(c->dns_servers);
 	free(c->ca_file);
+	free(c->metrics);
 	free(c);
 }
 
@@ -898,7 +932,8 @@ cfg_key_same(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
 		return cfg_listen_set_same(a, b);
 	case V_ACCOUNT:
 	case V_PATH:
-	case V_SERVERS: {
+	case V_SERVERS:
+	case V_METRICS: {
 		const char *sa, *sb;
 
 		memcpy(&sa, pa, sizeof(sa));
@@ -933,7 +968,8 @@ cfg_key_copy(const struct cfg_key *k, struct cfg *dst, const struct cfg *src)
 		return;
 	case V_ACCOUNT:
 	case V_PATH:
-	case V_SERVERS: {
+	case V_SERVERS:
+	case V_METRICS: {
 		char *sd, *ss;
 
 		memcpy(&sd, pd, sizeof(sd));

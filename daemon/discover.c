@@ -17,6 +17,7 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 #include "resolver.h"
 #include "xalloc.h"
 
@@ -63,6 +64,7 @@ discover_send(struct discover *d, enum discover_part part, const char *name, uin
 	slot->part = part;
 	slot->token = token;
 	slot->q = resolver_raw_start(d->env.res, name, type, discover_on_dns, slot);
+	METRICS_INC(d->env.metrics, dns_sent);
 }
 
 /* Cancel the queries of the given parts (ended, or made moot by an early end). */
@@ -128,6 +130,9 @@ discover_sts_pump(struct discover *d)
 	if (!sts_done(d->sts))
 		return;
 	discover_sts_log(d, d->sts);
+	METRICS_INC(d->env.metrics, sts_events[d->sts->event]);
+	if (d->sts->fetched != STS_FETCH_NONE)
+		METRICS_INC(d->env.metrics, fetches[d->sts->fetched]);
 	discover_cancel(d, DISCOVER_STS);
 	d->out.rec = d->sts->rec;
 	d->out.disc = d->sts->disc;
@@ -155,6 +160,7 @@ discover_dns_pump(struct discover *d)
 	free(d->dane);
 	d->dane = NULL;
 	d->running &= ~(unsigned)DISCOVER_DNS;
+	METRICS_INC(d->env.metrics, dane[r->state]);
 	INVARIANT(dane_key(d->dest.domain, d->dest.port, d->dest.bracketed, key, sizeof(key)) == 0);
 	if (r->state == DANE_ERROR)
 		log_warn_rl("destination", key + 5, "dane-error", "err=\"%s\"", r->why);
@@ -195,6 +201,7 @@ discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 	int64_t now = (int64_t)time(NULL);
 
 	slot->q = NULL;
+	metrics_dns(d->env.metrics, msg, len, msg == NULL && resolver_why_timeout(why));
 	if (slot->part == DISCOVER_STS) {
 		if (msg != NULL)
 			sts_answer(d->sts, slot->token, msg, len, now);

@@ -202,20 +202,50 @@ fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* The class of a transport failure, for metrics (the log keeps curl's text). */
+static enum sts_fetch_result
+fetch_fail_class(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return STS_FETCH_TIMEOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return STS_FETCH_CONNECT;
+	case CURLE_FILESIZE_EXCEEDED:
+		return STS_FETCH_TOO_LARGE;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+		return STS_FETCH_TLS;
+	default:
+		return STS_FETCH_ERROR;
+	}
+}
+
 static void
 fetch_finish(struct fetch *h, CURLcode rc)
 {
 	char why[CURL_ERROR_SIZE + 64];
-	struct sts_response r = {NULL, 0, NULL, h->body ? h->body : "", h->len};
+	struct sts_response r = {NULL, 0, NULL, h->body ? h->body : "", h->len, STS_FETCH_NONE};
 
 	if (h->too_big) {
 		snprintf(why, sizeof(why), "policy body over %d bytes", STSPOLICY_MAX_BYTES);
 		r.error = why;
+		r.fail = STS_FETCH_TOO_LARGE;
 	} else if (rc != CURLE_OK) {
 		/* curl's message, cut to the buffer: the cause is still readable. */
 		(void)snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
 		               h->errbuf[0] ? ": " : "", h->errbuf);
 		r.error = why;
+		r.fail = fetch_fail_class(rc);
 	} else {
 		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, (char **)&r.ctype);
@@ -252,7 +282,7 @@ fetch_on_start(evutil_socket_t fd, short what, void *arg)
 	h->start_ev = NULL;
 	mrc = curl_multi_add_handle(h->f->multi, h->easy);
 	if (mrc != CURLM_OK) {
-		struct sts_response r = {curl_multi_strerror(mrc), 0, NULL, "", 0};
+		struct sts_response r = {curl_multi_strerror(mrc), 0, NULL, "", 0, STS_FETCH_ERROR};
 
 		h->cb(h->arg, &r);
 		curl_easy_cleanup(h->easy);

@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "discover.h"
 #include "log.h"
+#include "metrics.h"
 #include "refresh.h"
 #include "xalloc.h"
 
@@ -53,7 +54,7 @@ struct lookup {
 };
 
 struct lookups {
-	struct discover_env env;
+	struct discover_env env; /* env.metrics: the counters, or NULL */
 	struct cache *cache;
 	unsigned n;
 	LIST_HEAD(, lookup) buckets[LOOKUP_BUCKETS];
@@ -93,6 +94,24 @@ lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		LIST_INIT(&ls->buckets[i]);
 	return ls;
+}
+
+void
+lookups_set_metrics(struct lookups *ls, struct metrics *m)
+{
+	ls->env.metrics = m;
+}
+
+/* A cache read of a request, counted by record kind and result. */
+static enum cache_res
+lookup_counted(struct lookups *ls, enum metrics_record kind, enum cache_res r)
+{
+	enum metrics_cache c = r == CACHE_HIT    ? METRICS_CACHE_HIT
+	                       : r == CACHE_MISS ? METRICS_CACHE_MISS
+	                                         : METRICS_CACHE_ERROR;
+
+	METRICS_INC(ls->env.metrics, cache[kind][c]);
+	return r;
 }
 
 /* Decide for one zone and hand the reply to cb. */
@@ -141,6 +160,7 @@ lookup_detach(struct lookup *lk)
 	lk->d = NULL;
 	LIST_REMOVE(lk, hlink);
 	lk->ls->n--;
+	METRICS_SET(lk->ls->env.metrics, lookups_inflight, lk->ls->n);
 	lk->ls = NULL;
 }
 
@@ -264,6 +284,8 @@ lookup_new(struct lookups *ls, struct cfg *cfg, const char *key, const struct so
 	TAILQ_INIT(&lk->waiters);
 	LIST_INSERT_HEAD(&ls->buckets[lookup_hash(key)], lk, hlink);
 	ls->n++;
+	METRICS_SET(ls->env.metrics, lookups_inflight, ls->n);
+	METRICS_INC(ls->env.metrics, lookups_started);
 	return lk;
 }
 
@@ -276,7 +298,7 @@ lookup_cached_dns(struct lookups *ls, const struct cfg *cfg, const struct socket
 		return 1;
 	if (ls->cache == NULL)
 		return 0;
-	switch (cache_get_dane(ls->cache, key, drec)) {
+	switch (lookup_counted(ls, METRICS_RECORD_DANE, cache_get_dane(ls->cache, key, drec))) {
 	case CACHE_HIT:
 		return danerec_valid(drec, now, cfg->dnssec != 0);
 	case CACHE_MISS:
@@ -302,7 +324,9 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
 	cacherec_init(&rec);
-	if (ls->cache != NULL && cache_get(ls->cache, dest->domain, &rec) == CACHE_ERR) {
+	if (ls->cache != NULL &&
+	    lookup_counted(ls, METRICS_RECORD_POLICY, cache_get(ls->cache, dest->domain, &rec)) ==
+	        CACHE_ERR) {
 		/* We cannot tell whether a policy protects this domain: defer, never guess. */
 		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
 		return NULL;

@@ -35,6 +35,8 @@
 #include "fetch.h"
 #include "log.h"
 #include "lookup.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "resolver.h"
 #include "scheduler.h"
 #include "server.h"
@@ -146,7 +148,10 @@ detach(int *notify)
 	}
 	if (pid > 0) {
 		int st = 0;
+		sigset_t none;
 
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL); /* the waiting command stays interruptible */
 		close(fds[1]);
 		for (;;) {
 			ssize_t r = read(fds[0], msg + have, sizeof(msg) - 1 - have);
@@ -359,9 +364,11 @@ main(int argc, char **argv)
 	struct resolver_query *probe = NULL;
 	struct fetcher *fetch = NULL;
 	struct lookups *ls = NULL;
+	struct metrics *met = NULL; /* [daemon] metrics set: the counters and their endpoint */
+	struct metrics_http *mhttp = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
 	int passed[CFG_LISTEN_MAX], n_passed;
-	sigset_t hup;
+	sigset_t held;
 
 	memset(&d, 0, sizeof(d));
 	d.path = CFG_DEFAULT_PATH;
@@ -395,12 +402,15 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
-	/* SIGHUP's default action ends the process: until libevent's handler is in place (just
-	 * before serving) hold it blocked, so a reload asked during start-up runs once we serve
-	 * instead of killing us. (systemd sends no reload before READY=1.) */
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	sigprocmask(SIG_BLOCK, &hup, NULL);
+	/* The default action of SIGHUP, SIGTERM and SIGINT ends the process: until libevent's
+	 * handlers are in place (just before serving) hold them blocked, so a reload or a stop
+	 * asked during start-up (once the listeners accept, say) runs once we serve instead of
+	 * killing us. (systemd sends no reload before READY=1.) */
+	sigemptyset(&held);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigprocmask(SIG_BLOCK, &held, NULL);
 	/* The detached daemon works in "/": relative names are taken from where it started. */
 	d.path = path = abs_path(d.path);
 	if (pid_path != NULL)
@@ -438,8 +448,12 @@ main(int argc, char **argv)
 	log_init("mta-stsd", foreground, verbose ? ~0u : 0);
 	d.base = event_base_new();
 	INVARIANT(d.base != NULL);
+	if (d.cfg->metrics != NULL)
+		met = metrics_new((int64_t)time(NULL), PACKAGE_VERSION);
 	if ((d.srv = server_new(d.base, d.cfg, passed, (unsigned)n_passed, err, sizeof(err))) ==
 	        NULL ||
+	    (met != NULL &&
+	     (mhttp = metrics_http_new(d.base, d.cfg->metrics, met, err, sizeof(err))) == NULL) ||
 	    (pid_path != NULL &&
 	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
 	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
@@ -455,8 +469,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ls = lookups_new(d.base, res, fetch, cache);
-	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg);
-	server_start(d.srv, ls);
+	lookups_set_metrics(ls, met);
+	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg, met);
+	server_start(d.srv, ls, met);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	sig_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
@@ -464,7 +479,7 @@ main(int argc, char **argv)
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 	evsignal_add(sig_hup, NULL);
-	sigprocmask(SIG_UNBLOCK, &hup, NULL); /* a SIGHUP held since start-up is handled now */
+	sigprocmask(SIG_UNBLOCK, &held, NULL); /* a signal held since start-up is handled now */
 	if (pid_fd >= 0 && pidfile_write(pid_fd, pid_path, err, sizeof(err)) != 0) {
 		report(&notify, err);
 		goto out;
@@ -484,12 +499,14 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	resolver_cancel(probe);
+	metrics_http_free(mhttp);
 	server_free(d.srv); /* cancels waiters before the lookups go */
 	scheduler_free(d.sched);
 	lookups_free(ls);
 	fetch_free(fetch);
 	resolver_free(res);
 	cache_close(cache);
+	metrics_free(met);
 	if (sig_term)
 		event_free(sig_term);
 	if (sig_int)

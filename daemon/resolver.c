@@ -184,6 +184,12 @@ resolver_why(int status)
 	                                   : ares_strerror(status);
 }
 
+int
+resolver_why_timeout(const char *why)
+{
+	return why != NULL && strcmp(why, ares_strerror(ARES_ETIMEOUT)) == 0;
+}
+
 static void
 resolver_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {

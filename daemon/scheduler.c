@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "discover.h"
 #include "log.h"
+#include "metrics.h"
 #include "refresh.h"
 #include "xalloc.h"
 
@@ -37,7 +38,7 @@ struct scheduler_job {
 };
 
 struct scheduler {
-	struct discover_env env;
+	struct discover_env env; /* env.metrics: the counters, or NULL */
 	struct cache *cache;
 	struct cfg *cfg;
 	struct event *tick;
@@ -89,6 +90,11 @@ scheduler_finish(struct scheduler_job *j)
 		cacherec_merge(&rec, &cur); /* a request may have fetched meanwhile */
 	rec.due = refresh_due(&rec, &p, refresh_seed(j->domain), now);
 	cache_put(s->cache, j->domain, &rec);
+	/* Refreshed: this attempt fetched (a request's fetch merged in meanwhile does not count).
+	 */
+	METRICS_INC(s->env.metrics,
+	            refreshes[out->rec.fetched > j->before.fetched ? METRICS_REFRESH_REFRESHED
+	                                                           : METRICS_REFRESH_FAILED]);
 	if (rec.fetched <= j->before.fetched && j->before.has_policy &&
 	    j->before.policy.mode == STSPOLICY_MODE_ENFORCE) {
 		/* One line per attempt; attempts are REFRESH_BACKOFF_MIN apart at least. */
@@ -232,6 +238,7 @@ scheduler_visit(struct scheduler *s, const char *domain, int64_t due, int64_t no
 		         rec.has_policy ? "expired-deleted" : "forgotten",
 		         rec.has_policy ? rec.id : "-");
 		cache_del(s->cache, domain);
+		METRICS_INC(s->env.metrics, refreshes[METRICS_REFRESH_DELETED]);
 		return 1;
 	case REFRESH_NOW:
 		break;
@@ -269,13 +276,14 @@ scheduler_on_tick(evutil_socket_t fd, short what, void *arg)
 
 struct scheduler *
 scheduler_new(struct event_base *base, struct resolver *res, struct fetcher *fetch,
-              struct cache *cache, struct cfg *cfg)
+              struct cache *cache, struct cfg *cfg, struct metrics *m)
 {
 	struct scheduler *s = xcalloc(1, sizeof(*s));
 
 	s->env.base = base;
 	s->env.res = res;
 	s->env.fetch = fetch;
+	s->env.metrics = m;
 	s->cache = cache;
 	s->cfg = cfg_ref(cfg);
 	s->tick = evtimer_new(base, scheduler_on_tick, s);

@@ -41,6 +41,7 @@
 
 #include "log.h"
 #include "lookup.h"
+#include "metrics.h"
 #include "socketmap.h"
 #include "xalloc.h"
 
@@ -58,6 +59,8 @@ struct req {
 	struct cfg *cfg; /* a reference: the configuration current when the request was parsed */
 	struct lookup_waiter *w;
 	struct evbuffer *reply; /* set when answered before the requests ahead of it */
+	const char *zone;       /* metrics label: its zone's name (lives in cfg) or "(none)" */
+	uint64_t t0;            /* arrival, monotonic microseconds (with metrics only) */
 };
 
 struct conn {
@@ -75,6 +78,7 @@ struct server {
 	struct event_base *base;
 	struct cfg *cfg; /* a reference: the current configuration (server_set_cfg()) */
 	struct lookups *ls;
+	struct metrics *m; /* counters, or NULL */
 	struct evconnlistener *lev[CFG_LISTEN_MAX];
 	unsigned n_lev;
 	unsigned n_conns;
@@ -84,6 +88,16 @@ struct server {
 };
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
+
+/* Monotonic microseconds: a request's latency, immune to clock steps. */
+static uint64_t
+server_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static struct req *
 req_new(struct conn *c)
@@ -99,6 +113,8 @@ req_new(struct conn *c)
 	r->cfg = NULL;
 	r->w = NULL;
 	r->reply = NULL;
+	r->zone = METRICS_ZONE_NONE;
+	r->t0 = s->m != NULL ? server_now_us() : 0;
 	TAILQ_INSERT_TAIL(&c->reqs, r, link);
 	c->nreqs++;
 	return r;
@@ -131,6 +147,7 @@ conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->n_conns--;
+	METRICS_SET(s->m, connections_open, s->n_conns);
 	free(c);
 }
 
@@ -207,11 +224,14 @@ conn_flush(struct conn *c)
 	}
 }
 
+/* source: where the answer came from (lookup_result source; "local" for the server's own). */
 static void
-req_answer(struct req *r, const char *status, const char *text, size_t len)
+req_answer(struct req *r, const char *status, const char *text, size_t len, const char *source)
 {
 	struct conn *c = r->c;
 
+	if (c->srv->m != NULL) /* before the cfg goes: r->zone lives in it */
+		metrics_answer(c->srv->m, r->zone, status, source, server_now_us() - r->t0);
 	r->w = NULL;
 	/* Answered: its configuration is no longer needed, even if the reply waits its turn. */
 	cfg_unref(r->cfg);
@@ -249,7 +269,7 @@ req_on_result(void *arg, const struct lookup_result *res)
 {
 	struct req *r = arg;
 
-	req_answer(r, res->status, res->text, res->len);
+	req_answer(r, res->status, res->text, res->len, res->source);
 	conn_resume(r->c);
 }
 
@@ -263,6 +283,7 @@ conn_request(struct conn *c, const char *p, size_t len)
 	struct socketmap_dest dest;
 	struct req *r = req_new(c);
 	struct lookup_waiter *w;
+	const struct cfg_zone *zone;
 	struct cfg *cfg;
 
 	/* The request keeps the configuration it arrived under until it is answered or cancelled:
@@ -271,28 +292,30 @@ conn_request(struct conn *c, const char *p, size_t len)
 	if (socketmap_split(p, len, &name, &name_len, &key, &key_len) != SOCKETMAP_OK) {
 		log_warn_rl("stage", "socketmap", "malformed-request", "request=\"%s\"",
 		            log_escape(p, len, esc, sizeof(esc)));
-		req_answer(r, "PERM", "malformed request: expected \"name key\"", 38);
+		req_answer(r, "PERM", "malformed request: expected \"name key\"", 38, "local");
 		return;
 	}
+	zone = cfg_zone_find(cfg, name, name_len);
+	r->zone = zone->name;
 	switch (socketmap_classify(key, key_len, &dest)) {
 	case SOCKETMAP_KEY_DOMAIN:
 		break;
 	case SOCKETMAP_KEY_PARENT:
 	case SOCKETMAP_KEY_IP:
-		req_answer(r, "NOTFOUND", "", 0);
+		req_answer(r, "NOTFOUND", "", 0, "local");
 		return;
 	case SOCKETMAP_KEY_INVALID:
 	default:
 		log_debug(LOG_CAT_SOCKETMAP, "op=request key=\"%s\" result=invalid-key",
 		          log_escape(key, key_len, esc, sizeof(esc)));
-		req_answer(r, "NOTFOUND", "", 0);
+		req_answer(r, "NOTFOUND", "", 0, "local");
 		return;
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=request name=%.*s domain=%s", (int)name_len, name,
 	          dest.domain);
 	/* A cached answer is delivered inside lookup_request() and r is released then, with its
 	 * reference; s->cfg still holds cfg for the rest of the call (no reload runs in it). */
-	w = lookup_request(s->ls, cfg, cfg_zone_find(cfg, name, name_len), &dest, req_on_result, r);
+	w = lookup_request(s->ls, cfg, zone, &dest, req_on_result, r);
 	if (w != NULL)
 		r->w = w;
 }
@@ -400,6 +423,7 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 			log_warn("stage=socketmap err=\"connection limit %u reached\" action=close",
 			         s->cfg->max_connections);
 		}
+		METRICS_INC(s->m, connections_rejected);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -418,6 +442,8 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->n_conns++;
+	METRICS_INC(s->m, connections_accepted);
+	METRICS_SET(s->m, connections_open, s->n_conns);
 }
 
 static void
@@ -651,9 +677,10 @@ fail:
 }
 
 void
-server_start(struct server *s, struct lookups *ls)
+server_start(struct server *s, struct lookups *ls, struct metrics *m)
 {
 	s->ls = ls;
+	s->m = m;
 }
 
 void

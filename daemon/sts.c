@@ -362,23 +362,31 @@ sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now)
 	if (e->done || e->fetch != F_STARTED)
 		return;
 	if (r->error != NULL) {
+		e->fetched = r->fail != STS_FETCH_NONE ? r->fail : STS_FETCH_ERROR;
 		sts_fetch_failed(e, now, "%s", r->error);
 		return;
 	}
 	/* s3.3: no redirects (a 3xx is refused like any other status), 200 only. */
 	if (r->status != 200) {
+		e->fetched = r->status >= 300 && r->status < 400   ? STS_FETCH_HTTP_3XX
+		             : r->status >= 400 && r->status < 500 ? STS_FETCH_HTTP_4XX
+		             : r->status >= 500 && r->status < 600 ? STS_FETCH_HTTP_5XX
+		                                                   : STS_FETCH_HTTP_OTHER;
 		sts_fetch_failed(e, now, "HTTP status %ld (only 200 is accepted)", r->status);
 		return;
 	}
 	if (!sts_type_ok(r->ctype)) {
+		e->fetched = STS_FETCH_CONTENT_TYPE;
 		sts_fetch_failed(e, now, "content type \"%.64s\" is not text/plain",
 		                 r->ctype != NULL ? r->ctype : "(none)");
 		return;
 	}
 	if ((perr = stspolicy_parse(r->body, r->len, &pol)) != STSPOLICY_OK) {
+		e->fetched = STS_FETCH_INVALID_POLICY;
 		sts_fetch_failed(e, now, "invalid policy: %s", stspolicy_strerror(perr));
 		return;
 	}
+	e->fetched = STS_FETCH_OK;
 	if (!e->rec.has_policy) {
 		ev = STS_EV_LEARNED;
 	} else if (strcmp(e->rec.id, e->txt.id) != 0) {
@@ -397,10 +405,13 @@ sts_abort(struct sts_eval *e, const char *why, int64_t now)
 {
 	if (e->done)
 		return;
-	if (e->q[TOK_TXT] != 2)
+	if (e->q[TOK_TXT] != 2) {
 		sts_txt_failed(e, now, why);
-	else
-		sts_fetch_failed(e, now, "%s", why);
+		return;
+	}
+	if (e->fetch == F_STARTED)
+		e->fetched = STS_FETCH_TIMEOUT; /* the fetch in flight ran out of time */
+	sts_fetch_failed(e, now, "%s", why);
 }
 
 int
@@ -433,6 +444,40 @@ sts_event_name(enum sts_event ev)
 		return "policy-changed";
 	case STS_EV_REFRESHED:
 		return "policy-refreshed";
+	}
+	return "unknown";
+}
+
+const char *
+sts_fetch_result_name(enum sts_fetch_result r)
+{
+	switch (r) {
+	case STS_FETCH_NONE:
+		return "none";
+	case STS_FETCH_OK:
+		return "ok";
+	case STS_FETCH_HTTP_3XX:
+		return "http-3xx";
+	case STS_FETCH_HTTP_4XX:
+		return "http-4xx";
+	case STS_FETCH_HTTP_5XX:
+		return "http-5xx";
+	case STS_FETCH_HTTP_OTHER:
+		return "http-other";
+	case STS_FETCH_CONTENT_TYPE:
+		return "content-type";
+	case STS_FETCH_INVALID_POLICY:
+		return "invalid-policy";
+	case STS_FETCH_TOO_LARGE:
+		return "too-large";
+	case STS_FETCH_TIMEOUT:
+		return "timeout";
+	case STS_FETCH_TLS:
+		return "tls";
+	case STS_FETCH_CONNECT:
+		return "connect";
+	case STS_FETCH_ERROR:
+		return "error";
 	}
 	return "unknown";
 }

@@ -93,6 +93,7 @@ struct cfg {
 	unsigned max_connections; /**< cap on open Postfix connections */
 	unsigned max_lookups;     /**< cap on concurrent domain lookups */
 	unsigned dnssec;          /**< 1: trust the resolver's AD bit (validating, local) */
+	char *metrics;            /**< "inet:HOST:PORT" of the Prometheus endpoint, or NULL (off) */
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
 	unsigned n_zones;                    /**< count */
 	struct cfg_zone default_zone;        /**< [default] */
@@ -126,7 +127,7 @@ void cfg_unref(struct cfg *c);
 /**
  * Make a configuration read at reload describe what the running daemon actually applies: for
  * each [daemon] key only a restart applies (listen, socket_mode, socket_group, user, cache_dir,
- * dns_servers, ca_file, fetch_timeout, dns_timeout, dnssec) whose value differs, copy the
+ * dns_servers, ca_file, fetch_timeout, dns_timeout, dnssec, metrics) whose value differs, copy the
  * running value into fresh and name the key. Zone sections, txt_recheck, refresh,
  * max_connections and max_lookups keep fresh's values. Listeners compare as a set of
  * addresses (order and spelling do not count).

@@ -12,6 +12,7 @@ struct event_base;
 struct resolver;
 struct fetcher;
 struct discover;
+struct metrics;
 
 #define DISCOVER_DEADLINE_MAX 90 /**< seconds; Postfix gives up on a socketmap reply after 100 */
 
@@ -26,6 +27,7 @@ struct discover_env {
 	struct event_base *base; /**< loop */
 	struct resolver *res;    /**< DNS */
 	struct fetcher *fetch;   /**< HTTPS */
+	struct metrics *metrics; /**< counters (DNS, fetches, outcomes), or NULL */
 };
 
 /** What the parts ended with; a member is valid once its part has ended. */

@@ -15,6 +15,7 @@ struct fetcher;
 struct cache;
 struct lookups;
 struct lookup_waiter;
+struct metrics;
 
 /** One answer, as handed to a waiter. Everything is borrowed for the callback only. */
 struct lookup_result {
@@ -39,6 +40,13 @@ typedef void lookup_cb(void *arg, const struct lookup_result *res);
  */
 struct lookups *lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch,
                             struct cache *cache);
+
+/**
+ * Count from now on: cache reads of requests, lookups started and in flight, and (through
+ * the discoveries started after this call) DNS queries, fetches and outcomes.
+ * @param ls engine @param m counters (borrowed: must outlive the engine), or NULL for none
+ */
+void lookups_set_metrics(struct lookups *ls, struct metrics *m);
 
 /**
  * Cancel every lookup (waiters are not called), drop their configuration references, free.

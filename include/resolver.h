@@ -46,4 +46,10 @@ struct resolver_query *resolver_raw_start(struct resolver *r, const char *name, 
 /** Cancel: the callback will not be called. @param q handle (invalid afterwards) */
 void resolver_cancel(struct resolver_query *q);
 
+/**
+ * @param why the error text a completion got (or NULL)
+ * @return 1 if it says the query timed out (for metrics), else 0
+ */
+int resolver_why_timeout(const char *why);
+
 #endif

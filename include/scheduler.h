@@ -8,6 +8,7 @@ struct fetcher;
 struct cache;
 struct cfg;
 struct scheduler;
+struct metrics;
 
 /** Refreshes running at once at most. */
 #define SCHEDULER_INFLIGHT_MAX 8
@@ -20,10 +21,12 @@ struct scheduler;
  * it or deletes it, as refresh_plan() says; SCHEDULER_INFLIGHT_MAX refreshes at a time.
  * @param base loop @param res resolver @param fetch fetcher @param cache cache (all borrowed;
  *        they must outlive it) @param cfg settings (a reference is taken)
+ * @param m counters of refreshes and their DNS queries and fetches (borrowed), or NULL
  * @return scheduler, caller frees with scheduler_free() before the others
  */
 struct scheduler *scheduler_new(struct event_base *base, struct resolver *res,
-                                struct fetcher *fetch, struct cache *cache, struct cfg *cfg);
+                                struct fetcher *fetch, struct cache *cache, struct cfg *cfg,
+                                struct metrics *m);
 
 /**
  * Use a reloaded configuration from now on (refreshes running keep theirs until they end).

@@ -9,6 +9,7 @@
 struct event_base;
 struct lookups;
 struct server;
+struct metrics;
 
 /**
  * Set up every listener of cfg (call before dropping privileges); cfg becomes the current
@@ -28,8 +29,13 @@ struct server;
 struct server *server_new(struct event_base *base, struct cfg *cfg, const int *passed,
                           unsigned n_passed, char *err, size_t errsz);
 
-/** Start serving requests with the lookup engine. @param s server @param ls engine (borrowed) */
-void server_start(struct server *s, struct lookups *ls);
+/**
+ * Start serving requests with the lookup engine.
+ * @param s server @param ls engine (borrowed)
+ * @param m counters of replies (by zone, status, source, latency) and connections
+ *          (borrowed: must outlive the server), or NULL
+ */
+void server_start(struct server *s, struct lookups *ls, struct metrics *m);
 
 /**
  * Make cfg the current configuration (a reload): requests parsed from now on use it and its

@@ -36,6 +36,24 @@ enum sts_event {
 	STS_EV_REFRESHED,    /**< the policy of the same id fetched again */
 };
 
+/** How a policy fetch ended (for metrics; the log has the text). */
+enum sts_fetch_result {
+	STS_FETCH_NONE = 0,       /**< no fetch ended */
+	STS_FETCH_OK,             /**< status 200, text/plain, a valid policy */
+	STS_FETCH_HTTP_3XX,       /**< a redirect: never followed (s3.3) */
+	STS_FETCH_HTTP_4XX,       /**< client error status */
+	STS_FETCH_HTTP_5XX,       /**< server error status */
+	STS_FETCH_HTTP_OTHER,     /**< any other status but 200 */
+	STS_FETCH_CONTENT_TYPE,   /**< 200, media type not text/plain */
+	STS_FETCH_INVALID_POLICY, /**< 200, text/plain, the policy does not parse */
+	STS_FETCH_TOO_LARGE,      /**< body over STSPOLICY_MAX_BYTES */
+	STS_FETCH_TIMEOUT,        /**< no response in time (fetch_timeout, or the deadline) */
+	STS_FETCH_TLS,            /**< TLS handshake or certificate verification failed */
+	STS_FETCH_CONNECT,        /**< no TCP connection */
+	STS_FETCH_ERROR,          /**< any other transport failure */
+};
+#define STS_FETCH_N (STS_FETCH_ERROR + 1) /**< count of enum sts_fetch_result */
+
 /** What the machine wants done next. */
 enum sts_action {
 	STS_ACT_NONE = 0, /**< nothing until a result arrives (or done) */
@@ -71,6 +89,8 @@ struct sts_response {
 	const char *ctype; /**< Content-Type value, or NULL */
 	const char *body;  /**< body (not NUL-terminated) */
 	size_t len;        /**< its length (at most STSPOLICY_MAX_BYTES) */
+	enum sts_fetch_result fail; /**< with error: its class (STS_FETCH_TOO_LARGE, _TIMEOUT,
+	                                 _TLS, _CONNECT; _ERROR or _NONE for any other) */
 };
 
 /** A running discovery: caller storage, driven by sts_next() and the feeding calls. */
@@ -92,7 +112,8 @@ struct sts_eval {
 	struct sts_addr v4[STS_ADDRS_MAX], v6[STS_ADDRS_MAX]; /**< by family */
 	struct sts_addr addrs[STS_ADDRS_MAX];                 /**< what the fetch gets */
 	unsigned n_addrs;                                     /**< count in addrs */
-	const char *addr_why; /**< first address lookup failure (static), or NULL */
+	const char *addr_why;          /**< first address lookup failure (static), or NULL */
+	enum sts_fetch_result fetched; /**< how the fetch ended; STS_FETCH_NONE: none ended */
 };
 
 /**
@@ -143,5 +164,8 @@ int sts_done(const struct sts_eval *e);
 
 /** @param ev event @return its log name ("policy-learned", "txt-failed", ...) */
 const char *sts_event_name(enum sts_event ev);
+
+/** @param r fetch result @return its metrics label ("ok", "http-4xx", "tls", ...) */
+const char *sts_fetch_result_name(enum sts_fetch_result r);
 
 #endif

@@ -15,7 +15,7 @@ for d in a b c; do sts_domain "ref-$d.test" 1 --policy "$(short "mail.ref-$d.tes
 dns_rr "ref-c.test. 300 IN MX 20 mx2.ref-c.test."
 dns_start
 web_start
-stsd_config
+stsd_config daemon.metrics=$STSD_METRICS
 stsd_start -v || bail "mta-stsd did not start"
 
 t0=$(date +%s)
@@ -39,6 +39,10 @@ ok "ref-c: the new policy learnt by the refresh" \
 ok "ref-b: failed refresh of an enforced policy is a warning with the time left" \
 	wait_until 20 grep -q 'domain=ref-b.test event=refresh-failed mode=enforce id=1 expires_in_days=0' "$STSD_LOG"
 is "$(fetches ref-a.test)" 2 "ref-a: two fetches in all (learn, refresh)"
+ok "metrics: refreshes counted refreshed (ref-a, ref-c: $(stsd_metric 'mta_stsd_refreshes_total{result="refreshed"}') >= 2)" \
+	test "$(stsd_metric 'mta_stsd_refreshes_total{result="refreshed"}')" -ge 2
+ok "metrics: ... and failed (ref-b: $(stsd_metric 'mta_stsd_refreshes_total{result="failed"}') >= 1)" \
+	test "$(stsd_metric 'mta_stsd_refreshes_total{result="failed"}')" -ge 1
 
 # ref-a's TXT record goes: only a refreshed policy still answers after its first max_age.
 dns_rm _mta-sts.ref-a.test.

@@ -22,7 +22,8 @@
 #   sts_domain  TXT + A + policy served, in one call.
 #   daemon   stsd_config, stsd_start, stsd_stop, stsd_restart, stsd_alive; log in $STSD_LOG;
 #            stsd_start_default (no -c: the default path, in a mount namespace of its own);
-#            stsd_detach, stsd_pidfile_stop (without -f, as an operator starts it).
+#            stsd_detach, stsd_pidfile_stop (without -f, as an operator starts it);
+#            stsd_metric (one sample of GET /metrics, with daemon.metrics=$STSD_METRICS).
 #   client   q KEY [MAP] (through postmap -q socketmap:...), expect, expect_within,
 #            sm_raw (raw netstring bytes through bash /dev/tcp).
 #
@@ -32,7 +33,8 @@
 # MTASTSD_INTEG_VERBOSE=1 echoes the daemon log at the end.
 #
 # Fixed addresses (private to each test's namespace, so `make -j check` is safe):
-#   127.0.0.1:53 unbound, 127.0.0.1:8461 mta-stsd, 127.0.0.2:443 nginx (default web IP),
+#   127.0.0.1:53 unbound, 127.0.0.1:8461 mta-stsd (:9461 its metrics, when configured),
+#   127.0.0.2:443 nginx (default web IP),
 #   127.0.0.9:443 the slow server, 127.0.0.66 nothing listens ("host down").
 
 # ---------------------------------------------------------------------------------------
@@ -791,6 +793,20 @@ stsd_pidfile_stop() {
 		return 3
 	fi
 	return 0
+}
+
+# stsd_metric SERIES: the value of one sample of the daemon's Prometheus endpoint, read with
+# GET /metrics over bash /dev/tcp; SERIES as exported, e.g. 'mta_stsd_refreshes_total{result="failed"}'.
+# Needs stsd_config daemon.metrics=$STSD_METRICS. Prints nothing (status 1) when the endpoint
+# does not answer 200 or has no such sample.
+STSD_METRICS=inet:127.0.0.1:9461
+stsd_metric() {
+	local hp=${STSD_METRICS#inet:}
+	timeout 10 bash -c '
+		exec 3<>"/dev/tcp/$1/$2" || exit 1
+		printf "GET /metrics HTTP/1.0\r\n\r\n" >&3
+		tr -d "\r" <&3' stsd_metric "${hp%:*}" "${hp##*:}" 2>/dev/null |
+		awk -v s="$1" 'NR == 1 && $2 != 200 { exit 1 } $1 == s { print $2; f = 1 } END { exit !f }'
 }
 
 # stsd_restart [ARGS...]

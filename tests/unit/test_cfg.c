@@ -56,6 +56,7 @@ check_defaults(const struct cfg *c)
 	assert_int_equal(c->default_zone.testing, CFG_TESTING_IGNORE);
 	/* DANE needs a validating resolver and Postfix's dnssec support: off until asked for. */
 	assert_int_equal(c->dnssec, 0);
+	assert_null(c->metrics); /* no HTTP endpoint unless asked for */
 	assert_int_equal(c->default_zone.dane, 1);
 	assert_int_equal(c->default_zone.dane_partial, CFG_DANE_PARTIAL_DANE_ONLY);
 	assert_int_equal(c->default_zone.mx_check, 1);
@@ -82,6 +83,19 @@ static void
 check_dnssec_no(const struct cfg *c)
 {
 	assert_int_equal(c->dnssec, 0);
+}
+
+static void
+check_metrics_v4(const struct cfg *c)
+{
+	assert_string_equal(c->metrics, "inet:127.0.0.1:9461");
+}
+
+static void
+check_metrics_v6(const struct cfg *c)
+{
+	assert_string_equal(c->metrics, "inet:[::1]:9461");
+	assert_string_equal(c->listen[0], "inet:[::1]:8461");
 }
 
 static void
@@ -276,6 +290,28 @@ static const struct cfg_case cases[] = {
     {"dnssec bad", "[daemon]\ndnssec = on\n", "line 2: [daemon] dnssec: expected yes or no", NULL},
     {"dnssec twice", "[daemon]\ndnssec = no\ndnssec = yes\n",
      "line 3: [daemon] dnssec: set more than once", NULL},
+    /* ---- metrics: an inet address, never a socketmap listener's ---- */
+    {"metrics v4", "[daemon]\nmetrics = inet:127.0.0.1:9461\n", NULL, check_metrics_v4},
+    {"metrics v6, listen after", "[daemon]\nmetrics = inet:[::1]:9461\nlisten = inet:[::1]:8461\n",
+     NULL, check_metrics_v6},
+    {"metrics unix", "[daemon]\nmetrics = unix:/run/m\n",
+     "line 2: [daemon] metrics: expected inet:HOST:PORT (no unix: socket for metrics)", NULL},
+    {"metrics scheme", "[daemon]\nmetrics = http://127.0.0.1:9461/\n",
+     "line 2: [daemon] metrics: expected inet:HOST:PORT", NULL},
+    {"metrics port 0", "[daemon]\nmetrics = inet:127.0.0.1:0\n",
+     "line 2: [daemon] metrics: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"metrics host name", "[daemon]\nmetrics = inet:localhost:9461\n",
+     "line 2: [daemon] metrics: expected inet:IPV4:PORT or inet:[IPV6]:PORT, port 1..65535", NULL},
+    {"metrics empty", "[daemon]\nmetrics =\n", "line 2: [daemon] metrics: empty value", NULL},
+    {"metrics twice", "[daemon]\nmetrics = inet:127.0.0.1:1\nmetrics = inet:127.0.0.1:2\n",
+     "line 3: [daemon] metrics: set more than once", NULL},
+    {"metrics on the default listener", "[daemon]\nmetrics = inet:127.0.0.1:8461\n",
+     "[daemon] metrics inet:127.0.0.1:8461 is also a listen address", NULL},
+    {"metrics on a listener, other spelling, listen after",
+     "[daemon]\nmetrics = inet:[::1]:08461\nlisten = unix:/s\nlisten = inet:[0::1]:8461\n",
+     "[daemon] metrics inet:[::1]:08461 is also a listen address", NULL},
+    {"metrics in a zone", "[postfix]\nmetrics = inet:127.0.0.1:9461\n",
+     "line 2: [postfix] metrics: unknown key", NULL},
     {"dane bad", "[postfix]\ndane = Yes\n", "line 2: [postfix] dane: expected yes or no", NULL},
     {"dane twice", "[postfix]\ndane = no\ndane = no\n",
      "line 3: [postfix] dane: set more than once", NULL},
@@ -769,11 +805,17 @@ struct restart_case {
 
 /* Every key only a restart applies, in table order. */
 static const struct restart_case restart_keys[] = {
-    {"listen", "listen = inet:127.0.0.1:9999"}, {"socket_mode", "socket_mode = 0600"},
-    {"socket_group", "socket_group = postfix"}, {"user", "user = mta"},
-    {"cache_dir", "cache_dir = /other"},        {"dns_servers", "dns_servers = 127.0.0.1"},
-    {"ca_file", "ca_file = /ca.pem"},           {"fetch_timeout", "fetch_timeout = 10"},
-    {"dns_timeout", "dns_timeout = 3"},         {"dnssec", "dnssec = yes"},
+    {"listen", "listen = inet:127.0.0.1:9999"},
+    {"socket_mode", "socket_mode = 0600"},
+    {"socket_group", "socket_group = postfix"},
+    {"user", "user = mta"},
+    {"cache_dir", "cache_dir = /other"},
+    {"dns_servers", "dns_servers = 127.0.0.1"},
+    {"ca_file", "ca_file = /ca.pem"},
+    {"fetch_timeout", "fetch_timeout = 10"},
+    {"dns_timeout", "dns_timeout = 3"},
+    {"dnssec", "dnssec = yes"},
+    {"metrics", "metrics = inet:127.0.0.1:9461"},
 };
 
 /* fresh and running agree on every restart-only setting. */
@@ -792,6 +834,7 @@ assert_restart_same(const struct cfg *a, const struct cfg *b)
 	assert_int_equal(a->fetch_timeout, b->fetch_timeout);
 	assert_int_equal(a->dns_timeout, b->dns_timeout);
 	assert_int_equal(a->dnssec, b->dnssec);
+	assert_true(a->metrics == NULL && b->metrics == NULL);
 }
 
 static void
@@ -843,14 +886,14 @@ test_keep_restart(void **state)
 	assert_true(len < sizeof(text));
 	fresh = cfg_parse(text, NULL, 0);
 	assert_non_null(fresh);
-	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 10);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 11);
 	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
 		assert_string_equal(names[i], restart_keys[i].key);
 	assert_restart_same(fresh, running);
 	cfg_unref(fresh);
 	fresh = cfg_parse(text, NULL, 0);
 	names[3] = "untouched";
-	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 10);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 11);
 	assert_string_equal(names[2], "socket_group");
 	assert_string_equal(names[3], "untouched");
 	assert_restart_same(fresh, running);
@@ -882,6 +925,26 @@ test_keep_restart(void **state)
 	assert_string_equal(names[0], "listen");
 	assert_restart_same(fresh, running);
 	cfg_unref(fresh);
+
+	/* metrics moved or turned off: named, the running address kept (the endpoint stays) */
+	{
+		struct cfg *on =
+		    cfg_parse(RUNNING "[daemon]\nmetrics = inet:127.0.0.1:9461\n", NULL, 0);
+		const char *texts[] = {RUNNING "[daemon]\nmetrics = inet:127.0.0.1:9462\n",
+		                       RUNNING};
+
+		assert_non_null(on);
+		for (size_t i = 0; i < 2; i++) {
+			fresh = cfg_parse(texts[i], NULL, 0);
+			assert_non_null(fresh);
+			assert_int_equal(cfg_keep_restart(fresh, on, names, CFG_KEYS_MAX), 1);
+			assert_string_equal(names[0], "metrics");
+			assert_string_equal(fresh->metrics, "inet:127.0.0.1:9461");
+			assert_ptr_not_equal(fresh->metrics, on->metrics);
+			cfg_unref(fresh);
+		}
+		cfg_unref(on);
+	}
 
 	/* the running configuration itself was never touched */
 	assert_int_equal(running->refs, 1);
@@ -1053,6 +1116,7 @@ static const struct key_case keys[] = {
     {"max_connections", "5", NULL, 0},
     {"max_lookups", "5", NULL, 0},
     {"dnssec", "yes", NULL, 0},
+    {"metrics", "inet:127.0.0.1:9461", NULL, 0},
     {"fallback", "may", "NOTFOUND", 1},
     {"testing", "enforce", "ignore", 1},
     {"dane", "no", "yes", 1},
@@ -1118,7 +1182,7 @@ test_key_table(void **state)
 			    c->txt_recheck != base->txt_recheck || c->refresh != base->refresh ||
 			    c->max_connections != base->max_connections ||
 			    c->max_lookups != base->max_lookups || c->dnssec != base->dnssec ||
-			    strcmp(c->listen[0], base->listen[0]) != 0);
+			    c->metrics != NULL || strcmp(c->listen[0], base->listen[0]) != 0);
 		}
 		cfg_unref(c);
 
@@ -1179,14 +1243,15 @@ static struct CMUnitTest tests[NCASES + 16];
  * line at its built-in default (tests/man.sh checks that every key of the table is there).
  * Uncommented, it must describe the built-in configuration exactly, but for user (set in the
  * shipped file) and the keys without a default, which show an example: socket_group,
- * dns_servers, ca_file. [daemon] restart keys are compared through cfg_keep_restart(), which
- * walks the whole key table; zone keys as the whole [default] section.
+ * dns_servers, ca_file, metrics (off by default). [daemon] restart keys are compared through
+ * cfg_keep_restart(), which walks the whole key table; zone keys as the whole [default] section.
  */
 static void
 test_shipped_conf(void **state)
 {
 	static char text[65536], plain[65536];
-	static const char *const examples[] = {"socket_group", "user", "dns_servers", "ca_file"};
+	static const char *const examples[] = {"socket_group", "user", "dns_servers", "ca_file",
+	                                       "metrics"};
 	const char *top = getenv("top_srcdir"), *names[CFG_KEYS_MAX], *p;
 	struct cfg *shipped, *all, *builtin;
 	char path[1024], err[256];

@@ -139,15 +139,20 @@ run(struct world *w, struct web *web, const char *domain, struct cacherec *rec,
 			}
 			/* fetch: answered at once from the site table */
 			const struct site *s = site_of(web, f.domain);
-			struct sts_response r = {"Could not connect to server", 0, NULL, NULL, 0};
+			struct sts_response r = {
+			    "Could not connect to server", 0, NULL, NULL, 0, STS_FETCH_CONNECT};
 
 			assert_true(f.n_addrs >= 1 && f.n_addrs <= STS_ADDRS_MAX);
 			web->fetches++;
 			web->first = f.addrs[0];
 			web->n_addrs = f.n_addrs;
 			if (s != NULL)
-				r = (struct sts_response){s->error, s->status, s->ctype, s->body,
-				                          s->body ? strlen(s->body) : 0};
+				r = (struct sts_response){s->error,
+				                          s->status,
+				                          s->ctype,
+				                          s->body,
+				                          s->body ? strlen(s->body) : 0,
+				                          STS_FETCH_NONE};
 			sts_fetched(e, &r, now);
 		}
 		if (npend == 0)
@@ -185,6 +190,7 @@ test_first_discovery(void **state)
 	run(w, &web, "a.test", &rec, &prm, T0, &e);
 	assert_int_equal(e.disc, DECIDE_DISC_FETCHED);
 	assert_int_equal(e.event, STS_EV_LEARNED);
+	assert_int_equal(e.fetched, STS_FETCH_OK);
 	assert_int_equal(web.fetches, 1);
 	assert_int_equal(web.first.family, 4); /* IPv4 first */
 	assert_int_equal(web.n_addrs, 2);
@@ -357,21 +363,50 @@ struct fetch_case {
 	const char *name;
 	struct site site;
 	const char *why; /* prefix of e.why */
+	enum sts_fetch_result fetched;
 };
 
 static const struct fetch_case fetch_cases[] = {
     {"transport error",
      {"a.test", "SSL certificate problem: unable to get local issuer", 0, NULL, NULL},
-     "SSL certificate problem"},
-    {"status 404", {"a.test", NULL, 404, "text/plain", GOOD}, "HTTP status 404"},
-    {"redirect refused", {"a.test", NULL, 301, "text/plain", GOOD}, "HTTP status 301"},
-    {"text/html", {"a.test", NULL, 200, "text/html", GOOD}, "content type \"text/html\""},
-    {"text/plainx", {"a.test", NULL, 200, "text/plainx", GOOD}, "content type"},
-    {"no content type", {"a.test", NULL, 200, NULL, GOOD}, "content type \"(none)\""},
+     "SSL certificate problem",
+     STS_FETCH_ERROR}, /* no class given: error */
+    {"status 404",
+     {"a.test", NULL, 404, "text/plain", GOOD},
+     "HTTP status 404",
+     STS_FETCH_HTTP_4XX},
+    {"redirect refused",
+     {"a.test", NULL, 301, "text/plain", GOOD},
+     "HTTP status 301",
+     STS_FETCH_HTTP_3XX},
+    {"text/html",
+     {"a.test", NULL, 200, "text/html", GOOD},
+     "content type \"text/html\"",
+     STS_FETCH_CONTENT_TYPE},
+    {"text/plainx",
+     {"a.test", NULL, 200, "text/plainx", GOOD},
+     "content type",
+     STS_FETCH_CONTENT_TYPE},
+    {"no content type",
+     {"a.test", NULL, 200, NULL, GOOD},
+     "content type \"(none)\"",
+     STS_FETCH_CONTENT_TYPE},
     {"invalid policy",
      {"a.test", NULL, 200, "text/plain", "version: STSv1\nmode: enforce\n"},
-     "invalid policy"},
-    {"empty body", {"a.test", NULL, 200, "text/plain", ""}, "invalid policy"},
+     "invalid policy",
+     STS_FETCH_INVALID_POLICY},
+    {"empty body",
+     {"a.test", NULL, 200, "text/plain", ""},
+     "invalid policy",
+     STS_FETCH_INVALID_POLICY},
+    {"status 503",
+     {"a.test", NULL, 503, "text/plain", GOOD},
+     "HTTP status 503",
+     STS_FETCH_HTTP_5XX},
+    {"status 204",
+     {"a.test", NULL, 204, "text/plain", GOOD},
+     "HTTP status 204",
+     STS_FETCH_HTTP_OTHER},
 };
 
 /* Each fetch failure with nothing cached: fallback row, "no policy" remembered, id held back. */
@@ -389,6 +424,9 @@ test_fetch_failure(void **state)
 	run(w, &web, "a.test", &rec, &prm, T0, &e);
 	assert_int_equal(e.disc, DECIDE_DISC_FETCH_FAILED);
 	assert_int_equal(e.event, STS_EV_FETCH_FAILED);
+	if (e.fetched != c->fetched)
+		fail_msg("%s: fetched %s, want %s", c->name, sts_fetch_result_name(e.fetched),
+		         sts_fetch_result_name(c->fetched));
 	if (strncmp(e.why, c->why, strlen(c->why)) != 0)
 		fail_msg("%s: why \"%s\", want \"%s...\"", c->name, e.why, c->why);
 	assert_false(rec.has_policy);
@@ -629,6 +667,7 @@ test_stray_and_abort(void **state)
 	assert_int_equal(e.disc, DECIDE_DISC_FETCH_FAILED);
 	assert_string_equal(e.why, "deadline passed");
 	assert_string_equal(e.rec.failed_id, "1");
+	assert_int_equal(e.fetched, STS_FETCH_NONE); /* no fetch had started */
 	/* results after the end change nothing */
 	world_answer(w, "mta-sts.a.test", DNSMSG_A, &k);
 	sts_answer(&e, q.token, k.b, k.n, T0 + 41);
@@ -642,13 +681,54 @@ test_stray_and_abort(void **state)
 	assert_int_equal(e.rec.fail_until, T0 + 5 + STS_FAIL_REMEMBER);
 	/* a fetch result nobody asked for is ignored */
 	{
-		struct sts_response r = {NULL, 200, "text/plain", GOOD, strlen(GOOD)};
+		struct sts_response r = {NULL, 200,          "text/plain",
+		                         GOOD, strlen(GOOD), STS_FETCH_NONE};
 		sts_init(&e, "a.test", &rec, &prm, T0);
 		sts_fetched(&e, &r, T0);
 		assert_false(sts_done(&e));
 	}
 	assert_string_equal(sts_event_name(STS_EV_BACKOFF), "fetch-backoff");
+	assert_string_equal(sts_fetch_result_name(STS_FETCH_HTTP_4XX), "http-4xx");
+	assert_string_equal(sts_fetch_result_name((enum sts_fetch_result)99), "unknown");
 	assert_string_equal(sts_event_name((enum sts_event)99), "unknown");
+}
+
+/* How a fetch ended, for metrics: a transport failure keeps the fetcher's class; the deadline
+ * passing while the fetch runs is a timeout. */
+static void
+test_fetch_classes(void **state)
+{
+	const struct sts_response tls = {"SSL peer certificate", 0, NULL, "", 0, STS_FETCH_TLS};
+	struct sts_eval e;
+	struct sts_query q, qa, qb;
+	struct sts_fetch f;
+	struct cacherec rec;
+	struct pkt k;
+	struct world *w = world();
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		cacherec_init(&rec);
+		sts_init(&e, "a.test", &rec, &prm, T0);
+		assert_int_equal(sts_next(&e, &q, &f), STS_ACT_QUERY);
+		world_answer(w, q.name, q.type, &k);
+		sts_answer(&e, q.token, k.b, k.n, T0);
+		assert_int_equal(sts_next(&e, &qa, &f), STS_ACT_QUERY);
+		assert_int_equal(sts_next(&e, &qb, &f), STS_ACT_QUERY);
+		world_answer(w, qa.name, qa.type, &k);
+		sts_answer(&e, qa.token, k.b, k.n, T0);
+		world_answer(w, qb.name, qb.type, &k);
+		sts_answer(&e, qb.token, k.b, k.n, T0);
+		assert_int_equal(sts_next(&e, &q, &f), STS_ACT_FETCH);
+		assert_int_equal(e.fetched, STS_FETCH_NONE);
+		if (round == 0)
+			sts_fetched(&e, &tls, T0);
+		else
+			sts_abort(&e, "deadline passed", T0 + 40);
+		assert_true(sts_done(&e));
+		assert_int_equal(e.event, STS_EV_FETCH_FAILED);
+		assert_int_equal(e.fetched, round == 0 ? STS_FETCH_TLS : STS_FETCH_TIMEOUT);
+	}
 }
 
 #define N_NOPOL (sizeof(nopol_cases) / sizeof(nopol_cases[0]))
@@ -661,6 +741,7 @@ main(void)
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_first_discovery);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fetch_classes);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_txt_and_address_forms);
 	for (size_t i = 0; i < N_NOPOL; i++)
 		tests[n++] = (struct CMUnitTest){nopol_cases[i].name, test_no_policy, NULL, NULL,
