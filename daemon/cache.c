@@ -24,6 +24,7 @@
 
 #define CACHE_MAP_MAX (16UL << 30) /* 16 GiB: beyond that something is wrong */
 #define CACHE_DUE_KEY_MAX (12 + CACHE_KEY_MAX)
+#define CACHE_COUNTS_KEY "meta/counts" /* uint64_t[CACHE_KIND_N], host byte order */
 
 struct cache {
 	MDB_env *env;
@@ -32,6 +33,35 @@ struct cache {
 	size_t mapsize;
 	int readonly;
 };
+
+static int cache_kind_of(const MDB_val *v);
+
+/* The first writer to open an environment without counts (new, or written by a release
+ * without them) counts its policy records once; from then on every write keeps them. */
+static int
+cache_count_init(struct cache *c, MDB_txn *txn)
+{
+	MDB_val k = {sizeof(CACHE_COUNTS_KEY) - 1, (void *)CACHE_COUNTS_KEY}, key, val;
+	uint64_t n[CACHE_KIND_N] = {0};
+	MDB_cursor *cur;
+	int rc, kind;
+
+	if ((rc = mdb_get(txn, c->dbi, &k, &val)) != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		if (memchr(key.mv_data, '/', key.mv_size) == NULL &&
+		    (kind = cache_kind_of(&val)) >= 0)
+			n[kind]++;
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	val.mv_size = sizeof(n);
+	val.mv_data = n;
+	return mdb_put(txn, c->dbi, &k, &val, 0);
+}
 
 struct cache *
 cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz)
@@ -64,7 +94,9 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 	}
 	mdb_reader_check(c->env, &dead);
 	if ((rc = mdb_txn_begin(c->env, NULL, readonly ? MDB_RDONLY : 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, NULL, 0, &c->dbi)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+	    (rc = mdb_dbi_open(txn, NULL, 0, &c->dbi)) != 0 ||
+	    (!readonly && (rc = cache_count_init(c, txn)) != 0) ||
+	    (rc = mdb_txn_commit(txn)) != 0) {
 		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
 		mdb_env_close(c->env);
 		free(c);
@@ -187,6 +219,7 @@ struct cache_op {
 	size_t len;
 	int indexed; /* key is a policy domain or a "dane/..." key */
 	int64_t due; /* its new due time (0: none) */
+	int kind;    /* policy record: enum cache_kind of the new value, -1 when deleted */
 };
 
 /* "due/" + big-endian due + domain; returns the key length. */
@@ -201,6 +234,43 @@ cache_due_key(uint8_t out[CACHE_DUE_KEY_MAX], int64_t due, const char *domain)
 		out[4 + i] = (uint8_t)((uint64_t)due >> (56 - 8 * i));
 	memcpy(out + 12, domain, n);
 	return 12 + n;
+}
+
+/* The kind of a policy record's bytes, -1 when they do not decode. */
+static int
+cache_kind_of(const MDB_val *v)
+{
+	static struct cacherec r;
+
+	if (cacherec_decode(v->mv_data, v->mv_size, &r) != CACHEREC_OK)
+		return -1;
+	return r.has_policy ? (int)r.policy.mode : CACHE_KIND_NO_POLICY;
+}
+
+/* Move one policy record from kind from to kind to (-1: none) in the counts kept under
+ * CACHE_COUNTS_KEY, in the writer's transaction. Before the counts exist (cache_open() makes
+ * them) there is nothing to keep. */
+static int
+cache_count_move(struct cache *c, MDB_txn *txn, int from, int to)
+{
+	MDB_val k = {sizeof(CACHE_COUNTS_KEY) - 1, (void *)CACHE_COUNTS_KEY}, v;
+	uint64_t n[CACHE_KIND_N];
+	int rc;
+
+	if (from == to)
+		return 0;
+	if ((rc = mdb_get(txn, c->dbi, &k, &v)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (v.mv_size != sizeof(n))
+		return MDB_CORRUPTED;
+	memcpy(n, v.mv_data, sizeof(n));
+	if (from >= 0 && n[from] > 0)
+		n[from]--;
+	if (to >= 0)
+		n[to]++;
+	v.mv_size = sizeof(n);
+	v.mv_data = n;
+	return mdb_put(txn, c->dbi, &k, &v, 0);
 }
 
 static int
@@ -221,8 +291,16 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 		if (rc == 0 && strncmp(op->name, "dane/", 5) == 0) {
 			if (danerec_decode(v.mv_data, v.mv_size, &old_dns) == DANEREC_OK)
 				old_due = refresh_dns_due(&old_dns);
-		} else if (rc == 0 && cacherec_decode(v.mv_data, v.mv_size, &old) == CACHEREC_OK) {
-			old_due = old.due;
+		} else {
+			int old_kind = -1;
+
+			if (rc == 0 && cacherec_decode(v.mv_data, v.mv_size, &old) == CACHEREC_OK) {
+				old_due = old.due;
+				old_kind =
+				    old.has_policy ? (int)old.policy.mode : CACHE_KIND_NO_POLICY;
+			}
+			if ((rc = cache_count_move(c, txn, old_kind, op->kind)) != 0)
+				return rc;
 		}
 		if (old_due != 0 && old_due != op->due) {
 			ik.mv_size = cache_due_key(ikey, old_due, op->name);
@@ -299,7 +377,14 @@ cache_put(struct cache *c, const char *domain, const struct cacherec *rec)
 	static uint8_t buf[CACHEREC_MAX_BYTES];
 	size_t len = 0;
 	enum cacherec_err e = cacherec_encode(rec, buf, sizeof(buf), &len);
-	struct cache_op op = {domain, domain, strlen(domain), buf, len, 1, rec->due};
+	struct cache_op op = {domain,
+	                      domain,
+	                      strlen(domain),
+	                      buf,
+	                      len,
+	                      1,
+	                      rec->due,
+	                      rec->has_policy ? (int)rec->policy.mode : CACHE_KIND_NO_POLICY};
 
 	INVARIANT(e == CACHEREC_OK); /* CACHEREC_MAX_BYTES bounds every valid record */
 	return cache_write(c, &op) < 0 ? -1 : 0;
@@ -311,7 +396,7 @@ cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
 	static uint8_t buf[DANEREC_MAX_BYTES];
 	size_t len = 0;
 	enum danerec_err e = danerec_encode(rec, buf, sizeof(buf), &len);
-	struct cache_op op = {key, key, strlen(key), buf, len, 1, refresh_dns_due(rec)};
+	struct cache_op op = {key, key, strlen(key), buf, len, 1, refresh_dns_due(rec), -1};
 
 	INVARIANT(e == DANEREC_OK); /* DANEREC_MAX_BYTES bounds every valid record */
 	return cache_write(c, &op) < 0 ? -1 : 0;
@@ -320,16 +405,30 @@ cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
 int
 cache_del(struct cache *c, const char *domain)
 {
-	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0};
+	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0, -1};
 
 	return cache_write(c, &op);
+}
+
+int
+cache_counts(struct cache *c, uint64_t out[CACHE_KIND_N])
+{
+	MDB_val v;
+	enum cache_res res = cache_read(c, CACHE_COUNTS_KEY, &v);
+
+	if (res != CACHE_HIT)
+		return -1;
+	if (v.mv_size == sizeof(uint64_t) * CACHE_KIND_N)
+		memcpy(out, v.mv_data, v.mv_size);
+	mdb_txn_reset(c->rtxn);
+	return v.mv_size == sizeof(uint64_t) * CACHE_KIND_N ? 0 : -1;
 }
 
 int
 cache_unindex(struct cache *c, int64_t due, const char *domain)
 {
 	uint8_t ikey[CACHE_DUE_KEY_MAX];
-	struct cache_op op = {domain, ikey, cache_due_key(ikey, due, domain), NULL, 0, 0, 0};
+	struct cache_op op = {domain, ikey, cache_due_key(ikey, due, domain), NULL, 0, 0, 0, -1};
 
 	return cache_write(c, &op);
 }
@@ -428,7 +527,7 @@ cache_del_if(struct cache *c, const char *domain,
              int (*cond)(void *arg, const char *domain, const struct cacherec *rec), void *arg)
 {
 	static struct cacherec rec;
-	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0};
+	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0, -1};
 	MDB_val k = {op.klen, (void *)domain}, v;
 	MDB_txn *txn = NULL;
 	int rc = 0;

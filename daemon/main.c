@@ -296,6 +296,8 @@ struct daemon {
 	struct cfg *cfg; /* the running configuration (a reference) */
 	struct server *srv;
 	struct scheduler *sched; /* proactive refresh, once the cache is open */
+	struct cache *cache;
+	struct metrics *met; /* NULL without [daemon] metrics */
 	const char *path;
 	int builtin; /* running on the built-in text (no file at the default path): a file that
 	              * appears later may be loaded; once a file was read, it must stay */
@@ -347,6 +349,20 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	d->builtin = origin == cfgfile_builtin_origin;
 	log_info("event=reload result=ok source=\"%s\" zones=%u", origin, fresh->n_zones);
 	sysd_notify(SYSD_READY);
+}
+
+_Static_assert(CACHE_KIND_N == METRICS_DOMAIN_KINDS, "one gauge series per cache kind");
+
+/* Before a scrape: the cache's counts of domains by policy mode (kept by every write). */
+static void
+on_scrape(void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t n[CACHE_KIND_N];
+
+	d->met->domains_known = cache_counts(d->cache, n) == 0;
+	for (unsigned i = 0; d->met->domains_known && i < METRICS_DOMAIN_KINDS; i++)
+		d->met->domains[i] = n[i];
 }
 
 int
@@ -470,6 +486,10 @@ main(int argc, char **argv)
 	}
 	ls = lookups_new(d.base, res, fetch, cache);
 	lookups_set_metrics(ls, met);
+	d.cache = cache;
+	d.met = met;
+	if (mhttp != NULL)
+		metrics_http_on_scrape(mhttp, on_scrape, &d);
 	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg, met);
 	server_start(d.srv, ls, met);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);

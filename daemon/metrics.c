@@ -33,6 +33,8 @@ static const char *const metrics_status_names[METRICS_STATUS_N] = {"ok", "notfou
 static const char *const metrics_source_names[METRICS_SOURCE_N] = {"cache", "fetch", "dns",
                                                                    "local"};
 static const char *const metrics_record_names[METRICS_RECORD_N] = {"policy", "dane"};
+static const char *const metrics_domain_names[METRICS_DOMAIN_KINDS] = {"none", "testing", "enforce",
+                                                                       "no-policy"};
 static const char *const metrics_cache_names[METRICS_CACHE_N] = {"hit", "miss", "error"};
 static const char *const metrics_dns_names[METRICS_DNS_N] = {"noerror",     "nxdomain", "servfail",
                                                              "other-rcode", "timeout",  "failed"};
@@ -351,5 +353,11 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 	sample(&o, "mta_stsd_lookups_started_total", NULL, NULL, NULL, NULL, m->lookups_started);
 	header(&o, "mta_stsd_lookups_in_flight", "gauge", "Destination lookups running now.");
 	sample(&o, "mta_stsd_lookups_in_flight", NULL, NULL, NULL, NULL, m->lookups_inflight);
+	if (m->domains_known)
+		by_label(
+		    &o, "mta_stsd_cached_domains",
+		    "Domains in the cache, by the mode of their cached policy (valid or expired), "
+		    "or no-policy.",
+		    "gauge", "policy", metrics_domain_names, m->domains, METRICS_DOMAIN_KINDS);
 	return o.err;
 }

@@ -31,6 +31,8 @@ struct metrics_http {
 	struct evhttp *http;
 	const struct metrics *m;
 	struct strbuf text; /* reused between scrapes: steady state allocates nothing here */
+	metrics_http_scrape_cb *on_scrape;
+	void *on_scrape_arg;
 };
 
 static void
@@ -62,6 +64,8 @@ metrics_http_on_request(struct evhttp_request *req, void *arg)
 		metrics_http_plain(req, 405, "Method Not Allowed", "method not allowed: use GET\n");
 		return;
 	}
+	if (h->on_scrape != NULL)
+		h->on_scrape(h->on_scrape_arg);
 	strbuf_reset(&h->text);
 	if (metrics_render(h->m, &h->text) != 0) {
 		/* Cannot happen below the cap (bounded series); never serve a cut exposition. */
@@ -120,6 +124,13 @@ metrics_http_new(struct event_base *base, const char *addr, const struct metrics
 	}
 	log_info("stage=metrics event=listen address=%s path=/metrics", addr);
 	return h;
+}
+
+void
+metrics_http_on_scrape(struct metrics_http *h, metrics_http_scrape_cb *cb, void *arg)
+{
+	h->on_scrape = cb;
+	h->on_scrape_arg = arg;
 }
 
 void

@@ -12,6 +12,15 @@ struct cache;
 /** Longest key: a "dane/[host]:port" DNS record key (dane_key()); domains are shorter. */
 #define CACHE_KEY_MAX (DNAME_MAX + 32)
 
+/** Kinds of policy records counted by the cache: the policy's mode, or none cached. */
+enum cache_kind {
+	CACHE_KIND_MODE_NONE = 0,    /**< policy in mode none (STSPOLICY_MODE_NONE) */
+	CACHE_KIND_MODE_TESTING = 1, /**< policy in mode testing */
+	CACHE_KIND_MODE_ENFORCE = 2, /**< policy in mode enforce */
+	CACHE_KIND_NO_POLICY = 3,    /**< a record without a policy (remembered no-policy) */
+	CACHE_KIND_N
+};
+
 /** Outcome of a cache read. */
 enum cache_res {
 	CACHE_HIT = 0, /**< record decoded */
@@ -67,6 +76,14 @@ int cache_put_dane(struct cache *c, const char *key, const struct danerec *rec);
  * @return 1 deleted, 0 absent, -1 error
  */
 int cache_del(struct cache *c, const char *domain);
+
+/**
+ * The policy records by kind (valid or expired alike), kept exact by every write in its own
+ * transaction (counted once by the first writer that opens an environment without counts).
+ * @param c cache @param out counts by enum cache_kind
+ * @return 0, or -1 when they cannot be read (read-only open of an environment without them)
+ */
+int cache_counts(struct cache *c, uint64_t out[CACHE_KIND_N]);
 
 /**
  * Remove one index entry that no longer matches a record (its record is gone, or carries

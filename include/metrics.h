@@ -76,6 +76,10 @@ enum metrics_refresh {
 	METRICS_REFRESH_N              /**< count */
 };
 
+/** Kinds of cached domains (enum cache_kind's order: mode none, testing, enforce, no policy).
+ */
+#define METRICS_DOMAIN_KINDS 4
+
 /**
  * Counters and gauges of one daemon. Plain integers, written by the effectful modules on the
  * event loop (one thread, no locking) through METRICS_INC() and the helpers below, read by
@@ -104,6 +108,10 @@ struct metrics {
 	uint64_t connections_open;     /**< gauge: socketmap connections open now */
 	uint64_t lookups_inflight;     /**< gauge: destination lookups running now */
 	uint64_t lookups_started;      /**< destination lookups started */
+	/** Gauge: cached domains by their policy's mode (none, testing, enforce; valid or
+	 * expired) and without a policy, read from the cache's counts at each scrape. */
+	uint64_t domains[METRICS_DOMAIN_KINDS];
+	int domains_known; /**< domains[] was read; else its series are left out */
 };
 
 /** Count one event: `METRICS_INC(m, fetches[r])`; nothing when m is NULL. */

@@ -26,6 +26,15 @@ struct metrics_http;
 struct metrics_http *metrics_http_new(struct event_base *base, const char *addr,
                                       const struct metrics *m, char *err, size_t errsz);
 
+/** Called before each exposition is rendered. @param arg its argument */
+typedef void metrics_http_scrape_cb(void *arg);
+
+/**
+ * Have cb run before each exposition is rendered, to set gauges read elsewhere (the cache's
+ * counts, say). @param h server @param cb callback or NULL @param arg its argument
+ */
+void metrics_http_on_scrape(struct metrics_http *h, metrics_http_scrape_cb *cb, void *arg);
+
 /** Close the listener and every connection. @param h server or NULL (no-op) */
 void metrics_http_free(struct metrics_http *h);
 

@@ -10,7 +10,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 50
+plan 51
 
 MHOST=127.0.0.1
 MPORT=9461
@@ -125,6 +125,9 @@ is "$(delta mta_stsd_lookups_started_total) $(val "$T/m1" mta_stsd_lookups_in_fl
 	"lookups: 3 started (good, nx, gone), none in flight"
 is "$(delta 'mta_stsd_connections_total{result="accepted"}')" 9 "9 socketmap connections (8 postmap, 1 raw)"
 is "$(sum_of mta_stsd_refreshes_total "$T/m1")" 0 "no refresh ran"
+D='mta_stsd_cached_domains{policy='
+is "$(val "$T/m1" "${D}\"enforce\"}") $(val "$T/m1" "${D}\"no-policy\"}") $(sum_of mta_stsd_cached_domains "$T/m1")" \
+	"1 2 3" "cached domains: good.test enforced, nx.test and gone.test without a policy"
 
 # ---- only GET /metrics
 is "$(status "$(http GET /other)")" 404 "GET /other: 404"

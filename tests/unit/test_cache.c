@@ -399,15 +399,88 @@ test_walk_dns_and_del_if(void **state)
 	cache_close(c);
 }
 
+/* Drop the counts behind the module's back (an environment from a release without them). */
+static void
+drop_counts(void)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {strlen("meta/counts"), "meta/counts"};
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 64UL << 20), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Records by kind: every write moves them exactly, DNS records do not count, and an
+ * environment without counts is counted once by the next writer that opens it. */
+static void
+test_counts(void **state)
+{
+	static struct cacherec r;
+	static struct danerec d;
+	uint64_t base[CACHE_KIND_N], n[CACHE_KIND_N];
+	char err[256];
+	struct cache *c;
+
+	(void)state;
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_counts(c, base), 0); /* earlier tests' records */
+	make_record(&r, 7);
+	assert_int_equal(cache_put(c, "k1.example", &r), 0);
+	assert_int_equal(cache_put(c, "k1.example", &r), 0); /* rewritten: still one */
+	assert_int_equal(cache_counts(c, n), 0);
+	assert_int_equal(n[CACHE_KIND_MODE_ENFORCE], base[CACHE_KIND_MODE_ENFORCE] + 1);
+	r.policy.mode = STSPOLICY_MODE_TESTING;
+	assert_int_equal(cache_put(c, "k1.example", &r), 0); /* mode changed */
+	cacherec_init(&r);
+	r.none_until = 1000;
+	assert_int_equal(cache_put(c, "k2.example", &r), 0); /* no policy */
+	memset(&d, 0, sizeof(d));
+	d.expires = 1800000000;
+	assert_int_equal(cache_put_dane(c, "dane/k1.example", &d), 0);
+	assert_int_equal(cache_counts(c, n), 0);
+	assert_int_equal(n[CACHE_KIND_MODE_ENFORCE], base[CACHE_KIND_MODE_ENFORCE]);
+	assert_int_equal(n[CACHE_KIND_MODE_TESTING], base[CACHE_KIND_MODE_TESTING] + 1);
+	assert_int_equal(n[CACHE_KIND_NO_POLICY], base[CACHE_KIND_NO_POLICY] + 1);
+	assert_int_equal(n[CACHE_KIND_MODE_NONE], base[CACHE_KIND_MODE_NONE]);
+	assert_int_equal(cache_del(c, "k2.example"), 1);
+	assert_int_equal(cache_del(c, "k2.example"), 0); /* absent: nothing moves */
+	assert_int_equal(cache_del(c, "dane/k1.example"), 1);
+	assert_int_equal(cache_counts(c, n), 0);
+	assert_int_equal(n[CACHE_KIND_NO_POLICY], base[CACHE_KIND_NO_POLICY]);
+	assert_int_equal(n[CACHE_KIND_MODE_TESTING], base[CACHE_KIND_MODE_TESTING] + 1);
+	cache_close(c);
+	/* without counts: a read-only open cannot say; the next writer counts from scratch */
+	drop_counts();
+	c = cache_open(dir, 1, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_counts(c, n), -1);
+	cache_close(c);
+	c = cache_open(dir, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(cache_counts(c, n), 0);
+	assert_int_equal(n[CACHE_KIND_MODE_TESTING], base[CACHE_KIND_MODE_TESTING] + 1);
+	assert_int_equal(n[CACHE_KIND_MODE_ENFORCE], base[CACHE_KIND_MODE_ENFORCE]);
+	assert_int_equal(n[CACHE_KIND_NO_POLICY], base[CACHE_KIND_NO_POLICY]);
+	assert_int_equal(cache_del(c, "k1.example"), 1);
+	cache_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_grow_and_reopen),
-	    cmocka_unit_test(test_damaged_record_is_a_miss),
-	    cmocka_unit_test(test_dane_records),
-	    cmocka_unit_test(test_due_index),
-	    cmocka_unit_test(test_walk_dns_and_del_if),
+	    cmocka_unit_test(test_grow_and_reopen), cmocka_unit_test(test_damaged_record_is_a_miss),
+	    cmocka_unit_test(test_dane_records),    cmocka_unit_test(test_due_index),
+	    cmocka_unit_test(test_counts),          cmocka_unit_test(test_walk_dns_and_del_if),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -61,6 +61,9 @@ sample_set(void)
 	METRICS_SET(m, connections_open, 2);
 	m->lookups_started = 3;
 	METRICS_SET(m, lookups_inflight, 1);
+	m->domains[2] = 1; /* enforce */
+	m->domains[3] = 2; /* no-policy */
+	m->domains_known = 1;
 	return m;
 }
 
@@ -187,6 +190,33 @@ test_labels(void **state)
 	metrics_free(m);
 }
 
+/* The cached-domains gauge appears once its counts were read, one series per kind. */
+static void
+test_domains(void **state)
+{
+	struct metrics *m = metrics_new(T0, "x");
+	struct strbuf sb;
+
+	(void)state;
+	strbuf_init(&sb, METRICS_RENDER_MAX);
+	assert_int_equal(metrics_render(m, &sb), 0);
+	assert_null(strstr(sb.data, "mta_stsd_cached_domains"));
+	m->domains[0] = 1;
+	m->domains[1] = 2;
+	m->domains[2] = 3;
+	m->domains[3] = 4;
+	m->domains_known = 1;
+	strbuf_reset(&sb);
+	assert_int_equal(metrics_render(m, &sb), 0);
+	assert_non_null(strstr(sb.data, "# TYPE mta_stsd_cached_domains gauge\n"
+	                                "mta_stsd_cached_domains{policy=\"none\"} 1\n"
+	                                "mta_stsd_cached_domains{policy=\"testing\"} 2\n"
+	                                "mta_stsd_cached_domains{policy=\"enforce\"} 3\n"
+	                                "mta_stsd_cached_domains{policy=\"no-policy\"} 4\n"));
+	strbuf_fini(&sb);
+	metrics_free(m);
+}
+
 /* METRICS_ZONES_MAX names get their own series, further ones share "(other)". */
 static void
 test_zone_slots(void **state)
@@ -242,7 +272,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden),       cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_labels),       cmocka_unit_test(test_zone_slots),
-	    cmocka_unit_test(test_null_and_cap),
+	    cmocka_unit_test(test_null_and_cap), cmocka_unit_test(test_domains),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
