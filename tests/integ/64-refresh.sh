@@ -8,7 +8,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 16
+plan 18
 
 short() { printf 'version: STSv1\nmode: enforce\nmx: %s\nmax_age: 40\n' "$1"; }
 for d in a b c; do sts_domain "ref-$d.test" 1 --policy "$(short "mail.ref-$d.test")"; done
