@@ -30,34 +30,85 @@ struct cache {
 	MDB_env *env;
 	MDB_dbi dbi;
 	MDB_txn *rtxn; /* reset between reads; NULL when it must be recreated */
+	MDB_txn *wtxn; /* cache_batch_begin() .. _end(): writes and reads go through it */
+	int wfail;     /* the LMDB error of a failed write of the batch: aborted at the end */
 	size_t mapsize;
 	int readonly;
 };
 
-static int cache_kind_of(const MDB_val *v);
+static size_t cache_due_key(uint8_t out[CACHE_DUE_KEY_MAX], int64_t due, const char *domain);
 
-/* The first writer to open an environment without counts (new, or written by a release
- * without them) counts its policy records once; from then on every write keeps them. */
+/* One pass over an environment written before the counts and the index of due times existed
+ * (or whose counts are damaged), by the first writer that opens it: count the policy records
+ * by kind, and index every policy record that has no due time (at 1: the scheduler looks at
+ * it at once and files it properly) and every DNS record (at its refresh_dns_due()). Index
+ * keys are written between cursor passes of CACHE_MIGRATE_CHUNK records, never under an open
+ * cursor. */
+#define CACHE_MIGRATE_CHUNK 256
+#define CACHE_MIGRATE_DUE 1 /* index time of the records migrated: looked at first */
+
 static int
 cache_count_init(struct cache *c, MDB_txn *txn)
 {
-	MDB_val k = {sizeof(CACHE_COUNTS_KEY) - 1, (void *)CACHE_COUNTS_KEY}, key, val;
+	MDB_val k = {sizeof(CACHE_COUNTS_KEY) - 1, (void *)CACHE_COUNTS_KEY}, key, val, ik;
+	static char names[CACHE_MIGRATE_CHUNK][CACHE_KEY_MAX + 1], from[CACHE_KEY_MAX + 1];
+	static int64_t dues[CACHE_MIGRATE_CHUNK];
+	static struct cacherec r;
+	static struct danerec d;
 	uint64_t n[CACHE_KIND_N] = {0};
+	uint8_t ikey[CACHE_DUE_KEY_MAX];
 	MDB_cursor *cur;
-	int rc, kind;
+	unsigned got;
+	int rc;
 
-	if ((rc = mdb_get(txn, c->dbi, &k, &val)) != MDB_NOTFOUND)
+	rc = mdb_get(txn, c->dbi, &k, &val);
+	if (rc == 0 && val.mv_size == sizeof(n))
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-		if (memchr(key.mv_data, '/', key.mv_size) == NULL &&
-		    (kind = cache_kind_of(&val)) >= 0)
-			n[kind]++;
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		return rc;
+	from[0] = '\0';
+	do {
+		if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0)
+			return rc;
+		key.mv_size = strlen(from);
+		key.mv_data = from;
+		got = 0;
+		for (rc = mdb_cursor_get(cur, &key, &val, from[0] ? MDB_SET_RANGE : MDB_FIRST);
+		     rc == 0 && got < CACHE_MIGRATE_CHUNK;
+		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+			int dns = key.mv_size > 5 && memcmp(key.mv_data, "dane/", 5) == 0;
+			int64_t due = 0;
+
+			if (key.mv_size > CACHE_KEY_MAX ||
+			    (key.mv_size == strlen(from) &&
+			     memcmp(key.mv_data, from, key.mv_size) == 0))
+				continue; /* not ours, or the last one of the previous pass */
+			if (dns && danerec_decode(val.mv_data, val.mv_size, &d) == DANEREC_OK) {
+				due = refresh_dns_due(&d);
+			} else if (!dns && memchr(key.mv_data, '/', key.mv_size) == NULL &&
+			           cacherec_decode(val.mv_data, val.mv_size, &r) == CACHEREC_OK) {
+				n[r.has_policy ? (int)r.policy.mode : CACHE_KIND_NO_POLICY]++;
+				due = r.due == 0 ? CACHE_MIGRATE_DUE : 0;
+			}
+			memcpy(from, key.mv_data, key.mv_size);
+			from[key.mv_size] = '\0';
+			if (due != 0) {
+				memcpy(names[got], from, key.mv_size + 1);
+				dues[got++] = due;
+			}
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+		for (unsigned i = 0; i < got; i++) {
+			ik.mv_size = cache_due_key(ikey, dues[i], names[i]);
+			ik.mv_data = ikey;
+			val.mv_size = 0;
+			val.mv_data = NULL;
+			if ((rc = mdb_put(txn, c->dbi, &ik, &val, 0)) != 0)
+				return rc;
+		}
+	} while (got == CACHE_MIGRATE_CHUNK);
 	val.mv_size = sizeof(n);
 	val.mv_data = n;
 	return mdb_put(txn, c->dbi, &k, &val, 0);
@@ -110,6 +161,8 @@ cache_close(struct cache *c)
 {
 	if (c == NULL)
 		return;
+	if (c->wtxn != NULL)
+		mdb_txn_abort(c->wtxn); /* a batch never ended: nothing of it is stored */
 	if (c->rtxn != NULL)
 		mdb_txn_abort(c->rtxn);
 	mdb_env_close(c->env);
@@ -145,13 +198,26 @@ cache_begin_read(struct cache *c)
 	return rc;
 }
 
+/* The caller of cache_read() has decoded what it got. */
+static void
+cache_read_done(struct cache *c)
+{
+	if (c->wtxn == NULL)
+		mdb_txn_reset(c->rtxn);
+}
+
 /* Look key up; on CACHE_HIT the read transaction stays open for the caller to decode val and
- * then mdb_txn_reset(c->rtxn). */
+ * then cache_read_done(). */
 static enum cache_res
 cache_read(struct cache *c, const char *key, MDB_val *val)
 {
 	MDB_val k = {strlen(key), (void *)key};
 	int rc;
+
+	if (c->wtxn != NULL) { /* in a batch: read what it wrote so far */
+		rc = mdb_get(c->wtxn, c->dbi, &k, val);
+		return rc == 0 ? CACHE_HIT : rc == MDB_NOTFOUND ? CACHE_MISS : CACHE_ERR;
+	}
 
 	if ((rc = cache_begin_read(c)) != 0) {
 		log_err("stage=cache op=read key=%s err=\"%s\"", key, mdb_strerror(rc));
@@ -178,7 +244,7 @@ cache_get(struct cache *c, const char *domain, struct cacherec *out)
 	if (res != CACHE_HIT)
 		return res;
 	derr = cacherec_decode(val.mv_data, val.mv_size, out);
-	mdb_txn_reset(c->rtxn);
+	cache_read_done(c);
 	if (derr != CACHEREC_OK) {
 		/* A damaged record is never applied; the next successful fetch overwrites it. */
 		log_warn_rl("domain", domain, "cache-decode-failed", "err=\"%s\"",
@@ -198,7 +264,7 @@ cache_get_dane(struct cache *c, const char *key, struct danerec *out)
 	if (res != CACHE_HIT)
 		return res;
 	derr = danerec_decode(val.mv_data, val.mv_size, out);
-	mdb_txn_reset(c->rtxn);
+	cache_read_done(c);
 	if (derr != DANEREC_OK) {
 		/* Not applied: the DNS state is simply looked up again. */
 		log_warn_rl("key", key, "cache-decode-failed", "err=\"damaged DANE record\"");
@@ -220,6 +286,9 @@ struct cache_op {
 	int indexed; /* key is a policy domain or a "dane/..." key */
 	int64_t due; /* its new due time (0: none) */
 	int kind;    /* policy record: enum cache_kind of the new value, -1 when deleted */
+	/* a delete only if the record decodes and cond holds, tested in the write transaction */
+	int (*cond)(void *arg, const char *domain, const struct cacherec *rec);
+	void *cond_arg;
 };
 
 /* "due/" + big-endian due + domain; returns the key length. */
@@ -236,17 +305,6 @@ cache_due_key(uint8_t out[CACHE_DUE_KEY_MAX], int64_t due, const char *domain)
 	return 12 + n;
 }
 
-/* The kind of a policy record's bytes, -1 when they do not decode. */
-static int
-cache_kind_of(const MDB_val *v)
-{
-	static struct cacherec r;
-
-	if (cacherec_decode(v->mv_data, v->mv_size, &r) != CACHEREC_OK)
-		return -1;
-	return r.has_policy ? (int)r.policy.mode : CACHE_KIND_NO_POLICY;
-}
-
 /* Move one policy record from kind from to kind to (-1: none) in the counts kept under
  * CACHE_COUNTS_KEY, in the writer's transaction. Before the counts exist (cache_open() makes
  * them) there is nothing to keep. */
@@ -261,8 +319,8 @@ cache_count_move(struct cache *c, MDB_txn *txn, int from, int to)
 		return 0;
 	if ((rc = mdb_get(txn, c->dbi, &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
-	if (v.mv_size != sizeof(n))
-		return MDB_CORRUPTED;
+	if (v.mv_size != sizeof(n)) /* damaged: dropped (the next open recounts), writes go on */
+		return mdb_del(txn, c->dbi, &k, NULL);
 	memcpy(n, v.mv_data, sizeof(n));
 	if (from >= 0 && n[from] > 0)
 		n[from]--;
@@ -280,6 +338,17 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 	uint8_t ikey[CACHE_DUE_KEY_MAX];
 	int rc;
 
+	if (op->cond != NULL) {
+		/* Read and test in the write transaction: LMDB has one writer at a time, so no
+		 * other process (the daemon refreshing this policy, say) changes it in between. */
+		static struct cacherec cur;
+
+		if ((rc = mdb_get(txn, c->dbi, &k, &v)) != 0)
+			return rc;
+		if (cacherec_decode(v.mv_data, v.mv_size, &cur) != CACHEREC_OK ||
+		    !op->cond(op->cond_arg, op->name, &cur))
+			return MDB_NOTFOUND; /* "nothing deleted" */
+	}
 	if (op->indexed) {
 		static struct cacherec old;
 		static struct danerec old_dns;
@@ -295,7 +364,9 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 			int old_kind = -1;
 
 			if (rc == 0 && cacherec_decode(v.mv_data, v.mv_size, &old) == CACHEREC_OK) {
-				old_due = old.due;
+				/* A record from before the index has due 0 and, once the
+				 * environment was migrated, an entry at CACHE_MIGRATE_DUE. */
+				old_due = old.due != 0 ? old.due : CACHE_MIGRATE_DUE;
 				old_kind =
 				    old.has_policy ? (int)old.policy.mode : CACHE_KIND_NO_POLICY;
 			}
@@ -333,6 +404,19 @@ cache_write(struct cache *c, const struct cache_op *op)
 
 	if (c->readonly && op->val != NULL)
 		return -1;
+	if (c->wtxn != NULL) { /* in a batch: committed (or aborted) by cache_batch_end() */
+		if (c->wfail)
+			return -1;
+		rc = cache_op_apply(c, c->wtxn, op);
+		if (rc == 0)
+			return 1;
+		if (op->val == NULL && rc == MDB_NOTFOUND)
+			return 0;
+		c->wfail = rc; /* LMDB wants a transaction that failed a write aborted */
+		log_err("stage=cache op=%s key=%s err=\"%s\"", op->val == NULL ? "delete" : "write",
+		        op->name, mdb_strerror(rc));
+		return -1;
+	}
 	for (int attempt = 0; attempt < 8; attempt++) {
 		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED) {
@@ -372,6 +456,56 @@ cache_write(struct cache *c, const struct cache_op *op)
 }
 
 int
+cache_batch_begin(struct cache *c)
+{
+	int rc = 0;
+
+	INVARIANT(c->wtxn == NULL);
+	if (c->readonly)
+		return -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((rc = mdb_txn_begin(c->env, NULL, 0, &c->wtxn)) != MDB_MAP_RESIZED)
+			break;
+		c->wtxn = NULL;
+		cache_drop_reader(c);
+		mdb_env_set_mapsize(c->env, 0);
+	}
+	if (rc != 0) {
+		c->wtxn = NULL;
+		log_err("stage=cache op=batch err=\"%s\"", mdb_strerror(rc));
+		return -1;
+	}
+	c->wfail = 0;
+	return 0;
+}
+
+int
+cache_batch_end(struct cache *c)
+{
+	MDB_txn *txn = c->wtxn;
+	int rc;
+
+	INVARIANT(txn != NULL);
+	c->wtxn = NULL;
+	if (c->wfail != 0) {
+		mdb_txn_abort(txn);
+		rc = c->wfail; /* logged at the write */
+	} else if ((rc = mdb_txn_commit(txn)) == 0) {
+		return 0;
+	} else {
+		log_err("stage=cache op=batch err=\"%s\"", mdb_strerror(rc));
+	}
+	/* Nothing of the batch is stored. If the map was full, grow it for the next try. */
+	if (rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX) {
+		cache_drop_reader(c);
+		c->mapsize *= 2;
+		if (mdb_env_set_mapsize(c->env, c->mapsize) == 0)
+			log_info("stage=cache op=grow mapsize=%zu", c->mapsize);
+	}
+	return -1;
+}
+
+int
 cache_put(struct cache *c, const char *domain, const struct cacherec *rec)
 {
 	static uint8_t buf[CACHEREC_MAX_BYTES];
@@ -384,7 +518,9 @@ cache_put(struct cache *c, const char *domain, const struct cacherec *rec)
 	                      len,
 	                      1,
 	                      rec->due,
-	                      rec->has_policy ? (int)rec->policy.mode : CACHE_KIND_NO_POLICY};
+	                      rec->has_policy ? (int)rec->policy.mode : CACHE_KIND_NO_POLICY,
+	                      NULL,
+	                      NULL};
 
 	INVARIANT(e == CACHEREC_OK); /* CACHEREC_MAX_BYTES bounds every valid record */
 	return cache_write(c, &op) < 0 ? -1 : 0;
@@ -396,7 +532,8 @@ cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
 	static uint8_t buf[DANEREC_MAX_BYTES];
 	size_t len = 0;
 	enum danerec_err e = danerec_encode(rec, buf, sizeof(buf), &len);
-	struct cache_op op = {key, key, strlen(key), buf, len, 1, refresh_dns_due(rec), -1};
+	struct cache_op op = {key, key,  strlen(key), buf, len, 1, refresh_dns_due(rec),
+	                      -1,  NULL, NULL};
 
 	INVARIANT(e == DANEREC_OK); /* DANEREC_MAX_BYTES bounds every valid record */
 	return cache_write(c, &op) < 0 ? -1 : 0;
@@ -405,7 +542,7 @@ cache_put_dane(struct cache *c, const char *key, const struct danerec *rec)
 int
 cache_del(struct cache *c, const char *domain)
 {
-	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0, -1};
+	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0, -1, NULL, NULL};
 
 	return cache_write(c, &op);
 }
@@ -420,7 +557,7 @@ cache_counts(struct cache *c, uint64_t out[CACHE_KIND_N])
 		return -1;
 	if (v.mv_size == sizeof(uint64_t) * CACHE_KIND_N)
 		memcpy(out, v.mv_data, v.mv_size);
-	mdb_txn_reset(c->rtxn);
+	cache_read_done(c);
 	return v.mv_size == sizeof(uint64_t) * CACHE_KIND_N ? 0 : -1;
 }
 
@@ -428,7 +565,8 @@ int
 cache_unindex(struct cache *c, int64_t due, const char *domain)
 {
 	uint8_t ikey[CACHE_DUE_KEY_MAX];
-	struct cache_op op = {domain, ikey, cache_due_key(ikey, due, domain), NULL, 0, 0, 0, -1};
+	struct cache_op op = {domain, ikey, cache_due_key(ikey, due, domain), NULL, 0, 0, 0, -1,
+	                      NULL,   NULL};
 
 	return cache_write(c, &op);
 }
@@ -443,6 +581,7 @@ cache_due(struct cache *c, int64_t until, unsigned max,
 	int rc;
 
 	*next = 0;
+	INVARIANT(c->wtxn == NULL); /* a cursor walk is no batch read */
 	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
 		cache_drop_reader(c);
 		return -1;
@@ -488,6 +627,7 @@ cache_walk(struct cache *c,
 	MDB_val key, val, dkey, dval;
 	int rc;
 
+	INVARIANT(c->wtxn == NULL); /* a cursor walk is no batch read */
 	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
 		cache_drop_reader(c);
 		return -1;
@@ -526,44 +666,7 @@ int
 cache_del_if(struct cache *c, const char *domain,
              int (*cond)(void *arg, const char *domain, const struct cacherec *rec), void *arg)
 {
-	static struct cacherec rec;
-	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0, -1};
-	MDB_val k = {op.klen, (void *)domain}, v;
-	MDB_txn *txn = NULL;
-	int rc = 0;
+	struct cache_op op = {domain, domain, strlen(domain), NULL, 0, 1, 0, -1, cond, arg};
 
-	if (c->readonly)
-		return -1;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
-		if (rc != MDB_MAP_RESIZED)
-			break;
-		/* Another process grew the map: adopt its size and try once more. */
-		cache_drop_reader(c);
-		mdb_env_set_mapsize(c->env, 0);
-	}
-	if (rc != 0) {
-		log_err("stage=cache op=delete key=%s err=\"%s\"", domain, mdb_strerror(rc));
-		return -1;
-	}
-	/* Read and test in the write transaction: LMDB has one writer at a time, so no other
-	 * process (the daemon refreshing this policy, say) can change the record in between. */
-	rc = mdb_get(txn, c->dbi, &k, &v);
-	if (rc == MDB_NOTFOUND ||
-	    (rc == 0 && (cacherec_decode(v.mv_data, v.mv_size, &rec) != CACHEREC_OK ||
-	                 !cond(arg, domain, &rec)))) {
-		mdb_txn_abort(txn);
-		return 0;
-	}
-	if (rc == 0)
-		rc = cache_op_apply(c, txn, &op);
-	if (rc == 0)
-		rc = mdb_txn_commit(txn);
-	else
-		mdb_txn_abort(txn);
-	if (rc != 0) {
-		log_err("stage=cache op=delete key=%s err=\"%s\"", domain, mdb_strerror(rc));
-		return -1;
-	}
-	return 1;
+	return cache_write(c, &op);
 }

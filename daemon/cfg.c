@@ -833,6 +833,16 @@ cfg_read(struct cfg *out, const char *text, char *err, size_t errsz)
 			}
 		}
 	}
+	/* A domain answered from the cache counts as asked for (queried) each time a TXT
+	 * re-check writes its record, every txt_recheck: a longer txt_recheck than
+	 * refresh_active would make busy domains look idle and stop their proactive refresh. */
+	if (out->txt_recheck > out->refresh_active) {
+		if (errsz > 0)
+			(void)snprintf(err, errsz,
+			               "[daemon] txt_recheck %u is longer than refresh_active %u",
+			               out->txt_recheck, out->refresh_active);
+		return -1;
+	}
 	if (out->n_listen == 0 || out->cache_dir == NULL) {
 		if (errsz > 0)
 			(void)snprintf(err, errsz,

@@ -274,6 +274,12 @@ discover_new(const struct discover_env *env, const struct socketmap_dest *dest, 
 	return d;
 }
 
+unsigned
+discover_sts_budget(unsigned dns_timeout, unsigned fetch_timeout)
+{
+	return 2 * dns_timeout + fetch_timeout + 2;
+}
+
 void
 discover_sts(struct discover *d, const struct cacherec *rec, const struct sts_params *prm,
              unsigned budget)

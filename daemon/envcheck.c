@@ -255,7 +255,7 @@ static int
 check_as(const struct cfg *cfg, const char *user, char *err, size_t errsz)
 {
 	int fds[2], st = 0;
-	pid_t pid;
+	pid_t pid, w;
 	size_t have = 0;
 
 	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
@@ -290,13 +290,15 @@ check_as(const struct cfg *cfg, const char *user, char *err, size_t errsz)
 	if (errsz > 0)
 		err[have] = '\0';
 	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	/* Passed only when the child was reaped and said so: a lost status (waitpid failing, as
+	 * with SIGCHLD ignored) or any message from it is a failure, never a silent pass. */
+	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	if (w == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 && have == 0)
 		return 0;
 	if (have == 0)
 		snprintf(err, errsz, "[daemon] user: %s: the check as this user failed (status %d)",
-		         user, st);
+		         user, w == pid ? st : -1);
 	return -1;
 }
 

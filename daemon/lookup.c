@@ -182,21 +182,13 @@ lookup_free(struct lookup *lk)
 	free(lk);
 }
 
-static struct refresh_params
-lookup_refresh_params(const struct cfg *cfg)
-{
-	struct refresh_params p = {cfg->refresh, cfg->refresh_active};
-
-	return p;
-}
-
 /* Store what the MTA-STS part learnt, after what another discovery may have stored meanwhile,
  * as asked for now (refresh_active) and indexed for the refresh scheduler. */
 static void
 lookup_store(struct lookups *ls, struct lookup *lk)
 {
 	static struct cacherec stored;
-	struct refresh_params p = lookup_refresh_params(lk->cfg);
+	struct refresh_params p = refresh_params_of(lk->cfg);
 	int64_t now = (int64_t)time(NULL);
 
 	if (cache_get(ls->cache, lk->dest.domain, &stored) == CACHE_HIT)
@@ -250,14 +242,13 @@ static void
 lookup_sts_start(struct lookup *lk, const struct cacherec *rec)
 {
 	const struct cfg *cfg = lk->cfg;
-	struct refresh_params p = lookup_refresh_params(cfg);
+	struct refresh_params p = refresh_params_of(cfg);
 	/* A re-check refetches once the scheduler would: the same jittered interval. */
 	struct sts_params prm = {
 	    cfg->txt_recheck,
 	    rec->has_policy ? refresh_age(rec, &p, refresh_seed(lk->dest.domain)) : cfg->refresh};
 
-	/* TXT, then A and AAAA together, then the fetch. */
-	discover_sts(lk->d, rec, &prm, 2 * cfg->dns_timeout + cfg->fetch_timeout + 2);
+	discover_sts(lk->d, rec, &prm, discover_sts_budget(cfg->dns_timeout, cfg->fetch_timeout));
 }
 
 static void

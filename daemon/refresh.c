@@ -11,6 +11,16 @@
  */
 #include "refresh.h"
 
+#include "cfg.h"
+
+struct refresh_params
+refresh_params_of(const struct cfg *cfg)
+{
+	struct refresh_params p = {cfg->refresh, cfg->refresh_active, cfg->txt_recheck};
+
+	return p;
+}
+
 /* The jittered refresh interval: half the max_age, or refresh if sooner. */
 static int64_t
 refresh_interval(const struct cacherec *r, const struct refresh_params *p, uint32_t seed)
@@ -19,6 +29,8 @@ refresh_interval(const struct cacherec *r, const struct refresh_params *p, uint3
 
 	if (interval > (int64_t)p->refresh)
 		interval = p->refresh;
+	if (interval < (int64_t)p->txt_recheck)
+		interval = p->txt_recheck;
 	if (interval < REFRESH_INTERVAL_MIN)
 		interval = REFRESH_INTERVAL_MIN;
 	return interval - (int64_t)(seed % (uint32_t)(interval / 8 + 1));

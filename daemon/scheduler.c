@@ -25,8 +25,11 @@
 #include "refresh.h"
 #include "xalloc.h"
 
-/* Due entries read per tick: every running refresh's own entry, plus room for new ones. */
-#define SCHEDULER_BATCH (2 * SCHEDULER_INFLIGHT_MAX + 16)
+/* Due entries handled per tick, in one cache transaction (one fsync): a backlog after a long
+ * stop (DNS records to delete, say) drains at this many a second. */
+#define SCHEDULER_BATCH 256
+/* After a cache write failed (disk full, map at its cap): look again this much later. */
+#define SCHEDULER_PAUSE 60
 
 struct scheduler_job {
 	struct scheduler *s;
@@ -42,6 +45,7 @@ struct scheduler {
 	struct cache *cache;
 	struct cfg *cfg;
 	struct event *tick;
+	int64_t paused_until; /* a cache write failed: no work before then */
 	struct scheduler_job jobs[SCHEDULER_INFLIGHT_MAX];
 };
 
@@ -52,14 +56,6 @@ struct scheduler_due {
 		int64_t due;
 	} e[SCHEDULER_BATCH];
 };
-
-static struct refresh_params
-scheduler_params(const struct cfg *cfg)
-{
-	struct refresh_params p = {cfg->refresh, cfg->refresh_active};
-
-	return p;
-}
 
 static void
 scheduler_arm(struct scheduler *s, int64_t secs)
@@ -78,7 +74,7 @@ scheduler_finish(struct scheduler_job *j)
 {
 	struct scheduler *s = j->s;
 	const struct discover_result *out = discover_result(j->d);
-	struct refresh_params p = scheduler_params(j->cfg);
+	struct refresh_params p = refresh_params_of(j->cfg);
 	int64_t now = (int64_t)time(NULL);
 	static struct cacherec rec, cur;
 
@@ -89,7 +85,9 @@ scheduler_finish(struct scheduler_job *j)
 	if (cache_get(s->cache, j->domain, &cur) == CACHE_HIT)
 		cacherec_merge(&rec, &cur); /* a request may have fetched meanwhile */
 	rec.due = refresh_due(&rec, &p, refresh_seed(j->domain), now);
-	cache_put(s->cache, j->domain, &rec);
+	if (cache_put(s->cache, j->domain, &rec) != 0)
+		s->paused_until =
+		    now + SCHEDULER_PAUSE; /* else the stale due time refreshes again */
 	/* Refreshed: this attempt fetched (a request's fetch merged in meanwhile does not count).
 	 */
 	METRICS_INC(s->env.metrics,
@@ -145,6 +143,7 @@ scheduler_start(struct scheduler *s, struct scheduler_job *j, const char *domain
 	/* refresh 0: refetch whatever the id says (sts.c keeps the policy if that fails). */
 	struct sts_params prm = {cfg->txt_recheck, 0};
 
+	INVARIANT(strlen(domain) <= DNAME_MAX); /* scheduler_visit() made sure */
 	memset(&dest, 0, sizeof(dest));
 	memcpy(dest.domain, domain, strlen(domain) + 1);
 	memcpy(j->domain, domain, strlen(domain) + 1);
@@ -155,8 +154,7 @@ scheduler_start(struct scheduler *s, struct scheduler_job *j, const char *domain
 	log_debug(LOG_CAT_DNS, "domain=%s event=refresh-start id=%s expires_in=%llds", domain,
 	          rec->id, (long long)(rec->expires - now));
 	j->d = discover_new(&s->env, &dest, scheduler_on_done, j);
-	/* TXT, then A and AAAA together, then the fetch. */
-	discover_sts(j->d, rec, &prm, 2 * cfg->dns_timeout + cfg->fetch_timeout + 2);
+	discover_sts(j->d, rec, &prm, discover_sts_budget(cfg->dns_timeout, cfg->fetch_timeout));
 	if (discover_running(j->d) == 0)
 		scheduler_finish(j); /* settled at once */
 }
@@ -198,13 +196,17 @@ static int
 scheduler_visit(struct scheduler *s, const char *domain, int64_t due, int64_t now)
 {
 	static struct cacherec rec;
-	struct refresh_params p = scheduler_params(s->cfg);
+	struct refresh_params p = refresh_params_of(s->cfg);
 	uint32_t seed = refresh_seed(domain);
 	struct scheduler_job *j;
 	int64_t next = 0;
 
 	if (strncmp(domain, "dane/", 5) == 0) {
 		scheduler_visit_dns(s, domain, due, now);
+		return 1;
+	}
+	if (strlen(domain) > DNAME_MAX) {
+		cache_unindex(s->cache, due, domain); /* no policy domain is that long */
 		return 1;
 	}
 	if (scheduler_job_for(s, domain) != NULL)
@@ -259,14 +261,25 @@ scheduler_on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (now < s->paused_until) {
+		scheduler_arm(s, s->paused_until - now);
+		return;
+	}
 	due.n = 0;
-	if (cache_due(s->cache, now, SCHEDULER_BATCH, scheduler_collect, &due, &next) != 0) {
+	if (cache_due(s->cache, now, SCHEDULER_BATCH, scheduler_collect, &due, &next) != 0 ||
+	    (due.n > 0 && cache_batch_begin(s->cache) != 0)) {
 		scheduler_arm(s, SCHEDULER_TICK_MAX);
 		return;
 	}
 	for (unsigned i = 0; i < due.n; i++)
 		if (!scheduler_visit(s, due.e[i].domain, due.e[i].due, now))
 			waiting = 1;
+	if (due.n > 0 && cache_batch_end(s->cache) != 0) {
+		/* Nothing of this tick was stored: the same entries come due again. */
+		s->paused_until = now + SCHEDULER_PAUSE;
+		scheduler_arm(s, SCHEDULER_PAUSE);
+		return;
+	}
 	/* More due than handled: look again once a slot frees (scheduler_on_done) or soon. */
 	if (waiting || (next != 0 && next <= now))
 		scheduler_arm(s, 1);

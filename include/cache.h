@@ -48,6 +48,21 @@ void cache_close(struct cache *c);
 enum cache_res cache_get(struct cache *c, const char *domain, struct cacherec *out);
 
 /**
+ * Start a batch: until cache_batch_end(), every write (cache_put, cache_put_dane, cache_del,
+ * cache_unindex) goes into one transaction, and reads see what it wrote. One commit (one
+ * fsync) for many writes: the refresh scheduler's tick. Not with cache_walk()/cache_due().
+ * @param c cache (no batch open) @return 0, or -1 (logged)
+ */
+int cache_batch_begin(struct cache *c);
+
+/**
+ * Commit the batch. If a write of it failed, or the commit does, nothing of it is stored
+ * (LMDB's all or nothing), and a full map is grown for the next try.
+ * @param c cache with a batch open @return 0 committed, -1 nothing stored (logged)
+ */
+int cache_batch_end(struct cache *c);
+
+/**
  * Write the record of a policy domain in its own committed transaction, growing the map
  * when it is full. Its index entry follows rec->due (none when 0).
  * @param c cache @param domain normalised domain @param rec record

@@ -57,6 +57,12 @@ struct discover *discover_new(const struct discover_env *env, const struct socke
                               discover_cb *cb, void *arg);
 
 /**
+ * Seconds the MTA-STS part may take: TXT, then A and AAAA together, then the fetch.
+ * @param dns_timeout per DNS query @param fetch_timeout per fetch @return the budget
+ */
+unsigned discover_sts_budget(unsigned dns_timeout, unsigned fetch_timeout);
+
+/**
  * Start the MTA-STS part from the domain's cached record (no-op if started before).
  * @param d discovery @param rec cached record (copied) @param prm settings
  * @param budget seconds it may take (capped by the discovery's deadline)

@@ -21,7 +21,13 @@
 struct refresh_params {
 	unsigned refresh;        /**< refetch at most this long after the last fetch (s) */
 	unsigned refresh_active; /**< a domain asked for within this long is refreshed (s) */
+	unsigned txt_recheck;    /**< floor of the interval: never more often than re-checks */
 };
+
+struct cfg;
+
+/** @param cfg configuration @return its refresh settings */
+struct refresh_params refresh_params_of(const struct cfg *cfg);
 
 /** What the scheduler does with a record whose due time came. */
 enum refresh_action {
@@ -33,16 +39,17 @@ enum refresh_action {
 /**
  * What is due for a record at now, and when the scheduler must look at it next (RFC 8461
  * s5.1 and s10: refresh before expiry). A policy is refreshed once less than half its max_age
- * is left, or refresh seconds after its fetch if sooner, minus a jitter of up to an eighth of
- * that interval taken from seed, so that policies fetched together are not refreshed
- * together. After an attempt that did not renew it (the last check is at or after the refresh
- * time) the next one waits as long as the failures have lasted so far, between
- * REFRESH_BACKOFF_MIN and REFRESH_BACKOFF_MAX: the wait doubles from one failure to the next.
- * An attempt is only made while the policy is valid (an expired one is discovered afresh by
- * the next request, in the foreground); when no attempt is left before an active domain's
- * policy expires, the next look is at its expiry, so that it can be reported. A domain not asked
- * for within refresh_active is refreshed no more; its record is deleted once nothing valid is left
- * in it (policy expired, nothing remembered). A valid policy is never deleted, nor the record of an
+ * is left, or refresh seconds after its fetch if sooner, but never sooner than txt_recheck
+ * (a domain publishing a tiny max_age cannot make the daemon refetch its policy every few
+ * seconds), minus a jitter of up to an eighth of that interval taken from seed, so that policies
+ * fetched together are not refreshed together. After an attempt that did not renew it (the last
+ * check is at or after the refresh time) the next one waits as long as the failures have lasted so
+ * far, between REFRESH_BACKOFF_MIN and REFRESH_BACKOFF_MAX: the wait doubles from one failure to
+ * the next. An attempt is only made while the policy is valid (an expired one is discovered afresh
+ * by the next request, in the foreground); when no attempt is left before an active domain's policy
+ * expires, the next look is at its expiry, so that it can be reported. A domain not asked for
+ * within refresh_active is refreshed no more; its record is deleted once nothing valid is left in
+ * it (policy expired, nothing remembered). A valid policy is never deleted, nor the record of an
  * active domain.
  * @param r record @param p settings @param seed refresh_seed() of the domain @param now time
  * @param next for REFRESH_LATER, when to look again (always after now)

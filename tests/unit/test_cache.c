@@ -337,13 +337,22 @@ cond_fetched(void *arg, const char *domain, const struct cacherec *rec)
 /* The walk with DNS records pairs each domain with "dane/<domain>" only (not another
  * destination's record); a conditional delete judges the record as stored, removes its index
  * entry with it, and needs a writable cache. */
+static int
+count_w1(void *arg, const char *domain, int64_t due)
+{
+	(void)due;
+	if (strcmp(domain, "w1.example") == 0)
+		(*(unsigned *)arg)++;
+	return 0;
+}
+
 static void
 test_walk_dns_and_del_if(void **state)
 {
+	unsigned w1_entries;
 	static struct cacherec r;
 	static struct danerec d;
 	struct dns_seen s;
-	struct due_seen due;
 	int64_t next = 0, want;
 	char err[256];
 	struct cache *c, *ro;
@@ -379,9 +388,9 @@ test_walk_dns_and_del_if(void **state)
 	assert_int_equal(cache_del_if(c, "w1.example", cond_fetched, &want), 1);
 	assert_int_equal(cache_get(c, "w1.example", &r), CACHE_MISS);
 	assert_int_equal(cache_del_if(c, "w1.example", cond_fetched, &want), 0);
-	memset(&due, 0, sizeof(due));
-	assert_int_equal(cache_due(c, 1000, 10, collect_due, &due, &next), 0);
-	assert_int_equal(due.n, 0); /* w1's index entry went with it */
+	w1_entries = 0;
+	assert_int_equal(cache_due(c, 1000, 100000, count_w1, &w1_entries, &next), 0);
+	assert_int_equal(w1_entries, 0); /* w1's index entry went with it */
 	/* a reader may not delete, and leaves the record alone (one environment per process
 	 * at a time: LMDB's locks are per process) */
 	cache_close(c);
@@ -418,6 +427,12 @@ drop_counts(void)
 	mdb_env_close(env);
 }
 
+static int
+collect_k1(void *arg, const char *domain, int64_t due)
+{
+	return strcmp(domain, "k1.example") == 0 ? collect_due(arg, domain, due) : 0;
+}
+
 /* Records by kind: every write moves them exactly, DNS records do not count, and an
  * environment without counts is counted once by the next writer that opens it. */
 static void
@@ -426,6 +441,8 @@ test_counts(void **state)
 	static struct cacherec r;
 	static struct danerec d;
 	uint64_t base[CACHE_KIND_N], n[CACHE_KIND_N];
+	struct due_seen seen;
+	int64_t next = 0;
 	char err[256];
 	struct cache *c;
 
@@ -470,17 +487,73 @@ test_counts(void **state)
 	assert_int_equal(n[CACHE_KIND_MODE_TESTING], base[CACHE_KIND_MODE_TESTING] + 1);
 	assert_int_equal(n[CACHE_KIND_MODE_ENFORCE], base[CACHE_KIND_MODE_ENFORCE]);
 	assert_int_equal(n[CACHE_KIND_NO_POLICY], base[CACHE_KIND_NO_POLICY]);
+	/* the same pass indexed the record written without a due time, at 1: looked at first */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(cache_due(c, 1, 100000, collect_k1, &seen, &next), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.dues[0], 1);
 	assert_int_equal(cache_del(c, "k1.example"), 1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(cache_due(c, 1, 100000, collect_k1, &seen, &next), 0);
+	assert_int_equal(seen.n, 0); /* and the delete took the entry away */
 	cache_close(c);
+}
+
+/* A batch is all or nothing: its reads see its writes; when the map fills up in the middle,
+ * nothing of it is stored and the map grows, so the same batch succeeds on a later try. */
+static void
+test_batch(void **state)
+{
+	static struct cacherec r, got;
+	char d2[64], path[128], name[32];
+	char err[256];
+	struct cache *c;
+	int tries = 0, rc;
+
+	(void)state;
+	snprintf(d2, sizeof(d2), "/tmp/mta-stsd-cache-batch.XXXXXX");
+	assert_non_null(mkdtemp(d2));
+	c = cache_open(d2, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	do {
+		assert_int_equal(cache_batch_begin(c), 0);
+		for (unsigned i = 0; i < 40; i++) { /* ~16 KiB each: over SMALL_MAP at first */
+			make_record(&r, i);
+			snprintf(name, sizeof(name), "b%u.example", i);
+			if (cache_put(c, name, &r) != 0)
+				break;
+			assert_int_equal(cache_get(c, name, &got),
+			                 CACHE_HIT); /* read its own write */
+		}
+		rc = cache_batch_end(c);
+		if (rc != 0) /* all or nothing */
+			assert_int_equal(cache_get(c, "b0.example", &got), CACHE_MISS);
+	} while (rc != 0 && ++tries < 8);
+	assert_int_equal(rc, 0);
+	assert_true(tries >= 1); /* the first try did fill the map */
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "b%u.example", i);
+		assert_int_equal(cache_get(c, name, &got), CACHE_HIT);
+	}
+	cache_close(c);
+	snprintf(path, sizeof(path), "%s/data.mdb", d2);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", d2);
+	unlink(path);
+	rmdir(d2);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_grow_and_reopen), cmocka_unit_test(test_damaged_record_is_a_miss),
-	    cmocka_unit_test(test_dane_records),    cmocka_unit_test(test_due_index),
-	    cmocka_unit_test(test_counts),          cmocka_unit_test(test_walk_dns_and_del_if),
+	    cmocka_unit_test(test_grow_and_reopen),
+	    cmocka_unit_test(test_damaged_record_is_a_miss),
+	    cmocka_unit_test(test_dane_records),
+	    cmocka_unit_test(test_due_index),
+	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_walk_dns_and_del_if),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,7 +21,7 @@
 #define DAY 86400
 #define ACTIVE (35 * DAY)
 
-static const struct refresh_params params = {DAY, ACTIVE};
+static const struct refresh_params params = {DAY, ACTIVE, 0};
 
 /* A record fetched at T0 with max_age, asked for at T0. */
 static void
@@ -136,7 +136,7 @@ static void
 test_age(void **state)
 {
 	struct cacherec r;
-	struct refresh_params short_refresh = {H, ACTIVE};
+	struct refresh_params short_refresh = {H, ACTIVE, 0};
 
 	(void)state;
 	rec_policy(&r, 7 * DAY);
@@ -147,6 +147,30 @@ test_age(void **state)
 	assert_int_equal(refresh_age(&r, &params, 0), DAY / 2);
 	rec_policy(&r, 0);
 	assert_int_equal(refresh_age(&r, &params, 0), REFRESH_INTERVAL_MIN);
+}
+
+/* Never more often than txt_recheck: a tiny max_age cannot make the daemon refetch every few
+ * seconds (a domain with max_age 20 published by anyone would, for 35 days). */
+static void
+test_floor(void **state)
+{
+	const struct refresh_params p = {DAY, ACTIVE, 300};
+	struct cacherec r;
+	int64_t next = 0;
+
+	(void)state;
+	rec_policy(&r, 20); /* the floor passes expiry: never refreshed, it lapses */
+	assert_int_equal(refresh_plan(&r, &p, 0, T0 + 1, &next), REFRESH_LATER);
+	assert_int_equal(next, T0 + 20);
+	assert_int_equal(refresh_plan(&r, &p, 0, T0 + 30, &next), REFRESH_LATER);
+	assert_int_equal(next, T0 + ACTIVE);
+	rec_policy(&r, 400); /* half is 200: floored to 300, still before expiry */
+	assert_int_equal(refresh_plan(&r, &p, 0, T0 + 1, &next), REFRESH_LATER);
+	assert_int_equal(next, T0 + 300);
+	assert_int_equal(refresh_plan(&r, &p, 0, T0 + 300, &next), REFRESH_NOW);
+	assert_int_equal(refresh_age(&r, &p, 0), 300);
+	rec_policy(&r, 1000); /* half is 500: above the floor */
+	assert_int_equal(refresh_age(&r, &p, 0), 500);
 }
 
 static void
@@ -225,6 +249,7 @@ main(void)
 		tests[i].initial_state = (void *)&cases[i];
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_age);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_floor);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_seed);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_properties);
 	return _cmocka_run_group_tests("refresh", tests, n, NULL, NULL);
