@@ -5,6 +5,7 @@
  *   query --direct DOMAIN   run discovery, fetch and decision in-process (no daemon, no cache)
  *   query --why DOMAIN      the daemon's answer, then the same decision rebuilt from its cache
  *   cache list | show DOMAIN | purge DOMAIN | purge --expired   read or edit the LMDB cache
+ *   generate --domain D --mode M --mx P... --max-age N   the records and policy to publish
  * --json prints JSON (jansson). -h/--help, also after a command, prints usage on stdout and
  * exits 0. Exit status follows postmap: 0 found, 1 not found, 2 temporary failure or error.
  * The daemon's address (first listen value, or -s) is read by cfg_listen_parse(), the parser
@@ -37,6 +38,7 @@
 #include "lookup.h"
 #include "resolver.h"
 #include "socketmap.h"
+#include "stsgen.h"
 #include "stspolicy.h"
 #include "xalloc.h"
 
@@ -65,6 +67,8 @@ usage(int status)
 	    "  cache list [--json]               the cached policy domains, one a line\n"
 	    "  cache show [--json] DOMAIN        everything cached for DOMAIN\n"
 	    "  cache purge DOMAIN | --expired    delete records (drops TOFU: see cache --help)\n"
+	    "  generate --domain D --mode M --mx P... --max-age N [--rua URI]... [--id ID]\n"
+	    "                                    the TXT records and policy file to publish\n"
 	    "options:\n"
 	    "  -c FILE     configuration (default %s)\n"
 	    "  -n NAME     socketmap name, selects the [NAME] section (default postfix)\n"
@@ -72,8 +76,9 @@ usage(int status)
 	    "  --json      print JSON\n"
 	    "  -h, --help  print this text\n"
 	    "exit status: 0 found, 1 not found, 2 temporary failure or error\n"
-	    "'mta-stsctl query --help' and 'mta-stsctl cache --help' describe the commands; see\n"
-	    "mta-stsctl(1).\n",
+	    "'mta-stsctl query --help', 'mta-stsctl cache --help' and 'mta-stsctl generate "
+	    "--help'\n"
+	    "describe the commands; see mta-stsctl(1).\n",
 	    CFG_DEFAULT_PATH);
 	exit(status);
 }
@@ -1315,6 +1320,198 @@ cmd_cache(struct ctl *ctl, const struct cache_cmd *cc)
 	return cmd_cache_purge(ctl, cc->expired ? NULL : cc->domain);
 }
 
+/* ---- generate: what a domain publishes (no daemon, no configuration) ---- */
+
+static _Noreturn void
+generate_usage(int status)
+{
+	fprintf(
+	    status == 0 ? stdout : stderr,
+	    "usage: mta-stsctl generate --domain DOMAIN --mode enforce|testing|none\n"
+	    "           [--mx PATTERN]... --max-age SECONDS [--rua URI]... [--id ID] [--json]\n"
+	    "       mta-stsctl generate -h | --help\n"
+	    "Print the _mta-sts TXT record, the policy file and where to serve it, and with\n"
+	    "--rua the _smtp._tls TLS-RPT record, as zone-file lines (TTL %d) with advice.\n"
+	    "  --domain DOMAIN   the policy domain (the part after @ in addresses)\n"
+	    "  --mode MODE       enforce, testing or none; start with testing\n"
+	    "  --mx PATTERN      an MX host name or *.parent, once per pattern; at least one\n"
+	    "                    unless the mode is none\n"
+	    "  --max-age SECONDS how long senders keep the policy, 0 to 31557600; short\n"
+	    "                    (86400) while testing, weeks once enforced\n"
+	    "  --rua URI         TLS-RPT report address, mailto:... or https://..., repeatable\n"
+	    "  --id ID           policy id, 1-32 letters and digits (default: the time now,\n"
+	    "                    YYYYMMDDTHHMMSSZ in UTC); change it at every policy change\n"
+	    "  --json            print one JSON object\n"
+	    "  -h, --help        print this text\n"
+	    "exit status: 0 done, 2 invalid argument\n",
+	    STSGEN_TTL);
+	exit(status);
+}
+
+static json_t *
+generate_record(const char *name, const struct strbuf *txt, const struct strbuf *zone)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "type", json_string("TXT"));
+	json_object_set_new(o, "ttl", json_integer(STSGEN_TTL));
+	json_object_set_new(o, "text", json_stringn(txt->data, txt->len));
+	json_object_set_new(o, "zone", json_stringn(zone->data, zone->len));
+	return o;
+}
+
+/* Each line of an advice buffer as one array member. */
+static void
+generate_advice(json_t *arr, const struct strbuf *sb)
+{
+	const char *p = sb->data ? sb->data : "", *end = p + sb->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		json_array_append_new(arr, json_stringn(p, n));
+		p += n + 1;
+	}
+}
+
+static void
+generate_json(const struct stsgen *g)
+{
+	json_t *o = json_object(), *rec = json_object(), *pol = json_object();
+	json_t *mx = json_array(), *advice = json_array();
+
+	json_object_set_new(o, "domain", json_string(g->domain));
+	json_object_set_new(o, "id", json_string(g->id));
+	json_object_set_new(o, "generated", json_string(g->generated));
+	json_object_set_new(rec, "mta_sts",
+	                    generate_record(g->sts_name, &g->sts_txt, &g->sts_zone));
+	json_object_set_new(rec, "tlsrpt",
+	                    g->tlsrpt_txt.len > 0
+	                        ? generate_record(g->tlsrpt_name, &g->tlsrpt_txt, &g->tlsrpt_zone)
+	                        : json_null());
+	json_object_set_new(o, "records", rec);
+	json_object_set_new(pol, "url", json_string(g->url.data));
+	json_object_set_new(pol, "content_type", json_string("text/plain"));
+	json_object_set_new(pol, "mode", json_string(stspolicy_mode_name(g->policy.mode)));
+	json_object_set_new(pol, "max_age", json_integer(g->policy.max_age));
+	for (unsigned i = 0; i < g->policy.n_mx; i++)
+		json_array_append_new(mx, json_string(g->policy.mx[i]));
+	json_object_set_new(pol, "mx", mx);
+	json_object_set_new(pol, "text", json_stringn(g->policy_text.data, g->policy_text.len));
+	json_object_set_new(o, "policy", pol);
+	generate_advice(advice, &g->dns_advice);
+	generate_advice(advice, &g->policy_advice);
+	json_object_set_new(o, "advice", advice);
+	json_print(o);
+}
+
+/* A single-valued option given twice is a usage error, not "the last one wins". */
+static void
+generate_once(const char **slot, const char *opt)
+{
+	if (*slot != NULL) {
+		fprintf(stderr, "mta-stsctl: generate: --%s given twice\n", opt);
+		exit(2);
+	}
+	*slot = optarg;
+}
+
+/* argv[0] is "generate". Arguments only: stsgen.c checks and builds everything. */
+static int
+cmd_generate(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {{"domain", required_argument, NULL, 'd'},
+	                                     {"mode", required_argument, NULL, 'm'},
+	                                     {"mx", required_argument, NULL, 'x'},
+	                                     {"max-age", required_argument, NULL, 'a'},
+	                                     {"rua", required_argument, NULL, 'r'},
+	                                     {"id", required_argument, NULL, 'i'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char **mx = xcalloc((size_t)argc, sizeof(*mx)),
+	           **rua = xcalloc((size_t)argc, sizeof(*rua));
+	struct stsgen_in in = {NULL, NULL, mx, 0, NULL, rua, 0, NULL, time(NULL)};
+	struct stsgen *g = xmalloc(sizeof(*g));
+	struct strbuf out;
+	enum stsgen_err e;
+	int opt, rc = 0;
+
+	static char prog[] = "mta-stsctl generate";
+
+	argv[0] = prog; /* getopt's messages name it */
+	optind = 0;     /* glibc: start afresh on this argv */
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			generate_once(&in.domain, "domain");
+			break;
+		case 'm':
+			generate_once(&in.mode, "mode");
+			break;
+		case 'a':
+			generate_once(&in.max_age, "max-age");
+			break;
+		case 'i':
+			generate_once(&in.id, "id");
+			break;
+		case 'x':
+			mx[in.n_mx++] = optarg;
+			break;
+		case 'r':
+			rua[in.n_rua++] = optarg;
+			break;
+		case 'j':
+			ctl->json = 1;
+			break;
+		case 'h':
+			generate_usage(0);
+			break;
+		default:
+			generate_usage(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mta-stsctl: generate: unexpected argument: %s\n",
+		        shown(argv[optind]));
+		generate_usage(2);
+	}
+	if (in.domain == NULL || in.mode == NULL || in.max_age == NULL) {
+		fprintf(stderr, "mta-stsctl: generate: --%s is required\n",
+		        in.domain == NULL ? "domain"
+		        : in.mode == NULL ? "mode"
+		                          : "max-age");
+		generate_usage(2);
+	}
+	stsgen_init(g);
+	if ((e = stsgen_make(&in, g)) != STSGEN_OK) {
+		fprintf(stderr, "mta-stsctl: generate: %s%s%s%s%s%s%s%s%s\n",
+		        g->bad_arg ? "--" : "", g->bad_arg ? g->bad_arg : "",
+		        g->bad_value ? " '" : "", g->bad_value ? shown(g->bad_value) : "",
+		        g->bad_value ? "'" : "", g->bad_arg ? ": " : "", stsgen_strerror(e),
+		        g->why ? ": " : "", g->why ? g->why : "");
+		rc = 2;
+	} else if (ctl->json) {
+		generate_json(g);
+	} else {
+		strbuf_init(&out, STSGEN_TEXT_MAX);
+		INVARIANT(stsgen_format(g, &out) == 0);
+		fwrite(out.data, 1, out.len, stdout);
+		strbuf_fini(&out);
+	}
+	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+		fprintf(stderr, "mta-stsctl: generate: write: %s\n", strerror(errno));
+		rc = 2;
+	}
+	stsgen_fini(g);
+	free(g);
+	free(mx);
+	free(rua);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1360,6 +1557,8 @@ main(int argc, char **argv)
 		key = query_args(&ctl, argc - optind - 1, argv + optind + 1, &mode);
 	} else if (strcmp(cmd, "cache") == 0) {
 		cache_args(&ctl, argc - optind - 1, argv + optind + 1, &cc);
+	} else if (strcmp(cmd, "generate") == 0) {
+		return cmd_generate(&ctl, argc - optind, argv + optind); /* no configuration */
 	} else {
 		fprintf(stderr, "mta-stsctl: unknown command: %s\n", cmd);
 		usage(2);
