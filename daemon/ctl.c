@@ -76,9 +76,8 @@ usage(int status)
 	    "  --json      print JSON\n"
 	    "  -h, --help  print this text\n"
 	    "exit status: 0 found, 1 not found, 2 temporary failure or error\n"
-	    "'mta-stsctl query --help', 'mta-stsctl cache --help' and 'mta-stsctl generate "
-	    "--help'\n"
-	    "describe the commands; see mta-stsctl(1).\n",
+	    "'mta-stsctl COMMAND --help' describes COMMAND (query, cache, generate); see\n"
+	    "mta-stsctl(1).\n",
 	    CFG_DEFAULT_PATH);
 	exit(status);
 }
