@@ -201,6 +201,7 @@ has notxt.test max_age_below_week info 3
 has nomatch.test mx_no_match critical 5
 like "$(jq -r '.dimensions[4].findings[0].message' <<<"$json")" "*mx.elsewhere.test*" "mx_no_match names the host"
 has partial.test mx_partial_match warning 5
+diag "$out" "$json"
 like "$(jq -r '.dimensions[4].findings[0].message' <<<"$json")" "1 of 2 MX hosts*deep.b.mx.partial.test*" \
 	"mx_partial_match: * is one label only (the daemon's rule), the host is named"
 has unused.test mx_pattern_unused info 5
