@@ -30,6 +30,7 @@
 #include "cache.h"
 #include "cfg.h"
 #include "cfgfile.h"
+#include "checker.h"
 #include "dane.h"
 #include "decide.h"
 #include "dname.h"
@@ -39,6 +40,7 @@
 #include "resolver.h"
 #include "socketmap.h"
 #include "stsgen.h"
+#include "strbuf.h"
 #include "stspolicy.h"
 #include "xalloc.h"
 
@@ -69,6 +71,7 @@ usage(int status)
 	    "  cache purge DOMAIN | --expired    delete records (drops TOFU: see cache --help)\n"
 	    "  generate --domain D --mode M --mx P... --max-age N [--rua URI]... [--id ID]\n"
 	    "                                    the TXT records and policy file to publish\n"
+	    "  check [--json] [--no-smtp] [--timeout S] DOMAIN  check DOMAIN's MTA-STS setup\n"
 	    "options:\n"
 	    "  -c FILE     configuration (default %s)\n"
 	    "  -n NAME     socketmap name, selects the [NAME] section (default postfix)\n"
@@ -1511,6 +1514,98 @@ cmd_generate(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* ---- check: the domain checker (rules in checkrule.c, I/O in checker.c) ---- */
+
+/* check's arguments, read before the configuration (as query_args()). */
+struct check_cmd {
+	const char *domain;
+	unsigned timeout;
+	int no_smtp;
+};
+
+/* A usage error of check exits 3: "the check itself could not run". */
+static _Noreturn void
+check_usage(int status)
+{
+	fprintf(
+	    status == 0 ? stdout : stderr,
+	    "usage: mta-stsctl [-c FILE] [--json] check [--json] [--no-smtp] [--timeout S] "
+	    "DOMAIN\n"
+	    "       mta-stsctl check -h | --help\n"
+	    "Check DOMAIN's MTA-STS setup with the daemon's own resolver, fetcher and parsers:\n"
+	    "TXT record, policy fetch, policy syntax, MX coverage, TLS-RPT record and what\n"
+	    "this sender's daemon has cached; a report by dimension with a fix per finding,\n"
+	    "and a score 0-100 (see mta-stsctl(1)).\n"
+	    "  --json       print one JSON object\n"
+	    "  --no-smtp    do not connect to the MX hosts\n"
+	    "  --timeout S  seconds the whole check may take, 1-%d (default %d)\n"
+	    "  -h, --help   print this text\n"
+	    "exit status: 0 no warning, 1 warnings, 2 critical findings, 3 the check could not "
+	    "run\n",
+	    CHECKER_TIMEOUT_MAX, CHECKER_TIMEOUT_DEFAULT);
+	exit(status);
+}
+
+static void
+check_args(struct ctl *ctl, int argc, char **argv, struct check_cmd *cc)
+{
+	unsigned long long v;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->timeout = CHECKER_TIMEOUT_DEFAULT;
+	for (; argc > 0; argc--, argv++) {
+		if (strcmp(argv[0], "--json") == 0) {
+			ctl->json = 1;
+		} else if (strcmp(argv[0], "--no-smtp") == 0) {
+			cc->no_smtp = 1;
+		} else if (strcmp(argv[0], "--timeout") == 0) {
+			if (argc < 2 ||
+			    parse_uint(argv[1], strlen(argv[1]), 1, CHECKER_TIMEOUT_MAX, &v) != 0) {
+				fprintf(stderr,
+				        "mta-stsctl: check: --timeout wants seconds, 1-%d\n",
+				        CHECKER_TIMEOUT_MAX);
+				check_usage(3);
+			}
+			cc->timeout = (unsigned)v;
+			argc--, argv++;
+		} else if (is_help(argv[0])) {
+			check_usage(0);
+		} else if (argv[0][0] == '-' || cc->domain != NULL) {
+			check_usage(3);
+		} else {
+			cc->domain = argv[0];
+		}
+	}
+	if (cc->domain == NULL)
+		check_usage(3);
+}
+
+static int
+cmd_check(struct ctl *ctl, const struct check_cmd *cc)
+{
+	struct checker_params p = {ctl->cfg, cc->timeout, cc->no_smtp};
+	struct socketmap_dest dest;
+	struct checkrule_report *r;
+	struct strbuf out;
+	int rc;
+
+	if (ctl_domain(cc->domain, &dest) != 0)
+		return 3;
+	r = xmalloc(sizeof(*r));
+	checker_run(&p, dest.domain, r);
+	strbuf_init(&out, CHECKRULE_OUT_MAX);
+	if ((ctl->json ? checkrule_json(r, &out) : checkrule_text(r, &out)) != 0) {
+		fprintf(stderr, "mta-stsctl: check: report over %d bytes\n", CHECKRULE_OUT_MAX);
+		rc = 3;
+	} else {
+		fputs(out.data, stdout);
+		rc = checkrule_exit(r);
+	}
+	strbuf_fini(&out);
+	free(r);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1518,6 +1613,7 @@ main(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct ctl ctl;
 	struct cache_cmd cc;
+	struct check_cmd ck = {NULL, 0, 0};
 	const char *path = CFG_DEFAULT_PATH;
 	const char *origin, *key = NULL, *cmd;
 	enum query_mode mode = QUERY_DAEMON;
@@ -1558,15 +1654,19 @@ main(int argc, char **argv)
 		cache_args(&ctl, argc - optind - 1, argv + optind + 1, &cc);
 	} else if (strcmp(cmd, "generate") == 0) {
 		return cmd_generate(&ctl, argc - optind, argv + optind); /* no configuration */
+	} else if (strcmp(cmd, "check") == 0) {
+		check_args(&ctl, argc - optind - 1, argv + optind + 1, &ck);
 	} else {
 		fprintf(stderr, "mta-stsctl: unknown command: %s\n", cmd);
 		usage(2);
 	}
 	if ((ctl.cfg = cfgfile_load(path, !explicit_path, &origin, msg, sizeof(msg))) == NULL) {
 		fprintf(stderr, "mta-stsctl: %s\n", msg);
-		return 2;
+		return ck.domain != NULL ? 3 : 2;
 	}
-	rc = key != NULL ? cmd_query(&ctl, key, mode) : cmd_cache(&ctl, &cc);
+	rc = ck.domain != NULL ? cmd_check(&ctl, &ck)
+	     : key != NULL     ? cmd_query(&ctl, key, mode)
+	                       : cmd_cache(&ctl, &cc);
 	cfg_unref(ctl.cfg);
 	return rc;
 }

@@ -206,38 +206,51 @@ sts_on_txt(struct sts_eval *e, const uint8_t *msg, size_t len, int64_t now)
 
 /* ---- policy host addresses ---- */
 
-static void
-sts_on_addr(struct sts_eval *e, int v6, const uint8_t *msg, size_t len)
+unsigned
+sts_addr_read(const char *qname, int v6, const uint8_t *msg, size_t len, struct sts_addr *out,
+              unsigned max, const char **why)
 {
-	char qname[DNAME_MAX + 1];
 	uint16_t type = v6 ? DNSMSG_AAAA : DNSMSG_A;
 	size_t alen = v6 ? 16 : 4;
-	struct sts_addr *out = v6 ? e->v6 : e->v4;
-	unsigned *n = v6 ? &e->n_v6 : &e->n_v4;
 	struct dnsmsg_answer a;
 	struct dnsmsg_iter it;
 	struct dnsmsg_rr rr;
+	unsigned n = 0;
 
-	INVARIANT(sts_name(e, "mta-sts.", qname));
+	*why = NULL;
 	switch (dnsmsg_answer(msg, len, qname, type, &a)) {
 	case DNSMSG_ANS_FAIL:
-		if (e->addr_why == NULL)
-			e->addr_why = a.why;
-		return;
+		*why = a.why;
+		return 0;
 	case DNSMSG_ANS_NXDOMAIN:
 	case DNSMSG_ANS_NODATA:
-		return;
+		return 0;
 	case DNSMSG_ANS_DATA:
 		break;
 	}
 	dnsmsg_iter_init(&a.m, &it);
-	while (dnsmsg_next(&a.m, &it, &rr) == DNSMSG_OK && *n < STS_ADDRS_MAX) {
+	while (dnsmsg_next(&a.m, &it, &rr) == DNSMSG_OK && n < max) {
 		if (!dnsmsg_answer_has(&a, &rr, type) || rr.rdlen != alen)
 			continue;
-		out[*n].family = v6 ? 6 : 4;
-		memcpy(out[*n].bytes, a.m.p + rr.rdoff, alen);
-		(*n)++;
+		out[n].family = v6 ? 6 : 4;
+		memcpy(out[n].bytes, a.m.p + rr.rdoff, alen);
+		n++;
 	}
+	return n;
+}
+
+static void
+sts_on_addr(struct sts_eval *e, int v6, const uint8_t *msg, size_t len)
+{
+	char qname[DNAME_MAX + 1];
+	struct sts_addr *out = v6 ? e->v6 : e->v4;
+	unsigned *n = v6 ? &e->n_v6 : &e->n_v4;
+	const char *why;
+
+	INVARIANT(sts_name(e, "mta-sts.", qname));
+	*n += sts_addr_read(qname, v6, msg, len, out + *n, STS_ADDRS_MAX - *n, &why);
+	if (why != NULL && e->addr_why == NULL)
+		e->addr_why = why;
 }
 
 /* Both address answers are in: fetch from what they gave, IPv4 first. */
@@ -335,8 +348,8 @@ sts_fail(struct sts_eval *e, unsigned token, const char *why, int64_t now)
 }
 
 /* RFC 8461 s3.3: the media type must be text/plain; parameters such as charset are allowed. */
-static int
-sts_type_ok(const char *ct)
+int
+sts_ctype_ok(const char *ct)
 {
 	size_t n = strlen("text/plain");
 
@@ -375,7 +388,7 @@ sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now)
 		sts_fetch_failed(e, now, "HTTP status %ld (only 200 is accepted)", r->status);
 		return;
 	}
-	if (!sts_type_ok(r->ctype)) {
+	if (!sts_ctype_ok(r->ctype)) {
 		e->fetched = STS_FETCH_CONTENT_TYPE;
 		sts_fetch_failed(e, now, "content type \"%.64s\" is not text/plain",
 		                 r->ctype != NULL ? r->ctype : "(none)");

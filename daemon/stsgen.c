@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkrule.h"
 #include "xalloc.h"
 
 /* The longest TLS-RPT record the caps allow fits its buffer, so build() cannot fail. */
@@ -297,6 +298,8 @@ self_check(struct stsgen *g)
 {
 	struct stsrecord rec;
 	struct stspolicy *back = xmalloc(sizeof(*back));
+	const char *why = NULL;
+	char buf[160];
 	enum stsrecord_err re = stsrecord_parse(g->sts_txt.data, g->sts_txt.len, &rec);
 	enum stspolicy_err pe = stspolicy_parse(g->policy_text.data, g->policy_text.len, back);
 	int same = pe == STSPOLICY_OK && back->mode == g->policy.mode &&
@@ -311,6 +314,11 @@ self_check(struct stsgen *g)
 	if (!same)
 		return refuse(g, STSGEN_SELF_CHECK, NULL, NULL,
 		              pe != STSPOLICY_OK ? stspolicy_strerror(pe) : "policy differs");
+	/* and the TLS-RPT record as mta-stsctl check reads it: generate never writes what check
+	 * would flag */
+	if (g->tlsrpt_txt.len > 0 &&
+	    !checkrule_tlsrpt_valid(g->tlsrpt_txt.data, g->tlsrpt_txt.len, &why, buf, sizeof(buf)))
+		return refuse(g, STSGEN_SELF_CHECK, NULL, NULL, why);
 	return STSGEN_OK;
 }
 

@@ -159,6 +159,23 @@ void sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now);
  */
 void sts_abort(struct sts_eval *e, const char *why, int64_t now);
 
+/**
+ * Read the addresses of the policy host from the raw answer to its A or AAAA query (the
+ * daemon's rule: CNAMEs followed inside the answer, records of the exact length only).
+ * @param qname "mta-sts.<domain>" @param v6 1 for AAAA, 0 for A @param msg response (borrowed)
+ * @param len its length @param out caller storage @param max room in out
+ * @param why set to a static reason when the answer is unusable, else NULL
+ * @return addresses stored (0 for NXDOMAIN, NODATA or an unusable answer)
+ */
+unsigned sts_addr_read(const char *qname, int v6, const uint8_t *msg, size_t len,
+                       struct sts_addr *out, unsigned max, const char **why);
+
+/**
+ * RFC 8461 s3.3: is this Content-Type value the media type text/plain (parameters such as
+ * charset allowed)? @param ct header value or NULL @return 1 if acceptable, 0 if not
+ */
+int sts_ctype_ok(const char *ct);
+
 /** @param e evaluation @return 1 once disc, event, rec and write are final */
 int sts_done(const struct sts_eval *e);
 

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * checker: the effectful half of `mta-stsctl check`. Effectful (E), linked into mta-stsctl
+ * only. It holds no rule: it sends the raw DNS queries (TXT _mta-sts, TXT _smtp._tls, A and
+ * AAAA mta-sts) through the daemon's resolver, fetches the policy through the daemon's fetcher
+ * (https only, no redirects, 64 KiB cap, failure classes), resolves the MX set with the
+ * daemon's DNS machine (discover_dns(): dane.c), reads the daemon's cache read-only, all side
+ * by side on one event loop under one deadline (--timeout), keeps the raw results, and hands
+ * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
+ * so a broken record does not hide a broken policy. Dimensions not implemented yet (4
+ * certificate, 6 STARTTLS, 8 DANE) are reported as not checked. If no DNS lookup at all got an
+ * answer, the check could not run (exit 3): nothing it would say could be trusted.
+ */
+#include "checker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cache.h"
+#include "discover.h"
+#include "dnsmsg.h"
+#include "fetch.h"
+#include "resolver.h"
+#include "socketmap.h"
+#include "xalloc.h"
+
+enum { Q_STS = 0, Q_TLSRPT, Q_A, Q_AAAA, Q_N };
+
+struct checker;
+
+/* One raw query and what came back. */
+struct chk_q {
+	struct checker *c;
+	struct resolver_query *q; /* in flight */
+	int done;
+	uint8_t *msg; /* owned copy of the answer, or NULL */
+	size_t len;
+	const char *why; /* static failure text when msg is NULL */
+};
+
+struct checker {
+	const struct checker_params *p;
+	char domain[DNAME_MAX + 1];
+	struct event_base *base;
+	struct resolver *res;
+	struct fetcher *fetcher;
+	struct discover *disc;
+	struct chk_q q[Q_N];
+	struct fetch *f; /* in flight */
+	int fetch_state; /* 0 not started, 1 running, 2 done, 3 not possible (no address) */
+	const char *addr_why;
+	struct sts_addr addrs[STS_ADDRS_MAX];
+	unsigned n_addrs;
+	/* the fetch result, owned copies */
+	struct sts_response resp;
+	char *resp_error, *resp_ctype, *resp_body;
+	struct event *guard;
+	int timed_out;
+};
+
+static void checker_settle(struct checker *c);
+
+static void
+checker_on_fetch(void *arg, const struct sts_response *r)
+{
+	struct checker *c = arg;
+
+	c->f = NULL;
+	c->fetch_state = 2;
+	c->resp = *r;
+	c->resp_error = r->error != NULL ? xstrndup(r->error, strlen(r->error)) : NULL;
+	c->resp_ctype = r->ctype != NULL ? xstrndup(r->ctype, strlen(r->ctype)) : NULL;
+	c->resp_body = xmalloc(r->len + 1);
+	memcpy(c->resp_body, r->body, r->len);
+	c->resp.error = c->resp_error;
+	c->resp.ctype = c->resp_ctype;
+	c->resp.body = c->resp_body;
+	checker_settle(c);
+}
+
+/* Both address answers are in: fetch from what they gave, IPv4 first (as sts.c does). */
+static void
+checker_start_fetch(struct checker *c)
+{
+	char host[DNAME_MAX + 16];
+	struct sts_addr v6[STS_ADDRS_MAX];
+	unsigned n6 = 0;
+	const char *why = NULL;
+	struct sts_fetch req;
+
+	(void)snprintf(host, sizeof(host), "mta-sts.%s", c->domain);
+	if (c->q[Q_A].msg != NULL)
+		c->n_addrs = sts_addr_read(host, 0, c->q[Q_A].msg, c->q[Q_A].len, c->addrs,
+		                           STS_ADDRS_MAX, &why);
+	else
+		why = c->q[Q_A].why;
+	c->addr_why = why;
+	if (c->q[Q_AAAA].msg != NULL)
+		n6 = sts_addr_read(host, 1, c->q[Q_AAAA].msg, c->q[Q_AAAA].len, v6, STS_ADDRS_MAX,
+		                   &why);
+	else
+		why = c->q[Q_AAAA].why;
+	if (c->addr_why == NULL)
+		c->addr_why = why;
+	for (unsigned i = 0; i < n6 && c->n_addrs < STS_ADDRS_MAX; i++)
+		c->addrs[c->n_addrs++] = v6[i];
+	if (c->n_addrs == 0) {
+		c->fetch_state = 3;
+		return;
+	}
+	req.domain = c->domain;
+	req.addrs = c->addrs;
+	req.n_addrs = c->n_addrs;
+	c->fetch_state = 1;
+	c->f = fetch_start(c->fetcher, &req, checker_on_fetch, c);
+}
+
+static void
+checker_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
+{
+	struct chk_q *s = arg;
+	struct checker *c = s->c;
+
+	s->q = NULL;
+	s->done = 1;
+	if (msg != NULL) {
+		s->msg = xmalloc(len);
+		memcpy(s->msg, msg, len);
+		s->len = len;
+	} else {
+		s->why = why;
+	}
+	if ((s == &c->q[Q_A] || s == &c->q[Q_AAAA]) && c->q[Q_A].done && c->q[Q_AAAA].done)
+		checker_start_fetch(c);
+	checker_settle(c);
+}
+
+static void
+checker_on_discover(void *arg)
+{
+	checker_settle(arg);
+}
+
+/* Everything ended: leave the loop. */
+static void
+checker_settle(struct checker *c)
+{
+	for (int i = 0; i < Q_N; i++)
+		if (!c->q[i].done)
+			return;
+	if (c->fetch_state == 0 || c->fetch_state == 1)
+		return;
+	if (discover_running(c->disc) != 0)
+		return;
+	event_base_loopbreak(c->base);
+}
+
+/* The deadline: what is still in flight has failed. */
+static void
+checker_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct checker *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->timed_out = 1;
+	for (int i = 0; i < Q_N; i++) {
+		if (c->q[i].done)
+			continue;
+		resolver_cancel(c->q[i].q);
+		c->q[i].q = NULL;
+		c->q[i].done = 1;
+		c->q[i].why = "no answer within the check's --timeout";
+	}
+	if (c->fetch_state == 0) { /* the addresses never came */
+		c->fetch_state = 3;
+		c->addr_why = "no address answer within the check's --timeout";
+	}
+	if (c->fetch_state == 1) {
+		fetch_cancel(c->f);
+		c->f = NULL;
+		c->fetch_state = 2;
+		memset(&c->resp, 0, sizeof(c->resp));
+		c->resp.error = "no response within the check's --timeout";
+		c->resp.fail = STS_FETCH_TIMEOUT;
+		c->resp.body = "";
+	}
+	event_base_loopbreak(c->base);
+}
+
+/* Dimension 9: the daemon's cache, read-only. Both LMDB files must exist: LMDB would
+ * otherwise create them, owned by whoever runs the check (as ctl.c's cache commands). */
+static void
+checker_cache(struct checker *c, struct checkrule_report *r, const char *published)
+{
+	const char *dir = c->p->cfg->cache_dir;
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	char path[4096], err[600];
+	struct stat st;
+	struct cache *cache;
+	struct cacherec rec;
+	enum cache_res hit;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			checkrule_cache(r, "cache_dir name too long", NULL, NULL, 0);
+			return;
+		}
+		if (stat(path, &st) != 0) {
+			(void)snprintf(err, sizeof(err), "cache_dir %s: %s: %s", dir, files[i],
+			               strerror(errno));
+			checkrule_cache(r, err, NULL, NULL, 0);
+			return;
+		}
+	}
+	if ((cache = cache_open(dir, 1, CACHE_MAP_DEFAULT, err, sizeof(err))) == NULL) {
+		checkrule_cache(r, err, NULL, NULL, 0);
+		return;
+	}
+	cacherec_init(&rec);
+	hit = cache_get(cache, c->domain, &rec);
+	cache_close(cache);
+	if (hit == CACHE_ERR)
+		checkrule_cache(r, "cache read failed", NULL, NULL, 0);
+	else
+		checkrule_cache(r, NULL, hit == CACHE_HIT ? &rec : NULL, published,
+		                (int64_t)time(NULL));
+}
+
+/* Classify what came back, in the order of the dimensions. */
+static void
+checker_classify(struct checker *c, struct checkrule_report *r)
+{
+	const struct chk_q *q = c->q;
+	struct stsrecord rec;
+	struct stspolicy pol;
+	struct danerec drec;
+	int published, have_pol = 0;
+
+	if (discover_running(c->disc) != 0) { /* cut by the deadline */
+		memset(&drec, 0, sizeof(drec));
+		(void)snprintf(drec.why, sizeof(drec.why), "MX lookup: no answer within --timeout");
+	} else {
+		drec = discover_result(c->disc)->drec;
+	}
+	/* Not one answer from the resolver: nothing below could be trusted. */
+	if (q[Q_STS].msg == NULL && q[Q_TLSRPT].msg == NULL && q[Q_A].msg == NULL &&
+	    q[Q_AAAA].msg == NULL && !drec.mx_known) {
+		char why[CHECKRULE_MSG_MAX];
+
+		(void)snprintf(why, sizeof(why),
+		               "no DNS lookup got an answer (%s): is the resolver (dns_servers %s) "
+		               "running, and does %s have working name servers?",
+		               q[Q_STS].why != NULL ? q[Q_STS].why : "no answer",
+		               c->p->cfg->dns_servers != NULL ? c->p->cfg->dns_servers
+		                                              : "from /etc/resolv.conf",
+		               c->domain);
+		checkrule_abort(r, why);
+		return;
+	}
+	published = checkrule_record(r, q[Q_STS].msg, q[Q_STS].len, q[Q_STS].why, &rec);
+	if (checkrule_fetch(r, c->fetch_state == 2 ? &c->resp : NULL, c->addr_why))
+		have_pol = checkrule_policy(r, c->resp.body, c->resp.len, &pol);
+	else
+		checkrule_not_checked(r, CHECKRULE_DIM_POLICY, "no policy was fetched");
+	checkrule_not_checked(r, CHECKRULE_DIM_CERT, "not checked yet (comes in a later release)");
+	checkrule_mx(r, have_pol ? &pol : NULL, &drec);
+	checkrule_not_checked(r, CHECKRULE_DIM_SMTP,
+	                      c->p->no_smtp ? "skipped (--no-smtp)"
+	                                    : "not checked yet (comes in a later release)");
+	checkrule_tlsrpt(r, q[Q_TLSRPT].msg, q[Q_TLSRPT].len, q[Q_TLSRPT].why);
+	checkrule_not_checked(r, CHECKRULE_DIM_DANE, "not checked yet (comes in a later release)");
+	checker_cache(c, r, published ? rec.id : NULL);
+}
+
+static void
+checker_send(struct checker *c, int i, const char *prefix, uint16_t type)
+{
+	char name[DNAME_MAX + 16];
+
+	(void)snprintf(name, sizeof(name), "%s%s", prefix, c->domain);
+	c->q[i].c = c;
+	c->q[i].q = resolver_raw_start(c->res, name, type, checker_on_dns, &c->q[i]);
+}
+
+void
+checker_run(const struct checker_params *p, const char *domain, struct checkrule_report *r)
+{
+	struct checker c;
+	struct discover_env env;
+	struct socketmap_dest dest;
+	struct timeval tv = {(time_t)p->timeout, 0};
+	unsigned ft = p->cfg->fetch_timeout < p->timeout ? p->cfg->fetch_timeout : p->timeout;
+	char err[512];
+
+	checkrule_init(r, domain);
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	INVARIANT(strlen(domain) <= DNAME_MAX); /* ctl.c normalised it */
+	memcpy(c.domain, domain, strlen(domain) + 1);
+	c.base = event_base_new();
+	INVARIANT(c.base != NULL);
+	c.res = resolver_new(c.base, p->cfg->dns_servers, p->cfg->dns_timeout, err, sizeof(err));
+	c.fetcher = c.res != NULL ? fetch_new(c.base, p->cfg->ca_file, ft, err, sizeof(err)) : NULL;
+	if (c.res == NULL || c.fetcher == NULL) {
+		checkrule_abort(r, err);
+		resolver_free(c.res);
+		event_base_free(c.base);
+		return;
+	}
+	env.base = c.base;
+	env.res = c.res;
+	env.fetch = c.fetcher;
+	env.metrics = NULL;
+	memset(&dest, 0, sizeof(dest));
+	memcpy(dest.domain, c.domain, sizeof(dest.domain));
+	c.disc = discover_new(&env, &dest, checker_on_discover, &c);
+	checker_send(&c, Q_STS, "_mta-sts.", DNSMSG_TXT);
+	checker_send(&c, Q_TLSRPT, "_smtp._tls.", DNSMSG_TXT);
+	checker_send(&c, Q_A, "mta-sts.", DNSMSG_A);
+	checker_send(&c, Q_AAAA, "mta-sts.", DNSMSG_AAAA);
+	/* The daemon's MX machine: with dnssec = yes it also goes on to TLSA (for dimension 8). */
+	discover_dns(c.disc, p->cfg->dnssec != 0, p->timeout);
+	c.guard = evtimer_new(c.base, checker_on_deadline, &c);
+	INVARIANT(c.guard != NULL);
+	evtimer_add(c.guard, &tv);
+	event_base_dispatch(c.base);
+	checker_classify(&c, r);
+	/* teardown: cancel what the deadline left, then free */
+	for (int i = 0; i < Q_N; i++) {
+		resolver_cancel(c.q[i].q);
+		free(c.q[i].msg);
+	}
+	fetch_cancel(c.f);
+	discover_free(c.disc);
+	event_free(c.guard);
+	fetch_free(c.fetcher);
+	resolver_free(c.res);
+	event_base_free(c.base);
+	free(c.resp_error);
+	free(c.resp_ctype);
+	free(c.resp_body);
+}

@@ -1,0 +1,1088 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * checkrule: the rules of `mta-stsctl check`: the table of finding codes (severity, dimension,
+ * fix hint), classifiers that take the raw results of each dimension and append findings and
+ * facts, the score and exit status, and the text and JSON renderings. Pure (P): no I/O, no
+ * clock (now is a parameter). Every rule the daemon also applies comes from the daemon's own
+ * code, so checker and daemon cannot disagree: TXT answers are read by dnsmsg.c and judged by
+ * stsrecord.c, the media type by sts_ctype_ok(), the policy by stspolicy_parse(), MX coverage
+ * by stspolicy_mx_match() (RFC 8461 s4.1 one-label rule) over the MX set dane.c resolved, the
+ * cache by cacherec_view(). Its own rules: TLS-RPT records (RFC 8460 s3), advice thresholds.
+ * Messages and facts are kept printable ASCII (peer bytes become '?'), so both renderings
+ * are safe on a terminal and need only quote and backslash escaping in JSON. Limits:
+ * CHECKRULE_FINDINGS_MAX, CHECKRULE_FACTS_MAX, CHECKRULE_MSG_MAX (a longer text ends "...").
+ * Sending queries and fetches, reading the cache: checker.c; printing: ctl.c.
+ */
+#include "checkrule.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dnsmsg.h"
+#include "xalloc.h"
+
+#define CHECKRULE_LIST_MAX 8 /* names listed in one message before "and N more" */
+
+struct code_info {
+	const char *name;
+	enum checkrule_sev sev;
+	const char *hint;
+};
+
+/* Indexed by enum checkrule_code. */
+static const struct code_info codes[CHECKRULE_CODE_N] = {
+    [CHECKRULE_NOT_CHECKED] = {"not_checked", CHECKRULE_INFO,
+                               "nothing to fix: this part was not examined"},
+    [CHECKRULE_MISSING_RECORD] = {"missing_record", CHECKRULE_CRITICAL,
+                                  "publish one TXT record \"v=STSv1; id=YYYYMMDDHHMMSS;\" at "
+                                  "_mta-sts.DOMAIN"},
+    [CHECKRULE_MULTIPLE_RECORDS] = {"multiple_records", CHECKRULE_CRITICAL,
+                                    "keep exactly one TXT record beginning v=STSv1; senders "
+                                    "ignore them all otherwise"},
+    [CHECKRULE_RECORD_SYNTAX] = {"record_syntax", CHECKRULE_CRITICAL,
+                                 "write the record as \"v=STSv1; id=ID;\" with v=STSv1 first"},
+    [CHECKRULE_ID_SYNTAX] = {"id_syntax", CHECKRULE_CRITICAL,
+                             "use an id of 1 to 32 letters and digits, e.g. a timestamp"},
+    [CHECKRULE_RECORD_LOOKUP] = {"record_lookup_failed", CHECKRULE_CRITICAL,
+                                 "make the domain's name servers answer TXT queries for "
+                                 "_mta-sts.DOMAIN (check DNSSEC signatures too)"},
+    [CHECKRULE_RECORD_EXTENSION] = {"record_extension", CHECKRULE_INFO,
+                                    "senders ignore extension fields; remove them unless you "
+                                    "need them"},
+    [CHECKRULE_FETCH_FAILED] = {"policy_fetch_failed", CHECKRULE_CRITICAL,
+                                "serve https://mta-sts.DOMAIN/.well-known/mta-sts.txt with "
+                                "status 200 and a valid certificate"},
+    [CHECKRULE_REDIRECT] = {"policy_redirect", CHECKRULE_CRITICAL,
+                            "serve the policy directly with status 200: senders never "
+                            "follow redirects"},
+    [CHECKRULE_CONTENT_TYPE] = {"policy_content_type", CHECKRULE_CRITICAL,
+                                "serve the policy with Content-Type: text/plain"},
+    [CHECKRULE_TOO_LARGE] = {"policy_too_large", CHECKRULE_CRITICAL,
+                             "keep the policy file under 64 KiB"},
+    [CHECKRULE_POLICY_SYNTAX] = {"policy_syntax", CHECKRULE_CRITICAL,
+                                 "fix the policy: version: STSv1, mode, one mx: line per "
+                                 "pattern, max_age in seconds"},
+    [CHECKRULE_MODE_NONE] = {"mode_none", CHECKRULE_WARNING,
+                             "mode none withdraws the policy: switch to testing, then "
+                             "enforce, once the MX hosts are ready"},
+    [CHECKRULE_MODE_TESTING] = {"mode_testing", CHECKRULE_INFO,
+                                "switch to mode enforce once TLS reports show no failures"},
+    [CHECKRULE_MAX_AGE_SHORT] = {"max_age_short", CHECKRULE_WARNING,
+                                 "raise max_age to at least 86400 (one day); 604800 or more "
+                                 "once stable"},
+    [CHECKRULE_MAX_AGE_BELOW_WEEK] = {"max_age_below_week", CHECKRULE_INFO,
+                                      "with mode enforce, a max_age of 604800 (a week) or more "
+                                      "protects against downgrades for longer"},
+    [CHECKRULE_UNKNOWN_KEY] = {"policy_unknown_key", CHECKRULE_INFO,
+                               "senders ignore unknown keys; check them for typos"},
+    [CHECKRULE_MX_NO_MATCH] = {"mx_no_match", CHECKRULE_CRITICAL,
+                               "add an mx: pattern for each MX host (* matches exactly one "
+                               "label)"},
+    [CHECKRULE_MX_PARTIAL_MATCH] = {"mx_partial_match", CHECKRULE_WARNING,
+                                    "add an mx: pattern for the hosts named (* matches "
+                                    "exactly one label)"},
+    [CHECKRULE_MX_PATTERN_UNUSED] = {"mx_pattern_unused", CHECKRULE_INFO,
+                                     "remove patterns of hosts that no longer receive mail"},
+    [CHECKRULE_NULL_MX] = {"null_mx", CHECKRULE_INFO,
+                           "the domain receives no mail: an MTA-STS policy protects nothing"},
+    [CHECKRULE_MX_LOOKUP] = {"mx_lookup_failed", CHECKRULE_WARNING,
+                             "make the domain's name servers answer MX queries"},
+    [CHECKRULE_TLSRPT_MISSING] = {"tls_rpt_missing", CHECKRULE_WARNING,
+                                  "publish \"v=TLSRPTv1; rua=mailto:tlsrpt@DOMAIN\" at "
+                                  "_smtp._tls.DOMAIN to receive TLS failure reports"},
+    [CHECKRULE_TLSRPT_MULTIPLE] = {"tls_rpt_multiple", CHECKRULE_WARNING,
+                                   "keep exactly one TXT record beginning v=TLSRPTv1"},
+    [CHECKRULE_TLSRPT_SYNTAX] = {"tls_rpt_syntax", CHECKRULE_WARNING,
+                                 "write \"v=TLSRPTv1; rua=URI[,URI]\" with mailto: or "
+                                 "https: URIs"},
+    [CHECKRULE_TLSRPT_LOOKUP] = {"tls_rpt_lookup_failed", CHECKRULE_WARNING,
+                                 "make the domain's name servers answer TXT queries for "
+                                 "_smtp._tls.DOMAIN"},
+    [CHECKRULE_CACHE_STALE_ID] = {"cache_stale_id", CHECKRULE_INFO,
+                                  "nothing to fix on the domain: the daemon fetches the new "
+                                  "policy at its next TXT check (txt_recheck), or run "
+                                  "mta-stsctl cache purge DOMAIN"},
+    [CHECKRULE_CACHE_EXPIRED] = {"cache_expired", CHECKRULE_INFO,
+                                 "the daemon fetches the policy again when mail is next sent"},
+    [CHECKRULE_CACHE_NONE] = {"cache_none", CHECKRULE_INFO,
+                              "the daemon learns the policy when mail is first sent"},
+    [CHECKRULE_CACHE_UNAVAILABLE] = {"cache_unavailable", CHECKRULE_INFO,
+                                     "run the check where mta-stsd runs, as a user that may "
+                                     "read its cache_dir"},
+};
+
+static const char *const dim_names[CHECKRULE_DIMS + 1] = {
+    NULL,          "record",        "policy_fetch", "policy_syntax", "certificate",
+    "mx_coverage", "smtp_starttls", "tls_rpt",      "dane",          "cache"};
+static const char *const dim_titles[CHECKRULE_DIMS + 1] = {NULL,
+                                                           "TXT record _mta-sts",
+                                                           "Policy fetch",
+                                                           "Policy syntax",
+                                                           "Certificate of mta-sts host",
+                                                           "MX coverage",
+                                                           "MX STARTTLS",
+                                                           "TLS-RPT record _smtp._tls",
+                                                           "DANE",
+                                                           "This sender's cache"};
+
+/* ---- building the report ---- */
+
+/* Copy text keeping printable ASCII (peer bytes may be anything); "..." marks a cut. */
+static void
+clean_copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = 0, len = strlen(src);
+
+	for (size_t i = 0; i < len && n + 1 < dstsz; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[n] = '\0';
+	if (n < len && dstsz > 4)
+		memcpy(dst + dstsz - 4, "...", 4);
+}
+
+/* Peer bytes (not NUL-terminated) as a C string of at most outsz - 1 bytes. */
+static const char *
+bytes_str(const char *p, size_t len, char *out, size_t outsz)
+{
+	size_t n = len < outsz - 1 ? len : outsz - 1;
+
+	memcpy(out, p, n);
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = '?';
+	return out;
+}
+
+static void add(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+add(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code, const char *fmt,
+    ...)
+{
+	char tmp[CHECKRULE_MSG_MAX * 2];
+	va_list ap;
+	int n;
+
+	if (r->n >= CHECKRULE_FINDINGS_MAX) {
+		r->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		tmp[0] = '\0';
+	r->f[r->n].dim = dim;
+	r->f[r->n].code = code;
+	clean_copy(r->f[r->n].msg, sizeof(r->f[r->n].msg), tmp);
+	if (n >= (int)sizeof(tmp))
+		memcpy(r->f[r->n].msg + sizeof(r->f[r->n].msg) - 4, "...", 4);
+	r->n++;
+}
+
+static void fact(struct checkrule_report *r, enum checkrule_dim dim, const char *key,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fact(struct checkrule_report *r, enum checkrule_dim dim, const char *key, const char *fmt, ...)
+{
+	char tmp[CHECKRULE_MSG_MAX * 2];
+	va_list ap;
+	int n;
+
+	if (r->n_facts >= CHECKRULE_FACTS_MAX) {
+		r->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		tmp[0] = '\0';
+	r->facts[r->n_facts].dim = dim;
+	INVARIANT(strlen(key) < CHECKRULE_KEY_MAX); /* keys are literals of this file */
+	memcpy(r->facts[r->n_facts].key, key, strlen(key) + 1);
+	clean_copy(r->facts[r->n_facts].value, CHECKRULE_MSG_MAX, tmp);
+	if (n >= (int)sizeof(tmp))
+		memcpy(r->facts[r->n_facts].value + CHECKRULE_MSG_MAX - 4, "...", 4);
+	r->n_facts++;
+}
+
+/* A comma-separated list of names, at most CHECKRULE_LIST_MAX, then "and N more". */
+struct namelist {
+	char s[CHECKRULE_MSG_MAX];
+	size_t len;
+	unsigned n;
+};
+
+static void
+namelist_add(struct namelist *l, const char *name)
+{
+	int w;
+
+	if (l->n++ >= CHECKRULE_LIST_MAX)
+		return;
+	w = snprintf(l->s + l->len, sizeof(l->s) - l->len, "%s%s", l->len ? ", " : "", name);
+	if (w > 0)
+		l->len += (size_t)w < sizeof(l->s) - l->len ? (size_t)w : sizeof(l->s) - l->len - 1;
+}
+
+static const char *
+namelist_str(struct namelist *l)
+{
+	if (l->n > CHECKRULE_LIST_MAX) {
+		int w = snprintf(l->s + l->len, sizeof(l->s) - l->len, " and %u more",
+		                 l->n - CHECKRULE_LIST_MAX);
+
+		if (w > 0)
+			l->len += (size_t)w < sizeof(l->s) - l->len ? (size_t)w
+			                                            : sizeof(l->s) - l->len - 1;
+	}
+	return l->s;
+}
+
+void
+checkrule_init(struct checkrule_report *r, const char *domain)
+{
+	memset(r, 0, sizeof(*r));
+	clean_copy(r->domain, sizeof(r->domain), domain);
+}
+
+void
+checkrule_abort(struct checkrule_report *r, const char *why)
+{
+	r->aborted = 1;
+	clean_copy(r->abort_why, sizeof(r->abort_why), why);
+}
+
+void
+checkrule_not_checked(struct checkrule_report *r, enum checkrule_dim dim, const char *why)
+{
+	add(r, dim, CHECKRULE_NOT_CHECKED, "%s", why);
+}
+
+/* prefix + domain as a query name; 0 if it cannot be one. */
+static int
+qname_of(const struct checkrule_report *r, const char *prefix, char out[DNAME_MAX + 1])
+{
+	int n = snprintf(out, DNAME_MAX + 1, "%s%s", prefix, r->domain);
+
+	return n > 0 && n <= DNAME_MAX;
+}
+
+/* ---- dimension 1: _mta-sts TXT ---- */
+
+/* A TXT record that is not STSv1 for RFC 8461 but was probably meant to be: "v=STSv1" not
+ * first, or the version in the wrong case. */
+static int
+near_sts(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 7 <= len; i++)
+		if (strncasecmp(p + i, "v=STSv1", 7) == 0)
+			return 1;
+	return 0;
+}
+
+/* Extension fields of a valid record: every "key=value" but v and id. */
+static void
+record_extensions(struct checkrule_report *r, const char *p, size_t len)
+{
+	struct namelist l = {{0}, 0, 0};
+	size_t i = 0;
+
+	while (i < len) {
+		size_t s, k;
+		char key[64];
+
+		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ';'))
+			i++;
+		s = i;
+		while (i < len && p[i] != '=' && p[i] != ';')
+			i++;
+		k = i - s;
+		while (i < len && p[i] != ';')
+			i++;
+		if (k == 0)
+			continue;
+		if ((k == 1 && p[s] == 'v') || (k == 2 && memcmp(p + s, "id", 2) == 0))
+			continue;
+		namelist_add(&l, bytes_str(p + s, k, key, sizeof(key)));
+	}
+	if (l.n > 0)
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_RECORD_EXTENSION, "extension fields: %s",
+		    namelist_str(&l));
+}
+
+int
+checkrule_record(struct checkrule_report *r, const uint8_t *msg, size_t len, const char *why,
+                 struct stsrecord *out)
+{
+	char qname[DNAME_MAX + 1], buf[STSRECORD_TXT_MAX + 1], first[STSRECORD_TXT_MAX + 1];
+	char nearbuf[STSRECORD_TXT_MAX + 1] = "", shown[CHECKRULE_MSG_MAX];
+	struct dnsmsg_answer a;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	enum stsrecord_err res = STSRECORD_NONE;
+	unsigned seen = 0, nsts = 0, other = 0;
+	size_t firstlen = 0;
+
+	if (!qname_of(r, "_mta-sts.", qname)) {
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_MISSING_RECORD,
+		    "_mta-sts.%s is longer than a DNS name may be", r->domain);
+		return 0;
+	}
+	fact(r, CHECKRULE_DIM_RECORD, "name", "%s", qname);
+	if (msg == NULL) {
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_RECORD_LOOKUP, "TXT %s: %s", qname,
+		    why != NULL ? why : "no answer");
+		return 0;
+	}
+	switch (dnsmsg_answer(msg, len, qname, DNSMSG_TXT, &a)) {
+	case DNSMSG_ANS_FAIL:
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_RECORD_LOOKUP, "TXT %s: %s", qname, a.why);
+		return 0;
+	case DNSMSG_ANS_NXDOMAIN:
+	case DNSMSG_ANS_NODATA:
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_MISSING_RECORD, "no TXT record at %s%s",
+		    qname, a.m.rcode == 3 ? " (no such name)" : "");
+		return 0;
+	case DNSMSG_ANS_DATA:
+		break;
+	}
+	/* sts.c's reading: records not beginning with v=STSv1 are ignored, exactly one must
+	 * remain, and it must parse. */
+	dnsmsg_iter_init(&a.m, &it);
+	while (dnsmsg_next(&a.m, &it, &rr) == DNSMSG_OK && seen < STSRECORD_RECORDS_MAX) {
+		struct stsrecord_txt t = {buf, 0};
+		struct stsrecord one;
+		enum stsrecord_err e;
+
+		if (!dnsmsg_answer_has(&a, &rr, DNSMSG_TXT))
+			continue;
+		seen++;
+		if (dnsmsg_rr_txt(&a.m, &rr, buf, sizeof(buf), &t.len) != DNSMSG_OK) {
+			add(r, CHECKRULE_DIM_RECORD, CHECKRULE_RECORD_LOOKUP,
+			    "TXT %s: malformed TXT record", qname);
+			return 0;
+		}
+		if ((e = stsrecord_select(&t, 1, &one)) == STSRECORD_NONE) {
+			other++;
+			if (nearbuf[0] == '\0' && near_sts(buf, t.len))
+				bytes_str(buf, t.len, nearbuf, sizeof(nearbuf));
+			continue;
+		}
+		if (++nsts == 1) {
+			res = e;
+			*out = one;
+			memcpy(first, buf, t.len);
+			firstlen = t.len;
+		}
+	}
+	fact(r, CHECKRULE_DIM_RECORD, "ttl", "%u", (unsigned)a.ttl);
+	if (nsts == 0) {
+		if (nearbuf[0] != '\0')
+			add(r, CHECKRULE_DIM_RECORD, CHECKRULE_RECORD_SYNTAX,
+			    "\"%s\" does not begin with v=STSv1 (exact case), so senders ignore it",
+			    nearbuf);
+		else
+			add(r, CHECKRULE_DIM_RECORD, CHECKRULE_MISSING_RECORD,
+			    "no record beginning v=STSv1 at %s (%u other TXT record%s ignored)",
+			    qname, other, other == 1 ? "" : "s");
+		return 0;
+	}
+	if (nsts > 1) {
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_MULTIPLE_RECORDS,
+		    "%u records begin with v=STSv1: senders see no policy at all", nsts);
+		return 0;
+	}
+	bytes_str(first, firstlen, shown, sizeof(shown));
+	fact(r, CHECKRULE_DIM_RECORD, "record", "%s", shown);
+	if (res == STSRECORD_BAD_ID) {
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_ID_SYNTAX, "\"%s\": %s", shown,
+		    stsrecord_strerror(res));
+		return 0;
+	}
+	if (res != STSRECORD_OK) {
+		add(r, CHECKRULE_DIM_RECORD, CHECKRULE_RECORD_SYNTAX, "\"%s\": %s", shown,
+		    stsrecord_strerror(res));
+		return 0;
+	}
+	fact(r, CHECKRULE_DIM_RECORD, "id", "%s", out->id);
+	record_extensions(r, first, firstlen);
+	return 1;
+}
+
+/* ---- dimension 2: fetch ---- */
+
+static const char *
+fail_cause(enum sts_fetch_result f)
+{
+	switch (f) {
+	case STS_FETCH_TIMEOUT:
+		return "timeout";
+	case STS_FETCH_TLS:
+		return "TLS";
+	case STS_FETCH_CONNECT:
+		return "connect";
+	default:
+		return "transport";
+	}
+}
+
+int
+checkrule_fetch(struct checkrule_report *r, const struct sts_response *resp, const char *addr_why)
+{
+	char url[DNAME_MAX + 64];
+
+	(void)snprintf(url, sizeof(url), "https://mta-sts.%s/.well-known/mta-sts.txt", r->domain);
+	fact(r, CHECKRULE_DIM_FETCH, "url", "%s", url);
+	if (resp == NULL) {
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_FETCH_FAILED, "DNS: mta-sts.%s: %s",
+		    r->domain, addr_why != NULL ? addr_why : "no A or AAAA record");
+		return 0;
+	}
+	if (resp->error != NULL) {
+		if (resp->fail == STS_FETCH_TOO_LARGE)
+			add(r, CHECKRULE_DIM_FETCH, CHECKRULE_TOO_LARGE, "body over %u bytes: %s",
+			    (unsigned)STSPOLICY_MAX_BYTES, resp->error);
+		else
+			add(r, CHECKRULE_DIM_FETCH, CHECKRULE_FETCH_FAILED, "%s: %s",
+			    fail_cause(resp->fail), resp->error);
+		return 0;
+	}
+	fact(r, CHECKRULE_DIM_FETCH, "status", "%ld", resp->status);
+	if (resp->status >= 300 && resp->status < 400) {
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_REDIRECT,
+		    "HTTP status %ld: a redirect, which senders never follow (RFC 8461 s3.3)",
+		    resp->status);
+		return 0;
+	}
+	if (resp->status != 200) {
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_FETCH_FAILED,
+		    "HTTP status %ld (only 200 is accepted)", resp->status);
+		return 0;
+	}
+	fact(r, CHECKRULE_DIM_FETCH, "content_type", "%s",
+	     resp->ctype != NULL ? resp->ctype : "(none)");
+	fact(r, CHECKRULE_DIM_FETCH, "size", "%zu", resp->len);
+	if (!sts_ctype_ok(resp->ctype))
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_CONTENT_TYPE,
+		    "Content-Type \"%.100s\" is not text/plain: senders reject the policy",
+		    resp->ctype != NULL ? resp->ctype : "(none)");
+	return 1;
+}
+
+/* ---- dimension 3: policy ---- */
+
+/* Keys of a policy the grammar does not define (the parser accepted the body already). */
+static void
+policy_unknown_keys(struct checkrule_report *r, const char *p, size_t len)
+{
+	static const char *const known[] = {"version", "mode", "mx", "max_age"};
+	struct namelist l = {{0}, 0, 0};
+	size_t i = 0;
+	unsigned lines = 0;
+
+	while (i < len && lines++ < STSPOLICY_LINES_MAX) {
+		size_t s = i, k;
+		int is_known = 0;
+		char key[64];
+
+		while (i < len && p[i] != '\n')
+			i++;
+		for (k = 0; s + k < i && p[s + k] != ':'; k++)
+			;
+		i++; /* past the LF */
+		if (s + k >= i - 1 || k == 0)
+			continue; /* no colon: an empty line */
+		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+			if (strlen(known[j]) == k && memcmp(p + s, known[j], k) == 0)
+				is_known = 1;
+		if (!is_known)
+			namelist_add(&l, bytes_str(p + s, k, key, sizeof(key)));
+	}
+	if (l.n > 0)
+		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_UNKNOWN_KEY, "keys senders ignore: %s",
+		    namelist_str(&l));
+}
+
+int
+checkrule_policy(struct checkrule_report *r, const char *body, size_t len, struct stspolicy *out)
+{
+	enum stspolicy_err e = stspolicy_parse(body, len, out);
+	struct namelist l = {{0}, 0, 0};
+
+	if (e != STSPOLICY_OK) {
+		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_POLICY_SYNTAX,
+		    "invalid policy: %s; senders reject it", stspolicy_strerror(e));
+		return 0;
+	}
+	for (unsigned i = 0; i < out->n_mx; i++)
+		namelist_add(&l, out->mx[i]);
+	fact(r, CHECKRULE_DIM_POLICY, "mode", "%s", stspolicy_mode_name(out->mode));
+	fact(r, CHECKRULE_DIM_POLICY, "max_age", "%u", (unsigned)out->max_age);
+	fact(r, CHECKRULE_DIM_POLICY, "mx", "%s", out->n_mx ? namelist_str(&l) : "(none)");
+	if (out->mode == STSPOLICY_MODE_NONE)
+		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_MODE_NONE,
+		    "mode none: senders apply no MTA-STS protection");
+	else if (out->mode == STSPOLICY_MODE_TESTING)
+		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_MODE_TESTING,
+		    "mode testing: failures are only reported, mail is delivered anyway");
+	if (out->max_age < CHECKRULE_MAX_AGE_DAY)
+		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_MAX_AGE_SHORT,
+		    "max_age %u s is under a day: senders must refetch often, and a short outage "
+		    "of the policy host leaves them without a policy",
+		    (unsigned)out->max_age);
+	else if (out->mode == STSPOLICY_MODE_ENFORCE && out->max_age < CHECKRULE_MAX_AGE_WEEK)
+		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_MAX_AGE_BELOW_WEEK,
+		    "max_age %u s is under a week with mode enforce", (unsigned)out->max_age);
+	policy_unknown_keys(r, body, len);
+	return 1;
+}
+
+/* ---- dimension 5: MX coverage ---- */
+
+void
+checkrule_mx(struct checkrule_report *r, const struct stspolicy *pol, const struct danerec *d)
+{
+	struct namelist hosts = {{0}, 0, 0}, bad = {{0}, 0, 0}, unused = {{0}, 0, 0};
+	unsigned nbad = 0;
+
+	if (!d->mx_known) {
+		add(r, CHECKRULE_DIM_MX, CHECKRULE_MX_LOOKUP, "%s", d->why);
+		return;
+	}
+	for (unsigned i = 0; i < d->n_hosts && i < DANE_HOSTS_MAX; i++)
+		namelist_add(&hosts, d->hosts[i]);
+	fact(r, CHECKRULE_DIM_MX, "mx_hosts", "%s", d->n_hosts ? namelist_str(&hosts) : "(none)");
+	if (d->n_hosts == 0) {
+		add(r, CHECKRULE_DIM_MX, CHECKRULE_NULL_MX, "no mail host: %s", d->why);
+		return;
+	}
+	if (pol == NULL) {
+		checkrule_not_checked(r, CHECKRULE_DIM_MX,
+		                      "no valid policy to compare the MX hosts with");
+		return;
+	}
+	if (pol->mode == STSPOLICY_MODE_NONE) {
+		checkrule_not_checked(r, CHECKRULE_DIM_MX,
+		                      "mode none: senders apply no MX pattern");
+		return;
+	}
+	/* RFC 8461 s4.1 with the daemon's own matcher: "*" is exactly one label. */
+	for (unsigned i = 0; i < d->n_hosts && i < DANE_HOSTS_MAX; i++) {
+		int hit = 0;
+
+		for (unsigned j = 0; j < pol->n_mx && !hit; j++)
+			hit = stspolicy_mx_match(pol->mx[j], d->hosts[i]);
+		if (!hit) {
+			nbad++;
+			namelist_add(&bad, d->hosts[i]);
+		}
+	}
+	for (unsigned j = 0; j < pol->n_mx; j++) {
+		int hit = 0;
+
+		for (unsigned i = 0; i < d->n_hosts && i < DANE_HOSTS_MAX && !hit; i++)
+			hit = stspolicy_mx_match(pol->mx[j], d->hosts[i]);
+		if (!hit)
+			namelist_add(&unused, pol->mx[j]);
+	}
+	if (nbad == d->n_hosts)
+		add(r, CHECKRULE_DIM_MX, CHECKRULE_MX_NO_MATCH,
+		    "no MX host matches a policy pattern: %s (under enforce, mail cannot be "
+		    "delivered)",
+		    namelist_str(&bad));
+	else if (nbad > 0)
+		add(r, CHECKRULE_DIM_MX, CHECKRULE_MX_PARTIAL_MATCH,
+		    "%u of %u MX hosts match no pattern: %s", nbad, d->n_hosts, namelist_str(&bad));
+	if (unused.n > 0)
+		add(r, CHECKRULE_DIM_MX, CHECKRULE_MX_PATTERN_UNUSED,
+		    "patterns matching no MX host: %s", namelist_str(&unused));
+}
+
+/* ---- dimension 7: TLS-RPT (RFC 8460 s3) ---- */
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* "v=TLSRPTv1" then the end, or *WSP ";": the record is a TLS-RPT one. */
+static int
+tlsrpt_begins(const char *p, size_t len)
+{
+	size_t i = 10;
+
+	if (len < 10 || memcmp(p, "v=TLSRPTv1", 10) != 0)
+		return 0;
+	while (i < len && is_wsp(p[i]))
+		i++;
+	return i == len || p[i] == ';';
+}
+
+/* One rua URI (RFC 8460 s3: mailto: or https:). */
+static int
+tlsrpt_uri_ok(const char *p, size_t len)
+{
+	if (len > 7 && strncasecmp(p, "mailto:", 7) == 0) {
+		const char *at = memchr(p + 7, '@', len - 7);
+
+		/* local@domain, with something on both sides */
+		return at != NULL && at > p + 7 && (size_t)(at - p) + 1 < len;
+	}
+	if (len > 8 && strncasecmp(p, "https://", 8) == 0)
+		return p[8] != '/';
+	return 0;
+}
+
+int
+checkrule_tlsrpt_valid(const char *p, size_t len, const char **why, char *buf, size_t bufsz)
+{
+	size_t i = 10;
+	int rua = 0;
+
+	if (!tlsrpt_begins(p, len)) {
+		*why = "does not begin with v=TLSRPTv1";
+		return 0;
+	}
+	while (i < len) {
+		size_t s, k;
+
+		while (i < len && is_wsp(p[i]))
+			i++;
+		if (i >= len)
+			break;
+		if (p[i] != ';') {
+			*why = "fields must be separated by ';'";
+			return 0;
+		}
+		i++;
+		while (i < len && is_wsp(p[i]))
+			i++;
+		if (i >= len)
+			break; /* a final ';' is allowed */
+		s = i;
+		while (i < len && p[i] != '=' && p[i] != ';')
+			i++;
+		if (i >= len || p[i] != '=' || i == s) {
+			*why = "a field is not name=value";
+			return 0;
+		}
+		k = i - s;
+		i++;
+		if (k != 3 || memcmp(p + s, "rua", 3) != 0) {
+			while (i < len && p[i] != ';')
+				i++;
+			continue; /* extension field */
+		}
+		if (rua++) {
+			*why = "more than one rua= field";
+			return 0;
+		}
+		for (;;) {
+			size_t us = i, ue;
+			char u[128];
+
+			while (i < len && p[i] != ',' && p[i] != ';' && !is_wsp(p[i]))
+				i++;
+			ue = i;
+			if (!tlsrpt_uri_ok(p + us, ue - us)) {
+				(void)snprintf(buf, bufsz,
+				               "rua URI \"%s\" is not mailto:ADDRESS or https:",
+				               bytes_str(p + us, ue - us, u, sizeof(u)));
+				*why = buf;
+				return 0;
+			}
+			while (i < len && is_wsp(p[i]))
+				i++;
+			if (i < len && p[i] == ',') {
+				i++;
+				while (i < len && is_wsp(p[i]))
+					i++;
+				continue;
+			}
+			break;
+		}
+	}
+	if (!rua) {
+		*why = "no rua= field (where reports go)";
+		return 0;
+	}
+	return 1;
+}
+
+void
+checkrule_tlsrpt(struct checkrule_report *r, const uint8_t *msg, size_t len, const char *why)
+{
+	char qname[DNAME_MAX + 1], buf[STSRECORD_TXT_MAX + 1], first[STSRECORD_TXT_MAX + 1];
+	char shown[CHECKRULE_MSG_MAX], reason[CHECKRULE_MSG_MAX], nearrec[STSRECORD_TXT_MAX + 1];
+	size_t nearlen = 0;
+	struct dnsmsg_answer a;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	unsigned seen = 0, n = 0;
+	size_t firstlen = 0;
+	const char *bad;
+
+	if (!qname_of(r, "_smtp._tls.", qname)) {
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_MISSING,
+		    "_smtp._tls.%s is longer than a DNS name may be", r->domain);
+		return;
+	}
+	fact(r, CHECKRULE_DIM_TLSRPT, "name", "%s", qname);
+	if (msg == NULL) {
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_LOOKUP, "TXT %s: %s", qname,
+		    why != NULL ? why : "no answer");
+		return;
+	}
+	switch (dnsmsg_answer(msg, len, qname, DNSMSG_TXT, &a)) {
+	case DNSMSG_ANS_FAIL:
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_LOOKUP, "TXT %s: %s", qname, a.why);
+		return;
+	case DNSMSG_ANS_NXDOMAIN:
+	case DNSMSG_ANS_NODATA:
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_MISSING, "no TXT record at %s",
+		    qname);
+		return;
+	case DNSMSG_ANS_DATA:
+		break;
+	}
+	dnsmsg_iter_init(&a.m, &it);
+	while (dnsmsg_next(&a.m, &it, &rr) == DNSMSG_OK && seen < STSRECORD_RECORDS_MAX) {
+		size_t tl;
+
+		if (!dnsmsg_answer_has(&a, &rr, DNSMSG_TXT))
+			continue;
+		seen++;
+		if (dnsmsg_rr_txt(&a.m, &rr, buf, sizeof(buf), &tl) != DNSMSG_OK) {
+			add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_LOOKUP,
+			    "TXT %s: malformed TXT record", qname);
+			return;
+		}
+		/* RFC 8460 s3: records not beginning with v=TLSRPTv1 are ignored; one that was
+		 * probably meant to be one is shown if nothing else is found. */
+		if (!tlsrpt_begins(buf, tl)) {
+			if (nearlen == 0 && tl >= 8 && strncasecmp(buf, "v=TLSRPT", 8) == 0) {
+				memcpy(nearrec, buf, tl);
+				nearlen = tl;
+			}
+			continue;
+		}
+		if (n++ == 0) {
+			memcpy(first, buf, tl);
+			firstlen = tl;
+		}
+	}
+	if (n == 0 && nearlen > 0) {
+		bytes_str(nearrec, nearlen, shown, sizeof(shown));
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_SYNTAX,
+		    "\"%s\" does not begin with v=TLSRPTv1 (exact case), so senders ignore it",
+		    shown);
+		return;
+	}
+	if (n == 0) {
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_MISSING,
+		    "no record beginning v=TLSRPTv1 at %s", qname);
+		return;
+	}
+	if (n > 1) {
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_MULTIPLE,
+		    "%u TLS-RPT records: senders send no reports at all", n);
+		return;
+	}
+	bytes_str(first, firstlen, shown, sizeof(shown));
+	fact(r, CHECKRULE_DIM_TLSRPT, "record", "%s", shown);
+	if (!checkrule_tlsrpt_valid(first, firstlen, &bad, reason, sizeof(reason)))
+		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_SYNTAX, "\"%s\": %s", shown, bad);
+}
+
+/* ---- dimension 9: this sender's cache ---- */
+
+/* ISO 8601 UTC, or "-" for 0. */
+static const char *
+iso(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "-";
+	return out;
+}
+
+void
+checkrule_cache(struct checkrule_report *r, const char *unavailable, const struct cacherec *rec,
+                const char *published, int64_t now)
+{
+	char t1[32];
+
+	if (unavailable != NULL) {
+		add(r, CHECKRULE_DIM_CACHE, CHECKRULE_CACHE_UNAVAILABLE, "%s", unavailable);
+		return;
+	}
+	if (rec == NULL) {
+		add(r, CHECKRULE_DIM_CACHE, CHECKRULE_CACHE_NONE,
+		    "mta-stsd has nothing cached for %s", r->domain);
+		return;
+	}
+	switch (cacherec_view(rec, now)) {
+	case CACHEREC_VIEW_POLICY:
+		fact(r, CHECKRULE_DIM_CACHE, "state", "policy applies");
+		break;
+	case CACHEREC_VIEW_NO_POLICY:
+		fact(r, CHECKRULE_DIM_CACHE, "state", "no policy, remembered until %s",
+		     iso(rec->none_until, t1));
+		break;
+	case CACHEREC_VIEW_TXT_FAILED:
+		fact(r, CHECKRULE_DIM_CACHE, "state", "TXT lookup failed, remembered until %s",
+		     iso(rec->fail_until, t1));
+		break;
+	case CACHEREC_VIEW_UNKNOWN:
+		fact(r, CHECKRULE_DIM_CACHE, "state", "%s",
+		     rec->has_policy ? "policy expired" : "nothing applies");
+		break;
+	}
+	if (!rec->has_policy) {
+		add(r, CHECKRULE_DIM_CACHE, CHECKRULE_CACHE_NONE,
+		    "mta-stsd has no policy cached for %s", r->domain);
+		return;
+	}
+	fact(r, CHECKRULE_DIM_CACHE, "id", "%s", rec->id);
+	fact(r, CHECKRULE_DIM_CACHE, "mode", "%s", stspolicy_mode_name(rec->policy.mode));
+	fact(r, CHECKRULE_DIM_CACHE, "fetched", "%s", iso(rec->fetched, t1));
+	fact(r, CHECKRULE_DIM_CACHE, "expires", "%s", iso(rec->expires, t1));
+	if (rec->expires <= now)
+		add(r, CHECKRULE_DIM_CACHE, CHECKRULE_CACHE_EXPIRED,
+		    "the cached policy (id %s) expired at %s", rec->id, iso(rec->expires, t1));
+	if (published == NULL)
+		add(r, CHECKRULE_DIM_CACHE, CHECKRULE_CACHE_STALE_ID,
+		    "cached id %s, while DNS publishes no valid record: the cached policy still "
+		    "applies until it expires (RFC 8461 s5.1)",
+		    rec->id);
+	else if (strcmp(published, rec->id) != 0)
+		add(r, CHECKRULE_DIM_CACHE, CHECKRULE_CACHE_STALE_ID,
+		    "cached id %s, published id %s: the daemon applies the older policy until it "
+		    "sees the new id",
+		    rec->id, published);
+}
+
+/* ---- score, exit, names ---- */
+
+unsigned
+checkrule_count(const struct checkrule_report *r, enum checkrule_sev sev)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->n; i++)
+		n += checkrule_code_sev(r->f[i].code) == sev;
+	return n;
+}
+
+unsigned
+checkrule_score(const struct checkrule_report *r)
+{
+	unsigned w = checkrule_count(r, CHECKRULE_WARNING),
+	         c = checkrule_count(r, CHECKRULE_CRITICAL);
+	unsigned cost = w * CHECKRULE_SCORE_WARNING + c * CHECKRULE_SCORE_CRITICAL;
+	unsigned s = cost >= 100 ? 0 : 100 - cost;
+
+	if (r->aborted)
+		return 0;
+	if (c > 0 && s > CHECKRULE_SCORE_CRITICAL_CAP)
+		s = CHECKRULE_SCORE_CRITICAL_CAP;
+	return s;
+}
+
+int
+checkrule_exit(const struct checkrule_report *r)
+{
+	if (r->aborted)
+		return 3;
+	if (checkrule_count(r, CHECKRULE_CRITICAL) > 0)
+		return 2;
+	return checkrule_count(r, CHECKRULE_WARNING) > 0 ? 1 : 0;
+}
+
+const char *
+checkrule_code_name(enum checkrule_code c)
+{
+	return (unsigned)c < CHECKRULE_CODE_N ? codes[c].name : "unknown";
+}
+
+enum checkrule_sev
+checkrule_code_sev(enum checkrule_code c)
+{
+	return (unsigned)c < CHECKRULE_CODE_N ? codes[c].sev : CHECKRULE_CRITICAL;
+}
+
+const char *
+checkrule_code_hint(enum checkrule_code c)
+{
+	return (unsigned)c < CHECKRULE_CODE_N ? codes[c].hint : "";
+}
+
+const char *
+checkrule_sev_name(enum checkrule_sev s)
+{
+	switch (s) {
+	case CHECKRULE_INFO:
+		return "info";
+	case CHECKRULE_WARNING:
+		return "warning";
+	case CHECKRULE_CRITICAL:
+		return "critical";
+	}
+	return "unknown";
+}
+
+const char *
+checkrule_dim_name(enum checkrule_dim d)
+{
+	return d >= 1 && d <= CHECKRULE_DIMS ? dim_names[d] : "unknown";
+}
+
+const char *
+checkrule_dim_title(enum checkrule_dim d)
+{
+	return d >= 1 && d <= CHECKRULE_DIMS ? dim_titles[d] : "unknown";
+}
+
+/* ---- rendering ---- */
+
+static int
+dim_checked(const struct checkrule_report *r, enum checkrule_dim d)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->f[i].dim == d && r->f[i].code == CHECKRULE_NOT_CHECKED)
+			return 0;
+	return 1;
+}
+
+int
+checkrule_text(const struct checkrule_report *r, struct strbuf *out)
+{
+	int rc = 0;
+
+	rc |= strbuf_printf(out, "check: %s\n", r->domain);
+	if (r->aborted) {
+		rc |= strbuf_printf(out, "error: the check could not run: %s\n", r->abort_why);
+		return rc ? -1 : 0;
+	}
+	for (int d = 1; d <= CHECKRULE_DIMS; d++) {
+		unsigned shown = 0;
+
+		rc |= strbuf_printf(out, "\n[%d] %s\n", d,
+		                    checkrule_dim_title((enum checkrule_dim)d));
+		for (unsigned i = 0; i < r->n_facts; i++)
+			if ((int)r->facts[i].dim == d)
+				rc |= strbuf_printf(out, "    %s: %s\n", r->facts[i].key,
+				                    r->facts[i].value);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct checkrule_finding *f = &r->f[i];
+
+			if ((int)f->dim != d)
+				continue;
+			shown++;
+			rc |= strbuf_printf(out, "  %-8s %s: %s\n",
+			                    checkrule_sev_name(checkrule_code_sev(f->code)),
+			                    checkrule_code_name(f->code), f->msg);
+			if (f->code != CHECKRULE_NOT_CHECKED)
+				rc |= strbuf_printf(out, "           fix: %s\n",
+				                    checkrule_code_hint(f->code));
+		}
+		if (shown == 0)
+			rc |= strbuf_puts(out, "  ok\n");
+	}
+	if (r->dropped > 0)
+		rc |= strbuf_printf(out, "\n(%u more findings or facts not shown)\n", r->dropped);
+	rc |= strbuf_printf(out, "\nscore: %u/100 (%u critical, %u warning, %u info)\n",
+	                    checkrule_score(r), checkrule_count(r, CHECKRULE_CRITICAL),
+	                    checkrule_count(r, CHECKRULE_WARNING),
+	                    checkrule_count(r, CHECKRULE_INFO));
+	return rc ? -1 : 0;
+}
+
+/* A JSON string; the text is printable ASCII already (clean_copy), so only '"' and '\\'
+ * need escaping. */
+static int
+json_str(struct strbuf *out, const char *s)
+{
+	int rc = strbuf_puts(out, "\"");
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			rc |= strbuf_append(out, "\\", 1);
+		rc |= strbuf_append(out, s, 1);
+	}
+	return rc | strbuf_puts(out, "\"");
+}
+
+int
+checkrule_json(const struct checkrule_report *r, struct strbuf *out)
+{
+	int rc = 0;
+
+	rc |= strbuf_puts(out, "{\"domain\":");
+	rc |= json_str(out, r->domain);
+	rc |= strbuf_puts(out, ",\"status\":");
+	rc |= json_str(out, r->aborted ? "error" : "ok");
+	rc |= strbuf_puts(out, ",\"error\":");
+	rc |= r->aborted ? json_str(out, r->abort_why) : strbuf_puts(out, "null");
+	rc |= strbuf_printf(
+	    out,
+	    ",\"score\":%u,\"exit\":%d,\"counts\":{\"critical\":%u,\"warning\":%u,"
+	    "\"info\":%u},\"dropped\":%u,\"dimensions\":[",
+	    checkrule_score(r), checkrule_exit(r), checkrule_count(r, CHECKRULE_CRITICAL),
+	    checkrule_count(r, CHECKRULE_WARNING), checkrule_count(r, CHECKRULE_INFO), r->dropped);
+	for (int d = 1; d <= CHECKRULE_DIMS && !r->aborted; d++) {
+		int first = 1;
+
+		rc |= strbuf_printf(out, "%s{\"id\":%d,\"name\":", d > 1 ? "," : "", d);
+		rc |= json_str(out, checkrule_dim_name((enum checkrule_dim)d));
+		rc |= strbuf_puts(out, ",\"title\":");
+		rc |= json_str(out, checkrule_dim_title((enum checkrule_dim)d));
+		rc |= strbuf_printf(out, ",\"checked\":%s,\"facts\":{",
+		                    dim_checked(r, (enum checkrule_dim)d) ? "true" : "false");
+		for (unsigned i = 0; i < r->n_facts; i++) {
+			if ((int)r->facts[i].dim != d)
+				continue;
+			rc |= strbuf_puts(out, first ? "" : ",");
+			first = 0;
+			rc |= json_str(out, r->facts[i].key);
+			rc |= strbuf_puts(out, ":");
+			rc |= json_str(out, r->facts[i].value);
+		}
+		rc |= strbuf_puts(out, "},\"findings\":[");
+		first = 1;
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct checkrule_finding *f = &r->f[i];
+
+			if ((int)f->dim != d)
+				continue;
+			rc |= strbuf_puts(out, first ? "{\"code\":" : ",{\"code\":");
+			first = 0;
+			rc |= json_str(out, checkrule_code_name(f->code));
+			rc |= strbuf_puts(out, ",\"severity\":");
+			rc |= json_str(out, checkrule_sev_name(checkrule_code_sev(f->code)));
+			rc |= strbuf_puts(out, ",\"message\":");
+			rc |= json_str(out, f->msg);
+			rc |= strbuf_puts(out, ",\"hint\":");
+			rc |= json_str(out, checkrule_code_hint(f->code));
+			rc |= strbuf_puts(out, "}");
+		}
+		rc |= strbuf_puts(out, "]}");
+	}
+	rc |= strbuf_puts(out, "]}\n");
+	return rc ? -1 : 0;
+}

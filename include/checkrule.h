@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MTASTSD_CHECKRULE_H
+#define MTASTSD_CHECKRULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cacherec.h"
+#include "dane.h"
+#include "dname.h"
+#include "sts.h"
+#include "stspolicy.h"
+#include "stsrecord.h"
+#include "strbuf.h"
+
+#define CHECKRULE_DIMS 9            /**< dimensions of a check, numbered 1..9 as in the man page */
+#define CHECKRULE_FINDINGS_MAX 64   /**< findings kept per report (more: r->dropped counts them) */
+#define CHECKRULE_FACTS_MAX 64      /**< facts kept per report */
+#define CHECKRULE_MSG_MAX 400       /**< one message or fact value, NUL included */
+#define CHECKRULE_KEY_MAX 24        /**< one fact key, NUL included */
+#define CHECKRULE_OUT_MAX 262144    /**< cap on a rendered report (text or JSON) */
+#define CHECKRULE_MAX_AGE_DAY 86400 /**< max_age below this: warning */
+#define CHECKRULE_MAX_AGE_WEEK 604800   /**< max_age below this in enforce: info */
+#define CHECKRULE_SCORE_WARNING 10      /**< points a warning costs */
+#define CHECKRULE_SCORE_CRITICAL 20     /**< points a critical finding costs */
+#define CHECKRULE_SCORE_CRITICAL_CAP 40 /**< the score never exceeds this with a critical */
+
+/** Severity of a finding. */
+enum checkrule_sev {
+	CHECKRULE_INFO = 0, /**< worth knowing; does not count in the score */
+	CHECKRULE_WARNING,  /**< works, but weaker or fragile than it should be */
+	CHECKRULE_CRITICAL, /**< senders will not apply the policy as meant, or mail fails */
+};
+
+/** The dimensions (the numbering is part of the interface). */
+enum checkrule_dim {
+	CHECKRULE_DIM_RECORD = 1, /**< _mta-sts TXT record */
+	CHECKRULE_DIM_FETCH,      /**< HTTPS fetch of the policy */
+	CHECKRULE_DIM_POLICY,     /**< policy syntax and values */
+	CHECKRULE_DIM_CERT,       /**< certificate of mta-sts.DOMAIN */
+	CHECKRULE_DIM_MX,         /**< MX hosts against the policy's patterns */
+	CHECKRULE_DIM_SMTP,       /**< STARTTLS of each MX */
+	CHECKRULE_DIM_TLSRPT,     /**< _smtp._tls TXT record */
+	CHECKRULE_DIM_DANE,       /**< DANE of the MX hosts */
+	CHECKRULE_DIM_CACHE,      /**< what this sender's daemon has cached */
+};
+
+/** Finding codes; their names (checkrule_code_name()) are the stable interface. */
+enum checkrule_code {
+	CHECKRULE_NOT_CHECKED = 0,    /**< the dimension was not checked (with the reason) */
+	CHECKRULE_MISSING_RECORD,     /**< no STSv1 TXT record */
+	CHECKRULE_MULTIPLE_RECORDS,   /**< more than one STSv1 record */
+	CHECKRULE_RECORD_SYNTAX,      /**< the STSv1 record does not parse */
+	CHECKRULE_ID_SYNTAX,          /**< its id is not 1-32 letters/digits */
+	CHECKRULE_RECORD_LOOKUP,      /**< the TXT lookup failed */
+	CHECKRULE_RECORD_EXTENSION,   /**< extension fields in the record */
+	CHECKRULE_FETCH_FAILED,       /**< no HTTP response, or a status other than 200 and 3xx */
+	CHECKRULE_REDIRECT,           /**< a 3xx answer */
+	CHECKRULE_CONTENT_TYPE,       /**< media type not text/plain */
+	CHECKRULE_TOO_LARGE,          /**< body over 64 KiB */
+	CHECKRULE_POLICY_SYNTAX,      /**< stspolicy_parse() rejects the body */
+	CHECKRULE_MODE_NONE,          /**< mode none */
+	CHECKRULE_MODE_TESTING,       /**< mode testing */
+	CHECKRULE_MAX_AGE_SHORT,      /**< max_age under a day */
+	CHECKRULE_MAX_AGE_BELOW_WEEK, /**< enforce with max_age under a week */
+	CHECKRULE_UNKNOWN_KEY,        /**< keys the policy grammar does not define */
+	CHECKRULE_MX_NO_MATCH,        /**< no MX host matches a pattern */
+	CHECKRULE_MX_PARTIAL_MATCH,   /**< some MX hosts match no pattern */
+	CHECKRULE_MX_PATTERN_UNUSED,  /**< a pattern matches no MX host */
+	CHECKRULE_NULL_MX,            /**< no mail host at all (null MX, no such domain) */
+	CHECKRULE_MX_LOOKUP,          /**< the MX lookup failed */
+	CHECKRULE_TLSRPT_MISSING,     /**< no TLSRPTv1 record */
+	CHECKRULE_TLSRPT_MULTIPLE,    /**< more than one TLSRPTv1 record */
+	CHECKRULE_TLSRPT_SYNTAX,      /**< the TLSRPTv1 record or a rua URI is invalid */
+	CHECKRULE_TLSRPT_LOOKUP,      /**< the TXT lookup failed */
+	CHECKRULE_CACHE_STALE_ID,     /**< the cached id is not the one published */
+	CHECKRULE_CACHE_EXPIRED,      /**< the cached policy has expired */
+	CHECKRULE_CACHE_NONE,         /**< nothing cached for the domain */
+	CHECKRULE_CACHE_UNAVAILABLE,  /**< the cache could not be read */
+};
+#define CHECKRULE_CODE_N (CHECKRULE_CACHE_UNAVAILABLE + 1) /**< count of enum checkrule_code */
+
+/** One finding. */
+struct checkrule_finding {
+	enum checkrule_dim dim;      /**< where it is reported */
+	enum checkrule_code code;    /**< what */
+	char msg[CHECKRULE_MSG_MAX]; /**< details, printable ASCII only */
+};
+
+/** One fact shown in a dimension (what was found, not a judgement). */
+struct checkrule_fact {
+	enum checkrule_dim dim;        /**< where it is shown */
+	char key[CHECKRULE_KEY_MAX];   /**< name, [a-z_] */
+	char value[CHECKRULE_MSG_MAX]; /**< value, printable ASCII only */
+};
+
+/** A check report: caller storage, filled by the classifiers below. */
+struct checkrule_report {
+	char domain[DNAME_MAX + 1];                         /**< domain checked */
+	int aborted;                                        /**< the check could not run */
+	char abort_why[CHECKRULE_MSG_MAX];                  /**< why (with aborted) */
+	unsigned n;                                         /**< findings */
+	struct checkrule_finding f[CHECKRULE_FINDINGS_MAX]; /**< in the order found */
+	unsigned n_facts;                                   /**< facts */
+	struct checkrule_fact facts[CHECKRULE_FACTS_MAX];   /**< in the order found */
+	unsigned dropped;                                   /**< findings/facts over the caps */
+};
+
+/**
+ * Start an empty report. @param r caller storage @param domain normalised domain (copied)
+ */
+void checkrule_init(struct checkrule_report *r, const char *domain);
+
+/**
+ * The check itself could not run (bad argument, no resolver): exit status 3.
+ * @param r report @param why reason (copied)
+ */
+void checkrule_abort(struct checkrule_report *r, const char *why);
+
+/**
+ * A dimension was not checked (not implemented yet, disabled, or nothing to check it with).
+ * @param r report @param dim dimension @param why reason (copied)
+ */
+void checkrule_not_checked(struct checkrule_report *r, enum checkrule_dim dim, const char *why);
+
+/**
+ * Dimension 1: the raw answer to TXT _mta-sts.<domain> (RFC 8461 s3.1, read exactly as sts.c
+ * reads it: records not beginning with v=STSv1 are ignored, exactly one must remain and parse).
+ * @param r report @param msg response (borrowed) or NULL when the lookup failed
+ * @param len its length @param why failure text when msg is NULL
+ * @param out the published record when 1 is returned
+ * @return 1 if exactly one valid STSv1 record is published, else 0
+ */
+int checkrule_record(struct checkrule_report *r, const uint8_t *msg, size_t len, const char *why,
+                     struct stsrecord *out);
+
+/**
+ * Dimension 2: the HTTPS fetch (RFC 8461 s3.3). resp NULL: no fetch was made because the
+ * policy host has no address (addr_why tells why, NULL: no A/AAAA record).
+ * @param r report @param resp what the fetcher returned (borrowed), or NULL
+ * @param addr_why address lookup failure text, or NULL
+ * @return 1 if a body came with status 200 (checkrule_policy() should judge it), else 0
+ */
+int checkrule_fetch(struct checkrule_report *r, const struct sts_response *resp,
+                    const char *addr_why);
+
+/**
+ * Dimension 3: the policy body (RFC 8461 s3.2) through stspolicy_parse(), then its values.
+ * @param r report @param body bytes (borrowed) @param len length @param out the policy when
+ * 1 is returned @return 1 if the policy is valid, else 0
+ */
+int checkrule_policy(struct checkrule_report *r, const char *body, size_t len,
+                     struct stspolicy *out);
+
+/**
+ * Dimension 5: the MX set the daemon's DNS machine (dane.c) resolved against the patterns,
+ * under the daemon's one-label rule (stspolicy_mx_match(), RFC 8461 s4.1).
+ * @param r report @param pol valid policy, or NULL when none was fetched
+ * @param d the MX record of the destination (mx_known 0: the MX lookup failed)
+ */
+void checkrule_mx(struct checkrule_report *r, const struct stspolicy *pol, const struct danerec *d);
+
+/**
+ * Dimension 7: the raw answer to TXT _smtp._tls.<domain> (RFC 8460 s3): exactly one record
+ * beginning v=TLSRPTv1, with rua= URIs that are mailto: or https:.
+ * @param r report @param msg response (borrowed) or NULL when the lookup failed
+ * @param len its length @param why failure text when msg is NULL
+ */
+void checkrule_tlsrpt(struct checkrule_report *r, const uint8_t *msg, size_t len, const char *why);
+
+/**
+ * Check one TLS-RPT record (RFC 8460 s3) that begins with v=TLSRPTv1.
+ * @param p record bytes @param len length @param why reason on failure (static or in buf)
+ * @param buf room for a reason naming a bad URI @param bufsz its size
+ * @return 1 valid, 0 invalid
+ */
+int checkrule_tlsrpt_valid(const char *p, size_t len, const char **why, char *buf, size_t bufsz);
+
+/**
+ * Dimension 9: what this sender's daemon has cached, against the id published now.
+ * @param r report @param unavailable why the cache could not be read, or NULL
+ * @param rec the domain's cache record, or NULL when there is none
+ * @param published the id DNS publishes now, or NULL when no valid record is published
+ * @param now current time
+ */
+void checkrule_cache(struct checkrule_report *r, const char *unavailable,
+                     const struct cacherec *rec, const char *published, int64_t now);
+
+/**
+ * The score: 100 - CHECKRULE_SCORE_WARNING per warning - CHECKRULE_SCORE_CRITICAL per
+ * critical, at least 0; with any critical at most CHECKRULE_SCORE_CRITICAL_CAP; info counts
+ * nothing. An aborted check scores 0.
+ * @param r report @return 0..100
+ */
+unsigned checkrule_score(const struct checkrule_report *r);
+
+/**
+ * @param r report @return exit status: 3 aborted, 2 a critical finding, 1 a warning, 0 none
+ */
+int checkrule_exit(const struct checkrule_report *r);
+
+/** @param r report @param sev severity @return findings of that severity */
+unsigned checkrule_count(const struct checkrule_report *r, enum checkrule_sev sev);
+
+/** @param c code @return its stable name ("missing_record", ...) */
+const char *checkrule_code_name(enum checkrule_code c);
+/** @param c code @return its severity */
+enum checkrule_sev checkrule_code_sev(enum checkrule_code c);
+/** @param c code @return its one-line fix hint */
+const char *checkrule_code_hint(enum checkrule_code c);
+/** @param s severity @return "info", "warning" or "critical" */
+const char *checkrule_sev_name(enum checkrule_sev s);
+/** @param d dimension @return its short name ("record", "policy_fetch", ...) */
+const char *checkrule_dim_name(enum checkrule_dim d);
+/** @param d dimension @return its title for the text report */
+const char *checkrule_dim_title(enum checkrule_dim d);
+
+/**
+ * Render the report as text, grouped by dimension, then the score.
+ * @param r report @param out buffer (appended to; its cap should be >= CHECKRULE_OUT_MAX)
+ * @return 0, or -1 if out's cap was reached
+ */
+int checkrule_text(const struct checkrule_report *r, struct strbuf *out);
+
+/**
+ * Render the report as one JSON object (schema in mta-stsctl(1)), newline-terminated.
+ * @param r report @param out buffer (appended to) @return 0, or -1 if out's cap was reached
+ */
+int checkrule_json(const struct checkrule_report *r, struct strbuf *out);
+
+#endif

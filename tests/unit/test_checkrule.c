@@ -1,0 +1,722 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for checkrule.c: each finding's classification from raw inputs (TXT answers in
+ * wire format from dnsworld.h, fetch results as struct sts_response, policy bodies, MX records
+ * as dane.c leaves them, cache records), the code table, the score and exit rules, the TLS-RPT
+ * record grammar, and the text and JSON renderings (the JSON schema is pinned byte for byte).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "checkrule.h"
+#include "dnspkt.h"
+#include "dnsworld.h"
+
+#define T0 1700000000
+
+static const struct zrr rrs[] = {
+    {"_mta-sts.ok.test", DNSMSG_TXT, 300, "v=STSv1; id=20240101;"},
+    {"_mta-sts.ok.test", DNSMSG_TXT, 300, "v=spf1 -all"},
+    {"_mta-sts.two.test", DNSMSG_TXT, 300, "v=STSv1; id=1;"},
+    {"_mta-sts.two.test", DNSMSG_TXT, 300, "v=STSv1; id=2;"},
+    {"_mta-sts.order.test", DNSMSG_TXT, 300, "id=1; v=STSv1;"},
+    {"_mta-sts.case.test", DNSMSG_TXT, 300, "v=stsv1; id=1;"},
+    {"_mta-sts.noid.test", DNSMSG_TXT, 300, "v=STSv1; x=1;"},
+    {"_mta-sts.badid.test", DNSMSG_TXT, 300, "v=STSv1; id=a_b;"},
+    {"_mta-sts.longid.test", DNSMSG_TXT, 300, "v=STSv1; id=123456789012345678901234567890123;"},
+    {"_mta-sts.ext.test", DNSMSG_TXT, 60, "v=STSv1; id=7; |note=hi; more=1"},
+    {"_mta-sts.other.test", DNSMSG_TXT, 300, "hello"},
+    {"_mta-sts.nodata.test", DNSMSG_A, 300, "192.0.2.1"},
+    {"_mta-sts.cn.test", DNSMSG_CNAME, 300, "_mta-sts.ok.test"},
+    {"_smtp._tls.ok.test", DNSMSG_TXT, 300, "v=TLSRPTv1; rua=mailto:r@ok.test"},
+    {"_smtp._tls.two.test", DNSMSG_TXT, 300, "v=TLSRPTv1; rua=mailto:a@two.test"},
+    {"_smtp._tls.two.test", DNSMSG_TXT, 300, "v=TLSRPTv1; rua=mailto:b@two.test"},
+    {"_smtp._tls.bad.test", DNSMSG_TXT, 300, "v=TLSRPTv1; rua=ftp://x.test/"},
+    {"_smtp._tls.case.test", DNSMSG_TXT, 300, "v=tlsrptv1; rua=mailto:r@case.test"},
+    {"_smtp._tls.other.test", DNSMSG_TXT, 300, "v=spf1 -all"},
+    {NULL, 0, 0, NULL},
+};
+
+static struct pkt pk;
+
+/* The world's answer to (name, type), as the resolver would hand it over. */
+static const uint8_t *
+ask(const char *name, uint16_t type, size_t *len)
+{
+	struct world w = {.rrs = rrs};
+
+	assert_int_equal(world_reply(&w, name, type, &pk), WORLD_ANSWER);
+	*len = pk.n;
+	return pk.b;
+}
+
+/* The codes of r, "code" or "code@dim", space-separated, in order. */
+static const char *
+codes(const struct checkrule_report *r)
+{
+	static char s[2048];
+	size_t n = 0;
+
+	s[0] = '\0';
+	for (unsigned i = 0; i < r->n; i++) {
+		int w = snprintf(s + n, sizeof(s) - n, "%s%s", n ? " " : "",
+		                 checkrule_code_name(r->f[i].code));
+		assert_true(w > 0 && (size_t)w < sizeof(s) - n);
+		n += (size_t)w;
+	}
+	return s;
+}
+
+static const char *
+factv(const struct checkrule_report *r, const char *key)
+{
+	for (unsigned i = 0; i < r->n_facts; i++)
+		if (strcmp(r->facts[i].key, key) == 0)
+			return r->facts[i].value;
+	return NULL;
+}
+
+/* ---- dimension 1 ---- */
+
+static void
+test_record(void **state)
+{
+	static const struct {
+		const char *domain;
+		int valid;
+		const char *want;
+	} cases[] = {
+	    {"ok.test", 1, ""},
+	    {"cn.test", 1, ""},
+	    {"two.test", 0, "multiple_records"},
+	    {"order.test", 0, "record_syntax"},
+	    {"case.test", 0, "record_syntax"},
+	    {"noid.test", 0, "record_syntax"},
+	    {"badid.test", 0, "id_syntax"},
+	    {"longid.test", 0, "id_syntax"},
+	    {"ext.test", 1, "record_extension"},
+	    {"other.test", 0, "missing_record"},
+	    {"nodata.test", 0, "missing_record"},
+	    {"absent.test", 0, "missing_record"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		struct stsrecord rec;
+		char q[300];
+		size_t len;
+		const uint8_t *m;
+
+		snprintf(q, sizeof(q), "_mta-sts.%s", cases[i].domain);
+		m = ask(q, DNSMSG_TXT, &len);
+		checkrule_init(&r, cases[i].domain);
+		assert_int_equal(checkrule_record(&r, m, len, NULL, &rec), cases[i].valid);
+		if (strcmp(codes(&r), cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].domain, codes(&r),
+			         cases[i].want);
+		for (unsigned k = 0; k < r.n; k++)
+			assert_int_equal(r.f[k].dim, CHECKRULE_DIM_RECORD);
+	}
+}
+
+static void
+test_record_details(void **state)
+{
+	struct checkrule_report r;
+	struct stsrecord rec;
+	size_t len;
+	const uint8_t *m = ask("_mta-sts.ext.test", DNSMSG_TXT, &len);
+
+	(void)state;
+	checkrule_init(&r, "ext.test");
+	assert_int_equal(checkrule_record(&r, m, len, NULL, &rec), 1);
+	assert_string_equal(rec.id, "7");
+	assert_string_equal(factv(&r, "id"), "7");
+	assert_string_equal(factv(&r, "ttl"), "60");
+	assert_string_equal(factv(&r, "record"), "v=STSv1; id=7; note=hi; more=1");
+	assert_string_equal(r.f[0].msg, "extension fields: note, more");
+	/* a failed lookup */
+	checkrule_init(&r, "x.test");
+	assert_int_equal(checkrule_record(&r, NULL, 0, "timed out", &rec), 0);
+	assert_string_equal(codes(&r), "record_lookup_failed");
+	assert_string_equal(r.f[0].msg, "TXT _mta-sts.x.test: timed out");
+	/* SERVFAIL handed over as a message */
+	m = ask("_mta-sts.ok.test", DNSMSG_TXT, &len);
+	pk.b[3] = (uint8_t)((pk.b[3] & 0xf0) | 2);
+	checkrule_init(&r, "ok.test");
+	assert_int_equal(checkrule_record(&r, m, len, NULL, &rec), 0);
+	assert_string_equal(codes(&r), "record_lookup_failed");
+	/* the multiple message counts records */
+	m = ask("_mta-sts.two.test", DNSMSG_TXT, &len);
+	checkrule_init(&r, "two.test");
+	checkrule_record(&r, m, len, NULL, &rec);
+	assert_non_null(strstr(r.f[0].msg, "2 records begin with v=STSv1"));
+}
+
+/* ---- dimension 2 ---- */
+
+static void
+test_fetch(void **state)
+{
+	static const struct {
+		const char *name;
+		struct sts_response resp;
+		int null_resp;
+		int judge;
+		const char *want;
+		const char *msg; /* prefix of the message, or NULL */
+	} cases[] = {
+	    {"ok", {NULL, 200, "text/plain", "x", 1, STS_FETCH_NONE}, 0, 1, "", NULL},
+	    {"charset", {NULL, 200, "text/plain; charset=utf-8", "x", 1, 0}, 0, 1, "", NULL},
+	    {"no address", {NULL, 0, NULL, NULL, 0, 0}, 1, 0, "policy_fetch_failed", "DNS: "},
+	    {"connect",
+	     {"refused", 0, NULL, "", 0, STS_FETCH_CONNECT},
+	     0,
+	     0,
+	     "policy_fetch_failed",
+	     "connect: refused"},
+	    {"tls",
+	     {"bad cert", 0, NULL, "", 0, STS_FETCH_TLS},
+	     0,
+	     0,
+	     "policy_fetch_failed",
+	     "TLS: bad cert"},
+	    {"timeout",
+	     {"slow", 0, NULL, "", 0, STS_FETCH_TIMEOUT},
+	     0,
+	     0,
+	     "policy_fetch_failed",
+	     "timeout: slow"},
+	    {"other",
+	     {"odd", 0, NULL, "", 0, STS_FETCH_ERROR},
+	     0,
+	     0,
+	     "policy_fetch_failed",
+	     "transport: odd"},
+	    {"too large",
+	     {"over", 0, NULL, "", 0, STS_FETCH_TOO_LARGE},
+	     0,
+	     0,
+	     "policy_too_large",
+	     NULL},
+	    {"301", {NULL, 301, "text/html", "", 0, 0}, 0, 0, "policy_redirect", "HTTP status 301"},
+	    {"307", {NULL, 307, NULL, "", 0, 0}, 0, 0, "policy_redirect", NULL},
+	    {"404",
+	     {NULL, 404, "text/plain", "", 0, 0},
+	     0,
+	     0,
+	     "policy_fetch_failed",
+	     "HTTP status 404"},
+	    {"204", {NULL, 204, NULL, "", 0, 0}, 0, 0, "policy_fetch_failed", NULL},
+	    {"html", {NULL, 200, "text/html", "x", 1, 0}, 0, 1, "policy_content_type", NULL},
+	    {"no type", {NULL, 200, NULL, "x", 1, 0}, 0, 1, "policy_content_type", NULL},
+	    {"plainx", {NULL, 200, "text/plainx", "x", 1, 0}, 0, 1, "policy_content_type", NULL},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+
+		checkrule_init(&r, "a.test");
+		assert_int_equal(
+		    checkrule_fetch(&r, cases[i].null_resp ? NULL : &cases[i].resp, NULL),
+		    cases[i].judge);
+		if (strcmp(codes(&r), cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].name, codes(&r),
+			         cases[i].want);
+		if (cases[i].msg != NULL &&
+		    strncmp(r.f[0].msg, cases[i].msg, strlen(cases[i].msg)) != 0)
+			fail_msg("%s: message \"%s\"", cases[i].name, r.f[0].msg);
+	}
+}
+
+/* ---- dimension 3 ---- */
+
+static void
+test_policy(void **state)
+{
+	static const struct {
+		const char *body;
+		int valid;
+		const char *want;
+	} cases[] = {
+	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 604800\n", 1, ""},
+	    {"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 31557600\r\n", 1, ""},
+	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 604799\n", 1,
+	     "max_age_below_week"},
+	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 86400\n", 1,
+	     "max_age_below_week"},
+	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 86399\n", 1, "max_age_short"},
+	    {"version: STSv1\nmode: testing\nmx: a.test\nmax_age: 86400\n", 1, "mode_testing"},
+	    {"version: STSv1\nmode: testing\nmx: a.test\nmax_age: 0\n", 1,
+	     "mode_testing max_age_short"},
+	    {"version: STSv1\nmode: none\nmax_age: 604800\n", 1, "mode_none"},
+	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 604800\ncolor: blue\nx_y: 1\n", 1,
+	     "policy_unknown_key"},
+	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n", 0, "policy_syntax"},
+	    {"version: STSv2\nmode: enforce\nmx: a.test\nmax_age: 86400\n", 0, "policy_syntax"},
+	    {"version: STSv1\nmode: sometimes\nmx: a.test\nmax_age: 86400\n", 0, "policy_syntax"},
+	    {"version: STSv1\nmode: enforce\nmax_age: 86400\n", 0, "policy_syntax"},
+	    {"version: STSv1\nmode: enforce\nmx: a..test\nmax_age: 86400\n", 0, "policy_syntax"},
+	    {"", 0, "policy_syntax"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		struct stspolicy pol;
+
+		checkrule_init(&r, "a.test");
+		assert_int_equal(checkrule_policy(&r, cases[i].body, strlen(cases[i].body), &pol),
+		                 cases[i].valid);
+		if (strcmp(codes(&r), cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, codes(&r), cases[i].want);
+	}
+}
+
+static void
+test_policy_details(void **state)
+{
+	static const char body[] =
+	    "version: STSv1\nmode: enforce\nmx: a.test\nmx: *.b.test\nmax_age: 604800\ncolor: x\n";
+	struct checkrule_report r;
+	struct stspolicy pol;
+
+	(void)state;
+	checkrule_init(&r, "a.test");
+	assert_int_equal(checkrule_policy(&r, body, strlen(body), &pol), 1);
+	assert_string_equal(factv(&r, "mode"), "enforce");
+	assert_string_equal(factv(&r, "max_age"), "604800");
+	assert_string_equal(factv(&r, "mx"), "a.test, *.b.test");
+	assert_string_equal(r.f[0].msg, "keys senders ignore: color");
+}
+
+/* ---- dimension 5 ---- */
+
+static void
+mkdane(struct danerec *d, int known, const char *const *hosts)
+{
+	memset(d, 0, sizeof(*d));
+	d->mx_known = known;
+	for (; hosts != NULL && *hosts != NULL; hosts++)
+		snprintf(d->hosts[d->n_hosts++], sizeof(d->hosts[0]), "%s", *hosts);
+	snprintf(d->why, sizeof(d->why), "%s", known ? "null MX (RFC 7505)" : "MX lookup failed");
+}
+
+static void
+test_mx(void **state)
+{
+	static const char *const one[] = {"mail.a.test", NULL};
+	static const char *const deep[] = {"x.mx.a.test", "y.z.mx.a.test", NULL};
+	static const char *const other[] = {"mx.b.test", NULL};
+	static const char *const none[] = {NULL};
+	static const struct {
+		const char *policy;
+		int known;
+		const char *const *hosts;
+		const char *want;
+	} cases[] = {
+	    {"mx: mail.a.test", 1, one, ""},
+	    {"mx: MAIL.a.test", 1, one, ""},
+	    {"mx: *.a.test", 1, one, ""},
+	    {"mx: *.mx.a.test", 1, deep, "mx_partial_match"}, /* * is one label */
+	    {"mx: *.mx.a.test\nmx: *.z.mx.a.test", 1, deep, ""},
+	    {"mx: mail.a.test", 1, other, "mx_no_match mx_pattern_unused"},
+	    {"mx: *.b.test", 1, one, "mx_no_match mx_pattern_unused"},
+	    {"mx: mail.a.test\nmx: old.a.test", 1, one, "mx_pattern_unused"},
+	    {"mx: mail.a.test", 1, none, "null_mx"},
+	    {"mx: mail.a.test", 0, none, "mx_lookup_failed"},
+	    {NULL, 1, one, "not_checked"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		struct stspolicy pol;
+		struct danerec d;
+		char body[512];
+
+		mkdane(&d, cases[i].known, cases[i].hosts);
+		checkrule_init(&r, "a.test");
+		if (cases[i].policy != NULL) {
+			snprintf(body, sizeof(body),
+			         "version: STSv1\nmode: enforce\n%s\nmax_age: 604800\n",
+			         cases[i].policy);
+			assert_int_equal(stspolicy_parse(body, strlen(body), &pol), STSPOLICY_OK);
+		}
+		checkrule_mx(&r, cases[i].policy != NULL ? &pol : NULL, &d);
+		if (strcmp(codes(&r), cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, codes(&r), cases[i].want);
+	}
+}
+
+static void
+test_mx_details(void **state)
+{
+	static const char *const deep[] = {"x.mx.a.test", "y.z.mx.a.test", NULL};
+	static const char body[] = "version: STSv1\nmode: none\nmax_age: 604800\n";
+	struct checkrule_report r;
+	struct stspolicy pol;
+	struct danerec d;
+	char many[600];
+
+	(void)state;
+	mkdane(&d, 1, deep);
+	/* mode none: the patterns mean nothing */
+	assert_int_equal(stspolicy_parse(body, strlen(body), &pol), STSPOLICY_OK);
+	checkrule_init(&r, "a.test");
+	checkrule_mx(&r, &pol, &d);
+	assert_string_equal(codes(&r), "not_checked");
+	/* the host list names at most 8, then counts */
+	mkdane(&d, 1, NULL);
+	for (unsigned i = 0; i < 12; i++)
+		snprintf(d.hosts[d.n_hosts++], sizeof(d.hosts[0]), "h%u.b.test", i);
+	snprintf(many, sizeof(many),
+	         "version: STSv1\nmode: enforce\nmx: x.test\nmax_age: 604800\n");
+	assert_int_equal(stspolicy_parse(many, strlen(many), &pol), STSPOLICY_OK);
+	checkrule_init(&r, "a.test");
+	checkrule_mx(&r, &pol, &d);
+	assert_string_equal(codes(&r), "mx_no_match mx_pattern_unused");
+	assert_non_null(strstr(r.f[0].msg, "h7.b.test and 4 more"));
+	assert_null(strstr(r.f[0].msg, "h8.b.test"));
+}
+
+/* ---- dimension 7 ---- */
+
+static void
+test_tlsrpt(void **state)
+{
+	static const struct {
+		const char *domain;
+		const char *want;
+	} cases[] = {
+	    {"ok.test", ""},
+	    {"two.test", "tls_rpt_multiple"},
+	    {"bad.test", "tls_rpt_syntax"},
+	    {"case.test", "tls_rpt_syntax"},
+	    {"other.test", "tls_rpt_missing"},
+	    {"absent.test", "tls_rpt_missing"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		char q[300];
+		size_t len;
+		const uint8_t *m;
+
+		snprintf(q, sizeof(q), "_smtp._tls.%s", cases[i].domain);
+		m = ask(q, DNSMSG_TXT, &len);
+		checkrule_init(&r, cases[i].domain);
+		checkrule_tlsrpt(&r, m, len, NULL);
+		if (strcmp(codes(&r), cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].domain, codes(&r),
+			         cases[i].want);
+	}
+	{
+		struct checkrule_report r;
+
+		checkrule_init(&r, "a.test");
+		checkrule_tlsrpt(&r, NULL, 0, "SERVFAIL");
+		assert_string_equal(codes(&r), "tls_rpt_lookup_failed");
+	}
+}
+
+static void
+test_tlsrpt_grammar(void **state)
+{
+	static const struct {
+		const char *rec;
+		int ok;
+	} cases[] = {
+	    {"v=TLSRPTv1; rua=mailto:a@b.test", 1},
+	    {"v=TLSRPTv1;rua=mailto:a@b.test;", 1},
+	    {"v=TLSRPTv1 ; rua=mailto:a@b.test , https://r.b.test/x", 1},
+	    {"v=TLSRPTv1; rua=https://r.b.test/x; ext=1", 1},
+	    {"v=TLSRPTv1; rua=MAILTO:a@b.test", 1},
+	    {"v=TLSRPTv1", 0},                              /* no rua */
+	    {"v=TLSRPTv1; ext=1", 0},                       /* no rua */
+	    {"v=TLSRPTv1; rua=", 0},                        /* empty URI */
+	    {"v=TLSRPTv1; rua=mailto:", 0},                 /* no address */
+	    {"v=TLSRPTv1; rua=mailto:b.test", 0},           /* no @ */
+	    {"v=TLSRPTv1; rua=mailto:a@", 0},               /* nothing after @ */
+	    {"v=TLSRPTv1; rua=http://r.b.test/", 0},        /* not https */
+	    {"v=TLSRPTv1; rua=https:///x", 0},              /* no host */
+	    {"v=TLSRPTv1; rua=mailto:a@b.test,ftp://x", 0}, /* the second URI */
+	    {"v=TLSRPTv1; rua=mailto:a@b.test; rua=mailto:c@d.test", 0},
+	    {"v=TLSRPTv1; garbage", 0},
+	    {"v=TLSRPTv10; rua=mailto:a@b.test", 0},
+	    {"v=TLSRPTv1 rua=mailto:a@b.test", 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		char buf[200];
+		int got = checkrule_tlsrpt_valid(cases[i].rec, strlen(cases[i].rec), &why, buf,
+		                                 sizeof(buf));
+
+		if (got != cases[i].ok)
+			fail_msg("\"%s\": got %d (%s)", cases[i].rec, got, why ? why : "");
+		if (!got)
+			assert_non_null(why);
+	}
+}
+
+/* ---- dimension 9 ---- */
+
+static void
+mkrec(struct cacherec *c, const char *id, int64_t fetched, uint32_t max_age)
+{
+	static const char body[] = "version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 86400\n";
+	struct stspolicy p;
+
+	cacherec_init(c);
+	assert_int_equal(stspolicy_parse(body, strlen(body), &p), STSPOLICY_OK);
+	p.max_age = max_age;
+	cacherec_on_fetch_ok(c, &p, id, fetched);
+}
+
+static void
+test_cache(void **state)
+{
+	struct checkrule_report r;
+	struct cacherec c;
+
+	(void)state;
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, "cache_dir /x: data.mdb: No such file", NULL, "1", T0);
+	assert_string_equal(codes(&r), "cache_unavailable");
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, NULL, NULL, "1", T0);
+	assert_string_equal(codes(&r), "cache_none");
+	mkrec(&c, "1", T0 - 100, 86400);
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, NULL, &c, "1", T0);
+	assert_string_equal(codes(&r), "");
+	assert_string_equal(factv(&r, "id"), "1");
+	assert_string_equal(factv(&r, "mode"), "enforce");
+	assert_string_equal(factv(&r, "fetched"), "2023-11-14T22:11:40Z");
+	assert_string_equal(factv(&r, "expires"), "2023-11-15T22:11:40Z");
+	assert_string_equal(factv(&r, "state"), "policy applies");
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, NULL, &c, "2", T0);
+	assert_string_equal(codes(&r), "cache_stale_id");
+	assert_string_equal(r.f[0].msg, "cached id 1, published id 2: the daemon applies the older "
+	                                "policy until it sees the new id");
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, NULL, &c, NULL, T0);
+	assert_string_equal(codes(&r), "cache_stale_id");
+	mkrec(&c, "1", T0 - 100, 50);
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, NULL, &c, "1", T0);
+	assert_string_equal(codes(&r), "cache_expired");
+	/* "no policy" remembered: nothing cached to compare */
+	cacherec_init(&c);
+	cacherec_on_no_policy(&c, T0, 300);
+	checkrule_init(&r, "a.test");
+	checkrule_cache(&r, NULL, &c, NULL, T0);
+	assert_string_equal(codes(&r), "cache_none");
+	assert_non_null(strstr(factv(&r, "state"), "no policy, remembered until"));
+}
+
+/* ---- table, score, exit ---- */
+
+static void
+test_table(void **state)
+{
+	(void)state;
+	for (int c = 0; c < CHECKRULE_CODE_N; c++) {
+		const char *n = checkrule_code_name((enum checkrule_code)c);
+
+		assert_non_null(n);
+		assert_true(strlen(n) > 0);
+		assert_true(strspn(n, "abcdefghijklmnopqrstuvwxyz_") == strlen(n));
+		assert_true(strlen(checkrule_code_hint((enum checkrule_code)c)) > 0);
+		for (int d = 0; d < c; d++)
+			assert_string_not_equal(n, checkrule_code_name((enum checkrule_code)d));
+	}
+	/* the severities the man page documents */
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MISSING_RECORD), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MODE_NONE), CHECKRULE_WARNING);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MODE_TESTING), CHECKRULE_INFO);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_PARTIAL_MATCH), CHECKRULE_WARNING);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_NO_MATCH), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_TLSRPT_MISSING), CHECKRULE_WARNING);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_CACHE_STALE_ID), CHECKRULE_INFO);
+	assert_string_equal(checkrule_dim_name(CHECKRULE_DIM_CACHE), "cache");
+	assert_string_equal(checkrule_dim_name((enum checkrule_dim)0), "unknown");
+	assert_string_equal(checkrule_dim_name((enum checkrule_dim)10), "unknown");
+}
+
+/* A report with w warnings, c criticals and i infos. */
+static void
+mkreport(struct checkrule_report *r, unsigned w, unsigned c, unsigned i)
+{
+	checkrule_init(r, "a.test");
+	for (unsigned k = 0; k < w; k++)
+		checkrule_tlsrpt(r, NULL, 0, "x"); /* tls_rpt_lookup_failed: warning */
+	for (unsigned k = 0; k < c; k++)
+		checkrule_fetch(r, NULL, NULL); /* policy_fetch_failed: critical (+ a fact) */
+	for (unsigned k = 0; k < i; k++)
+		checkrule_not_checked(r, CHECKRULE_DIM_DANE, "later");
+}
+
+static void
+test_score(void **state)
+{
+	static const struct {
+		unsigned w, c, i, score;
+		int exit;
+	} cases[] = {
+	    {0, 0, 0, 100, 0}, {0, 0, 5, 100, 0}, {1, 0, 3, 90, 1}, {3, 0, 0, 70, 1},
+	    {9, 0, 0, 10, 1},  {10, 0, 0, 0, 1},  {12, 0, 0, 0, 1}, {0, 1, 0, 40, 2},
+	    {1, 1, 0, 40, 2},  {3, 1, 0, 40, 2},  {4, 1, 0, 40, 2}, {5, 1, 0, 30, 2},
+	    {0, 2, 0, 40, 2},  {0, 3, 0, 40, 2},  {0, 4, 0, 20, 2}, {0, 5, 0, 0, 2},
+	    {2, 4, 0, 0, 2},
+	};
+	struct checkrule_report r;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		mkreport(&r, cases[k].w, cases[k].c, cases[k].i);
+		assert_int_equal(checkrule_count(&r, CHECKRULE_WARNING), cases[k].w);
+		assert_int_equal(checkrule_count(&r, CHECKRULE_CRITICAL), cases[k].c);
+		if (checkrule_score(&r) != cases[k].score || checkrule_exit(&r) != cases[k].exit)
+			fail_msg("w=%u c=%u: score %u exit %d, want %u %d", cases[k].w, cases[k].c,
+			         checkrule_score(&r), checkrule_exit(&r), cases[k].score,
+			         cases[k].exit);
+	}
+	mkreport(&r, 0, 0, 0);
+	checkrule_abort(&r, "no resolver");
+	assert_int_equal(checkrule_score(&r), 0);
+	assert_int_equal(checkrule_exit(&r), 3);
+}
+
+static void
+test_caps(void **state)
+{
+	struct checkrule_report r;
+	char big[2000];
+
+	(void)state;
+	/* findings over the cap are counted, not kept */
+	checkrule_init(&r, "a.test");
+	for (unsigned k = 0; k < CHECKRULE_FINDINGS_MAX + 3; k++)
+		checkrule_not_checked(&r, CHECKRULE_DIM_DANE, "x");
+	assert_int_equal(r.n, CHECKRULE_FINDINGS_MAX);
+	assert_int_equal(r.dropped, 3);
+	/* a long message ends "...", and peer bytes become '?' */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[0] = '\033';
+	big[1] = '\n';
+	checkrule_init(&r, "a.test");
+	checkrule_not_checked(&r, CHECKRULE_DIM_DANE, big);
+	assert_int_equal(strlen(r.f[0].msg), CHECKRULE_MSG_MAX - 1);
+	assert_memory_equal(r.f[0].msg, "??aaa", 5);
+	assert_string_equal(r.f[0].msg + CHECKRULE_MSG_MAX - 4, "...");
+}
+
+/* ---- renderings ---- */
+
+static void
+test_json_schema(void **state)
+{
+	static const char want[] =
+	    "{\"domain\":\"a.test\",\"status\":\"ok\",\"error\":null,\"score\":90,\"exit\":1,"
+	    "\"counts\":{\"critical\":0,\"warning\":1,\"info\":1},\"dropped\":0,\"dimensions\":["
+	    "{\"id\":1,\"name\":\"record\",\"title\":\"TXT record _mta-sts\",\"checked\":true,"
+	    "\"facts\":{\"name\":\"_mta-sts.a.test\"},\"findings\":[]},"
+	    "{\"id\":2,\"name\":\"policy_fetch\",\"title\":\"Policy fetch\",\"checked\":true,"
+	    "\"facts\":{},\"findings\":[]},"
+	    "{\"id\":3,\"name\":\"policy_syntax\",\"title\":\"Policy syntax\",\"checked\":true,"
+	    "\"facts\":{},\"findings\":[]},"
+	    "{\"id\":4,\"name\":\"certificate\",\"title\":\"Certificate of mta-sts host\","
+	    "\"checked\":false,\"facts\":{},\"findings\":[{\"code\":\"not_checked\",\"severity\":"
+	    "\"info\",\"message\":\"say \\\"later\\\" \\\\ soon\",\"hint\":\"nothing to fix: this "
+	    "part was not examined\"}]},"
+	    "{\"id\":5,\"name\":\"mx_coverage\",\"title\":\"MX coverage\",\"checked\":true,"
+	    "\"facts\":{},\"findings\":[]},"
+	    "{\"id\":6,\"name\":\"smtp_starttls\",\"title\":\"MX STARTTLS\",\"checked\":true,"
+	    "\"facts\":{},\"findings\":[]},"
+	    "{\"id\":7,\"name\":\"tls_rpt\",\"title\":\"TLS-RPT record _smtp._tls\",\"checked\":"
+	    "true,\"facts\":{\"name\":\"_smtp._tls.a.test\"},\"findings\":[{\"code\":"
+	    "\"tls_rpt_lookup_failed\",\"severity\":\"warning\",\"message\":\"TXT "
+	    "_smtp._tls.a.test:"
+	    " x\",\"hint\":\"make the domain's name servers answer TXT queries for "
+	    "_smtp._tls.DOMAIN\"}]},"
+	    "{\"id\":8,\"name\":\"dane\",\"title\":\"DANE\",\"checked\":true,\"facts\":{},"
+	    "\"findings\":[]},"
+	    "{\"id\":9,\"name\":\"cache\",\"title\":\"This sender's cache\",\"checked\":true,"
+	    "\"facts\":{},\"findings\":[]}]}\n";
+	static const char aborted[] =
+	    "{\"domain\":\"a.test\",\"status\":\"error\",\"error\":\"no resolver\",\"score\":0,"
+	    "\"exit\":3,\"counts\":{\"critical\":0,\"warning\":0,\"info\":0},\"dropped\":0,"
+	    "\"dimensions\":[]}\n";
+	struct checkrule_report r;
+	struct stsrecord rec;
+	struct strbuf sb;
+
+	(void)state;
+	checkrule_init(&r, "a.test");
+	/* a fact without a finding: the name of the record */
+	checkrule_record(&r, NULL, 0, "x", &rec);
+	r.n = 0; /* keep the fact, drop the finding */
+	checkrule_not_checked(&r, CHECKRULE_DIM_CERT, "say \"later\" \\ soon");
+	checkrule_tlsrpt(&r, NULL, 0, "x");
+	strbuf_init(&sb, CHECKRULE_OUT_MAX);
+	assert_int_equal(checkrule_json(&r, &sb), 0);
+	assert_string_equal(sb.data, want);
+	strbuf_reset(&sb);
+	checkrule_init(&r, "a.test");
+	checkrule_abort(&r, "no resolver");
+	assert_int_equal(checkrule_json(&r, &sb), 0);
+	assert_string_equal(sb.data, aborted);
+	strbuf_fini(&sb);
+}
+
+static void
+test_text(void **state)
+{
+	struct checkrule_report r;
+	struct strbuf sb;
+
+	(void)state;
+	checkrule_init(&r, "a.test");
+	checkrule_tlsrpt(&r, NULL, 0, "x");
+	checkrule_not_checked(&r, CHECKRULE_DIM_DANE, "later");
+	strbuf_init(&sb, CHECKRULE_OUT_MAX);
+	assert_int_equal(checkrule_text(&r, &sb), 0);
+	assert_non_null(strstr(sb.data, "check: a.test\n\n[1] TXT record _mta-sts\n  ok\n"));
+	assert_non_null(strstr(sb.data,
+	                       "[7] TLS-RPT record _smtp._tls\n"
+	                       "    name: _smtp._tls.a.test\n"
+	                       "  warning  tls_rpt_lookup_failed: TXT _smtp._tls.a.test: x\n"
+	                       "           fix: make the domain's name servers"));
+	assert_non_null(strstr(sb.data, "[8] DANE\n  info     not_checked: later\n\n[9]"));
+	assert_non_null(strstr(sb.data, "\nscore: 90/100 (0 critical, 1 warning, 1 info)\n"));
+	/* the cap is an error, not a cut */
+	strbuf_fini(&sb);
+	strbuf_init(&sb, 100);
+	assert_int_equal(checkrule_text(&r, &sb), -1);
+	strbuf_fini(&sb);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_record),         cmocka_unit_test(test_record_details),
+	    cmocka_unit_test(test_fetch),          cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_policy_details), cmocka_unit_test(test_mx),
+	    cmocka_unit_test(test_mx_details),     cmocka_unit_test(test_tlsrpt),
+	    cmocka_unit_test(test_tlsrpt_grammar), cmocka_unit_test(test_cache),
+	    cmocka_unit_test(test_table),          cmocka_unit_test(test_score),
+	    cmocka_unit_test(test_caps),           cmocka_unit_test(test_json_schema),
+	    cmocka_unit_test(test_text),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
