@@ -7,11 +7,12 @@
  * URIs are given, zone-file lines (TTL STSGEN_TTL, strings split at 255 bytes) and advice.
  * Input goes through the daemon's own rules: dname_normalize() for the domain and each mx
  * pattern ("*." only as the whole first label, as stspolicy.c reads it), the max_age range of
- * stspolicy.h; and every output is parsed back with stsrecord_parse() and stspolicy_parse()
- * before it is returned, so we never hand out what we would refuse to read. Report URIs are
- * checked here (no TLS-RPT parser exists in the project): mailto:local@host or
- * https://host[:port][/...], host a valid name, no byte a TXT string or the rua list cannot
- * carry. Limits: STSPOLICY_MAX_MX patterns, STSGEN_RUA_MAX URIs of STSGEN_URI_MAX bytes.
+ * stspolicy.h; and every output is parsed back with stsrecord_parse(), stspolicy_parse() and
+ * checkrule_tlsrpt_valid() before it is returned, so we never hand out what we would refuse
+ * to read. Each report URI is also checked here, stricter, to name the bad argument:
+ * mailto:local@host or https://host[:port][/...], host a valid name, no byte a TXT string or the
+ * rua list cannot carry. Limits: STSPOLICY_MAX_MX patterns, STSGEN_RUA_MAX URIs of STSGEN_URI_MAX
+ * bytes.
  */
 #include "stsgen.h"
 
