@@ -536,7 +536,8 @@ checkrule_policy(struct checkrule_report *r, const char *body, size_t len, struc
 	else if (out->mode == STSPOLICY_MODE_TESTING)
 		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_MODE_TESTING,
 		    "mode testing: failures are only reported, mail is delivered anyway");
-	if (out->max_age < CHECKRULE_MAX_AGE_DAY)
+	/* A mode none policy (withdrawing MTA-STS) may well be short-lived (RFC 8461 s8.3). */
+	if (out->max_age < CHECKRULE_MAX_AGE_DAY && out->mode != STSPOLICY_MODE_NONE)
 		add(r, CHECKRULE_DIM_POLICY, CHECKRULE_MAX_AGE_SHORT,
 		    "max_age %u s is under a day: senders must refetch often, and a short outage "
 		    "of the policy host leaves them without a policy",
@@ -767,6 +768,11 @@ checkrule_tlsrpt(struct checkrule_report *r, const uint8_t *msg, size_t len, con
 		if (dnsmsg_rr_txt(&a.m, &rr, buf, sizeof(buf), &tl) != DNSMSG_OK) {
 			add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_LOOKUP,
 			    "TXT %s: malformed TXT record", qname);
+			return;
+		}
+		if (tl > STSRECORD_TXT_MAX) { /* dnsmsg_rr_txt() cut it: never judge a cut copy */
+			add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_SYNTAX,
+			    "TXT %s: a record longer than %d bytes", qname, STSRECORD_TXT_MAX);
 			return;
 		}
 		/* RFC 8460 s3: records not beginning with v=TLSRPTv1 are ignored; one that was

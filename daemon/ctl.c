@@ -1591,6 +1591,11 @@ cmd_check(struct ctl *ctl, const struct check_cmd *cc)
 
 	if (ctl_domain(cc->domain, &dest) != 0)
 		return 3;
+	if (dest.bracketed || dest.port != 0) {
+		fprintf(stderr, "mta-stsctl: check: %s: a policy domain, without [] or :port\n",
+		        shown(cc->domain));
+		return 3;
+	}
 	r = xmalloc(sizeof(*r));
 	checker_run(&p, dest.domain, r);
 	strbuf_init(&out, CHECKRULE_OUT_MAX);
@@ -1600,6 +1605,10 @@ cmd_check(struct ctl *ctl, const struct check_cmd *cc)
 	} else {
 		fputs(out.data, stdout);
 		rc = checkrule_exit(r);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "mta-stsctl: check: write: %s\n", strerror(errno));
+			rc = 3;
+		}
 	}
 	strbuf_fini(&out);
 	free(r);

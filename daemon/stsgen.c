@@ -319,7 +319,9 @@ self_check(struct stsgen *g)
 	 * would flag */
 	if (g->tlsrpt_txt.len > 0 &&
 	    !checkrule_tlsrpt_valid(g->tlsrpt_txt.data, g->tlsrpt_txt.len, &why, buf, sizeof(buf)))
-		return refuse(g, STSGEN_SELF_CHECK, NULL, NULL, why);
+		/* why may point into buf, which dies here: g->why must be static text */
+		return refuse(g, STSGEN_SELF_CHECK, NULL, NULL,
+		              "the TLS-RPT record does not read back (RFC 8460 s3)");
 	return STSGEN_OK;
 }
 

@@ -5,7 +5,10 @@
 #include "cfg.h"
 #include "checkrule.h"
 
-#define CHECKER_TIMEOUT_DEFAULT 20 /**< seconds a check may take unless --timeout says */
+/** Seconds a check may take unless --timeout says: above the daemon's own discovery budget with
+ * the default settings (2 x dns_timeout + fetch_timeout + 2 = 32 s), so that a policy host the
+ * daemon would wait for is not reported as timed out. */
+#define CHECKER_TIMEOUT_DEFAULT 40
 #define CHECKER_TIMEOUT_MAX 90     /**< cap on --timeout (the daemon's discovery deadline) */
 
 /** How to run a check. */

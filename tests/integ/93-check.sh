@@ -12,7 +12,7 @@ command -v jq >/dev/null 2>&1 || skip_all "jq not found (tests/install-deps.sh i
 have_knot=0
 command -v knotd >/dev/null 2>&1 && command -v knotc >/dev/null 2>&1 && have_knot=1
 
-plan 77
+plan 78
 
 policy() { # policy MODE MAX_AGE MX... : a policy body
 	local mode=$1 age=$2
@@ -239,6 +239,8 @@ out=$(timeout 20 "$STSCTL" -c "$STSD_CONF" check 'bad..name' 2>&1)
 rc=$?
 is "$rc" 3 "an invalid domain: exit 3"
 like "$out" "*not a valid domain name*" "an invalid domain: the reason"
+out=$(timeout 20 "$STSCTL" -c "$STSD_CONF" check '[good.test]:587' 2>&1)
+is "$?" 3 "a destination with [] and :port, not a policy domain: exit 3"
 out=$(timeout 20 "$STSCTL" -c "$STSD_CONF" check --timeout 0 good.test 2>&1)
 is "$?" 3 "--timeout 0: usage error, exit 3"
 out=$(timeout 20 "$STSCTL" -c "$T/does-not-exist.conf" check good.test 2>&1)

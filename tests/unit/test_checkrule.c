@@ -256,6 +256,9 @@ test_policy(void **state)
 	    {"version: STSv1\nmode: testing\nmx: a.test\nmax_age: 0\n", 1,
 	     "mode_testing max_age_short"},
 	    {"version: STSv1\nmode: none\nmax_age: 604800\n", 1, "mode_none"},
+	    /* withdrawing with a short max_age is what RFC 8461 s8.3 suggests: no max_age warning
+	     */
+	    {"version: STSv1\nmode: none\nmax_age: 0\n", 1, "mode_none"},
 	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 604800\ncolor: blue\nx_y: 1\n", 1,
 	     "policy_unknown_key"},
 	    {"version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n", 0, "policy_syntax"},
@@ -422,6 +425,31 @@ test_tlsrpt(void **state)
 		checkrule_tlsrpt(&r, NULL, 0, "SERVFAIL");
 		assert_string_equal(codes(&r), "tls_rpt_lookup_failed");
 	}
+}
+
+/* A record longer than the cap is reported, never judged from a cut copy. */
+static void
+test_tlsrpt_long(void **state)
+{
+	static char text[5000];
+	struct zrr big[2] = {{"_smtp._tls.big.test", DNSMSG_TXT, 300, text}, {NULL, 0, 0, NULL}};
+	struct world w = {.rrs = big};
+	struct checkrule_report r;
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), "v=TLSRPTv1; rua=mailto:r@big.test; x=");
+	while (n < STSRECORD_TXT_MAX + 100) { /* 200-byte strings: one record over the cap */
+		memset(text + n, 'a', 199);
+		text[n + 199] = '|';
+		n += 200;
+	}
+	text[n - 1] = '\0';
+	assert_int_equal(world_reply(&w, "_smtp._tls.big.test", DNSMSG_TXT, &pk), WORLD_ANSWER);
+	checkrule_init(&r, "big.test");
+	checkrule_tlsrpt(&r, pk.b, pk.n, NULL);
+	assert_string_equal(codes(&r), "tls_rpt_syntax");
+	assert_non_null(strstr(r.f[0].msg, "longer than 4096 bytes"));
 }
 
 static void
@@ -712,10 +740,10 @@ main(void)
 	    cmocka_unit_test(test_fetch),          cmocka_unit_test(test_policy),
 	    cmocka_unit_test(test_policy_details), cmocka_unit_test(test_mx),
 	    cmocka_unit_test(test_mx_details),     cmocka_unit_test(test_tlsrpt),
-	    cmocka_unit_test(test_tlsrpt_grammar), cmocka_unit_test(test_cache),
-	    cmocka_unit_test(test_table),          cmocka_unit_test(test_score),
-	    cmocka_unit_test(test_caps),           cmocka_unit_test(test_json_schema),
-	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_tlsrpt_grammar), cmocka_unit_test(test_tlsrpt_long),
+	    cmocka_unit_test(test_cache),          cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_score),          cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_json_schema),    cmocka_unit_test(test_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
