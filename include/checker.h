@@ -9,7 +9,7 @@
  * the default settings (2 x dns_timeout + fetch_timeout + 2 = 32 s), so that a policy host the
  * daemon would wait for is not reported as timed out. */
 #define CHECKER_TIMEOUT_DEFAULT 40
-#define CHECKER_TIMEOUT_MAX 90     /**< cap on --timeout (the daemon's discovery deadline) */
+#define CHECKER_TIMEOUT_MAX 90 /**< cap on --timeout (the daemon's discovery deadline) */
 
 /** How to run a check. */
 struct checker_params {
