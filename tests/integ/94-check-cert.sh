@@ -11,7 +11,7 @@
 
 command -v jq >/dev/null 2>&1 || skip_all "jq not found (tests/install-deps.sh installs it)"
 
-plan 30
+plan 32
 
 policy() { # policy MODE MAX_AGE MX... : a policy body
 	local mode=$1 age=$2
@@ -79,6 +79,8 @@ is "$(dim4)" "cert_name_mismatch:critical" "certname.test: cert_name_mismatch (c
 like "$(msg4)" "*not valid for mta-sts.certname.test*wrong-mta-sts.certname.test.invalid*" \
 	"certname.test: the name asked for and the names the certificate has"
 like "$out" "*critical cert_name_mismatch: *" "certname.test: in the text report"
+like "$(jq -r '.dimensions[1].findings[0] | .code + " " + .message' <<<"$json")" \
+	"policy_fetch_failed TLS: *" "certname.test: the fetch still fails as the daemon's would"
 
 # ---- untrusted CA: cert_invalid with OpenSSL's reason
 chk certca.test
@@ -87,6 +89,8 @@ like "$(msg4)" "*does not verify: unable to get local issuer certificate*" \
 	"certca.test: the reason, as OpenSSL gives it"
 like "$(fact4 issuer)" "*UNTRUSTED CA*" "certca.test: the issuer is shown although rejected"
 like "$out" "*critical cert_invalid: *" "certca.test: in the text report"
+like "$(jq -r '.dimensions[1].findings[0] | .code + " " + .message' <<<"$json")" \
+	"policy_fetch_failed TLS: *" "certca.test: the fetch still fails as the daemon's would"
 
 # ---- expiring in 5 days: a warning; the policy itself is fetched and fine
 chk certsoon.test
