@@ -7,8 +7,10 @@
  * daemon's DNS machine (discover_dns(): dane.c), reads the daemon's cache read-only, all side
  * by side on one event loop under one deadline (--timeout), keeps the raw results, and hands
  * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
- * so a broken record does not hide a broken policy. Dimensions not implemented yet (4
- * certificate, 6 STARTTLS, 8 DANE) are reported as not checked. If no DNS lookup at all got an
+ * so a broken record does not hide a broken policy. The same fetch records the handshake
+ * (fetch_start_tls(): version, server certificate, why it failed to verify) for dimension 4:
+ * no second, unverified connection is needed, even for a rejected certificate. Dimensions not
+ * implemented yet (6 STARTTLS, 8 DANE) are reported as not checked. If no DNS lookup at all got an
  * answer, the check could not run (exit 3): nothing it would say could be trusted.
  */
 #include "checker.h"
@@ -59,6 +61,8 @@ struct checker {
 	/* the fetch result, owned copies */
 	struct sts_response resp;
 	char *resp_error, *resp_ctype, *resp_body;
+	struct sts_tls tls; /* the fetch's handshake (dimension 4) */
+	int fetch_cut;      /* the deadline cancelled the fetch: tls is incomplete */
 	struct event *guard;
 	int timed_out;
 };
@@ -117,7 +121,7 @@ checker_start_fetch(struct checker *c)
 	req.addrs = c->addrs;
 	req.n_addrs = c->n_addrs;
 	c->fetch_state = 1;
-	c->f = fetch_start(c->fetcher, &req, checker_on_fetch, c);
+	c->f = fetch_start_tls(c->fetcher, &req, &c->tls, checker_on_fetch, c);
 }
 
 static void
@@ -185,6 +189,7 @@ checker_on_deadline(evutil_socket_t fd, short what, void *arg)
 		fetch_cancel(c->f);
 		c->f = NULL;
 		c->fetch_state = 2;
+		c->fetch_cut = 1;
 		memset(&c->resp, 0, sizeof(c->resp));
 		c->resp.error = "no response within the check's --timeout";
 		c->resp.fail = STS_FETCH_TIMEOUT;
@@ -270,7 +275,11 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 		have_pol = checkrule_policy(r, c->resp.body, c->resp.len, &pol);
 	else
 		checkrule_not_checked(r, CHECKRULE_DIM_POLICY, "no policy was fetched");
-	checkrule_not_checked(r, CHECKRULE_DIM_CERT, "not checked yet (comes in a later release)");
+	if (c->fetch_cut)
+		checkrule_not_checked(r, CHECKRULE_DIM_CERT,
+		                      "the policy fetch did not finish within --timeout");
+	else
+		checkrule_cert(r, c->fetch_state == 2 ? &c->tls : NULL, (int64_t)time(NULL));
 	checkrule_mx(r, have_pol ? &pol : NULL, &drec);
 	checkrule_not_checked(r, CHECKRULE_DIM_SMTP,
 	                      c->p->no_smtp ? "skipped (--no-smtp)"

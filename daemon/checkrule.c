@@ -7,7 +7,9 @@
  * code, so checker and daemon cannot disagree: TXT answers are read by dnsmsg.c and judged by
  * stsrecord.c, the media type by sts_ctype_ok(), the policy by stspolicy_parse(), MX coverage
  * by stspolicy_mx_match() (RFC 8461 s4.1 one-label rule) over the MX set dane.c resolved, the
- * cache by cacherec_view(). Its own rules: TLS-RPT records (RFC 8460 s3), advice thresholds.
+ * cache by cacherec_view(), certificate names by stspolicy_mx_match() (one left-most label,
+ * as RFC 6125 s6.4.3 wildcards). Its own rules: TLS-RPT records (RFC 8460 s3), advice
+ * thresholds, certificate dates and the TLS version floor (1.2, as fetch.c sets it).
  * Messages and facts are kept printable ASCII (peer bytes become '?'), so both renderings
  * are safe on a terminal and need only quote and backslash escaping in JSON. Limits:
  * CHECKRULE_FINDINGS_MAX, CHECKRULE_FACTS_MAX, CHECKRULE_MSG_MAX (a longer text ends "...").
@@ -78,6 +80,20 @@ static const struct code_info codes[CHECKRULE_CODE_N] = {
                                       "protects against downgrades for longer"},
     [CHECKRULE_UNKNOWN_KEY] = {"policy_unknown_key", CHECKRULE_INFO,
                                "senders ignore unknown keys; check them for typos"},
+    [CHECKRULE_CERT_INVALID] = {"cert_invalid", CHECKRULE_CRITICAL,
+                                "install a certificate for mta-sts.DOMAIN from a public CA, "
+                                "with the intermediate certificates in the served chain"},
+    [CHECKRULE_CERT_NAME_MISMATCH] = {"cert_name_mismatch", CHECKRULE_CRITICAL,
+                                      "add mta-sts.DOMAIN to the certificate's subject "
+                                      "alternative names (or serve it by SNI)"},
+    [CHECKRULE_CERT_EXPIRED] = {"cert_expired", CHECKRULE_CRITICAL,
+                                "renew the certificate of mta-sts.DOMAIN and reload the web "
+                                "server"},
+    [CHECKRULE_CERT_EXPIRING] = {"cert_expiring", CHECKRULE_WARNING,
+                                 "renew the certificate of mta-sts.DOMAIN now, and automate "
+                                 "renewal (ACME)"},
+    [CHECKRULE_TLS_VERSION_OLD] = {"tls_version_old", CHECKRULE_CRITICAL,
+                                   "enable TLS 1.2 and 1.3 on the mta-sts.DOMAIN web server"},
     [CHECKRULE_MX_NO_MATCH] = {"mx_no_match", CHECKRULE_CRITICAL,
                                "add an mx: pattern for each MX host (* matches exactly one "
                                "label)"},
@@ -547,6 +563,117 @@ checkrule_policy(struct checkrule_report *r, const char *body, size_t len, struc
 		    "max_age %u s is under a week with mode enforce", (unsigned)out->max_age);
 	policy_unknown_keys(r, body, len);
 	return 1;
+}
+
+/* ---- dimension 4: certificate of mta-sts.DOMAIN ---- */
+
+static const char *iso(int64_t t, char out[32]);
+
+int
+checkrule_tls_version_old(const char *v)
+{
+	static const char *const old[] = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"};
+
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++)
+		if (strcmp(v, old[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+checkrule_cert_names_match(const struct sts_tls *t, const char *host)
+{
+	/* RFC 6125 s6.4.4: the commonName counts only when there is no DNS name at all. */
+	if (t->n_names_total == 0)
+		return t->cn[0] != '\0' && stspolicy_mx_match(t->cn, host);
+	for (unsigned i = 0; i < t->n_names && i < STS_TLS_NAMES_MAX; i++)
+		if (stspolicy_mx_match(t->names[i], host))
+			return 1;
+	return 0;
+}
+
+/* The certificate's names for a message: SAN names, else "CN=...". */
+static const char *
+cert_names(const struct sts_tls *t, struct namelist *l)
+{
+	if (t->n_names_total == 0)
+		namelist_add(l, t->cn[0] != '\0' ? t->cn : "(no name)");
+	else if (t->n_names == 0)
+		namelist_add(l, "(no valid host name)");
+	for (unsigned i = 0; i < t->n_names && i < STS_TLS_NAMES_MAX; i++)
+		namelist_add(l, t->names[i]);
+	/* names fetch.c could not keep (a NUL inside, too long, over its cap) still count */
+	if (t->n_names > 0 && t->n_names_total > t->n_names)
+		l->n += t->n_names_total - t->n_names;
+	return namelist_str(l);
+}
+
+void
+checkrule_cert(struct checkrule_report *r, const struct sts_tls *t, int64_t now)
+{
+	char host[DNAME_MAX + 1], t1[32];
+	struct namelist l = {{0}, 0, 0};
+	int dated = 0;
+
+	if (!qname_of(r, "mta-sts.", host)) {
+		checkrule_not_checked(r, CHECKRULE_DIM_CERT, "mta-sts.DOMAIN is not a valid name");
+		return;
+	}
+	if (t == NULL) {
+		checkrule_not_checked(r, CHECKRULE_DIM_CERT,
+		                      "no HTTPS connection was made (see the policy fetch)");
+		return;
+	}
+	if (!t->have_cert) {
+		if (t->version_refused)
+			add(r, CHECKRULE_DIM_CERT, CHECKRULE_TLS_VERSION_OLD,
+			    "%s offers no TLS version senders accept (TLS 1.2 or later): the "
+			    "handshake ended with a protocol_version alert",
+			    host);
+		else
+			checkrule_not_checked(r, CHECKRULE_DIM_CERT,
+			                      "the TLS handshake ended before the certificate (see "
+			                      "the policy fetch)");
+		return;
+	}
+	fact(r, CHECKRULE_DIM_CERT, "tls_version", "%s", t->version[0] ? t->version : "unknown");
+	fact(r, CHECKRULE_DIM_CERT, "subject", "%s", t->subject);
+	fact(r, CHECKRULE_DIM_CERT, "issuer", "%s", t->issuer);
+	fact(r, CHECKRULE_DIM_CERT, "names", "%s", cert_names(t, &l));
+	fact(r, CHECKRULE_DIM_CERT, "not_after", "%s", iso(t->not_after, t1));
+	if (t->not_after > now)
+		fact(r, CHECKRULE_DIM_CERT, "days_left", "%lld",
+		     (long long)((t->not_after - now) / 86400));
+	if (checkrule_tls_version_old(t->version))
+		add(r, CHECKRULE_DIM_CERT, CHECKRULE_TLS_VERSION_OLD,
+		    "%s negotiated %s: senders require TLS 1.2 or later", host, t->version);
+	/* Dates: the same clock OpenSSL used, so these agree with its verdict. */
+	if (t->not_after <= now) {
+		add(r, CHECKRULE_DIM_CERT, CHECKRULE_CERT_EXPIRED,
+		    "the certificate of %s expired on %s (%lld days ago): senders reject it", host,
+		    iso(t->not_after, t1), (long long)((now - t->not_after) / 86400));
+		dated = 1;
+	} else if (t->not_before > now) {
+		add(r, CHECKRULE_DIM_CERT, CHECKRULE_CERT_INVALID,
+		    "the certificate of %s is not valid before %s", host, iso(t->not_before, t1));
+		dated = 1;
+	} else if (t->not_after - now < (int64_t)CHECKRULE_CERT_DAYS_WARN * 86400) {
+		add(r, CHECKRULE_DIM_CERT, CHECKRULE_CERT_EXPIRING,
+		    "the certificate of %s expires on %s, in %lld days (under %d)", host,
+		    iso(t->not_after, t1), (long long)((t->not_after - now) / 86400),
+		    CHECKRULE_CERT_DAYS_WARN);
+	}
+	/* A failure on the server certificate's own dates is told above, once. */
+	if (!t->verified && !(t->verify_dates && dated))
+		add(r, CHECKRULE_DIM_CERT, CHECKRULE_CERT_INVALID,
+		    "the certificate of %s does not verify: %s", host,
+		    t->verify_why[0] ? t->verify_why : "verification failed");
+	if (!checkrule_cert_names_match(t, host)) {
+		struct namelist l2 = {{0}, 0, 0};
+
+		add(r, CHECKRULE_DIM_CERT, CHECKRULE_CERT_NAME_MISMATCH,
+		    "the certificate is not valid for %s: it names %s", host, cert_names(t, &l2));
+	}
 }
 
 /* ---- dimension 5: MX coverage ---- */

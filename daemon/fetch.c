@@ -9,12 +9,16 @@
  * caches are not used. The addresses come from sts.c's lookups, formatted here for
  * CURLOPT_RESOLVE, so curl never resolves. It hands back status, media type and body (struct
  * sts_response); judging them (200 only, text/plain, the policy itself) is sts.c's job.
+ * For mta-stsctl check only, fetch_start_tls() also records the handshake (struct sts_tls)
+ * through OpenSSL callbacks that observe and never change the verdict.
  */
 #include "fetch.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +49,11 @@ struct fetch {
 	size_t len;
 	int too_big;
 	char errbuf[CURL_ERROR_SIZE];
+	struct sts_tls *tls; /* fetch_start_tls(): the caller's storage, else NULL */
 };
+
+/* SSL_CTX ex_data slot holding the struct fetch (fetch_start_tls() only). */
+static int fetch_ex_index = -1;
 
 struct sockctx {
 	struct event *ev;
@@ -171,6 +179,136 @@ fetch_release(struct fetch *h)
 	free(h);
 }
 
+/* ---- the handshake record of fetch_start_tls() ---- */
+
+/* Printable ASCII copy of at most len bytes of peer text (certificate fields). */
+static void
+tls_copy(char *dst, size_t dstsz, const unsigned char *src, size_t len)
+{
+	size_t n = len < dstsz - 1 ? len : dstsz - 1;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+	dst[n] = '\0';
+}
+
+/* An ASN1 time as Unix time (ASN1_TIME_diff from the epoch needs no timegm()). */
+static int64_t
+tls_time(const ASN1_TIME *t)
+{
+	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+	int day = 0, sec = 0;
+	int ok = epoch != NULL && t != NULL && ASN1_TIME_diff(&day, &sec, epoch, t);
+
+	ASN1_TIME_free(epoch);
+	return ok ? (int64_t)day * 86400 + sec : 0;
+}
+
+/* A DNS name from the certificate, or 0 when it cannot be one (a NUL inside, too long). */
+static int
+tls_name(const ASN1_STRING *a, char out[DNAME_MAX + 1])
+{
+	const unsigned char *d = ASN1_STRING_get0_data(a);
+	int len = ASN1_STRING_length(a);
+
+	if (d == NULL || len <= 0 || len > DNAME_MAX || memchr(d, '\0', (size_t)len) != NULL)
+		return 0;
+	tls_copy(out, DNAME_MAX + 1, d, (size_t)len);
+	return 1;
+}
+
+static void
+tls_read_cert(struct sts_tls *t, X509 *x)
+{
+	X509_NAME *subj = X509_get_subject_name(x);
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	int cn = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+	char line[STS_TLS_TEXT_MAX];
+
+	t->have_cert = 1;
+	t->not_before = tls_time(X509_get0_notBefore(x));
+	t->not_after = tls_time(X509_get0_notAfter(x));
+	if (X509_NAME_oneline(subj, line, sizeof(line)) != NULL)
+		tls_copy(t->subject, sizeof(t->subject), (const unsigned char *)line, strlen(line));
+	if (X509_NAME_oneline(X509_get_issuer_name(x), line, sizeof(line)) != NULL)
+		tls_copy(t->issuer, sizeof(t->issuer), (const unsigned char *)line, strlen(line));
+	if (cn >= 0 && !tls_name(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, cn)), t->cn))
+		t->cn[0] = '\0';
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type != GEN_DNS)
+			continue;
+		t->n_names_total++;
+		if (t->n_names < STS_TLS_NAMES_MAX && tls_name(g->d.dNSName, t->names[t->n_names]))
+			t->n_names++;
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+/* Called by OpenSSL for each certificate of the chain; returns OpenSSL's own verdict, so
+ * verification is exactly what curl set up. The first failure is the one curl reports. */
+static int
+fetch_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct fetch *h =
+	    ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), fetch_ex_index) : NULL;
+	struct sts_tls *t = h != NULL ? h->tls : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+
+	if (t == NULL)
+		return ok;
+	if (!t->have_cert && leaf != NULL) {
+		/* The ServerHello is processed: the version is the negotiated one. */
+		const char *v = SSL_get_version(ssl);
+
+		tls_copy(t->version, sizeof(t->version), (const unsigned char *)v, strlen(v));
+		tls_read_cert(t, leaf);
+	}
+	if (!ok && t->verify_why[0] == '\0') {
+		int err = X509_STORE_CTX_get_error(sctx),
+		    depth = X509_STORE_CTX_get_error_depth(sctx);
+
+		(void)snprintf(t->verify_why, sizeof(t->verify_why), "%s%s",
+		               X509_verify_cert_error_string(err),
+		               depth > 0 ? " (in the chain above the server certificate)" : "");
+		t->verify_dates = depth == 0 && (err == X509_V_ERR_CERT_HAS_EXPIRED ||
+		                                 err == X509_V_ERR_CERT_NOT_YET_VALID);
+	}
+	return ok;
+}
+
+/* Every TLS message: a protocol_version alert, sent or received, means no common version. */
+static void
+fetch_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+             void *arg)
+{
+	struct fetch *h = arg;
+	const unsigned char *b = buf;
+
+	(void)write_p;
+	(void)version;
+	(void)ssl;
+	if (content_type == SSL3_RT_ALERT && len >= 2 && b[1] == SSL_AD_PROTOCOL_VERSION)
+		h->tls->version_refused = 1;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION: curl has configured verification; keep its mode, add observers. */
+static CURLcode
+fetch_ctx_cb(CURL *easy, void *sslctx, void *userptr)
+{
+	SSL_CTX *ctx = sslctx;
+
+	(void)easy;
+	if (SSL_CTX_set_ex_data(ctx, fetch_ex_index, userptr) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), fetch_verify_cb);
+	SSL_CTX_set_msg_callback(ctx, fetch_msg_cb);
+	SSL_CTX_set_msg_callback_arg(ctx, userptr);
+	return CURLE_OK;
+}
+
 void
 fetch_free(struct fetcher *f)
 {
@@ -250,6 +388,11 @@ fetch_finish(struct fetch *h, CURLcode rc)
 		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, (char **)&r.ctype);
 	}
+	/* The callback saw OpenSSL's verdict on every certificate of the chain. Not
+	 * CURLINFO_SSL_VERIFYRESULT: curl files its own host-name check there too, and the name
+	 * is judged apart (checkrule_cert_names_match()). */
+	if (h->tls != NULL && h->tls->have_cert)
+		h->tls->verified = h->tls->verify_why[0] == '\0';
 	h->cb(h->arg, &r);
 	fetch_release(h); /* the handle is dead once the callback has returned */
 }
@@ -316,8 +459,9 @@ fetch_resolve_entry(const struct sts_fetch *req, char *out, size_t outsz)
 	return 1;
 }
 
-struct fetch *
-fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *arg)
+static struct fetch *
+fetch_begin(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls, fetch_cb *cb,
+            void *arg)
 {
 	static const struct timeval zero = {0, 0};
 	struct fetch *h = xcalloc(1, sizeof(*h));
@@ -359,10 +503,34 @@ fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	/* RFC 8461 s3.3: no HTTP caching of policies; a fresh connection per fetch is simplest. */
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	if (tls != NULL) {
+		memset(tls, 0, sizeof(*tls));
+		h->tls = tls;
+		if (fetch_ex_index < 0)
+			fetch_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+		INVARIANT(fetch_ex_index >= 0);
+		/* A resumed session shows no certificate: always a full handshake. */
+		curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, fetch_ctx_cb);
+		curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+	}
 	h->start_ev = evtimer_new(f->base, fetch_on_start, h);
 	INVARIANT(h->start_ev != NULL);
 	evtimer_add(h->start_ev, &zero);
 	return h;
+}
+
+struct fetch *
+fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *arg)
+{
+	return fetch_begin(f, req, NULL, cb, arg);
+}
+
+struct fetch *
+fetch_start_tls(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls, fetch_cb *cb,
+                void *arg)
+{
+	return fetch_begin(f, req, tls, cb, arg);
 }
 
 void

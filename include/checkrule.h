@@ -21,6 +21,7 @@
 #define CHECKRULE_OUT_MAX 262144    /**< cap on a rendered report (text or JSON) */
 #define CHECKRULE_MAX_AGE_DAY 86400 /**< max_age below this: warning */
 #define CHECKRULE_MAX_AGE_WEEK 604800   /**< max_age below this in enforce: info */
+#define CHECKRULE_CERT_DAYS_WARN 14     /**< certificate expiring in fewer days: warning */
 #define CHECKRULE_SCORE_WARNING 10      /**< points a warning costs */
 #define CHECKRULE_SCORE_CRITICAL 20     /**< points a critical finding costs */
 #define CHECKRULE_SCORE_CRITICAL_CAP 40 /**< the score never exceeds this with a critical */
@@ -64,19 +65,24 @@ enum checkrule_code {
 	CHECKRULE_MAX_AGE_SHORT,      /**< max_age under a day */
 	CHECKRULE_MAX_AGE_BELOW_WEEK, /**< enforce with max_age under a week */
 	CHECKRULE_UNKNOWN_KEY,        /**< keys the policy grammar does not define */
-	CHECKRULE_MX_NO_MATCH,        /**< no MX host matches a pattern */
-	CHECKRULE_MX_PARTIAL_MATCH,   /**< some MX hosts match no pattern */
-	CHECKRULE_MX_PATTERN_UNUSED,  /**< a pattern matches no MX host */
-	CHECKRULE_NULL_MX,            /**< no mail host at all (null MX, no such domain) */
-	CHECKRULE_MX_LOOKUP,          /**< the MX lookup failed */
-	CHECKRULE_TLSRPT_MISSING,     /**< no TLSRPTv1 record */
-	CHECKRULE_TLSRPT_MULTIPLE,    /**< more than one TLSRPTv1 record */
-	CHECKRULE_TLSRPT_SYNTAX,      /**< the TLSRPTv1 record or a rua URI is invalid */
-	CHECKRULE_TLSRPT_LOOKUP,      /**< the TXT lookup failed */
-	CHECKRULE_CACHE_STALE_ID,     /**< the cached id is not the one published */
-	CHECKRULE_CACHE_EXPIRED,      /**< the cached policy has expired */
-	CHECKRULE_CACHE_NONE,         /**< nothing cached for the domain */
-	CHECKRULE_CACHE_UNAVAILABLE,  /**< the cache could not be read */
+	CHECKRULE_CERT_INVALID,       /**< the policy host's chain does not verify */
+	CHECKRULE_CERT_NAME_MISMATCH, /**< its certificate is not valid for mta-sts.DOMAIN */
+	CHECKRULE_CERT_EXPIRED,       /**< its certificate has expired */
+	CHECKRULE_CERT_EXPIRING,     /**< its certificate expires within CHECKRULE_CERT_DAYS_WARN */
+	CHECKRULE_TLS_VERSION_OLD,   /**< it offers only TLS versions below 1.2 */
+	CHECKRULE_MX_NO_MATCH,       /**< no MX host matches a pattern */
+	CHECKRULE_MX_PARTIAL_MATCH,  /**< some MX hosts match no pattern */
+	CHECKRULE_MX_PATTERN_UNUSED, /**< a pattern matches no MX host */
+	CHECKRULE_NULL_MX,           /**< no mail host at all (null MX, no such domain) */
+	CHECKRULE_MX_LOOKUP,         /**< the MX lookup failed */
+	CHECKRULE_TLSRPT_MISSING,    /**< no TLSRPTv1 record */
+	CHECKRULE_TLSRPT_MULTIPLE,   /**< more than one TLSRPTv1 record */
+	CHECKRULE_TLSRPT_SYNTAX,     /**< the TLSRPTv1 record or a rua URI is invalid */
+	CHECKRULE_TLSRPT_LOOKUP,     /**< the TXT lookup failed */
+	CHECKRULE_CACHE_STALE_ID,    /**< the cached id is not the one published */
+	CHECKRULE_CACHE_EXPIRED,     /**< the cached policy has expired */
+	CHECKRULE_CACHE_NONE,        /**< nothing cached for the domain */
+	CHECKRULE_CACHE_UNAVAILABLE, /**< the cache could not be read */
 };
 #define CHECKRULE_CODE_N (CHECKRULE_CACHE_UNAVAILABLE + 1) /**< count of enum checkrule_code */
 
@@ -151,6 +157,30 @@ int checkrule_fetch(struct checkrule_report *r, const struct sts_response *resp,
  */
 int checkrule_policy(struct checkrule_report *r, const char *body, size_t len,
                      struct stspolicy *out);
+
+/**
+ * Dimension 4: the certificate of mta-sts.<domain> and the TLS version, as the policy fetch's
+ * handshake showed them (fetch_start_tls()): chain verification, the name under RFC 6125
+ * rules (subjectAltName DNS names, the commonName only without any; "*" stands for exactly
+ * one left-most label, the daemon's stspolicy_mx_match()), days to expiry, TLS >= 1.2.
+ * @param r report @param t what the handshake showed (borrowed), or NULL when no HTTPS
+ * connection was attempted @param now current time
+ */
+void checkrule_cert(struct checkrule_report *r, const struct sts_tls *t, int64_t now);
+
+/**
+ * @param v protocol name as OpenSSL gives it ("TLSv1.3", "TLSv1.1", "SSLv3")
+ * @return 1 if it is below TLS 1.2 (SSL 2/3, TLS 1.0/1.1), 0 otherwise
+ */
+int checkrule_tls_version_old(const char *v);
+
+/**
+ * Whether a certificate's names cover host (RFC 6125 s6.4: subjectAltName DNS names; the
+ * commonName only when there is none; a wildcard only as the whole left-most label).
+ * @param t handshake record with the names @param host the name asked for
+ * @return 1 covered, 0 not
+ */
+int checkrule_cert_names_match(const struct sts_tls *t, const char *host);
 
 /**
  * Dimension 5: the MX set the daemon's DNS machine (dane.c) resolved against the patterns,

@@ -40,6 +40,19 @@ void fetch_free(struct fetcher *f);
  */
 struct fetch *fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *arg);
 
+/**
+ * fetch_start(), and also record what the TLS handshake showed (protocol version, the
+ * server certificate, why verification failed) in tls before cb is called, even when the
+ * certificate is rejected. Verification, the transfer and its result are exactly those of
+ * fetch_start(); only mta-stsctl check asks for this, the daemon never pays for it.
+ * @param f fetcher @param req domain and addresses (copied)
+ * @param tls caller storage, zeroed here, written until cb is called (or fetch_cancel())
+ * @param cb completion @param arg its argument
+ * @return handle as for fetch_start()
+ */
+struct fetch *fetch_start_tls(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls,
+                              fetch_cb *cb, void *arg);
+
 /** Cancel: the callback will not be called. @param h handle (invalid afterwards) */
 void fetch_cancel(struct fetch *h);
 

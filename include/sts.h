@@ -93,6 +93,30 @@ struct sts_response {
 	                                 _TLS, _CONNECT; _ERROR or _NONE for any other) */
 };
 
+#define STS_TLS_NAMES_MAX 100 /**< DNS names kept from a certificate's subjectAltName */
+#define STS_TLS_TEXT_MAX 256  /**< subject, issuer or verification reason, NUL included */
+
+/** What the TLS handshake with the policy host showed (only when a caller asks for it with
+ * fetch_start_tls(): the daemon's own fetches never collect it). */
+struct sts_tls {
+	int have_cert;                  /**< 1: the server's certificate was seen (fields below) */
+	char version[16];               /**< negotiated protocol ("TLSv1.3"), "" if not reached */
+	int64_t not_before;             /**< validity start of the server certificate (Unix time) */
+	int64_t not_after;              /**< validity end (Unix time) */
+	char subject[STS_TLS_TEXT_MAX]; /**< subject DN, one line */
+	char issuer[STS_TLS_TEXT_MAX];  /**< issuer DN, one line */
+	char cn[DNAME_MAX + 1];         /**< subject commonName, "" if none or not a name */
+	char names[STS_TLS_NAMES_MAX][DNAME_MAX + 1]; /**< subjectAltName DNS names */
+	unsigned n_names;                             /**< kept in names */
+	unsigned n_names_total;            /**< DNS names in the certificate (may exceed n_names) */
+	int verified;                      /**< 1: the chain verified to a trusted CA */
+	int verify_dates;                  /**< 1: verification failed on the server certificate's
+	                                        own dates (expired or not yet valid) */
+	char verify_why[STS_TLS_TEXT_MAX]; /**< the verification failure, "" if none */
+	int version_refused; /**< 1: the handshake ended in a protocol_version alert (the
+	                          server offers no TLS version this fetcher accepts) */
+};
+
 /** A running discovery: caller storage, driven by sts_next() and the feeding calls. */
 struct sts_eval {
 	char domain[DNAME_MAX + 1]; /**< policy domain */

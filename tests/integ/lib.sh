@@ -12,7 +12,7 @@
 # Pieces (each documented where defined):
 #   TAP      plan N; pass/fail/ok/is/like DESC; diag; bail; skip_all.  The exit trap prints
 #            "not ok" for planned tests that never ran, so an early death is a failure.
-#   PKI      pki_init; cert_issue KIND NAME   (KIND: good wrongname expired untrusted)
+#   PKI      pki_init; cert_issue KIND NAME   (KIND: good wrongname expired expiring untrusted)
 #   DNS      unbound on 127.0.0.1:53, zone "test." static: dns_rr, dns_rm, sts_txt, dns_a,
 #            dns_start, dns_stop.  After dns_start changes go through unbound-control.
 #   DNSSEC   (lib-dnssec.sh) knotd signing sec. and bogus.sec., unbound validating:
@@ -246,6 +246,7 @@ pki_init() {
 #   good       CN/SAN = NAME, signed by the trusted CA, valid now
 #   wrongname  CN/SAN = wrong-NAME.invalid (does not match NAME)
 #   expired    valid 2020-01-01 .. 2020-02-01 (openssl ca -startdate/-enddate)
+#   expiring   like good, but valid for 5 days only (openssl ca -days)
 #   untrusted  like good, but signed by the second CA that mta-stsd does not trust
 cert_issue() {
 	local kind=$1 name=$2 cadir=$PKI/ca cn=$2 dates=() out
@@ -259,6 +260,7 @@ cert_issue() {
 	good) ;;
 	wrongname) cn=wrong-$name.invalid ;;
 	expired) dates=(-startdate 20200101000000Z -enddate 20200201000000Z) ;;
+	expiring) dates=(-days 5) ;;
 	untrusted) cadir=$PKI/ca2 ;;
 	*) bail "cert_issue: unknown kind $kind" ;;
 	esac
@@ -452,15 +454,19 @@ _web_init() {
 # web_domain DOMAIN [options]: serve https://mta-sts.DOMAIN/.well-known/mta-sts.txt
 #   --policy TEXT    body (default: enforce policy with "mx: mail.DOMAIN", max_age 86400)
 #   --policy-file F  body copied from file F (exact bytes)
-#   --cert KIND      good (default) | wrongname | expired | untrusted
+#   --cert KIND      good (default) | wrongname | expired | expiring | untrusted
 #   --type CT        Content-Type (default text/plain), e.g. 'text/html',
 #                    'text/plain; charset=utf-8'
 #   --status N       answer N with no policy (nginx "return N;")
 #   --redirect URL   answer 301 Location: URL
 #   --ip IP          listen address (default $WEB_IP); other domains may share it
+#   --protocols P    nginx ssl_protocols, e.g. TLSv1.1 (at OpenSSL security level 0, which
+#                    old versions need); needs an --ip of its own: OpenSSL settles the
+#                    version before SNI picks the server block
 # Takes effect at web_start / web_reload.
 web_domain() {
 	local d=$1 policy="" pfile="" kind=good ctype=text/plain status="" redirect="" ip=$WEB_IP c action
+	local protocols=""
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -471,6 +477,7 @@ web_domain() {
 		--status) status=$2 ;;
 		--redirect) redirect=$2 ;;
 		--ip) ip=$2 ;;
+		--protocols) protocols="ssl_protocols $2; ssl_ciphers DEFAULT@SECLEVEL=0;" ;;
 		*) bail "web_domain: unknown option $1" ;;
 		esac
 		shift 2
@@ -493,6 +500,7 @@ web_domain() {
 		    server_name mta-sts.$d;
 		    ssl_certificate $c.crt;
 		    ssl_certificate_key $c.key;
+		    $protocols
 		    root $WEB_DIR/www/$d;
 		    location = /.well-known/mta-sts.txt {
 		        default_type "$ctype";

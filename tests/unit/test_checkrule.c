@@ -2,8 +2,9 @@
 /*
  * Unit tests for checkrule.c: each finding's classification from raw inputs (TXT answers in
  * wire format from dnsworld.h, fetch results as struct sts_response, policy bodies, MX records
- * as dane.c leaves them, cache records), the code table, the score and exit rules, the TLS-RPT
- * record grammar, and the text and JSON renderings (the JSON schema is pinned byte for byte).
+ * as dane.c leaves them, handshake records as fetch.c leaves them, cache records), the code table,
+ * the score and exit rules, the TLS-RPT record grammar, and the text and JSON renderings (the JSON
+ * schema is pinned byte for byte).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -298,6 +299,182 @@ test_policy_details(void **state)
 	assert_string_equal(r.f[0].msg, "keys senders ignore: color");
 }
 
+/* ---- dimension 4 ---- */
+
+#define DAY 86400
+
+/* A handshake record: a certificate for mta-sts.a.test valid T0-10d .. T0+30d, verified. */
+static void
+mktls(struct sts_tls *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->have_cert = 1;
+	t->verified = 1;
+	strcpy(t->version, "TLSv1.3");
+	t->not_before = T0 - 10 * DAY;
+	t->not_after = T0 + 30 * DAY;
+	strcpy(t->subject, "/CN=mta-sts.a.test");
+	strcpy(t->issuer, "/CN=Test CA");
+	strcpy(t->cn, "mta-sts.a.test");
+	strcpy(t->names[0], "mta-sts.a.test");
+	t->n_names = t->n_names_total = 1;
+}
+
+static const char *
+cert_codes(struct sts_tls *t, int64_t now)
+{
+	static struct checkrule_report r;
+
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, t, now);
+	for (unsigned i = 0; i < r.n; i++)
+		assert_int_equal(r.f[i].dim, CHECKRULE_DIM_CERT);
+	return codes(&r);
+}
+
+static void
+test_cert(void **state)
+{
+	struct checkrule_report r;
+	struct sts_tls t;
+
+	(void)state;
+	/* a good certificate: facts only */
+	mktls(&t);
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0);
+	assert_string_equal(codes(&r), "");
+	assert_string_equal(factv(&r, "tls_version"), "TLSv1.3");
+	assert_string_equal(factv(&r, "names"), "mta-sts.a.test");
+	assert_string_equal(factv(&r, "issuer"), "/CN=Test CA");
+	assert_string_equal(factv(&r, "days_left"), "30");
+	assert_string_equal(factv(&r, "not_after"), "2023-12-14T22:13:20Z");
+	/* expiry: 14 days and more is fine, under 14 a warning, at or after not_after critical */
+	mktls(&t);
+	assert_string_equal(cert_codes(&t, T0 + 16 * DAY), "");
+	assert_string_equal(cert_codes(&t, T0 + 16 * DAY + 1), "cert_expiring");
+	assert_string_equal(cert_codes(&t, T0 + 30 * DAY - 1), "cert_expiring");
+	assert_string_equal(cert_codes(&t, T0 + 30 * DAY), "cert_expired");
+	/* OpenSSL rejected it for its dates: told once, as cert_expired */
+	t.verified = 0;
+	t.verify_dates = 1;
+	strcpy(t.verify_why, "certificate has expired");
+	assert_string_equal(cert_codes(&t, T0 + 31 * DAY), "cert_expired");
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0 + 31 * DAY);
+	assert_non_null(strstr(r.f[0].msg, "expired on 2023-12-14T22:13:20Z (1 days ago)"));
+	assert_null(factv(&r, "days_left"));
+	/* not yet valid: cert_invalid, once */
+	mktls(&t);
+	t.verified = 0;
+	t.verify_dates = 1;
+	assert_string_equal(cert_codes(&t, T0 - 11 * DAY), "cert_invalid");
+	/* an untrusted chain: cert_invalid with OpenSSL's reason */
+	mktls(&t);
+	t.verified = 0;
+	strcpy(t.verify_why, "self-signed certificate");
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0);
+	assert_string_equal(codes(&r), "cert_invalid");
+	assert_string_equal(
+	    r.f[0].msg,
+	    "the certificate of mta-sts.a.test does not verify: self-signed certificate");
+	/* expired intermediate: its date failure is not the server certificate's: cert_invalid */
+	mktls(&t);
+	t.verified = 0;
+	strcpy(t.verify_why, "certificate has expired (in the chain above the server certificate)");
+	assert_string_equal(cert_codes(&t, T0), "cert_invalid");
+	/* expired and for another name and untrusted: each told */
+	mktls(&t);
+	t.verified = 0;
+	strcpy(t.verify_why, "unable to get local issuer certificate");
+	strcpy(t.names[0], "www.a.test");
+	assert_string_equal(cert_codes(&t, T0 + 40 * DAY),
+	                    "cert_expired cert_invalid cert_name_mismatch");
+	/* the name: named in the message with what the certificate has */
+	mktls(&t);
+	strcpy(t.names[0], "www.a.test");
+	strcpy(t.names[1], "a.test");
+	t.n_names = t.n_names_total = 2;
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0);
+	assert_string_equal(codes(&r), "cert_name_mismatch");
+	assert_string_equal(r.f[0].msg, "the certificate is not valid for mta-sts.a.test: it names "
+	                                "www.a.test, a.test");
+	/* TLS version below 1.2 (if it were ever negotiated), and refused outright */
+	mktls(&t);
+	strcpy(t.version, "TLSv1.1");
+	assert_string_equal(cert_codes(&t, T0), "tls_version_old");
+	memset(&t, 0, sizeof(t));
+	t.version_refused = 1;
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0);
+	assert_string_equal(codes(&r), "tls_version_old");
+	assert_non_null(strstr(r.f[0].msg, "mta-sts.a.test offers no TLS version"));
+	assert_int_equal(checkrule_exit(&r), 2);
+	/* no certificate seen, no connection: not checked */
+	memset(&t, 0, sizeof(t));
+	assert_string_equal(cert_codes(&t, T0), "not_checked");
+	assert_string_equal(cert_codes(NULL, T0), "not_checked");
+}
+
+static void
+test_cert_names(void **state)
+{
+	static const struct {
+		const char *san1, *san2, *cn;
+		int want;
+	} cases[] = {
+	    {"mta-sts.a.test", NULL, "", 1},
+	    {"MTA-STS.A.TEST", NULL, "", 1},           /* case-insensitive */
+	    {"mta-sts.a.test.", NULL, "", 1},          /* absolute form */
+	    {"*.a.test", NULL, "", 1},                 /* one left-most label */
+	    {"*.test", NULL, "", 0},                   /* not two */
+	    {"m*.a.test", NULL, "", 0},                /* partial wildcards match nothing */
+	    {"*", NULL, "", 0},                        /* nor a bare star */
+	    {"www.a.test", "mta-sts.a.test", "", 1},   /* any of the names */
+	    {"www.a.test", NULL, "mta-sts.a.test", 0}, /* CN ignored with a SAN DNS name */
+	    {NULL, NULL, "mta-sts.a.test", 1},         /* CN only without one */
+	    {NULL, NULL, "", 0},                       /* no name at all */
+	};
+	struct checkrule_report r;
+	struct sts_tls t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mktls(&t);
+		t.n_names = t.n_names_total = 0;
+		strcpy(t.cn, cases[i].cn);
+		if (cases[i].san1 != NULL)
+			strcpy(t.names[t.n_names_total = t.n_names++], cases[i].san1);
+		if (cases[i].san2 != NULL)
+			strcpy(t.names[t.n_names_total = t.n_names++], cases[i].san2);
+		t.n_names_total = t.n_names;
+		assert_int_equal(checkrule_cert_names_match(&t, "mta-sts.a.test"), cases[i].want);
+	}
+	/* names that are not names (kept out by fetch.c) still show up in the count */
+	mktls(&t);
+	t.n_names = 0;
+	t.n_names_total = 10;
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0);
+	assert_string_equal(codes(&r), "cert_name_mismatch");
+	assert_string_equal(factv(&r, "names"), "(no valid host name)");
+	t.n_names = 9; /* 9 kept of 10: eight shown, then the two others counted */
+	for (unsigned i = 0; i < 9; i++)
+		(void)snprintf(t.names[i], sizeof(t.names[i]), "n%u.a.test", i);
+	checkrule_init(&r, "a.test");
+	checkrule_cert(&r, &t, T0);
+	assert_string_equal(factv(&r, "names"), "n0.a.test, n1.a.test, n2.a.test, n3.a.test, "
+	                                        "n4.a.test, n5.a.test, n6.a.test, n7.a.test and 2 "
+	                                        "more");
+	assert_true(checkrule_tls_version_old("TLSv1"));
+	assert_true(checkrule_tls_version_old("SSLv3"));
+	assert_false(checkrule_tls_version_old("TLSv1.2"));
+	assert_false(checkrule_tls_version_old("TLSv1.3"));
+	assert_false(checkrule_tls_version_old(""));
+}
+
 /* ---- dimension 5 ---- */
 
 static void
@@ -573,6 +750,12 @@ test_table(void **state)
 	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_NO_MATCH), CHECKRULE_CRITICAL);
 	assert_int_equal(checkrule_code_sev(CHECKRULE_TLSRPT_MISSING), CHECKRULE_WARNING);
 	assert_int_equal(checkrule_code_sev(CHECKRULE_CACHE_STALE_ID), CHECKRULE_INFO);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_CERT_INVALID), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_CERT_NAME_MISMATCH), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_CERT_EXPIRED), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_CERT_EXPIRING), CHECKRULE_WARNING);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_TLS_VERSION_OLD), CHECKRULE_CRITICAL);
+	assert_string_equal(checkrule_code_name(CHECKRULE_CERT_EXPIRING), "cert_expiring");
 	assert_string_equal(checkrule_dim_name(CHECKRULE_DIM_CACHE), "cache");
 	assert_string_equal(checkrule_dim_name((enum checkrule_dim)0), "unknown");
 	assert_string_equal(checkrule_dim_name((enum checkrule_dim)10), "unknown");
@@ -738,7 +921,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record),         cmocka_unit_test(test_record_details),
 	    cmocka_unit_test(test_fetch),          cmocka_unit_test(test_policy),
-	    cmocka_unit_test(test_policy_details), cmocka_unit_test(test_mx),
+	    cmocka_unit_test(test_policy_details), cmocka_unit_test(test_cert),
+	    cmocka_unit_test(test_cert_names),     cmocka_unit_test(test_mx),
 	    cmocka_unit_test(test_mx_details),     cmocka_unit_test(test_tlsrpt),
 	    cmocka_unit_test(test_tlsrpt_grammar), cmocka_unit_test(test_tlsrpt_long),
 	    cmocka_unit_test(test_cache),          cmocka_unit_test(test_table),
