@@ -7,9 +7,10 @@
  * daemon's DNS machine (discover_dns(): dane.c), reads the daemon's cache read-only, all side
  * by side on one event loop under one deadline (--timeout), keeps the raw results, and hands
  * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
- * so a broken record does not hide a broken policy. Dimensions not implemented yet (4
- * certificate, 6 STARTTLS, 8 DANE) are reported as not checked. If no DNS lookup at all got an
- * answer, the check could not run (exit 3): nothing it would say could be trusted.
+ * so a broken record does not hide a broken policy. Once the MX set is known, smtpprobe.c
+ * probes each MX host's STARTTLS (dimension 6; not with --no-smtp). Dimensions not
+ * implemented yet (4 certificate, 8 DANE) are reported as not checked. If no DNS lookup at all got
+ * an answer, the check could not run (exit 3): nothing it would say could be trusted.
  */
 #include "checker.h"
 
@@ -26,6 +27,7 @@
 #include "dnsmsg.h"
 #include "fetch.h"
 #include "resolver.h"
+#include "smtpprobe.h"
 #include "socketmap.h"
 #include "xalloc.h"
 
@@ -61,6 +63,9 @@ struct checker {
 	char *resp_error, *resp_ctype, *resp_body;
 	struct event *guard;
 	int timed_out;
+	struct smtpprobe *probe; /* dimension 6, started once the MX set is known */
+	int probe_tried;
+	char probe_why[CHECKRULE_MSG_MAX]; /* why it was not started */
 };
 
 static void checker_settle(struct checker *c);
@@ -141,9 +146,45 @@ checker_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 }
 
 static void
-checker_on_discover(void *arg)
+checker_on_probe(void *arg)
 {
 	checker_settle(arg);
+}
+
+/* The MX set is known: probe the STARTTLS of its hosts (dimension 6), unless --no-smtp. */
+static void
+checker_start_probe(struct checker *c)
+{
+	const struct danerec *d = &discover_result(c->disc)->drec;
+	unsigned per_host =
+	    c->p->timeout < SMTPPROBE_HOST_TIMEOUT ? c->p->timeout : SMTPPROBE_HOST_TIMEOUT;
+	char err[256];
+
+	c->probe_tried = 1;
+	if (c->p->no_smtp) {
+		(void)snprintf(c->probe_why, sizeof(c->probe_why), "skipped (--no-smtp)");
+		return;
+	}
+	if (!d->mx_known || d->n_hosts == 0) {
+		(void)snprintf(c->probe_why, sizeof(c->probe_why), "no MX host to probe (%s)",
+		               d->mx_known ? "null MX or no such domain" : "the MX lookup failed");
+		return;
+	}
+	c->probe = smtpprobe_start(c->base, c->res, c->p->cfg->ca_file, d->hosts,
+	                           d->n_hosts < DANE_HOSTS_MAX ? d->n_hosts : DANE_HOSTS_MAX,
+	                           per_host, checker_on_probe, c, err, sizeof(err));
+	if (c->probe == NULL)
+		(void)snprintf(c->probe_why, sizeof(c->probe_why), "probe not started: %s", err);
+}
+
+static void
+checker_on_discover(void *arg)
+{
+	struct checker *c = arg;
+
+	if (!c->probe_tried && discover_running(c->disc) == 0)
+		checker_start_probe(c);
+	checker_settle(c);
 }
 
 /* Everything ended: leave the loop. */
@@ -155,7 +196,7 @@ checker_settle(struct checker *c)
 			return;
 	if (c->fetch_state == 0 || c->fetch_state == 1)
 		return;
-	if (discover_running(c->disc) != 0)
+	if (discover_running(c->disc) != 0 || smtpprobe_running(c->probe))
 		return;
 	event_base_loopbreak(c->base);
 }
@@ -272,9 +313,18 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 		checkrule_not_checked(r, CHECKRULE_DIM_POLICY, "no policy was fetched");
 	checkrule_not_checked(r, CHECKRULE_DIM_CERT, "not checked yet (comes in a later release)");
 	checkrule_mx(r, have_pol ? &pol : NULL, &drec);
-	checkrule_not_checked(r, CHECKRULE_DIM_SMTP,
-	                      c->p->no_smtp ? "skipped (--no-smtp)"
-	                                    : "not checked yet (comes in a later release)");
+	if (c->probe != NULL) {
+		unsigned n;
+		const struct checkrule_smtp *h = smtpprobe_results(c->probe, &n);
+
+		checkrule_smtp(r, have_pol ? &pol : NULL, h, n, (int64_t)time(NULL));
+	} else {
+		checkrule_not_checked(
+		    r, CHECKRULE_DIM_SMTP,
+		    c->p->no_smtp    ? "skipped (--no-smtp)"
+		    : c->probe_tried ? c->probe_why
+		                     : "not started: the MX lookup did not end within --timeout");
+	}
 	checkrule_tlsrpt(r, q[Q_TLSRPT].msg, q[Q_TLSRPT].len, q[Q_TLSRPT].why);
 	checkrule_not_checked(r, CHECKRULE_DIM_DANE, "not checked yet (comes in a later release)");
 	checker_cache(c, r, published ? rec.id : NULL);
@@ -339,6 +389,7 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 		free(c.q[i].msg);
 	}
 	fetch_cancel(c.f);
+	smtpprobe_free(c.probe);
 	discover_free(c.disc);
 	event_free(c.guard);
 	fetch_free(c.fetcher);
