@@ -246,6 +246,7 @@ pki_init() {
 #   good       CN/SAN = NAME, signed by the trusted CA, valid now
 #   wrongname  CN/SAN = wrong-NAME.invalid (does not match NAME)
 #   expired    valid 2020-01-01 .. 2020-02-01 (openssl ca -startdate/-enddate)
+#   expiring   like good, but valid for 5 days only
 #   untrusted  like good, but signed by the second CA that mta-stsd does not trust
 cert_issue() {
 	local kind=$1 name=$2 cadir=$PKI/ca cn=$2 dates=() out
@@ -259,6 +260,7 @@ cert_issue() {
 	good) ;;
 	wrongname) cn=wrong-$name.invalid ;;
 	expired) dates=(-startdate 20200101000000Z -enddate 20200201000000Z) ;;
+	expiring) dates=(-days 5) ;;
 	untrusted) cadir=$PKI/ca2 ;;
 	*) bail "cert_issue: unknown kind $kind" ;;
 	esac
