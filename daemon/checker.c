@@ -63,6 +63,7 @@ struct checker {
 	char *resp_error, *resp_ctype, *resp_body;
 	struct event *guard;
 	int timed_out;
+	time_t started;          /* when the check began (for the probe's share of --timeout) */
 	struct smtpprobe *probe; /* dimension 6, started once the MX set is known */
 	int probe_tried;
 	char probe_why[CHECKRULE_MSG_MAX]; /* why it was not started */
@@ -156,8 +157,13 @@ static void
 checker_start_probe(struct checker *c)
 {
 	const struct danerec *d = &discover_result(c->disc)->drec;
-	unsigned per_host =
-	    c->p->timeout < SMTPPROBE_HOST_TIMEOUT ? c->p->timeout : SMTPPROBE_HOST_TIMEOUT;
+	time_t spent = time(NULL) - c->started;
+	/* A host's deadline ends a second before the check's, so a silent server is reported
+	 * as such ("greeting: no answer within N s"), not as cut by --timeout. */
+	unsigned left = spent >= 0 && (time_t)c->p->timeout > spent + 1
+	                    ? c->p->timeout - (unsigned)spent - 1
+	                    : 1;
+	unsigned per_host = left < SMTPPROBE_HOST_TIMEOUT ? left : SMTPPROBE_HOST_TIMEOUT;
 	char err[256];
 
 	c->probe_tried = 1;
@@ -353,6 +359,7 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 	checkrule_init(r, domain);
 	memset(&c, 0, sizeof(c));
 	c.p = p;
+	c.started = time(NULL);
 	INVARIANT(strlen(domain) <= DNAME_MAX); /* ctl.c normalised it */
 	memcpy(c.domain, domain, strlen(domain) + 1);
 	c.base = event_base_new();

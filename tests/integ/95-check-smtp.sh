@@ -3,8 +3,8 @@
 # mta-stsctl check, dimension 6 (MX STARTTLS): real Postfix MX instances on port 25 in the test
 # namespace, with a good certificate (the fully correct domain scores 100), an expired one, one
 # for another name, one expiring in 5 days, one from a CA the checker does not trust, and one
-# without STARTTLS (smtpd_tls_security_level = none); an MX host where nothing listens and one
-# without an address. Each code of the dimension is produced; the no-STARTTLS failure is
+# without STARTTLS (smtpd_tls_security_level = none), and one whose greeting does not come
+# within the host's deadline; an MX host where nothing listens and one without an address. Each code of the dimension is produced; the no-STARTTLS failure is
 # critical under enforce and a warning under testing; --no-smtp skips the dimension; the probe
 # never sends MAIL FROM (the MX's own session statistics say so).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -13,7 +13,7 @@
 for t in postfix jq; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed"
 done
-plan 27
+plan 30
 
 # dom DOMAIN MODE IP: policy "mx: mail.DOMAIN" in MODE, MX mail.DOMAIN at IP (none: no A),
 # a TLS-RPT record: only dimension 6 can find fault.
@@ -32,6 +32,7 @@ dom expiring.test enforce 127.0.0.64
 dom untrusted.test enforce 127.0.0.65
 dom down.test enforce 127.0.0.69
 dom noaddr.test enforce none
+dom silent.test enforce 127.0.0.67
 # two.test: two MX hosts, both good, probed side by side: mail.good.test (good.test's MX)
 # and mx2.two.test
 sts_domain two.test 1 --mx mail.good.test \
@@ -51,6 +52,9 @@ pf_mx_start notls 127.0.0.63 "$good" smtpd_tls_security_level=none
 pf_mx_start expiring 127.0.0.64 "$(cert_issue expiring mail.expiring.test)"
 pf_mx_start untrusted 127.0.0.65 "$(cert_issue untrusted mail.untrusted.test)"
 pf_mx_start two 127.0.0.66 "$(cert_issue good mx2.two.test)"
+# a greeting that does not come: the client restriction (evaluated at connect time without
+# smtpd_delay_reject) sleeps before the banner
+pf_mx_start silent 127.0.0.67 "$good" smtpd_delay_reject=no "smtpd_client_restrictions=sleep 30"
 
 # chk DOMAIN [ARGS]: output in $out, status in $rc, JSON in $json (second run)
 chk() {
@@ -115,3 +119,11 @@ chk two.test
 is "$(d6),$(jq -r .score <<<"$json")" ",100" "two.test: two good MX hosts: nothing in dimension 6, score 100"
 like "$(jq -r '.dimensions[5].facts.probed' <<<"$json")" "mail.good.test TLSv1*; mx2.two.test TLSv1*" \
 	"... both probed, in preference order"
+t0=$(now_ms)
+out=$(timeout 60 "$STSCTL" -c "$STSD_CONF" check --json --timeout 5 silent.test 2>&1)
+t1=$(now_ms)
+json=$out
+is "$(d6)" "mx_smtp_failed:warning" "silent.test (no greeting): mx_smtp_failed warning"
+like "$(msg6)" "mail.silent.test [[]127.0.0.67]: greeting: no answer within [1-4] s" \
+	"... the host's deadline ends before the check's, naming the step"
+ok "--timeout 5 bounds the probe: $((t1 - t0)) ms" test $((t1 - t0)) -lt 7000
