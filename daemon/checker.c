@@ -9,9 +9,10 @@
  * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
  * so a broken record does not hide a broken policy. The same fetch records the handshake
  * (fetch_start_tls(): version, server certificate, why it failed to verify) for dimension 4:
- * no second, unverified connection is needed, even for a rejected certificate. Dimensions not
- * implemented yet (6 STARTTLS, 8 DANE) are reported as not checked. If no DNS lookup at all got an
- * answer, the check could not run (exit 3): nothing it would say could be trusted.
+ * no second, unverified connection is needed, even for a rejected certificate. Once the MX set
+ * is known, smtpprobe.c probes each MX host's STARTTLS (dimension 6; not with --no-smtp).
+ * Dimension 8 (DANE) is not implemented yet and is reported as not checked. If no DNS lookup
+ * at all got an answer, the check could not run (exit 3): nothing it would say could be trusted.
  */
 #include "checker.h"
 
@@ -28,6 +29,7 @@
 #include "dnsmsg.h"
 #include "fetch.h"
 #include "resolver.h"
+#include "smtpprobe.h"
 #include "socketmap.h"
 #include "xalloc.h"
 
@@ -65,6 +67,10 @@ struct checker {
 	int fetch_cut;      /* the deadline cancelled the fetch: tls is incomplete */
 	struct event *guard;
 	int timed_out;
+	time_t started;          /* when the check began (for the probe's share of --timeout) */
+	struct smtpprobe *probe; /* dimension 6, started once the MX set is known */
+	int probe_tried;
+	char probe_why[CHECKRULE_MSG_MAX]; /* why it was not started */
 };
 
 static void checker_settle(struct checker *c);
@@ -145,9 +151,50 @@ checker_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 }
 
 static void
-checker_on_discover(void *arg)
+checker_on_probe(void *arg)
 {
 	checker_settle(arg);
+}
+
+/* The MX set is known: probe the STARTTLS of its hosts (dimension 6), unless --no-smtp. */
+static void
+checker_start_probe(struct checker *c)
+{
+	const struct danerec *d = &discover_result(c->disc)->drec;
+	time_t spent = time(NULL) - c->started;
+	/* A host's deadline ends a second before the check's, so a silent server is reported
+	 * as such ("greeting: no answer within N s"), not as cut by --timeout. */
+	unsigned left = spent >= 0 && (time_t)c->p->timeout > spent + 1
+	                    ? c->p->timeout - (unsigned)spent - 1
+	                    : 1;
+	unsigned per_host = left < SMTPPROBE_HOST_TIMEOUT ? left : SMTPPROBE_HOST_TIMEOUT;
+	char err[256];
+
+	c->probe_tried = 1;
+	if (c->p->no_smtp) {
+		(void)snprintf(c->probe_why, sizeof(c->probe_why), "skipped (--no-smtp)");
+		return;
+	}
+	if (!d->mx_known || d->n_hosts == 0) {
+		(void)snprintf(c->probe_why, sizeof(c->probe_why), "no MX host to probe (%s)",
+		               d->mx_known ? "null MX or no such domain" : "the MX lookup failed");
+		return;
+	}
+	c->probe = smtpprobe_start(c->base, c->res, c->p->cfg->ca_file, d->hosts,
+	                           d->n_hosts < DANE_HOSTS_MAX ? d->n_hosts : DANE_HOSTS_MAX,
+	                           per_host, checker_on_probe, c, err, sizeof(err));
+	if (c->probe == NULL)
+		(void)snprintf(c->probe_why, sizeof(c->probe_why), "probe not started: %s", err);
+}
+
+static void
+checker_on_discover(void *arg)
+{
+	struct checker *c = arg;
+
+	if (!c->probe_tried && discover_running(c->disc) == 0)
+		checker_start_probe(c);
+	checker_settle(c);
 }
 
 /* Everything ended: leave the loop. */
@@ -159,7 +206,7 @@ checker_settle(struct checker *c)
 			return;
 	if (c->fetch_state == 0 || c->fetch_state == 1)
 		return;
-	if (discover_running(c->disc) != 0)
+	if (discover_running(c->disc) != 0 || smtpprobe_running(c->probe))
 		return;
 	event_base_loopbreak(c->base);
 }
@@ -281,9 +328,18 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 	else
 		checkrule_cert(r, c->fetch_state == 2 ? &c->tls : NULL, (int64_t)time(NULL));
 	checkrule_mx(r, have_pol ? &pol : NULL, &drec);
-	checkrule_not_checked(r, CHECKRULE_DIM_SMTP,
-	                      c->p->no_smtp ? "skipped (--no-smtp)"
-	                                    : "not checked yet (comes in a later release)");
+	if (c->probe != NULL) {
+		unsigned n;
+		const struct checkrule_smtp *h = smtpprobe_results(c->probe, &n);
+
+		checkrule_smtp(r, have_pol ? &pol : NULL, h, n, (int64_t)time(NULL));
+	} else {
+		checkrule_not_checked(
+		    r, CHECKRULE_DIM_SMTP,
+		    c->p->no_smtp    ? "skipped (--no-smtp)"
+		    : c->probe_tried ? c->probe_why
+		                     : "not started: the MX lookup did not end within --timeout");
+	}
 	checkrule_tlsrpt(r, q[Q_TLSRPT].msg, q[Q_TLSRPT].len, q[Q_TLSRPT].why);
 	checkrule_not_checked(r, CHECKRULE_DIM_DANE, "not checked yet (comes in a later release)");
 	checker_cache(c, r, published ? rec.id : NULL);
@@ -312,6 +368,7 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 	checkrule_init(r, domain);
 	memset(&c, 0, sizeof(c));
 	c.p = p;
+	c.started = time(NULL);
 	INVARIANT(strlen(domain) <= DNAME_MAX); /* ctl.c normalised it */
 	memcpy(c.domain, domain, strlen(domain) + 1);
 	c.base = event_base_new();
@@ -349,6 +406,7 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 		free(c.q[i].msg);
 	}
 	fetch_cancel(c.f);
+	smtpprobe_free(c.probe);
 	discover_free(c.disc);
 	event_free(c.guard);
 	fetch_free(c.fetcher);

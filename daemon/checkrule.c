@@ -106,6 +106,21 @@ static const struct code_info codes[CHECKRULE_CODE_N] = {
                            "the domain receives no mail: an MTA-STS policy protects nothing"},
     [CHECKRULE_MX_LOOKUP] = {"mx_lookup_failed", CHECKRULE_WARNING,
                              "make the domain's name servers answer MX queries"},
+    [CHECKRULE_MX_SMTP_FAILED] = {"mx_smtp_failed", CHECKRULE_WARNING,
+                                  "make each MX host accept SMTP connections on port 25 and "
+                                  "answer EHLO (check firewalls and the greeting)"},
+    [CHECKRULE_MX_NO_STARTTLS] = {"mx_no_starttls", CHECKRULE_CRITICAL,
+                                  "enable STARTTLS on every MX host (Postfix: "
+                                  "smtpd_tls_security_level = may, with a certificate)"},
+    [CHECKRULE_MX_CERT_INVALID] = {"mx_cert_invalid", CHECKRULE_CRITICAL,
+                                   "install a certificate from a trusted CA, unexpired, with "
+                                   "the full chain (Postfix: smtpd_tls_chain_files)"},
+    [CHECKRULE_MX_CERT_NAME_MISMATCH] = {"mx_cert_name_mismatch", CHECKRULE_CRITICAL,
+                                         "give each MX host a certificate for its own name, "
+                                         "and list that name in the policy's mx: lines"},
+    [CHECKRULE_MX_CERT_EXPIRING] = {"mx_cert_expiring", CHECKRULE_WARNING,
+                                    "renew the MX certificate now (automate renewal, e.g. "
+                                    "with ACME)"},
     [CHECKRULE_TLSRPT_MISSING] = {"tls_rpt_missing", CHECKRULE_WARNING,
                                   "publish \"v=TLSRPTv1; rua=mailto:tlsrpt@DOMAIN\" at "
                                   "_smtp._tls.DOMAIN to receive TLS failure reports"},
@@ -176,32 +191,62 @@ bytes_str(const char *p, size_t len, char *out, size_t outsz)
 	return out;
 }
 
+static void addv(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code,
+                 enum checkrule_sev sev, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 static void add(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add_sev(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code,
+                    enum checkrule_sev sev, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
-add(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code, const char *fmt,
-    ...)
+addv(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code,
+     enum checkrule_sev sev, const char *fmt, va_list ap)
 {
 	char tmp[CHECKRULE_MSG_MAX * 2];
-	va_list ap;
 	int n;
 
 	if (r->n >= CHECKRULE_FINDINGS_MAX) {
 		r->dropped++;
 		return;
 	}
-	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		tmp[0] = '\0';
 	r->f[r->n].dim = dim;
 	r->f[r->n].code = code;
+	r->f[r->n].sev = sev;
 	clean_copy(r->f[r->n].msg, sizeof(r->f[r->n].msg), tmp);
 	if (n >= (int)sizeof(tmp))
 		memcpy(r->f[r->n].msg + sizeof(r->f[r->n].msg) - 4, "...", 4);
 	r->n++;
+}
+
+/* A finding with the severity of its code. */
+static void
+add(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	addv(r, dim, code, checkrule_code_sev(code), fmt, ap);
+	va_end(ap);
+}
+
+/* A finding with a severity the rule chose (never above its code's). */
+static void
+add_sev(struct checkrule_report *r, enum checkrule_dim dim, enum checkrule_code code,
+        enum checkrule_sev sev, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sev > checkrule_code_sev(code))
+		sev = checkrule_code_sev(code);
+	va_start(ap, fmt);
+	addv(r, dim, code, sev, fmt, ap);
+	va_end(ap);
 }
 
 static void fact(struct checkrule_report *r, enum checkrule_dim dim, const char *key,
@@ -737,6 +782,156 @@ checkrule_mx(struct checkrule_report *r, const struct stspolicy *pol, const stru
 		    "patterns matching no MX host: %s", namelist_str(&unused));
 }
 
+/* ---- dimension 6: MX STARTTLS ---- */
+
+static const char *iso(int64_t t, char out[32]);
+
+/* Length of a name without one trailing dot. */
+static size_t
+name_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && s[n - 1] == '.' ? n - 1 : n;
+}
+
+int
+checkrule_cert_covers(const char *cname, const char *name)
+{
+	/* "*.rest" covers exactly one label before ".rest" (RFC 6125 s6.4.3, as Postfix does):
+	 * the same rule as an MTA-STS pattern, so the daemon's own matcher decides. */
+	return stspolicy_mx_match(cname, name);
+}
+
+int
+checkrule_cert_allowed(const struct stspolicy *pol, const char *host, const char *cname)
+{
+	size_t cl = name_len(cname);
+	int wild = cl > 2 && cname[0] == '*' && cname[1] == '.';
+
+	if (pol == NULL || pol->mode == STSPOLICY_MODE_NONE)
+		return checkrule_cert_covers(cname, host);
+	for (unsigned j = 0; j < pol->n_mx; j++) {
+		const char *p = pol->mx[j];
+		size_t pl = name_len(p);
+
+		if (pl > 2 && p[0] == '*' && p[1] == '.') {
+			/* the pattern allows every name of one more label: a certificate name
+			 * it matches, or the very same wildcard */
+			if (wild ? (pl == cl && strncasecmp(p, cname, cl) == 0)
+			         : stspolicy_mx_match(p, cname))
+				return 1;
+		} else if (checkrule_cert_covers(cname, p)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Append "; part" to a fact line being built. */
+static void
+summary_add(char *s, size_t sz, const char *part)
+{
+	size_t n = strlen(s), k = strlen(part);
+
+	if (n > 0 && n + 2 < sz) {
+		memcpy(s + n, "; ", 2);
+		n += 2;
+	}
+	if (k > sz - 1 - n)
+		k = sz - 1 - n; /* fact() marks a full line with "..." */
+	memcpy(s + n, part, k);
+	s[n + k] = '\0';
+}
+
+/* One host with TLS up: the certificate. */
+static void
+smtp_cert(struct checkrule_report *r, const struct stspolicy *pol, const struct checkrule_smtp *h,
+          enum checkrule_sev sev, int64_t now)
+{
+	struct namelist names = {{0}, 0, 0}, allowed = {{0}, 0, 0};
+	int ok = 0;
+	char t[32];
+
+	for (unsigned k = 0; k < h->n_names && k < CHECKRULE_CERT_NAMES_MAX; k++) {
+		namelist_add(&names, h->names[k]);
+		ok |= checkrule_cert_allowed(pol, h->host, h->names[k]);
+	}
+	for (unsigned k = 0; k < h->names_dropped; k++)
+		namelist_add(&names, "?");
+	if (h->verify != 0)
+		add_sev(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_CERT_INVALID, sev,
+		        "%s [%s]: certificate verification failed: %s", h->host, h->addr,
+		        h->verify_why[0] ? h->verify_why : "unknown reason");
+	else if (h->not_after <= now)
+		add_sev(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_CERT_INVALID, sev,
+		        "%s [%s]: certificate expired at %s", h->host, h->addr,
+		        iso(h->not_after, t));
+	else if (h->not_after - now < (int64_t)CHECKRULE_CERT_EXPIRING_DAYS * 86400)
+		add(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_CERT_EXPIRING,
+		    "%s [%s]: certificate expires in %lld days (%s)", h->host, h->addr,
+		    (long long)((h->not_after - now) / 86400), iso(h->not_after, t));
+	if (!ok) {
+		if (pol == NULL || pol->mode == STSPOLICY_MODE_NONE)
+			namelist_add(&allowed, h->host);
+		else
+			for (unsigned j = 0; j < pol->n_mx; j++)
+				namelist_add(&allowed, pol->mx[j]);
+		add_sev(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_CERT_NAME_MISMATCH, sev,
+		        "%s [%s]: the certificate's names (%s) match no name the policy allows "
+		        "(%s)",
+		        h->host, h->addr, names.n ? namelist_str(&names) : "none",
+		        namelist_str(&allowed));
+	}
+}
+
+void
+checkrule_smtp(struct checkrule_report *r, const struct stspolicy *pol,
+               const struct checkrule_smtp *h, unsigned n, int64_t now)
+{
+	/* What stops delivery under the policy is critical only where the policy is enforced. */
+	enum checkrule_sev sev = pol != NULL && pol->mode == STSPOLICY_MODE_ENFORCE
+	                             ? CHECKRULE_CRITICAL
+	                             : CHECKRULE_WARNING;
+	char summary[CHECKRULE_MSG_MAX] = "", part[CHECKRULE_MSG_MAX], t[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct checkrule_smtp *x = &h[i];
+
+		switch (x->res) {
+		case CHECKRULE_SMTP_FAILED:
+			add(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_SMTP_FAILED, "%s%s%s%s: %s",
+			    x->host, x->addr[0] ? " [" : "", x->addr, x->addr[0] ? "]" : "",
+			    x->why);
+			(void)snprintf(part, sizeof(part), "%s not probed", x->host);
+			break;
+		case CHECKRULE_SMTP_NO_STARTTLS:
+			add_sev(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_NO_STARTTLS, sev,
+			        "%s [%s] does not offer STARTTLS%s", x->host, x->addr,
+			        sev == CHECKRULE_CRITICAL ? ": under mode enforce senders cannot "
+			                                    "deliver to it"
+			                                  : "");
+			(void)snprintf(part, sizeof(part), "%s no STARTTLS", x->host);
+			break;
+		case CHECKRULE_SMTP_TLS_FAILED:
+			add_sev(r, CHECKRULE_DIM_SMTP, CHECKRULE_MX_NO_STARTTLS, sev,
+			        "%s [%s] offers STARTTLS, but it fails: %s", x->host, x->addr,
+			        x->why);
+			(void)snprintf(part, sizeof(part), "%s STARTTLS fails", x->host);
+			break;
+		case CHECKRULE_SMTP_TLS:
+			smtp_cert(r, pol, x, sev, now);
+			(void)snprintf(part, sizeof(part), "%s %s, certificate until %s", x->host,
+			               x->tls_version[0] ? x->tls_version : "TLS",
+			               iso(x->not_after, t));
+			break;
+		}
+		summary_add(summary, sizeof(summary), part);
+	}
+	if (n > 0)
+		fact(r, CHECKRULE_DIM_SMTP, "probed", "%s", summary);
+}
+
 /* ---- dimension 7: TLS-RPT (RFC 8460 s3) ---- */
 
 static int
@@ -1018,7 +1213,7 @@ checkrule_count(const struct checkrule_report *r, enum checkrule_sev sev)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < r->n; i++)
-		n += checkrule_code_sev(r->f[i].code) == sev;
+		n += r->f[i].sev == sev;
 	return n;
 }
 
@@ -1127,8 +1322,7 @@ checkrule_text(const struct checkrule_report *r, struct strbuf *out)
 			if ((int)f->dim != d)
 				continue;
 			shown++;
-			rc |= strbuf_printf(out, "  %-8s %s: %s\n",
-			                    checkrule_sev_name(checkrule_code_sev(f->code)),
+			rc |= strbuf_printf(out, "  %-8s %s: %s\n", checkrule_sev_name(f->sev),
 			                    checkrule_code_name(f->code), f->msg);
 			if (f->code != CHECKRULE_NOT_CHECKED)
 				rc |= strbuf_printf(out, "           fix: %s\n",
@@ -1207,7 +1401,7 @@ checkrule_json(const struct checkrule_report *r, struct strbuf *out)
 			first = 0;
 			rc |= json_str(out, checkrule_code_name(f->code));
 			rc |= strbuf_puts(out, ",\"severity\":");
-			rc |= json_str(out, checkrule_sev_name(checkrule_code_sev(f->code)));
+			rc |= json_str(out, checkrule_sev_name(f->sev));
 			rc |= strbuf_puts(out, ",\"message\":");
 			rc |= json_str(out, f->msg);
 			rc |= strbuf_puts(out, ",\"hint\":");

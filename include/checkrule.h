@@ -25,6 +25,8 @@
 #define CHECKRULE_SCORE_WARNING 10      /**< points a warning costs */
 #define CHECKRULE_SCORE_CRITICAL 20     /**< points a critical finding costs */
 #define CHECKRULE_SCORE_CRITICAL_CAP 40 /**< the score never exceeds this with a critical */
+#define CHECKRULE_CERT_NAMES_MAX 32     /**< names of one MX certificate kept for matching */
+#define CHECKRULE_CERT_EXPIRING_DAYS 14 /**< an MX certificate expiring sooner: warning */
 
 /** Severity of a finding. */
 enum checkrule_sev {
@@ -75,14 +77,19 @@ enum checkrule_code {
 	CHECKRULE_MX_PATTERN_UNUSED, /**< a pattern matches no MX host */
 	CHECKRULE_NULL_MX,           /**< no mail host at all (null MX, no such domain) */
 	CHECKRULE_MX_LOOKUP,         /**< the MX lookup failed */
-	CHECKRULE_TLSRPT_MISSING,    /**< no TLSRPTv1 record */
-	CHECKRULE_TLSRPT_MULTIPLE,   /**< more than one TLSRPTv1 record */
-	CHECKRULE_TLSRPT_SYNTAX,     /**< the TLSRPTv1 record or a rua URI is invalid */
-	CHECKRULE_TLSRPT_LOOKUP,     /**< the TXT lookup failed */
-	CHECKRULE_CACHE_STALE_ID,    /**< the cached id is not the one published */
-	CHECKRULE_CACHE_EXPIRED,     /**< the cached policy has expired */
-	CHECKRULE_CACHE_NONE,        /**< nothing cached for the domain */
-	CHECKRULE_CACHE_UNAVAILABLE, /**< the cache could not be read */
+	CHECKRULE_MX_SMTP_FAILED,    /**< an MX host could not be probed (connect, SMTP, time) */
+	CHECKRULE_MX_NO_STARTTLS,    /**< an MX host offers no STARTTLS, or it fails */
+	CHECKRULE_MX_CERT_INVALID,   /**< an MX certificate does not verify (or has expired) */
+	CHECKRULE_MX_CERT_NAME_MISMATCH, /**< an MX certificate matches no name the policy allows */
+	CHECKRULE_MX_CERT_EXPIRING,      /**< an MX certificate expires within 14 days */
+	CHECKRULE_TLSRPT_MISSING,        /**< no TLSRPTv1 record */
+	CHECKRULE_TLSRPT_MULTIPLE,       /**< more than one TLSRPTv1 record */
+	CHECKRULE_TLSRPT_SYNTAX,         /**< the TLSRPTv1 record or a rua URI is invalid */
+	CHECKRULE_TLSRPT_LOOKUP,         /**< the TXT lookup failed */
+	CHECKRULE_CACHE_STALE_ID,        /**< the cached id is not the one published */
+	CHECKRULE_CACHE_EXPIRED,         /**< the cached policy has expired */
+	CHECKRULE_CACHE_NONE,            /**< nothing cached for the domain */
+	CHECKRULE_CACHE_UNAVAILABLE,     /**< the cache could not be read */
 };
 #define CHECKRULE_CODE_N (CHECKRULE_CACHE_UNAVAILABLE + 1) /**< count of enum checkrule_code */
 
@@ -90,6 +97,7 @@ enum checkrule_code {
 struct checkrule_finding {
 	enum checkrule_dim dim;      /**< where it is reported */
 	enum checkrule_code code;    /**< what */
+	enum checkrule_sev sev;      /**< the code's severity, or lower where the rule says so */
 	char msg[CHECKRULE_MSG_MAX]; /**< details, printable ASCII only */
 };
 
@@ -189,6 +197,59 @@ int checkrule_cert_names_match(const struct sts_tls *t, const char *host);
  * @param d the MX record of the destination (mx_known 0: the MX lookup failed)
  */
 void checkrule_mx(struct checkrule_report *r, const struct stspolicy *pol, const struct danerec *d);
+
+/** How the STARTTLS probe of one MX host ended. */
+enum checkrule_smtp_res {
+	CHECKRULE_SMTP_FAILED = 0,  /**< no dialogue: no address, connect, SMTP error, deadline */
+	CHECKRULE_SMTP_NO_STARTTLS, /**< the EHLO reply offers no STARTTLS */
+	CHECKRULE_SMTP_TLS_FAILED,  /**< STARTTLS refused, or its TLS handshake failed */
+	CHECKRULE_SMTP_TLS,         /**< TLS established: the certificate fields are set */
+};
+
+/** What the STARTTLS probe (smtpprobe.c) saw at one MX host. */
+struct checkrule_smtp {
+	char host[DNAME_MAX + 1];    /**< MX host name */
+	char addr[48];               /**< address probed (text), "" when none */
+	enum checkrule_smtp_res res; /**< outcome */
+	char why[CHECKRULE_MSG_MAX]; /**< failure text unless res is CHECKRULE_SMTP_TLS */
+	char tls_version[16];        /**< negotiated protocol ("TLSv1.3") */
+	long verify;                 /**< X.509 verification result: 0 = chains to a trusted CA */
+	char verify_why[120];        /**< its text when not 0 */
+	int64_t not_after;           /**< end of the leaf certificate's validity (Unix time) */
+	unsigned n_names;            /**< names in names[] */
+	unsigned names_dropped;      /**< names over CHECKRULE_CERT_NAMES_MAX, not kept */
+	char names[CHECKRULE_CERT_NAMES_MAX][DNAME_MAX + 1]; /**< the leaf's DNS names: its
+	                                                        subjectAltName dNSNames, or its
+	                                                        CN when it has none */
+};
+
+/**
+ * RFC 6125 s6.4 as Postfix applies it: does certificate name cname cover host name name?
+ * Equal ignoring case and one trailing dot, or cname "*.rest" and name one label + ".rest".
+ * @param cname name from the certificate @param name a host name @return 1 or 0
+ */
+int checkrule_cert_covers(const char *cname, const char *name);
+
+/**
+ * Is a certificate name one the policy allows, as Postfix's "secure match=" checks it with the
+ * names mta-stsd answers? Without a policy (NULL, mode none) the allowed name is the MX host
+ * itself; with one, any name a pattern allows under the one-label rule (RFC 8461 s4.1): an
+ * exact pattern the certificate name covers, a "*.rest" pattern matching it
+ * (stspolicy_mx_match()), or the same wildcard.
+ * @param pol valid policy or NULL @param host the MX host @param cname certificate name
+ * @return 1 allowed, 0 not
+ */
+int checkrule_cert_allowed(const struct stspolicy *pol, const char *host, const char *cname);
+
+/**
+ * Dimension 6: the STARTTLS probe of each MX host. The failures that stop delivery under the
+ * policy (mx_no_starttls, mx_cert_invalid, mx_cert_name_mismatch) are critical when the policy
+ * is enforce, warnings otherwise (testing, none, no valid policy).
+ * @param r report @param pol valid policy or NULL @param h probe results (borrowed)
+ * @param n count @param now current time
+ */
+void checkrule_smtp(struct checkrule_report *r, const struct stspolicy *pol,
+                    const struct checkrule_smtp *h, unsigned n, int64_t now);
 
 /**
  * Dimension 7: the raw answer to TXT _smtp._tls.<domain> (RFC 8460 s3): exactly one record

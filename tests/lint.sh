@@ -3,7 +3,7 @@
 # event loop / network / database headers in pure (P) modules, whose purity the unit-test link
 # already enforces for calls but not for headers.
 src=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-pure="xalloc strbuf dname socketmap stsrecord stspolicy stsgen cacherec decide answer cfg dnsmsg dane metrics checkrule"
+pure="xalloc strbuf dname socketmap stsrecord stspolicy stsgen cacherec decide answer cfg dnsmsg dane metrics checkrule smtpdlg"
 n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }

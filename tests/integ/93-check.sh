@@ -3,7 +3,9 @@
 # mta-stsctl check: one test domain per finding code of the implemented dimensions (1 TXT
 # record, 2 policy fetch, 3 policy syntax, 5 MX coverage, 7 TLS-RPT, 9 this sender's cache),
 # a fully correct domain that scores 100, the exit statuses 0/1/2/3, and the --json schema
-# (read with jq). Dimensions 6 and 8 must say "not checked yet"; 4 has 94-check-cert.sh. With knotd present, names
+# (read with jq). Dimension 8 must say "not checked yet"; 4 has 94-check-cert.sh; dimension 6
+# (the STARTTLS probe, tested with real MX hosts in 95-check-smtp.sh) is skipped here with
+# --no-smtp, as the MX hosts of these domains do not exist. With knotd present, names
 # (in the signed zone sec.) CNAMEd into the SERVFAIL zone fail. give the three lookup-failure codes.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
@@ -106,9 +108,9 @@ ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
 chk() {
 	local d=$1
 	shift
-	out=$(timeout 60 "$STSCTL" -c "$STSD_CONF" check --timeout 10 "$@" "$d" 2>"$T/chk.err")
+	out=$(timeout 60 "$STSCTL" -c "$STSD_CONF" check --no-smtp --timeout 10 "$@" "$d" 2>"$T/chk.err")
 	rc=$?
-	json=$(timeout 60 "$STSCTL" -c "$STSD_CONF" check --json --timeout 10 "$@" "$d" 2>>"$T/chk.err")
+	json=$(timeout 60 "$STSCTL" -c "$STSD_CONF" check --no-smtp --json --timeout 10 "$@" "$d" 2>>"$T/chk.err")
 }
 # codes DOMAIN: "code:severity" of every finding, sorted, one line
 codes() { jq -r '[.dimensions[].findings[] | .code + ":" + .severity] | sort | join(" ")' <<<"$json" 2>&1; }
@@ -135,7 +137,7 @@ like "$out" "*score: 100/100 (0 critical, 0 warning, * info)*" "good.test: score
 is "$(jq -r '[.score, .exit, .status, .counts.critical, .counts.warning] | join(",")' <<<"$json")" \
 	"100,0,ok,0,0" "good.test: --json score 100, exit 0, no critical, no warning"
 is "$(jq -r '[.dimensions[] | select(.checked == false) | .id] | join(",")' <<<"$json")" "6,8" \
-	"good.test: dimensions 6, 8 are not checked yet; all others are"
+	"good.test: dimension 8 is not checked yet, 6 is skipped (--no-smtp); all others are"
 is "$(jq -r '[.dimensions[] | select(.id == 6 or .id == 8) | .findings[0] | .code + ":" + .severity] | unique | join(",")' <<<"$json")" \
 	"not_checked:info" "good.test: each not-checked dimension says so as info"
 like "$out" "*\[8\] DANE*info     not_checked: not checked yet*" \
@@ -228,7 +230,7 @@ fi
 
 # ---- cache_unavailable: a configuration whose cache_dir holds no cache
 sed "s|^cache_dir *=.*|cache_dir = $T/nocache|" "$STSD_CONF" >"$T/nocache.conf"
-out=$(timeout 60 "$STSCTL" -c "$T/nocache.conf" check --json --timeout 10 good.test 2>&1)
+out=$(timeout 60 "$STSCTL" -c "$T/nocache.conf" check --no-smtp --json --timeout 10 good.test 2>&1)
 rc=$?
 is "$(jq -r '[.dimensions[8].findings[] | .code + ":" + .severity] | join(",")' <<<"$out" 2>&1)" \
 	"cache_unavailable:info" "no cache at cache_dir: cache_unavailable (info)"

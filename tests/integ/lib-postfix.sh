@@ -6,9 +6,11 @@
 # config_directory, queue_directory and data_directory under $PF_DIR ($T/pf), its own
 # master.cf (no chroot) and its own log file (maillog_file through postlogd).
 #
-#   pf_mx_start NAME IP CERTPREFIX   receiving MTA on IP:25 (IP in 127.0.0.0/8), STARTTLS
+#   pf_mx_start NAME IP CERTPREFIX [PARAM=VALUE...]
+#                                    receiving MTA on IP:25 (IP in 127.0.0.0/8), STARTTLS
 #                                    with CERTPREFIX.crt/.key (from cert_issue); accepts any
-#                                    recipient and keeps the message in its hold queue.
+#                                    recipient and keeps the message in its hold queue; the
+#                                    arguments override main.cf (smtpd_tls_security_level=none).
 #   pf_client_start [PARAM=VALUE...] the sending Postfix; the arguments override main.cf
 #                                    (postconf -e syntax), e.g. smtp_tls_policy_maps=...
 #   pf_send RCPT [SENDER]            submit one message; prints its client queue ID.
@@ -154,12 +156,13 @@ _pf_start() {
 	bg_track "$pid"
 }
 
-# pf_mx_start NAME IP CERTPREFIX: a receiving MTA "NAME" (not "client") on IP:25
+# pf_mx_start NAME IP CERTPREFIX [PARAM=VALUE...]: a receiving MTA "NAME" (not "client") on IP:25
 # (127.0.0.0/8 only; IP is added to lo as a /32: inet_interfaces needs it on an interface),
 # STARTTLS with CERTPREFIX.crt/.key, greeting as NAME.mx.test. Every recipient is accepted
 # and the message put on hold (kept in its queue): see pf_mx_received. Log: pf_mx_log NAME.
 pf_mx_start() {
-	local name=$1 ip=$2 cert=$3 d=$PF_DIR/mx-$1
+	local name=$1 ip=$2 cert=$3 d=$PF_DIR/mx-$1 kv
+	shift 3
 	[[ $name =~ ^[A-Za-z0-9_.-]+$ && $name != client ]] || bail "pf_mx_start: bad name '$name'"
 	[[ $ip =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || bail "pf_mx_start: $ip is not a loopback address"
 	{ [ -s "$cert.crt" ] && [ -s "$cert.key" ]; } || bail "pf_mx_start: no $cert.crt/.key"
@@ -183,6 +186,9 @@ pf_mx_start() {
 		relay_transport = \$default_transport
 		local_transport = \$default_transport
 	EOF
+	for kv in "$@"; do
+		postconf -c "$d/etc" -e "$kv" || bail "pf_mx_start: bad setting '$kv'"
+	done
 	_pf_master_cf "$ip:25      inet  n       -       n       -       -       smtpd" \
 		>"$d/etc/master.cf"
 	_pf_start "$d"

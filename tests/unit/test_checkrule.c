@@ -566,6 +566,224 @@ test_mx_details(void **state)
 
 /* ---- dimension 7 ---- */
 
+/* ---- dimension 6 ---- */
+
+static void
+test_mx_cert_names(void **state)
+{
+	static const struct {
+		const char *cname, *name;
+		int want;
+	} cover[] = {
+	    {"mail.a.test", "mail.a.test", 1},
+	    {"MAIL.A.test.", "mail.a.test", 1},
+	    {"*.a.test", "mail.a.test", 1},
+	    {"*.a.test", "x.mail.a.test", 0},
+	    {"*.a.test", "a.test", 0},
+	    {"*.a.test", ".a.test", 0},
+	    {"mail.a.test", "mx.a.test", 0},
+	    {"m*.a.test", "mail.a.test", 0},
+	    {"*.", "a.", 0},
+	    {"", "a.test", 0},
+	    {"*.mail.a.test", "mail.a.test", 0},
+	    {"a.test", "xa.test", 0},
+	};
+	static const struct {
+		const char *mx, *host, *cname;
+		int want;
+	} allowed[] = {
+	    /* exact patterns: the certificate name must cover one */
+	    {"mail.a.test", "mail.a.test", "mail.a.test", 1},
+	    {"mail.a.test", "mail.a.test", "*.a.test", 1},
+	    {"mail.a.test", "mail.a.test", "mx.a.test", 0},
+	    /* another name the policy allows: Postfix's match= list accepts it too */
+	    {"mail.a.test\nmx: mx2.a.test", "mx2.a.test", "mail.a.test", 1},
+	    /* wildcard patterns: one label (RFC 8461 s4.1), or the same wildcard */
+	    {"*.a.test", "mail.a.test", "mail.a.test", 1},
+	    {"*.a.test", "mail.a.test", "other.a.test", 1},
+	    {"*.a.test", "mail.a.test", "*.a.test", 1},
+	    {"*.a.test", "mail.a.test", "x.y.a.test", 0},
+	    {"*.a.test", "mail.a.test", "*.b.a.test", 0},
+	    {"*.a.test", "mail.a.test", "a.test", 0},
+	    {"*.mx.a.test", "x.mx.a.test", "*.a.test", 0},
+	    {"mail.a.test", "mail.a.test", "wrong.test", 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cover) / sizeof(cover[0]); i++)
+		if (checkrule_cert_covers(cover[i].cname, cover[i].name) != cover[i].want)
+			fail_msg("cover case %zu: %s / %s", i, cover[i].cname, cover[i].name);
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		struct stspolicy pol;
+		char body[256];
+
+		snprintf(body, sizeof(body),
+		         "version: STSv1\nmode: enforce\nmx: %s\nmax_age: 86400\n", allowed[i].mx);
+		assert_int_equal(stspolicy_parse(body, strlen(body), &pol), STSPOLICY_OK);
+		if (checkrule_cert_allowed(&pol, allowed[i].host, allowed[i].cname) !=
+		    allowed[i].want)
+			fail_msg("allowed case %zu: %s / %s", i, allowed[i].mx, allowed[i].cname);
+	}
+	/* no policy: the host's own name */
+	assert_true(checkrule_cert_allowed(NULL, "mail.a.test", "*.a.test"));
+	assert_false(checkrule_cert_allowed(NULL, "mail.a.test", "mx.a.test"));
+}
+
+/* A probe result with TLS up, a trusted certificate for names (comma-separated). */
+static void
+mkprobe(struct checkrule_smtp *h, const char *host, enum checkrule_smtp_res res, const char *names,
+        int64_t not_after)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->host, sizeof(h->host), "%s", host);
+	snprintf(h->addr, sizeof(h->addr), "192.0.2.25");
+	h->res = res;
+	snprintf(h->why, sizeof(h->why), "%s",
+	         res == CHECKRULE_SMTP_FAILED ? "connect: refused" : "");
+	snprintf(h->tls_version, sizeof(h->tls_version), "TLSv1.3");
+	h->not_after = not_after;
+	for (const char *p = names; p != NULL && *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		snprintf(h->names[h->n_names++], DNAME_MAX + 1, "%.*s", (int)n, p);
+		p = e != NULL ? e + 1 : NULL;
+	}
+}
+
+/* "code:sev" of every finding. */
+static const char *
+codesev(const struct checkrule_report *r)
+{
+	static char s[2048];
+	size_t n = 0;
+
+	s[0] = '\0';
+	for (unsigned i = 0; i < r->n; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n, "%s%s:%s", n ? " " : "",
+		                      checkrule_code_name(r->f[i].code),
+		                      checkrule_sev_name(r->f[i].sev));
+	return s;
+}
+
+static void
+test_smtp(void **state)
+{
+	static const struct {
+		const char *mode; /* NULL: no policy */
+		enum checkrule_smtp_res res;
+		const char *names;
+		long verify;
+		int64_t not_after;
+		const char *want;
+	} cases[] = {
+	    {"enforce", CHECKRULE_SMTP_TLS, "mail.a.test", 0, T0 + 365 * 86400LL, ""},
+	    {"enforce", CHECKRULE_SMTP_TLS, "*.a.test", 0, T0 + 365 * 86400LL, ""},
+	    {"enforce", CHECKRULE_SMTP_NO_STARTTLS, "", 0, 0, "mx_no_starttls:critical"},
+	    {"testing", CHECKRULE_SMTP_NO_STARTTLS, "", 0, 0, "mx_no_starttls:warning"},
+	    {"none", CHECKRULE_SMTP_NO_STARTTLS, "", 0, 0, "mx_no_starttls:warning"},
+	    {NULL, CHECKRULE_SMTP_NO_STARTTLS, "", 0, 0, "mx_no_starttls:warning"},
+	    {"enforce", CHECKRULE_SMTP_TLS_FAILED, "", 0, 0, "mx_no_starttls:critical"},
+	    {"enforce", CHECKRULE_SMTP_FAILED, "", 0, 0, "mx_smtp_failed:warning"},
+	    {"enforce", CHECKRULE_SMTP_TLS, "mail.a.test", 10, T0 - 86400,
+	     "mx_cert_invalid:critical"},
+	    {"testing", CHECKRULE_SMTP_TLS, "mail.a.test", 20, T0 + 365 * 86400LL,
+	     "mx_cert_invalid:warning"},
+	    /* expired though the chain verified (a clock apart): still invalid */
+	    {"enforce", CHECKRULE_SMTP_TLS, "mail.a.test", 0, T0, "mx_cert_invalid:critical"},
+	    {"enforce", CHECKRULE_SMTP_TLS, "mail.a.test", 0, T0 + 13 * 86400,
+	     "mx_cert_expiring:warning"},
+	    {"enforce", CHECKRULE_SMTP_TLS, "mail.a.test", 0, T0 + 14 * 86400, ""},
+	    {"enforce", CHECKRULE_SMTP_TLS, "wrong.test,other.test", 0, T0 + 365 * 86400LL,
+	     "mx_cert_name_mismatch:critical"},
+	    {"enforce", CHECKRULE_SMTP_TLS, "", 0, T0 + 365 * 86400LL,
+	     "mx_cert_name_mismatch:critical"},
+	    {"testing", CHECKRULE_SMTP_TLS, "wrong.test", 10, T0 - 1,
+	     "mx_cert_invalid:warning mx_cert_name_mismatch:warning"},
+	    {NULL, CHECKRULE_SMTP_TLS, "mail.a.test", 0, T0 + 365 * 86400LL, ""},
+	    {NULL, CHECKRULE_SMTP_TLS, "mx.a.test", 0, T0 + 365 * 86400LL,
+	     "mx_cert_name_mismatch:warning"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		struct stspolicy pol;
+		struct checkrule_smtp h;
+		char body[256];
+
+		if (cases[i].mode != NULL) {
+			snprintf(body, sizeof(body),
+			         "version: STSv1\nmode: %s\nmx: mail.a.test\nmax_age: 604800\n",
+			         cases[i].mode);
+			assert_int_equal(stspolicy_parse(body, strlen(body), &pol), STSPOLICY_OK);
+		}
+		mkprobe(&h, "mail.a.test", cases[i].res, cases[i].names, cases[i].not_after);
+		h.verify = cases[i].verify;
+		checkrule_init(&r, "a.test");
+		checkrule_smtp(&r, cases[i].mode != NULL ? &pol : NULL, &h, 1, T0);
+		if (strcmp(codesev(&r), cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, codesev(&r),
+			         cases[i].want);
+		assert_non_null(factv(&r, "probed"));
+	}
+}
+
+static void
+test_smtp_details(void **state)
+{
+	struct checkrule_report r;
+	struct checkrule_smtp h[3];
+	struct stspolicy pol;
+	static const char body[] =
+	    "version: STSv1\nmode: enforce\nmx: *.mx.a.test\nmax_age: 604800\n";
+	static const char testing[] =
+	    "version: STSv1\nmode: testing\nmx: *.mx.a.test\nmax_age: 604800\n";
+	struct strbuf sb;
+
+	(void)state;
+	assert_int_equal(stspolicy_parse(body, strlen(body), &pol), STSPOLICY_OK);
+	mkprobe(&h[0], "a.mx.a.test", CHECKRULE_SMTP_TLS, "*.mx.a.test", T0 + 100 * 86400LL);
+	mkprobe(&h[1], "b.mx.a.test", CHECKRULE_SMTP_TLS, "b.mx.a.test,x\x1b.test", T0 + 86400);
+	h[1].verify = 10;
+	snprintf(h[1].verify_why, sizeof(h[1].verify_why), "certificate has expired");
+	mkprobe(&h[2], "c.mx.a.test", CHECKRULE_SMTP_FAILED, "", 0);
+	checkrule_init(&r, "a.test");
+	checkrule_smtp(&r, &pol, h, 3, T0);
+	assert_string_equal(codes(&r), "mx_cert_invalid mx_smtp_failed");
+	assert_string_equal(r.f[0].msg, "b.mx.a.test [192.0.2.25]: certificate verification "
+	                                "failed: certificate has expired");
+	assert_string_equal(r.f[1].msg, "c.mx.a.test [192.0.2.25]: connect: refused");
+	assert_string_equal(factv(&r, "probed"),
+	                    "a.mx.a.test TLSv1.3, certificate until 2024-02-22T22:13:20Z; "
+	                    "b.mx.a.test TLSv1.3, certificate until 2023-11-15T22:13:20Z; "
+	                    "c.mx.a.test not probed");
+	/* the score and renderings use the finding's own severity */
+	assert_int_equal(checkrule_count(&r, CHECKRULE_CRITICAL), 1);
+	assert_int_equal(checkrule_count(&r, CHECKRULE_WARNING), 1);
+	assert_int_equal(checkrule_score(&r), 40); /* capped: a critical */
+	strbuf_init(&sb, CHECKRULE_OUT_MAX);
+	assert_int_equal(checkrule_json(&r, &sb), 0);
+	assert_non_null(strstr(sb.data, "{\"code\":\"mx_smtp_failed\",\"severity\":\"warning\""));
+	strbuf_fini(&sb);
+	/* a name mismatch lists what the certificate has and what the policy allows; peer
+	 * bytes are made printable */
+	mkprobe(&h[0], "a.mx.a.test", CHECKRULE_SMTP_TLS, "x\x1b.test", T0 + 100 * 86400LL);
+	checkrule_init(&r, "a.test");
+	checkrule_smtp(&r, &pol, h, 1, T0);
+	assert_string_equal(r.f[0].msg, "a.mx.a.test [192.0.2.25]: the certificate's names "
+	                                "(x?.test) match no name the policy allows (*.mx.a.test)");
+	/* a testing policy lowers no-STARTTLS to a warning: score 90, exit 1 */
+	mkprobe(&h[0], "a.mx.a.test", CHECKRULE_SMTP_NO_STARTTLS, "", 0);
+	assert_int_equal(stspolicy_parse(testing, strlen(testing), &pol), STSPOLICY_OK);
+	checkrule_init(&r, "a.test");
+	checkrule_smtp(&r, &pol, h, 1, T0);
+	assert_int_equal(checkrule_score(&r), 90);
+	assert_int_equal(checkrule_exit(&r), 1);
+	/* no host: nothing at all */
+	checkrule_init(&r, "a.test");
+	checkrule_smtp(&r, &pol, h, 0, T0);
+	assert_int_equal(r.n + r.n_facts, 0);
+}
+
 static void
 test_tlsrpt(void **state)
 {
@@ -756,6 +974,11 @@ test_table(void **state)
 	assert_int_equal(checkrule_code_sev(CHECKRULE_CERT_EXPIRING), CHECKRULE_WARNING);
 	assert_int_equal(checkrule_code_sev(CHECKRULE_TLS_VERSION_OLD), CHECKRULE_CRITICAL);
 	assert_string_equal(checkrule_code_name(CHECKRULE_CERT_EXPIRING), "cert_expiring");
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_NO_STARTTLS), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_CERT_INVALID), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_CERT_NAME_MISMATCH), CHECKRULE_CRITICAL);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_CERT_EXPIRING), CHECKRULE_WARNING);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_SMTP_FAILED), CHECKRULE_WARNING);
 	assert_string_equal(checkrule_dim_name(CHECKRULE_DIM_CACHE), "cache");
 	assert_string_equal(checkrule_dim_name((enum checkrule_dim)0), "unknown");
 	assert_string_equal(checkrule_dim_name((enum checkrule_dim)10), "unknown");
@@ -928,6 +1151,8 @@ main(void)
 	    cmocka_unit_test(test_cache),          cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_score),          cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_json_schema),    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_mx_cert_names),  cmocka_unit_test(test_smtp),
+	    cmocka_unit_test(test_smtp_details),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
