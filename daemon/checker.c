@@ -9,7 +9,9 @@
  * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
  * so a broken record does not hide a broken policy. The same fetch records the handshake
  * (fetch_start_tls(): version, server certificate, why it failed to verify) for dimension 4:
- * no second, unverified connection is needed, even for a rejected certificate. Once the MX set
+ * no second, unverified connection is needed, even for a rejected certificate. Beside it, the
+ * same URL over plain HTTP on port 80 (fetch_start_plain(), mta-stsctl's build only) shows
+ * whether port 80 serves a copy, for information. Once the MX set
  * is known, smtpprobe.c probes each MX host's STARTTLS (dimension 6; not with --no-smtp).
  * Dimension 8 (DANE) is not implemented yet and is reported as not checked. If no DNS lookup
  * at all got an answer, the check could not run (exit 3): nothing it would say could be trusted.
@@ -65,6 +67,11 @@ struct checker {
 	char *resp_error, *resp_ctype, *resp_body;
 	struct sts_tls tls; /* the fetch's handshake (dimension 4) */
 	int fetch_cut;      /* the deadline cancelled the fetch: tls is incomplete */
+	/* plain HTTP on port 80 (dimension 2, information), owned copies */
+	struct fetch *hf; /* in flight */
+	int http_state;   /* as fetch_state */
+	struct sts_response http;
+	char *http_error, *http_body, *http_loc;
 	struct event *guard;
 	int timed_out;
 	time_t started;          /* when the check began (for the probe's share of --timeout) */
@@ -90,6 +97,24 @@ checker_on_fetch(void *arg, const struct sts_response *r)
 	c->resp.error = c->resp_error;
 	c->resp.ctype = c->resp_ctype;
 	c->resp.body = c->resp_body;
+	checker_settle(c);
+}
+
+static void
+checker_on_http(void *arg, const struct sts_response *r, const char *location)
+{
+	struct checker *c = arg;
+
+	c->hf = NULL;
+	c->http_state = 2;
+	c->http = *r;
+	c->http_error = r->error != NULL ? xstrndup(r->error, strlen(r->error)) : NULL;
+	c->http_loc = location != NULL ? xstrndup(location, strlen(location)) : NULL;
+	c->http_body = xmalloc(r->len + 1);
+	memcpy(c->http_body, r->body, r->len);
+	c->http.error = c->http_error;
+	c->http.ctype = NULL; /* not judged */
+	c->http.body = c->http_body;
 	checker_settle(c);
 }
 
@@ -121,6 +146,7 @@ checker_start_fetch(struct checker *c)
 		c->addrs[c->n_addrs++] = v6[i];
 	if (c->n_addrs == 0) {
 		c->fetch_state = 3;
+		c->http_state = 3;
 		return;
 	}
 	req.domain = c->domain;
@@ -128,6 +154,13 @@ checker_start_fetch(struct checker *c)
 	req.n_addrs = c->n_addrs;
 	c->fetch_state = 1;
 	c->f = fetch_start_tls(c->fetcher, &req, &c->tls, checker_on_fetch, c);
+	/* Port 80 at the same addresses, side by side, on a shorter clock: an answer is only
+	 * information, and a firewall that drops port 80 must not hold the check up. */
+	c->http_state = 1;
+	c->hf = fetch_start_plain(c->fetcher, &req,
+	                          c->p->timeout < CHECKER_HTTP_TIMEOUT ? c->p->timeout
+	                                                               : CHECKER_HTTP_TIMEOUT,
+	                          checker_on_http, c);
 }
 
 static void
@@ -204,7 +237,7 @@ checker_settle(struct checker *c)
 	for (int i = 0; i < Q_N; i++)
 		if (!c->q[i].done)
 			return;
-	if (c->fetch_state == 0 || c->fetch_state == 1)
+	if (c->fetch_state == 0 || c->fetch_state == 1 || c->http_state == 0 || c->http_state == 1)
 		return;
 	if (discover_running(c->disc) != 0 || smtpprobe_running(c->probe))
 		return;
@@ -230,6 +263,7 @@ checker_on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->fetch_state == 0) { /* the addresses never came */
 		c->fetch_state = 3;
+		c->http_state = 3;
 		c->addr_why = "no address answer within the check's --timeout";
 	}
 	if (c->fetch_state == 1) {
@@ -241,6 +275,15 @@ checker_on_deadline(evutil_socket_t fd, short what, void *arg)
 		c->resp.error = "no response within the check's --timeout";
 		c->resp.fail = STS_FETCH_TIMEOUT;
 		c->resp.body = "";
+	}
+	if (c->http_state == 1) {
+		fetch_cancel(c->hf);
+		c->hf = NULL;
+		c->http_state = 2;
+		memset(&c->http, 0, sizeof(c->http));
+		c->http.error = "no response within the check's --timeout";
+		c->http.fail = STS_FETCH_TIMEOUT;
+		c->http.body = "";
 	}
 	event_base_loopbreak(c->base);
 }
@@ -318,10 +361,14 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 		return;
 	}
 	published = checkrule_record(r, q[Q_STS].msg, q[Q_STS].len, q[Q_STS].why, &rec);
-	if (checkrule_fetch(r, c->fetch_state == 2 ? &c->resp : NULL, c->addr_why))
+	if (checkrule_fetch(r, c->fetch_state == 2 ? &c->resp : NULL, c->addr_why)) {
+		checkrule_http(r, c->http_state == 2 ? &c->http : NULL, c->http_loc, c->resp.body,
+		               c->resp.len);
 		have_pol = checkrule_policy(r, c->resp.body, c->resp.len, &pol);
-	else
+	} else {
+		checkrule_http(r, c->http_state == 2 ? &c->http : NULL, c->http_loc, NULL, 0);
 		checkrule_not_checked(r, CHECKRULE_DIM_POLICY, "no policy was fetched");
+	}
 	if (c->fetch_cut)
 		checkrule_not_checked(r, CHECKRULE_DIM_CERT,
 		                      "the policy fetch did not finish within --timeout");
@@ -406,6 +453,7 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 		free(c.q[i].msg);
 	}
 	fetch_cancel(c.f);
+	fetch_cancel(c.hf);
 	smtpprobe_free(c.probe);
 	discover_free(c.disc);
 	event_free(c.guard);
@@ -415,4 +463,7 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 	free(c.resp_error);
 	free(c.resp_ctype);
 	free(c.resp_body);
+	free(c.http_error);
+	free(c.http_body);
+	free(c.http_loc);
 }

@@ -64,6 +64,14 @@ static const struct code_info codes[CHECKRULE_CODE_N] = {
                                 "serve the policy with Content-Type: text/plain"},
     [CHECKRULE_TOO_LARGE] = {"policy_too_large", CHECKRULE_CRITICAL,
                              "keep the policy file under 64 KiB"},
+    [CHECKRULE_HTTP_SERVED] = {"policy_http_served", CHECKRULE_INFO,
+                               "plain HTTP on port 80 serves the policy too; senders never "
+                               "use it (RFC 8461 s3.3 requires HTTPS) -- harmless, but make "
+                               "sure it is the same policy"},
+    [CHECKRULE_HTTP_DIFFERS] = {"policy_http_differs", CHECKRULE_WARNING,
+                                "serve the same file on port 80 as over HTTPS, or redirect "
+                                "port 80 to https://: a plain-HTTP copy that differs "
+                                "misleads people who read it"},
     [CHECKRULE_POLICY_SYNTAX] = {"policy_syntax", CHECKRULE_CRITICAL,
                                  "fix the policy: version: STSv1, mode, one mx: line per "
                                  "pattern, max_age in seconds"},
@@ -539,6 +547,87 @@ checkrule_fetch(struct checkrule_report *r, const struct sts_response *resp, con
 		    "Content-Type \"%.100s\" is not text/plain: senders reject the policy",
 		    resp->ctype != NULL ? resp->ctype : "(none)");
 	return 1;
+}
+
+/* Does a port-80 body look like a policy: one the parser accepts, or one that at least
+ * begins like one (a broken or stale copy still misleads its readers)? */
+static int
+http_is_policy(const char *p, size_t len)
+{
+	struct stspolicy pol;
+	size_t i = 0;
+
+	if (stspolicy_parse(p, len, &pol) == STSPOLICY_OK)
+		return 1;
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return len - i >= 8 && strncasecmp(p + i, "version:", 8) == 0;
+}
+
+/* The 1-based line of the first byte where a and b differ (they do differ). */
+static unsigned
+http_diff_line(const char *a, size_t alen, const char *b, size_t blen)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < alen && i < blen && a[i] == b[i]; i++)
+		if (a[i] == '\n')
+			line++;
+	return line;
+}
+
+void
+checkrule_http(struct checkrule_report *r, const struct sts_response *http, const char *location,
+               const char *https_body, size_t https_len)
+{
+	char url[DNAME_MAX + 64];
+
+	(void)snprintf(url, sizeof(url), "http://mta-sts.%s/.well-known/mta-sts.txt", r->domain);
+	if (http == NULL) {
+		fact(r, CHECKRULE_DIM_FETCH, "plain_http", "%s: not tried (no address)", url);
+		return;
+	}
+	if (http->error != NULL) {
+		/* Nothing listening, or no answer: the usual and a fine state of port 80. */
+		if (http->fail == STS_FETCH_TOO_LARGE)
+			fact(r, CHECKRULE_DIM_FETCH, "plain_http",
+			     "%s: a body over %u bytes (not read)", url,
+			     (unsigned)STSPOLICY_MAX_BYTES);
+		else
+			fact(r, CHECKRULE_DIM_FETCH, "plain_http", "%s: not served (%s: %s)", url,
+			     fail_cause(http->fail), http->error);
+		return;
+	}
+	if (http->status >= 300 && http->status < 400) {
+		fact(r, CHECKRULE_DIM_FETCH, "plain_http", "%s: status %ld, a redirect to %s", url,
+		     http->status, location != NULL && location[0] ? location : "(no Location)");
+		return;
+	}
+	if (http->status != 200 || !http_is_policy(http->body, http->len)) {
+		fact(r, CHECKRULE_DIM_FETCH, "plain_http", "%s: status %ld%s", url, http->status,
+		     http->status == 200 ? ", not a policy" : ", no policy");
+		return;
+	}
+	fact(r, CHECKRULE_DIM_FETCH, "plain_http", "%s: status 200, %zu bytes", url, http->len);
+	if (https_body == NULL)
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_HTTP_SERVED,
+		    "port 80 serves a policy (%zu bytes) over plain HTTP, which senders never use "
+		    "(RFC 8461 s3.3); HTTPS served none to compare it with",
+		    http->len);
+	else if (http->len != https_len || memcmp(http->body, https_body, https_len) != 0)
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_HTTP_DIFFERS,
+		    "port 80 serves a different policy over plain HTTP (%zu bytes, HTTPS %zu; "
+		    "first "
+		    "difference in line %u): senders use only the HTTPS one (RFC 8461 s3.3), "
+		    "people "
+		    "reading the plain copy are misled",
+		    http->len, https_len,
+		    http_diff_line(http->body, http->len, https_body, https_len));
+	else
+		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_HTTP_SERVED,
+		    "port 80 serves the same policy over plain HTTP; senders never use it (RFC "
+		    "8461 "
+		    "s3.3 requires HTTPS): harmless");
 }
 
 /* ---- dimension 3: policy ---- */

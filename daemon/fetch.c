@@ -10,7 +10,9 @@
  * CURLOPT_RESOLVE, so curl never resolves. It hands back status, media type and body (struct
  * sts_response); judging them (200 only, text/plain, the policy itself) is sts.c's job.
  * For mta-stsctl check only, fetch_start_tls() also records the handshake (struct sts_tls)
- * through OpenSSL callbacks that observe and never change the verdict.
+ * through OpenSSL callbacks that observe and never change the verdict, and fetch_start_plain()
+ * fetches the same URL over plain HTTP on port 80 (to report what it serves); that mode is
+ * compiled only with FETCH_PLAIN_HTTP, which mta-stsctl's build defines and mta-stsd's does not.
  */
 #include "fetch.h"
 
@@ -50,6 +52,9 @@ struct fetch {
 	int too_big;
 	char errbuf[CURL_ERROR_SIZE];
 	struct sts_tls *tls; /* fetch_start_tls(): the caller's storage, else NULL */
+#ifdef FETCH_PLAIN_HTTP
+	fetch_plain_cb *plain_cb; /* fetch_start_plain(): called instead of cb */
+#endif
 };
 
 /* SSL_CTX ex_data slot holding the struct fetch (fetch_start_tls() only). */
@@ -368,6 +373,23 @@ fetch_fail_class(CURLcode rc)
 	}
 }
 
+/* Hand the result to the caller's callback (the plain-HTTP one with the Location). */
+static void
+fetch_deliver(struct fetch *h, const struct sts_response *r)
+{
+#ifdef FETCH_PLAIN_HTTP
+	if (h->plain_cb != NULL) {
+		char *loc = NULL;
+
+		if (r->error == NULL && h->easy != NULL)
+			curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
+		h->plain_cb(h->arg, r, loc);
+		return;
+	}
+#endif
+	h->cb(h->arg, r);
+}
+
 static void
 fetch_finish(struct fetch *h, CURLcode rc)
 {
@@ -393,7 +415,7 @@ fetch_finish(struct fetch *h, CURLcode rc)
 	 * is judged apart (checkrule_cert_names_match()). */
 	if (h->tls != NULL && h->tls->have_cert)
 		h->tls->verified = h->tls->verify_why[0] == '\0';
-	h->cb(h->arg, &r);
+	fetch_deliver(h, &r);
 	fetch_release(h); /* the handle is dead once the callback has returned */
 }
 
@@ -427,19 +449,19 @@ fetch_on_start(evutil_socket_t fd, short what, void *arg)
 	if (mrc != CURLM_OK) {
 		struct sts_response r = {curl_multi_strerror(mrc), 0, NULL, "", 0, STS_FETCH_ERROR};
 
-		h->cb(h->arg, &r);
+		fetch_deliver(h, &r);
 		curl_easy_cleanup(h->easy);
 		h->easy = NULL;
 		fetch_release(h);
 	}
 }
 
-/* "mta-sts.<domain>:443:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. */
+/* "mta-sts.<domain>:PORT:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. */
 static int
-fetch_resolve_entry(const struct sts_fetch *req, char *out, size_t outsz)
+fetch_resolve_entry(const struct sts_fetch *req, int port, char *out, size_t outsz)
 {
 	size_t o;
-	int n = snprintf(out, outsz, "mta-sts.%s:443:", req->domain);
+	int n = snprintf(out, outsz, "mta-sts.%s:%d:", req->domain, port);
 
 	if (n < 0 || (size_t)n >= outsz)
 		return 0;
@@ -459,9 +481,10 @@ fetch_resolve_entry(const struct sts_fetch *req, char *out, size_t outsz)
 	return 1;
 }
 
+/* plain: 1 only from fetch_start_plain() (a literal 0 everywhere else): http on port 80. */
 static struct fetch *
-fetch_begin(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls, fetch_cb *cb,
-            void *arg)
+fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct sts_tls *tls,
+            fetch_cb *cb, void *arg)
 {
 	static const struct timeval zero = {0, 0};
 	struct fetch *h = xcalloc(1, sizeof(*h));
@@ -472,10 +495,14 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls,
 	LIST_INSERT_HEAD(&f->active, h, link);
 	h->cb = cb;
 	h->arg = arg;
+#ifndef FETCH_PLAIN_HTTP
+	INVARIANT(!plain); /* the daemon's build: a policy is fetched over HTTPS only */
+#endif
+	INVARIANT(!plain || tls == NULL);
 	/* Both fit by construction (a normalised domain, at most STS_ADDRS_MAX addresses). */
-	INVARIANT(snprintf(url, sizeof(url), "https://mta-sts.%s/.well-known/mta-sts.txt",
-	                   req->domain) < (int)sizeof(url));
-	INVARIANT(fetch_resolve_entry(req, res, sizeof(res)));
+	INVARIANT(snprintf(url, sizeof(url), "%s://mta-sts.%s/.well-known/mta-sts.txt",
+	                   plain ? "http" : "https", req->domain) < (int)sizeof(url));
+	INVARIANT(fetch_resolve_entry(req, plain ? 80 : 443, res, sizeof(res)));
 	h->resolve = curl_slist_append(NULL, res);
 	INVARIANT(h->resolve != NULL);
 	e = h->easy = curl_easy_init();
@@ -483,7 +510,7 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
 	curl_easy_setopt(e, CURLOPT_RESOLVE, h->resolve);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, plain ? "http" : "https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -523,15 +550,36 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls,
 struct fetch *
 fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_cb *cb, void *arg)
 {
-	return fetch_begin(f, req, NULL, cb, arg);
+	return fetch_begin(f, req, 0, NULL, cb, arg);
 }
 
 struct fetch *
 fetch_start_tls(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls, fetch_cb *cb,
                 void *arg)
 {
-	return fetch_begin(f, req, tls, cb, arg);
+	return fetch_begin(f, req, 0, tls, cb, arg);
 }
+
+#ifdef FETCH_PLAIN_HTTP
+struct fetch *
+fetch_start_plain(struct fetcher *f, const struct sts_fetch *req, unsigned timeout_s,
+                  fetch_plain_cb *cb, void *arg)
+{
+	long ms = (long)timeout_s * 1000;
+	struct fetch *h;
+
+	INVARIANT(cb != NULL);
+	if (ms <= 0 || ms > f->timeout_ms)
+		ms = f->timeout_ms;
+	/* cb NULL: fetch_deliver() calls plain_cb, set before the transfer can start (the
+	 * handle joins the multi handle from the event loop, not here). */
+	h = fetch_begin(f, req, 1, NULL, NULL, arg);
+	h->plain_cb = cb;
+	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	return h;
+}
+#endif
 
 void
 fetch_cancel(struct fetch *h)

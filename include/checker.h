@@ -10,6 +10,9 @@
  * daemon would wait for is not reported as timed out. */
 #define CHECKER_TIMEOUT_DEFAULT 40
 #define CHECKER_TIMEOUT_MAX 90 /**< cap on --timeout (the daemon's discovery deadline) */
+/** Seconds the plain-HTTP fetch from port 80 may take (within --timeout): it is information
+ * only, and a firewall that silently drops port 80 must not hold the check up. */
+#define CHECKER_HTTP_TIMEOUT 5
 
 /** How to run a check. */
 struct checker_params {

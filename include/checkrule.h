@@ -61,6 +61,8 @@ enum checkrule_code {
 	CHECKRULE_REDIRECT,           /**< a 3xx answer */
 	CHECKRULE_CONTENT_TYPE,       /**< media type not text/plain */
 	CHECKRULE_TOO_LARGE,          /**< body over 64 KiB */
+	CHECKRULE_HTTP_SERVED,        /**< plain HTTP on port 80 serves the policy too */
+	CHECKRULE_HTTP_DIFFERS,       /**< ... and its body is not the one HTTPS serves */
 	CHECKRULE_POLICY_SYNTAX,      /**< stspolicy_parse() rejects the body */
 	CHECKRULE_MODE_NONE,          /**< mode none */
 	CHECKRULE_MODE_TESTING,       /**< mode testing */
@@ -157,6 +159,21 @@ int checkrule_record(struct checkrule_report *r, const uint8_t *msg, size_t len,
  */
 int checkrule_fetch(struct checkrule_report *r, const struct sts_response *resp,
                     const char *addr_why);
+
+/**
+ * Dimension 2, for information: what plain HTTP on port 80 answers for the policy's URL
+ * (fetched by fetch_start_plain(), never following a redirect). Senders never use it (RFC
+ * 8461 s3.3 requires HTTPS): a redirect, an error status or nothing listening is only a fact;
+ * a 200 with a policy body (one stspolicy_parse() accepts, or one beginning "version:") is
+ * policy_http_served, or policy_http_differs when HTTPS served different bytes. A 200 with
+ * something else (a catch-all page) is a fact: it is no copy of the policy.
+ * @param r report @param http what port 80 answered (borrowed), or NULL when it was not
+ * tried (no address) @param location its Location header, or NULL
+ * @param https_body the body HTTPS served with status 200 (borrowed), or NULL when it served
+ * none (nothing to compare with) @param https_len its length
+ */
+void checkrule_http(struct checkrule_report *r, const struct sts_response *http,
+                    const char *location, const char *https_body, size_t https_len);
 
 /**
  * Dimension 3: the policy body (RFC 8461 s3.2) through stspolicy_parse(), then its values.

@@ -53,6 +53,31 @@ struct fetch *fetch_start(struct fetcher *f, const struct sts_fetch *req, fetch_
 struct fetch *fetch_start_tls(struct fetcher *f, const struct sts_fetch *req, struct sts_tls *tls,
                               fetch_cb *cb, void *arg);
 
+#ifdef FETCH_PLAIN_HTTP
+/* Built into mta-stsctl only (its objects are compiled with -DFETCH_PLAIN_HTTP; the daemon's
+ * are not): the daemon cannot even name a plain-HTTP fetch, so it never makes one. */
+
+/**
+ * Completion of a plain-HTTP fetch.
+ * @param arg caller's argument @param r as for fetch_cb
+ * @param location the Location header of a 3xx answer (not followed), or NULL
+ */
+typedef void fetch_plain_cb(void *arg, const struct sts_response *r, const char *location);
+
+/**
+ * GET http://mta-sts.<domain>/.well-known/mta-sts.txt over plain HTTP on port 80 from the
+ * same addresses, for mta-stsctl check to report what port 80 serves. Never a policy source
+ * (RFC 8461 s3.3 requires HTTPS). No redirect is followed; the body cap, proxy and cache
+ * rules are fetch_start()'s. Never completes synchronously.
+ * @param f fetcher @param req domain and addresses (copied)
+ * @param timeout_s total time, at most the fetcher's own (a shorter one is used as is)
+ * @param cb completion @param arg its argument
+ * @return handle valid until the callback returns or fetch_cancel() is called
+ */
+struct fetch *fetch_start_plain(struct fetcher *f, const struct sts_fetch *req, unsigned timeout_s,
+                                fetch_plain_cb *cb, void *arg);
+#endif
+
 /** Cancel: the callback will not be called. @param h handle (invalid afterwards) */
 void fetch_cancel(struct fetch *h);
 

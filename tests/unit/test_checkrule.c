@@ -236,6 +236,175 @@ test_fetch(void **state)
 	}
 }
 
+/* ---- dimension 2: plain HTTP on port 80 (information) ---- */
+
+#define POL "version: STSv1\nmode: enforce\nmx: mail.a.test\nmax_age: 604800\n"
+#define POL_OLD "version: STSv1\nmode: testing\nmx: mail.a.test\nmax_age: 604800\n"
+
+static void
+test_http(void **state)
+{
+	static const struct {
+		const char *name;
+		int null_resp;
+		struct sts_response resp;
+		const char *location;
+		const char *https; /* the HTTPS body, NULL: none */
+		const char *want;  /* codes */
+		const char *sev;   /* severity of the finding, NULL: none */
+		const char *msg;   /* start of the finding's message */
+		const char *fact;  /* part of the plain_http fact */
+	} cases[] = {
+	    {"same",
+	     0,
+	     {NULL, 200, "text/plain", POL, sizeof(POL) - 1, 0},
+	     NULL,
+	     POL,
+	     "policy_http_served",
+	     "info",
+	     "port 80 serves the same policy",
+	     "status 200, 61 bytes"},
+	    {"differs",
+	     0,
+	     {NULL, 200, "text/plain", POL_OLD, sizeof(POL_OLD) - 1, 0},
+	     NULL,
+	     POL,
+	     "policy_http_differs",
+	     "warning",
+	     "port 80 serves a different policy",
+	     "status 200"},
+	    {"differs in length only",
+	     0,
+	     {NULL, 200, NULL, POL "\n", sizeof(POL), 0},
+	     NULL,
+	     POL,
+	     "policy_http_differs",
+	     "warning",
+	     "port 80 serves a different policy over plain HTTP "
+	     "(62 bytes, HTTPS 61; first difference in line 5)",
+	     NULL},
+	    {"broken copy",
+	     0,
+	     {NULL, 200, NULL, "version: STSv1\nmode: sometimes\n", 31, 0},
+	     NULL,
+	     POL,
+	     "policy_http_differs",
+	     "warning",
+	     NULL,
+	     NULL},
+	    {"nothing over https",
+	     0,
+	     {NULL, 200, NULL, POL, sizeof(POL) - 1, 0},
+	     NULL,
+	     NULL,
+	     "policy_http_served",
+	     "info",
+	     "port 80 serves a policy (61 bytes)",
+	     NULL},
+	    {"catch-all page",
+	     0,
+	     {NULL, 200, "text/html", "<html>hi</html>", 15, 0},
+	     NULL,
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "status 200, not a policy"},
+	    {"redirect to https",
+	     0,
+	     {NULL, 301, "text/html", "<html/>", 7, 0},
+	     "https://mta-sts.a.test/.well-known/mta-sts.txt",
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "status 301, a redirect to https://mta-sts.a.test/.well-known/mta-sts.txt"},
+	    {"redirect, no location",
+	     0,
+	     {NULL, 302, NULL, "", 0, 0},
+	     NULL,
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "status 302, a redirect to (no Location)"},
+	    {"404",
+	     0,
+	     {NULL, 404, "text/html", "nope", 4, 0},
+	     NULL,
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "status 404, no policy"},
+	    {"refused",
+	     0,
+	     {"Connection refused", 0, NULL, "", 0, STS_FETCH_CONNECT},
+	     NULL,
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "not served (connect: Connection refused)"},
+	    {"timeout",
+	     0,
+	     {"slow", 0, NULL, "", 0, STS_FETCH_TIMEOUT},
+	     NULL,
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "not served (timeout: slow)"},
+	    {"too large",
+	     0,
+	     {"over", 0, NULL, "", 0, STS_FETCH_TOO_LARGE},
+	     NULL,
+	     POL,
+	     "",
+	     NULL,
+	     NULL,
+	     "a body over 65536 bytes (not read)"},
+	    {"no address",
+	     1,
+	     {NULL, 0, NULL, "", 0, 0},
+	     NULL,
+	     NULL,
+	     "",
+	     NULL,
+	     NULL,
+	     "not tried (no address)"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		const char *f;
+
+		checkrule_init(&r, "a.test");
+		checkrule_http(&r, cases[i].null_resp ? NULL : &cases[i].resp, cases[i].location,
+		               cases[i].https, cases[i].https ? strlen(cases[i].https) : 0);
+		if (strcmp(codes(&r), cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].name, codes(&r),
+			         cases[i].want);
+		assert_int_equal(r.n_facts, 1);
+		assert_int_equal(r.facts[0].dim, CHECKRULE_DIM_FETCH);
+		f = factv(&r, "plain_http");
+		assert_non_null(f);
+		if (strncmp(f, "http://mta-sts.a.test/.well-known/mta-sts.txt: ", 47) != 0 ||
+		    (cases[i].fact != NULL && strstr(f, cases[i].fact) == NULL))
+			fail_msg("%s: fact \"%s\"", cases[i].name, f);
+		if (cases[i].sev != NULL) {
+			assert_int_equal(r.f[0].dim, CHECKRULE_DIM_FETCH);
+			assert_string_equal(checkrule_sev_name(r.f[0].sev), cases[i].sev);
+		}
+		if (cases[i].msg != NULL &&
+		    strncmp(r.f[0].msg, cases[i].msg, strlen(cases[i].msg)) != 0)
+			fail_msg("%s: message \"%s\"", cases[i].name, r.f[0].msg);
+		/* information costs nothing; a differing copy is one warning */
+		assert_int_equal(checkrule_score(&r),
+		                 strcmp(cases[i].want, "policy_http_differs") == 0 ? 90 : 100);
+	}
+}
+
 /* ---- dimension 3 ---- */
 
 static void
@@ -979,6 +1148,10 @@ test_table(void **state)
 	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_CERT_NAME_MISMATCH), CHECKRULE_CRITICAL);
 	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_CERT_EXPIRING), CHECKRULE_WARNING);
 	assert_int_equal(checkrule_code_sev(CHECKRULE_MX_SMTP_FAILED), CHECKRULE_WARNING);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_HTTP_SERVED), CHECKRULE_INFO);
+	assert_int_equal(checkrule_code_sev(CHECKRULE_HTTP_DIFFERS), CHECKRULE_WARNING);
+	assert_string_equal(checkrule_code_name(CHECKRULE_HTTP_SERVED), "policy_http_served");
+	assert_string_equal(checkrule_code_name(CHECKRULE_HTTP_DIFFERS), "policy_http_differs");
 	assert_string_equal(checkrule_dim_name(CHECKRULE_DIM_CACHE), "cache");
 	assert_string_equal(checkrule_dim_name((enum checkrule_dim)0), "unknown");
 	assert_string_equal(checkrule_dim_name((enum checkrule_dim)10), "unknown");
@@ -1152,7 +1325,7 @@ main(void)
 	    cmocka_unit_test(test_score),          cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_json_schema),    cmocka_unit_test(test_text),
 	    cmocka_unit_test(test_mx_cert_names),  cmocka_unit_test(test_smtp),
-	    cmocka_unit_test(test_smtp_details),
+	    cmocka_unit_test(test_smtp_details),   cmocka_unit_test(test_http),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
