@@ -65,9 +65,9 @@ static const struct code_info codes[CHECKRULE_CODE_N] = {
     [CHECKRULE_TOO_LARGE] = {"policy_too_large", CHECKRULE_CRITICAL,
                              "keep the policy file under 64 KiB"},
     [CHECKRULE_HTTP_SERVED] = {"policy_http_served", CHECKRULE_INFO,
-                               "plain HTTP on port 80 serves the policy too; senders never "
-                               "use it (RFC 8461 s3.3 requires HTTPS) -- harmless, but make "
-                               "sure it is the same policy"},
+                               "nothing to fix: senders fetch the policy over HTTPS only; "
+                               "keep the plain-HTTP copy the same as the HTTPS one, or "
+                               "redirect port 80 to https://"},
     [CHECKRULE_HTTP_DIFFERS] = {"policy_http_differs", CHECKRULE_WARNING,
                                 "serve the same file on port 80 as over HTTPS, or redirect "
                                 "port 80 to https://: a plain-HTTP copy that differs "
@@ -611,23 +611,21 @@ checkrule_http(struct checkrule_report *r, const struct sts_response *http, cons
 	fact(r, CHECKRULE_DIM_FETCH, "plain_http", "%s: status 200, %zu bytes", url, http->len);
 	if (https_body == NULL)
 		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_HTTP_SERVED,
-		    "port 80 serves a policy (%zu bytes) over plain HTTP, which senders never use "
-		    "(RFC 8461 s3.3); HTTPS served none to compare it with",
+		    "plain HTTP on port 80 serves a policy (%zu bytes), which senders never use "
+		    "(RFC 8461 s3.3 requires HTTPS); HTTPS served none to compare it with",
 		    http->len);
 	else if (http->len != https_len || memcmp(http->body, https_body, https_len) != 0)
 		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_HTTP_DIFFERS,
-		    "port 80 serves a different policy over plain HTTP (%zu bytes, HTTPS %zu; "
-		    "first "
-		    "difference in line %u): senders use only the HTTPS one (RFC 8461 s3.3), "
-		    "people "
-		    "reading the plain copy are misled",
+		    "plain HTTP on port 80 serves a different policy (%zu bytes, HTTPS %zu; first "
+		    "difference in line %u): senders use only the HTTPS one (RFC 8461 s3.3), but "
+		    "people reading the plain copy are misled",
 		    http->len, https_len,
 		    http_diff_line(http->body, http->len, https_body, https_len));
 	else
 		add(r, CHECKRULE_DIM_FETCH, CHECKRULE_HTTP_SERVED,
-		    "port 80 serves the same policy over plain HTTP; senders never use it (RFC "
-		    "8461 "
-		    "s3.3 requires HTTPS): harmless");
+		    "plain HTTP on port 80 serves the policy too (the same %zu bytes); senders "
+		    "never use it (RFC 8461 s3.3 requires HTTPS): harmless while it stays the same",
+		    http->len);
 }
 
 /* ---- dimension 3: policy ---- */

@@ -463,10 +463,16 @@ _web_init() {
 #   --protocols P    nginx ssl_protocols, e.g. TLSv1.1 (at OpenSSL security level 0, which
 #                    old versions need); needs an --ip of its own: OpenSSL settles the
 #                    version before SNI picks the server block
+#   --http KIND      also plain HTTP on port 80 of the same IP: same (the same file) or
+#                    redirect (301 to the https:// URL). nginx answers any Host on IP:80
+#                    from the first port-80 block of IP: domains meant to have nothing on
+#                    port 80 must not share an IP with one that has
+#   --http-policy T  plain HTTP on port 80 serves body T (not the HTTPS one)
+#   Port 80 logs to $WEB_DIR/logs/access80.log, so access.log counts HTTPS fetches only.
 # Takes effect at web_start / web_reload.
 web_domain() {
 	local d=$1 policy="" pfile="" kind=good ctype=text/plain status="" redirect="" ip=$WEB_IP c action
-	local protocols=""
+	local protocols="" http="" http_policy="" http_root http_action=""
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -478,6 +484,8 @@ web_domain() {
 		--redirect) redirect=$2 ;;
 		--ip) ip=$2 ;;
 		--protocols) protocols="ssl_protocols $2; ssl_ciphers DEFAULT@SECLEVEL=0;" ;;
+		--http) http=$2 ;;
+		--http-policy) http=body http_policy=$2 ;;
 		*) bail "web_domain: unknown option $1" ;;
 		esac
 		shift 2
@@ -505,6 +513,30 @@ web_domain() {
 		    location = /.well-known/mta-sts.txt {
 		        default_type "$ctype";
 		        $action
+		    }
+		}
+	EOF
+	[ -n "$http" ] || return 0
+	http_root=$WEB_DIR/www/$d
+	case $http in
+	same) ;;
+	redirect) http_action="return 301 https://mta-sts.$d/.well-known/mta-sts.txt;" ;;
+	body)
+		http_root=$WEB_DIR/www80/$d
+		mkdir -p "$http_root/.well-known"
+		printf '%s\n' "$http_policy" >"$http_root/.well-known/mta-sts.txt"
+		;;
+	*) bail "web_domain: --http same|redirect, not $http" ;;
+	esac
+	cat >>"$WEB_DIR/sites/$d.conf" <<-EOF
+		server {
+		    listen $ip:80;
+		    server_name mta-sts.$d;
+		    access_log $WEB_DIR/logs/access80.log withhost;
+		    root $http_root;
+		    location = /.well-known/mta-sts.txt {
+		        default_type text/plain;
+		        $http_action
 		    }
 		}
 	EOF
