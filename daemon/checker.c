@@ -3,18 +3,15 @@
  * checker: the effectful half of `mta-stsctl check`. Effectful (E), linked into mta-stsctl
  * only. It holds no rule: it sends the raw DNS queries (TXT _mta-sts, TXT _smtp._tls, A and
  * AAAA mta-sts) through the daemon's resolver, fetches the policy through the daemon's fetcher
- * (https only, no redirects, 64 KiB cap, failure classes), resolves the MX set with the
- * daemon's DNS machine (discover_dns(): dane.c), reads the daemon's cache read-only, all side
- * by side on one event loop under one deadline (--timeout), keeps the raw results, and hands
- * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
- * so a broken record does not hide a broken policy. The same fetch records the handshake
- * (fetch_start_tls(): version, server certificate, why it failed to verify) for dimension 4:
- * no second, unverified connection is needed, even for a rejected certificate. Once the MX set
- * is known, smtpprobe.c probes each MX host's STARTTLS (dimension 6; not with --no-smtp).
- * With dnssec = yes the DNS machine also classifies DANE (dimension 8), and the checker reads
- * each MX host's TLSA records itself (TLSA _25._tcp.HOST) to compare them with the chain the
- * probe saw. Last, the daemon's decision (decide.c, answer.c) is run on what was found. If no
- * DNS lookup at all got an answer, the check could not run (exit 3).
+ * (https only, no redirects, 64 KiB cap), resolves the MX set and DANE state with the daemon's
+ * DNS machine (discover_dns(): dane.c, the AD bit trusted as [daemon] dnssec says), reads the
+ * daemon's cache read-only, all on one event loop under one deadline (--timeout), and hands
+ * the raw results to checkrule.c. It fetches the policy whatever the TXT record says, so a
+ * broken record does not hide a broken policy; the fetch's own handshake (fetch_start_tls())
+ * serves dimension 4. Once the MX set is known, smtpprobe.c probes each MX host's STARTTLS
+ * (dimension 6; not with --no-smtp) and, with dnssec = yes, the checker reads each host's TLSA
+ * records (dimension 8). Last, the daemon's decision (decide.c, answer.c) runs on what was
+ * found. If no DNS lookup at all got an answer, the check could not run (exit 3).
  */
 #include "checker.h"
 
