@@ -3,18 +3,17 @@
  * checker: the effectful half of `mta-stsctl check`. Effectful (E), linked into mta-stsctl
  * only. It holds no rule: it sends the raw DNS queries (TXT _mta-sts, TXT _smtp._tls, A and
  * AAAA mta-sts) through the daemon's resolver, fetches the policy through the daemon's fetcher
- * (https only, no redirects, 64 KiB cap, failure classes), resolves the MX set with the
- * daemon's DNS machine (discover_dns(): dane.c), reads the daemon's cache read-only, all side
- * by side on one event loop under one deadline (--timeout), keeps the raw results, and hands
- * them to checkrule.c. Unlike the daemon it fetches the policy whatever the TXT record says,
- * so a broken record does not hide a broken policy. The same fetch records the handshake
- * (fetch_start_tls(): version, server certificate, why it failed to verify) for dimension 4:
- * no second, unverified connection is needed, even for a rejected certificate. Beside it, the
- * same URL over plain HTTP on port 80 (fetch_start_plain(), mta-stsctl's build only) shows
- * whether port 80 serves a copy, for information. Once the MX set
- * is known, smtpprobe.c probes each MX host's STARTTLS (dimension 6; not with --no-smtp).
- * Dimension 8 (DANE) is not implemented yet and is reported as not checked. If no DNS lookup
- * at all got an answer, the check could not run (exit 3): nothing it would say could be trusted.
+ * (https only, no redirects, 64 KiB cap), resolves the MX set and DANE state with the daemon's
+ * DNS machine (discover_dns(): dane.c, the AD bit trusted as [daemon] dnssec says), reads the
+ * daemon's cache read-only, all on one event loop under one deadline (--timeout), and hands
+ * the raw results to checkrule.c. It fetches the policy whatever the TXT record says, so a
+ * broken record does not hide a broken policy; the fetch's own handshake (fetch_start_tls())
+ * serves dimension 4, and the same URL over plain HTTP on port 80 (fetch_start_plain(),
+ * mta-stsctl's build only) shows whether port 80 serves a copy. Once the MX set is known,
+ * smtpprobe.c probes each MX host's STARTTLS (dimension 6; not with --no-smtp) and, with
+ * dnssec = yes, the checker reads each host's TLSA records (dimension 8). Last, the daemon's
+ * decision (decide.c, answer.c) runs on what was found. If no DNS lookup at all got an
+ * answer, the check could not run (exit 3).
  */
 #include "checker.h"
 
@@ -78,6 +77,8 @@ struct checker {
 	struct smtpprobe *probe; /* dimension 6, started once the MX set is known */
 	int probe_tried;
 	char probe_why[CHECKRULE_MSG_MAX]; /* why it was not started */
+	struct chk_q tlsa[DANE_HOSTS_MAX]; /* dimension 8: TLSA of each MX host */
+	unsigned n_tlsa;                   /* queries sent (hosts, in the MX set's order) */
 };
 
 static void checker_settle(struct checker *c);
@@ -220,13 +221,39 @@ checker_start_probe(struct checker *c)
 		(void)snprintf(c->probe_why, sizeof(c->probe_why), "probe not started: %s", err);
 }
 
+/* The MX set is signed (the DANE state is not INSECURE): read each host's TLSA records for
+ * dimension 8, at the name Postfix asks first for a host that is not a CNAME (RFC 7672
+ * s2.2.2). Not without dnssec = yes: unvalidated TLSA records mean nothing. */
+static void
+checker_start_tlsa(struct checker *c)
+{
+	const struct danerec *d = &discover_result(c->disc)->drec;
+	char name[DNAME_MAX + 16];
+
+	if (!c->p->cfg->dnssec || !d->mx_known || d->state == DANE_INSECURE)
+		return;
+	for (unsigned i = 0; i < d->n_hosts && i < DANE_HOSTS_MAX; i++) {
+		struct chk_q *s = &c->tlsa[c->n_tlsa++];
+
+		s->c = c;
+		if (snprintf(name, sizeof(name), "_25._tcp.%s", d->hosts[i]) > DNAME_MAX) {
+			s->done = 1;
+			s->why = "TLSA query name too long";
+			continue;
+		}
+		s->q = resolver_raw_start(c->res, name, DNSMSG_TLSA, checker_on_dns, s);
+	}
+}
+
 static void
 checker_on_discover(void *arg)
 {
 	struct checker *c = arg;
 
-	if (!c->probe_tried && discover_running(c->disc) == 0)
+	if (!c->probe_tried && discover_running(c->disc) == 0) {
 		checker_start_probe(c);
+		checker_start_tlsa(c);
+	}
 	checker_settle(c);
 }
 
@@ -241,6 +268,9 @@ checker_settle(struct checker *c)
 		return;
 	if (discover_running(c->disc) != 0 || smtpprobe_running(c->probe))
 		return;
+	for (unsigned i = 0; i < c->n_tlsa; i++)
+		if (!c->tlsa[i].done)
+			return;
 	event_base_loopbreak(c->base);
 }
 
@@ -260,6 +290,14 @@ checker_on_deadline(evutil_socket_t fd, short what, void *arg)
 		c->q[i].q = NULL;
 		c->q[i].done = 1;
 		c->q[i].why = "no answer within the check's --timeout";
+	}
+	for (unsigned i = 0; i < c->n_tlsa; i++) {
+		if (c->tlsa[i].done)
+			continue;
+		resolver_cancel(c->tlsa[i].q);
+		c->tlsa[i].q = NULL;
+		c->tlsa[i].done = 1;
+		c->tlsa[i].why = "no answer within the check's --timeout";
 	}
 	if (c->fetch_state == 0) { /* the addresses never came */
 		c->fetch_state = 3;
@@ -338,6 +376,10 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 	struct stspolicy pol;
 	struct danerec drec;
 	int published, have_pol = 0;
+	const struct checkrule_smtp *h = NULL;
+	unsigned n_h = 0;
+	struct checkrule_tlsa_ans tlsa[DANE_HOSTS_MAX];
+	struct decide_input in;
 
 	if (discover_running(c->disc) != 0) { /* cut by the deadline */
 		memset(&drec, 0, sizeof(drec));
@@ -376,10 +418,8 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 		checkrule_cert(r, c->fetch_state == 2 ? &c->tls : NULL, (int64_t)time(NULL));
 	checkrule_mx(r, have_pol ? &pol : NULL, &drec);
 	if (c->probe != NULL) {
-		unsigned n;
-		const struct checkrule_smtp *h = smtpprobe_results(c->probe, &n);
-
-		checkrule_smtp(r, have_pol ? &pol : NULL, h, n, (int64_t)time(NULL));
+		h = smtpprobe_results(c->probe, &n_h);
+		checkrule_smtp(r, have_pol ? &pol : NULL, h, n_h, (int64_t)time(NULL));
 	} else {
 		checkrule_not_checked(
 		    r, CHECKRULE_DIM_SMTP,
@@ -388,8 +428,22 @@ checker_classify(struct checker *c, struct checkrule_report *r)
 		                     : "not started: the MX lookup did not end within --timeout");
 	}
 	checkrule_tlsrpt(r, q[Q_TLSRPT].msg, q[Q_TLSRPT].len, q[Q_TLSRPT].why);
-	checkrule_not_checked(r, CHECKRULE_DIM_DANE, "not checked yet (comes in a later release)");
+	memset(tlsa, 0, sizeof(tlsa));
+	for (unsigned i = 0; i < c->n_tlsa; i++) {
+		tlsa[i].msg = c->tlsa[i].msg;
+		tlsa[i].len = c->tlsa[i].len;
+		tlsa[i].why = c->tlsa[i].why;
+	}
+	checkrule_dane(r, c->p->cfg->dnssec != 0, &drec, c->n_tlsa > 0 ? tlsa : NULL, h, n_h);
 	checker_cache(c, r, published ? rec.id : NULL);
+	/* What this sender's daemon would answer now, with nothing cached (lookup.c's inputs). */
+	memset(&in, 0, sizeof(in));
+	in.disc = checkrule_disc(r, published, have_pol);
+	in.fresh = in.disc == DECIDE_DISC_FETCHED ? &pol : NULL;
+	in.dane = drec.state;
+	in.dns = &drec;
+	in.domain = c->domain;
+	checkrule_decision(r, &in, &c->p->cfg->default_zone, (int64_t)time(NULL));
 }
 
 static void
@@ -439,9 +493,8 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 	checker_send(&c, Q_TLSRPT, "_smtp._tls.", DNSMSG_TXT);
 	checker_send(&c, Q_A, "mta-sts.", DNSMSG_A);
 	checker_send(&c, Q_AAAA, "mta-sts.", DNSMSG_AAAA);
-	/* The daemon's MX machine: with dnssec = yes it also goes on to TLSA (for dimension 8). */
-	/* The MX set only: DANE (TLSA) lookups wait for dimension 8, which is not checked yet. */
-	discover_dns(c.disc, 0, p->timeout);
+	/* The daemon's MX machine: with dnssec = yes it also goes on to TLSA (dimension 8). */
+	discover_dns(c.disc, p->cfg->dnssec != 0, p->timeout);
 	c.guard = evtimer_new(c.base, checker_on_deadline, &c);
 	INVARIANT(c.guard != NULL);
 	evtimer_add(c.guard, &tv);
@@ -451,6 +504,10 @@ checker_run(const struct checker_params *p, const char *domain, struct checkrule
 	for (int i = 0; i < Q_N; i++) {
 		resolver_cancel(c.q[i].q);
 		free(c.q[i].msg);
+	}
+	for (unsigned i = 0; i < c.n_tlsa; i++) {
+		resolver_cancel(c.tlsa[i].q);
+		free(c.tlsa[i].msg);
 	}
 	fetch_cancel(c.f);
 	fetch_cancel(c.hf);

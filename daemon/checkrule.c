@@ -8,12 +8,13 @@
  * stsrecord.c, the media type by sts_ctype_ok(), the policy by stspolicy_parse(), MX coverage
  * by stspolicy_mx_match() (RFC 8461 s4.1 one-label rule) over the MX set dane.c resolved, the
  * cache by cacherec_view(), certificate names by stspolicy_mx_match() (one left-most label,
- * as RFC 6125 s6.4.3 wildcards). Its own rules: TLS-RPT records (RFC 8460 s3), advice
- * thresholds, certificate dates and the TLS version floor (1.2, as fetch.c sets it).
- * Messages and facts are kept printable ASCII (peer bytes become '?'), so both renderings
- * are safe on a terminal and need only quote and backslash escaping in JSON. Limits:
- * CHECKRULE_FINDINGS_MAX, CHECKRULE_FACTS_MAX, CHECKRULE_MSG_MAX (a longer text ends "...").
- * Sending queries and fetches, reading the cache: checker.c; printing: ctl.c.
+ * as RFC 6125 s6.4.3 wildcards), DANE by dane.c's state and dnsmsg_tlsa_usable(), the
+ * daemon's reply by decide.c and answer.c. Its own rules: TLS-RPT records (RFC 8460 s3),
+ * advice thresholds, certificate dates, the TLS version floor (1.2, as fetch.c sets it) and
+ * TLSA matching against the probed chain (RFC 6698 s2.1, RFC 7671 s5).
+ * Text is kept printable ASCII (peer bytes become '?'): safe on a terminal, JSON needs only
+ * quote and backslash escapes. Limits: CHECKRULE_FINDINGS_MAX, _FACTS_MAX, _MSG_MAX ("...").
+ * Queries, fetches, the probe, reading the cache: checker.c; printing: ctl.c.
  */
 #include "checkrule.h"
 
@@ -23,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "answer.h"
 #include "dnsmsg.h"
 #include "xalloc.h"
 
@@ -140,6 +142,24 @@ static const struct code_info codes[CHECKRULE_CODE_N] = {
     [CHECKRULE_TLSRPT_LOOKUP] = {"tls_rpt_lookup_failed", CHECKRULE_WARNING,
                                  "make the domain's name servers answer TXT queries for "
                                  "_smtp._tls.DOMAIN"},
+    [CHECKRULE_DANE_NOT_VALIDATED] = {"dane_not_validated", CHECKRULE_INFO,
+                                      "to see DANE, run a local validating resolver (unbound) "
+                                      "and set [daemon] dnssec = yes"},
+    [CHECKRULE_DANE_TLSA_MISMATCH] = {"dane_tlsa_mismatch", CHECKRULE_CRITICAL,
+                                      "publish TLSA records for the certificate the host "
+                                      "serves now (e.g. 3 1 1 of its public key), keeping the "
+                                      "old ones until the new key is in use"},
+    [CHECKRULE_DANE_PARTIAL] = {"dane_partial", CHECKRULE_WARNING,
+                                "publish usable TLSA records for every MX host, or for none"},
+    [CHECKRULE_DANE_MX_UNSIGNED] = {"dane_mx_unsigned", CHECKRULE_INFO,
+                                    "to use DANE, sign the zone with DNSSEC (the MX records "
+                                    "and the MX hosts' zones)"},
+    [CHECKRULE_DANE_TLSA_UNUSABLE] = {"dane_tlsa_unusable", CHECKRULE_WARNING,
+                                      "use DANE-EE (3 1 1) or DANE-TA (2 x x) records: SMTP "
+                                      "senders ignore usages 0 and 1 (RFC 7672 s3.1.3)"},
+    [CHECKRULE_DANE_LOOKUP_FAILED] = {"dane_lookup_failed", CHECKRULE_WARNING,
+                                      "fix the DNSSEC signatures (or delegation) of the MX "
+                                      "and TLSA records: senders with DANE defer mail"},
     [CHECKRULE_CACHE_STALE_ID] = {"cache_stale_id", CHECKRULE_INFO,
                                   "nothing to fix on the domain: the daemon fetches the new "
                                   "policy at its next TXT check (txt_recheck), or run "
@@ -1219,6 +1239,222 @@ checkrule_tlsrpt(struct checkrule_report *r, const uint8_t *msg, size_t len, con
 	fact(r, CHECKRULE_DIM_TLSRPT, "record", "%s", shown);
 	if (!checkrule_tlsrpt_valid(first, firstlen, &bad, reason, sizeof(reason)))
 		add(r, CHECKRULE_DIM_TLSRPT, CHECKRULE_TLSRPT_SYNTAX, "\"%s\": %s", shown, bad);
+}
+
+/* ---- dimension 8: DANE (RFC 7672) ---- */
+
+/* One presented certificate against one record's selector and matching type (RFC 6698 s2.1). */
+static int
+tlsa_cert_match(const struct dnsmsg_tlsa *t, const struct checkrule_certid *c)
+{
+	unsigned s = t->selector;
+
+	switch (t->mtype) {
+	case 0:
+		return c->len[s] <= CHECKRULE_DER_MAX && t->len == c->len[s] &&
+		       memcmp(t->data, c->der[s], t->len) == 0;
+	case 1:
+		return t->len == sizeof(c->sha256[s]) && memcmp(t->data, c->sha256[s], t->len) == 0;
+	case 2:
+		return t->len == sizeof(c->sha512[s]) && memcmp(t->data, c->sha512[s], t->len) == 0;
+	default:
+		return 0;
+	}
+}
+
+int
+checkrule_tlsa_match(const struct dnsmsg_tlsa *t, const struct checkrule_smtp *h)
+{
+	unsigned n = h->n_chain < CHECKRULE_CHAIN_MAX ? h->n_chain : CHECKRULE_CHAIN_MAX;
+
+	if (!dnsmsg_tlsa_usable(t) || h->res != CHECKRULE_SMTP_TLS)
+		return 0;
+	/* DANE-EE(3): the leaf itself, names and dates aside (RFC 7672 s3.1.1). */
+	if (t->usage == 3)
+		return n > 0 && tlsa_cert_match(t, &h->chain[0]);
+	/* DANE-TA(2): a trust anchor the server sends above its leaf (RFC 7671 s5.2.2). */
+	for (unsigned i = 1; i < n; i++)
+		if (tlsa_cert_match(t, &h->chain[i]))
+			return 1;
+	return 0;
+}
+
+/* The probe result of host, or NULL. */
+static const struct checkrule_smtp *
+probe_of(const struct checkrule_smtp *h, unsigned n, const char *host)
+{
+	for (unsigned i = 0; h != NULL && i < n; i++)
+		if (strcmp(h[i].host, host) == 0)
+			return &h[i];
+	return NULL;
+}
+
+/* What one MX host publishes at _25._tcp.<host> and whether it matches what it presented.
+ * Returns 1 when it has usable signed TLSA records. */
+static int
+dane_host(struct checkrule_report *r, const char *host, const struct checkrule_tlsa_ans *t,
+          const struct checkrule_smtp *p, int lookup_error, char *part, size_t partsz)
+{
+	char qname[DNAME_MAX + 16];
+	struct dnsmsg_answer a;
+	struct dnsmsg_iter it;
+	struct dnsmsg_rr rr;
+	unsigned total = 0, usable = 0, matched = 0, ta = 0;
+	char first[32] = "";
+
+	(void)snprintf(qname, sizeof(qname), "_25._tcp.%s", host);
+	if (t == NULL || t->msg == NULL) {
+		const char *why = t != NULL && t->why != NULL ? t->why : "not looked up";
+
+		/* Under DANE_ERROR the daemon's own lookups said so already. */
+		if (t != NULL && !lookup_error)
+			add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_LOOKUP_FAILED, "TLSA %s: %s",
+			    qname, why);
+		(void)snprintf(part, partsz, "%s TLSA lookup failed", host);
+		return 0;
+	}
+	switch (dnsmsg_answer(t->msg, t->len, qname, DNSMSG_TLSA, &a)) {
+	case DNSMSG_ANS_FAIL:
+		if (!lookup_error)
+			add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_LOOKUP_FAILED, "TLSA %s: %s",
+			    qname, a.why);
+		(void)snprintf(part, partsz, "%s TLSA lookup failed", host);
+		return 0;
+	case DNSMSG_ANS_NODATA:
+	case DNSMSG_ANS_NXDOMAIN:
+		(void)snprintf(part, partsz, "%s no TLSA", host);
+		return 0;
+	case DNSMSG_ANS_DATA:
+		break;
+	}
+	dnsmsg_iter_init(&a.m, &it);
+	while (dnsmsg_next(&a.m, &it, &rr) == DNSMSG_OK) {
+		struct dnsmsg_tlsa x;
+
+		if (!dnsmsg_answer_has(&a, &rr, DNSMSG_TLSA) ||
+		    dnsmsg_rr_tlsa(&a.m, &rr, &x) != DNSMSG_OK)
+			continue;
+		total++;
+		if (!dnsmsg_tlsa_usable(&x))
+			continue;
+		usable++;
+		ta += x.usage == 2;
+		if (p != NULL && checkrule_tlsa_match(&x, p) && matched++ == 0)
+			(void)snprintf(first, sizeof(first), "%u %u %u", x.usage, x.selector,
+			               x.mtype);
+	}
+	/* RFC 7672 s2.2.2: TLSA records count only when validated; without the AD bit the host
+	 * is not a DANE host, whatever it publishes. */
+	if (!(a.m.ad)) {
+		(void)snprintf(part, partsz, "%s %u TLSA, not DNSSEC-signed (ignored)", host,
+		               total);
+		return 0;
+	}
+	if (usable == 0) {
+		add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_TLSA_UNUSABLE,
+		    "%s: %u TLSA record%s, none usable for SMTP (only DANE-TA(2) and DANE-EE(3) "
+		    "with selector 0/1 and matching type 0/1/2 count): senders treat the host as "
+		    "without DANE",
+		    qname, total, total == 1 ? "" : "s");
+		(void)snprintf(part, partsz, "%s %u TLSA, none usable", host, total);
+		return 0;
+	}
+	if (p == NULL || p->res != CHECKRULE_SMTP_TLS) {
+		(void)snprintf(part, partsz, "%s %u usable TLSA, not compared (%s)", host, usable,
+		               p == NULL ? "no certificate seen" : "no TLS session");
+		return 1;
+	}
+	if (matched > 0) {
+		(void)snprintf(part, partsz, "%s %u usable TLSA, %s matches", host, usable, first);
+		return 1;
+	}
+	add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_TLSA_MISMATCH,
+	    "%s [%s]: none of its %u usable TLSA record%s matches the %s it presents%s: senders "
+	    "using DANE (Postfix dane, dane-only) defer mail to it",
+	    host, p->addr, usable, usable == 1 ? "" : "s",
+	    p->n_chain > 1 ? "certificate chain" : "certificate",
+	    ta > 0 && p->n_chain <= 1 ? " (DANE-TA records need the server to send its issuer "
+	                                "certificates, it sends only its own)"
+	                              : "");
+	(void)snprintf(part, partsz, "%s %u usable TLSA, no match", host, usable);
+	return 1;
+}
+
+void
+checkrule_dane(struct checkrule_report *r, int dnssec, const struct danerec *d,
+               const struct checkrule_tlsa_ans *t, const struct checkrule_smtp *h, unsigned n_h)
+{
+	char summary[CHECKRULE_MSG_MAX] = "", part[CHECKRULE_MSG_MAX];
+	struct namelist without = {{0}, 0, 0};
+	unsigned with = 0;
+
+	if (!dnssec) {
+		add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_NOT_VALIDATED,
+		    "dnssec = no: DANE cannot be seen (the resolver's AD bit is not trusted)");
+		return;
+	}
+	fact(r, CHECKRULE_DIM_DANE, "state", "%s (%s)", dane_state_name(d->state), d->why);
+	if (!d->mx_known) {
+		add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_LOOKUP_FAILED, "%s", d->why);
+		return;
+	}
+	if (d->state == DANE_INSECURE) {
+		add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_MX_UNSIGNED,
+		    "%s: DANE does not apply to %s", d->why, r->domain);
+		return;
+	}
+	if (d->state == DANE_ERROR)
+		add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_LOOKUP_FAILED,
+		    "%s: senders using DANE defer mail (a DNSSEC failure looks like an attack)",
+		    d->why);
+	for (unsigned i = 0; i < d->n_hosts && i < DANE_HOSTS_MAX; i++) {
+		if (dane_host(r, d->hosts[i], t != NULL ? &t[i] : NULL,
+		              probe_of(h, n_h, d->hosts[i]), d->state == DANE_ERROR, part,
+		              sizeof(part)))
+			with++;
+		else
+			namelist_add(&without, d->hosts[i]);
+		summary_add(summary, sizeof(summary), part);
+	}
+	if (d->n_hosts > 0)
+		fact(r, CHECKRULE_DIM_DANE, "tlsa", "%s", summary);
+	/* The daemon's own classification decides: it also counts what has no address. */
+	if (d->state == DANE_SOME)
+		add(r, CHECKRULE_DIM_DANE, CHECKRULE_DANE_PARTIAL,
+		    "usable TLSA records on %u of %u MX hosts, none on %s: Postfix dane-only (the "
+		    "daemon's answer under enforce) never uses those",
+		    with, d->n_hosts, without.n ? namelist_str(&without) : "the others");
+}
+
+/* ---- how this sender's daemon decides ---- */
+
+enum decide_disc
+checkrule_disc(const struct checkrule_report *r, int published, int have_pol)
+{
+	if (published)
+		return have_pol ? DECIDE_DISC_FETCHED : DECIDE_DISC_FETCH_FAILED;
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->f[i].code == CHECKRULE_RECORD_LOOKUP)
+			return DECIDE_DISC_TXT_FAILED;
+	return DECIDE_DISC_NO_POLICY;
+}
+
+void
+checkrule_decision(struct checkrule_report *r, const struct decide_input *in,
+                   const struct cfg_zone *zone, int64_t now)
+{
+	struct strbuf text;
+	const char *status, *why, *row, *col;
+
+	strbuf_init(&text, ANSWER_TEXT_MAX);
+	answer_reply(in, zone, now, &text, &status, &why);
+	decide_cell(in, zone, now, &row, &col);
+	fact(r, CHECKRULE_DIM_CACHE, "decision",
+	     "zone %s, nothing cached: MTA-STS row %s, DANE column %s", zone->name, row, col);
+	fact(r, CHECKRULE_DIM_CACHE, "reply", "%s%s%s", status, text.len > 0 ? " " : "",
+	     text.data != NULL ? text.data : "");
+	fact(r, CHECKRULE_DIM_CACHE, "reply_why", "%s", why);
+	strbuf_fini(&text);
 }
 
 /* ---- dimension 9: this sender's cache ---- */

@@ -174,15 +174,13 @@ decide_exact(const struct stspolicy *pol, const struct danerec *dns, struct answ
 	return out->n_match > 0;
 }
 
-void
-decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, struct answer *out)
+/* The row: the policy in force, else what discovery found. */
+static enum decide_row
+decide_row(const struct decide_input *in, const struct cfg_zone *zone, int64_t now,
+           const struct stspolicy **polp, int *from_cache)
 {
 	const struct stspolicy *pol = NULL;
-	const struct decide_cell *cell;
 	enum decide_row row;
-	enum decide_col col;
-	enum decide_act act;
-	int from_cache = 0;
 
 	/* The policy in force: the one just fetched, else a valid cached one (RFC 8461 s5.1). */
 	if (in->disc == DECIDE_DISC_FETCHED) {
@@ -190,7 +188,7 @@ decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, 
 		pol = in->fresh;
 	} else if (in->cached != NULL && in->cached->has_policy && now < in->cached->expires) {
 		pol = &in->cached->policy;
-		from_cache = 1;
+		*from_cache = 1;
 	}
 
 	if (pol != NULL) {
@@ -209,6 +207,34 @@ decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, 
 		row = ROW_NONE;
 	}
 
+	*polp = pol;
+	return row;
+}
+
+void
+decide_cell(const struct decide_input *in, const struct cfg_zone *zone, int64_t now,
+            const char **row, const char **col)
+{
+	static const char *const rows[ROW_COUNT] = {"enforce", "testing", "none", "fetch_failed",
+	                                            "txt_failed"};
+	const struct stspolicy *pol;
+	int from_cache = 0;
+
+	*row = rows[decide_row(in, zone, now, &pol, &from_cache)];
+	*col = dane_state_name(zone->dane ? in->dane : DANE_INSECURE);
+}
+
+void
+decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t now, struct answer *out)
+{
+	const struct stspolicy *pol = NULL;
+	const struct decide_cell *cell;
+	enum decide_row row;
+	enum decide_col col;
+	enum decide_act act;
+	int from_cache = 0;
+
+	row = decide_row(in, zone, now, &pol, &from_cache);
 	col = decide_col(zone->dane ? in->dane : DANE_INSECURE);
 	cell = &decide_table[row][col];
 	out->kind = ANSWER_OK;

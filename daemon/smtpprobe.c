@@ -7,10 +7,12 @@
  * bufferevent, and after "220" to STARTTLS a TLS client (bufferevent_openssl filter over the
  * same connection, SNI = the MX host) whose handshake completes whatever the certificate:
  * OpenSSL still verifies the chain against the CA file and keeps the result, which is
- * reported, with the leaf's DNS names (subjectAltName dNSNames, else the CN), its notAfter
- * and the protocol version. It judges nothing: checkrule_smtp() does. Limits: SMTPPROBE_PARALLEL
- * hosts at once, SMTPPROBE_HOST_TIMEOUT per host (address lookup included), SMTPPROBE_READ_MAX
- * bytes buffered, CHECKRULE_CERT_NAMES_MAX names kept (the rest counted).
+ * reported, with the leaf's DNS names (subjectAltName dNSNames, else the CN), its notAfter,
+ * the protocol version and, for DANE (dimension 8), the presented chain's certificates and
+ * keys (DER, SHA2-256, SHA2-512). It judges nothing: checkrule_smtp() and checkrule_dane()
+ * do. Limits: SMTPPROBE_PARALLEL hosts at once, SMTPPROBE_HOST_TIMEOUT per host (address
+ * lookup included), SMTPPROBE_READ_MAX bytes buffered, CHECKRULE_CERT_NAMES_MAX names and
+ * CHECKRULE_CHAIN_MAX certificates kept.
  */
 #include "smtpprobe.h"
 
@@ -21,6 +23,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -171,6 +174,46 @@ cert_name(struct checkrule_smtp *o, const unsigned char *s, int len)
 	o->n_names++;
 }
 
+/* DER of one certificate or key: the bytes a TLSA record matches, digested (RFC 6698 s2.1.3). */
+static void
+cert_digest(struct checkrule_certid *c, int sel, const unsigned char *der, int len)
+{
+	unsigned int n = 0;
+
+	if (len <= 0)
+		return;
+	c->len[sel] = (size_t)len;
+	if ((size_t)len <= CHECKRULE_DER_MAX)
+		memcpy(c->der[sel], der, (size_t)len);
+	(void)EVP_Digest(der, (size_t)len, c->sha256[sel], &n, EVP_sha256(), NULL);
+	(void)EVP_Digest(der, (size_t)len, c->sha512[sel], &n, EVP_sha512(), NULL);
+}
+
+/* The chain as presented, leaf first (a client's SSL_get_peer_cert_chain() holds the leaf):
+ * for DANE-EE against the leaf, DANE-TA against the rest. */
+static void
+cert_chain(struct checkrule_smtp *o, SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	int n = chain != NULL ? sk_X509_num(chain) : 0;
+
+	for (int i = 0; i < n && o->n_chain < CHECKRULE_CHAIN_MAX; i++) {
+		X509 *x = sk_X509_value(chain, i);
+		struct checkrule_certid *c = &o->chain[o->n_chain++];
+		unsigned char *der = NULL;
+		int len;
+
+		memset(c, 0, sizeof(*c));
+		if ((len = i2d_X509(x, &der)) > 0)
+			cert_digest(c, 0, der, len);
+		OPENSSL_free(der);
+		der = NULL;
+		if ((len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) > 0)
+			cert_digest(c, 1, der, len);
+		OPENSSL_free(der);
+	}
+}
+
 /* The handshake is done: what the certificate says. */
 static void
 host_cert(struct probe_host *h, SSL *ssl)
@@ -205,6 +248,7 @@ host_cert(struct probe_host *h, SSL *ssl)
 		cert_name(o, ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName));
 	}
 	GENERAL_NAMES_free(gens);
+	cert_chain(o, ssl);
 	if (dns == 0) { /* no dNSName: the CN, as Postfix and RFC 6125 s6.4.4 fall back to */
 		X509_NAME *subj = X509_get_subject_name(cert);
 		int k = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);

@@ -6,8 +6,11 @@
 #include <stdint.h>
 
 #include "cacherec.h"
+#include "cfg.h"
 #include "dane.h"
+#include "decide.h"
 #include "dname.h"
+#include "dnsmsg.h"
 #include "sts.h"
 #include "stspolicy.h"
 #include "stsrecord.h"
@@ -27,6 +30,8 @@
 #define CHECKRULE_SCORE_CRITICAL_CAP 40 /**< the score never exceeds this with a critical */
 #define CHECKRULE_CERT_NAMES_MAX 32     /**< names of one MX certificate kept for matching */
 #define CHECKRULE_CERT_EXPIRING_DAYS 14 /**< an MX certificate expiring sooner: warning */
+#define CHECKRULE_CHAIN_MAX 4           /**< certificates of a presented chain kept for DANE */
+#define CHECKRULE_DER_MAX 4096 /**< DER bytes kept per certificate or key for full matching */
 
 /** Severity of a finding. */
 enum checkrule_sev {
@@ -88,6 +93,12 @@ enum checkrule_code {
 	CHECKRULE_TLSRPT_MULTIPLE,       /**< more than one TLSRPTv1 record */
 	CHECKRULE_TLSRPT_SYNTAX,         /**< the TLSRPTv1 record or a rua URI is invalid */
 	CHECKRULE_TLSRPT_LOOKUP,         /**< the TXT lookup failed */
+	CHECKRULE_DANE_NOT_VALIDATED,    /**< dnssec = no: DANE cannot be seen */
+	CHECKRULE_DANE_TLSA_MISMATCH,    /**< a host's TLSA records match nothing it presents */
+	CHECKRULE_DANE_PARTIAL,          /**< usable TLSA on some MX hosts only */
+	CHECKRULE_DANE_MX_UNSIGNED,      /**< the MX set is not DNSSEC-signed */
+	CHECKRULE_DANE_TLSA_UNUSABLE,    /**< TLSA records, none usable for SMTP */
+	CHECKRULE_DANE_LOOKUP_FAILED,    /**< a DNSSEC failure or SERVFAIL */
 	CHECKRULE_CACHE_STALE_ID,        /**< the cached id is not the one published */
 	CHECKRULE_CACHE_EXPIRED,         /**< the cached policy has expired */
 	CHECKRULE_CACHE_NONE,            /**< nothing cached for the domain */
@@ -223,6 +234,15 @@ enum checkrule_smtp_res {
 	CHECKRULE_SMTP_TLS,         /**< TLS established: the certificate fields are set */
 };
 
+/** What DANE TLSA records (RFC 6698 s2.1) match in one presented certificate: index 0 is the
+ * whole certificate (selector 0), index 1 its SubjectPublicKeyInfo (selector 1). */
+struct checkrule_certid {
+	size_t len[2];                     /**< DER lengths */
+	uint8_t sha256[2][32];             /**< SHA2-256 of each (matching type 1) */
+	uint8_t sha512[2][64];             /**< SHA2-512 of each (matching type 2) */
+	uint8_t der[2][CHECKRULE_DER_MAX]; /**< the DER (matching type 0) when len <= the cap */
+};
+
 /** What the STARTTLS probe (smtpprobe.c) saw at one MX host. */
 struct checkrule_smtp {
 	char host[DNAME_MAX + 1];    /**< MX host name */
@@ -238,6 +258,8 @@ struct checkrule_smtp {
 	char names[CHECKRULE_CERT_NAMES_MAX][DNAME_MAX + 1]; /**< the leaf's DNS names: its
 	                                                        subjectAltName dNSNames, or its
 	                                                        CN when it has none */
+	unsigned n_chain; /**< certificates in chain[], as presented, leaf first */
+	struct checkrule_certid chain[CHECKRULE_CHAIN_MAX]; /**< what TLSA records match against */
 };
 
 /**
@@ -283,6 +305,53 @@ void checkrule_tlsrpt(struct checkrule_report *r, const uint8_t *msg, size_t len
  * @return 1 valid, 0 invalid
  */
 int checkrule_tlsrpt_valid(const char *p, size_t len, const char **why, char *buf, size_t bufsz);
+
+/** The raw answer to TLSA _25._tcp.<host> for one MX host (dimension 8). */
+struct checkrule_tlsa_ans {
+	const uint8_t *msg; /**< response (borrowed), or NULL when the lookup failed or was not
+	                         made (why says which) */
+	size_t len;         /**< its length */
+	const char *why;    /**< failure text when msg is NULL */
+};
+
+/**
+ * Does TLSA record t match the certificate chain a host presented? DANE-EE(3) against the
+ * leaf, DANE-TA(2) against the other certificates presented (RFC 7671 s5.1, s5.2); selector
+ * 0/1, matching type 0/1/2 (RFC 6698 s2.1). Unusable records (dnsmsg_tlsa_usable()) never
+ * match. @param t record @param h probe result with res CHECKRULE_SMTP_TLS
+ * @return 1 match, 0 no match
+ */
+int checkrule_tlsa_match(const struct dnsmsg_tlsa *t, const struct checkrule_smtp *h);
+
+/**
+ * Dimension 8: DANE (RFC 7672) as the daemon's DNS machine saw it (d, made with the AD bit
+ * trusted when dnssec is 1), each MX host's TLSA records (t[i] for d->hosts[i]) against the
+ * certificate chain its STARTTLS probe saw. Without dnssec only dane_not_validated.
+ * @param r report @param dnssec [daemon] dnssec @param d MX/DANE record (mx_known 0: failed)
+ * @param t TLSA answers, d->n_hosts of them (NULL when not looked up)
+ * @param h probe results (borrowed) or NULL @param n_h their count
+ */
+void checkrule_dane(struct checkrule_report *r, int dnssec, const struct danerec *d,
+                    const struct checkrule_tlsa_ans *t, const struct checkrule_smtp *h,
+                    unsigned n_h);
+
+/**
+ * The discovery outcome this sender's daemon would reach from what the check found (it
+ * fetches only when exactly one valid record is published).
+ * @param r report after checkrule_record() @param published checkrule_record() returned 1
+ * @param have_pol checkrule_policy() returned 1 @return outcome for decide()
+ */
+enum decide_disc checkrule_disc(const struct checkrule_report *r, int published, int have_pol);
+
+/**
+ * How this sender's daemon would answer for the domain now: decide() and answer_reply() on
+ * the discovery outcome, the policy fetched and the DNS record, with nothing cached; facts
+ * in dimension 9 (zone, table row and column, reply, why).
+ * @param r report @param in decision inputs @param zone the zone (the default one)
+ * @param now current time
+ */
+void checkrule_decision(struct checkrule_report *r, const struct decide_input *in,
+                        const struct cfg_zone *zone, int64_t now);
 
 /**
  * Dimension 9: what this sender's daemon has cached, against the id published now.

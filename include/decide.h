@@ -72,6 +72,16 @@ void decide(const struct decide_input *in, const struct cfg_zone *zone, int64_t 
             struct answer *out);
 
 /**
+ * Where decide() reads the table for these inputs (for mta-stsctl check): the row ("enforce",
+ * "testing", "none", "fetch_failed", "txt_failed") and the column (dane_state_name() of the
+ * DANE state, "insecure" when the zone has dane = no).
+ * @param in inputs @param zone zone @param now current time
+ * @param row set to the row name (static) @param col set to the column name (static)
+ */
+void decide_cell(const struct decide_input *in, const struct cfg_zone *zone, int64_t now,
+                 const char **row, const char **col);
+
+/**
  * Does this zone need the destination's DNS record (MX set, DANE state) to answer, given what
  * the cache says of its policy? With DANE (zone dane and the AD bit trusted) always; for
  * mx_check when a policy in force is enforced (or testing treated as enforce), or while

@@ -14,7 +14,7 @@ command -v jq >/dev/null 2>&1 || skip_all "jq not found (tests/install-deps.sh i
 have_knot=0
 command -v knotd >/dev/null 2>&1 && command -v knotc >/dev/null 2>&1 && have_knot=1
 
-plan 78
+plan 79
 
 policy() { # policy MODE MAX_AGE MX... : a policy body
 	local mode=$1 age=$2
@@ -136,12 +136,16 @@ is "$rc" 0 "good.test: exit 0"
 like "$out" "*score: 100/100 (0 critical, 0 warning, * info)*" "good.test: score 100 in the text report"
 is "$(jq -r '[.score, .exit, .status, .counts.critical, .counts.warning] | join(",")' <<<"$json")" \
 	"100,0,ok,0,0" "good.test: --json score 100, exit 0, no critical, no warning"
-is "$(jq -r '[.dimensions[] | select(.checked == false) | .id] | join(",")' <<<"$json")" "6,8" \
-	"good.test: dimension 8 is not checked yet, 6 is skipped (--no-smtp); all others are"
-is "$(jq -r '[.dimensions[] | select(.id == 6 or .id == 8) | .findings[0] | .code + ":" + .severity] | unique | join(",")' <<<"$json")" \
-	"not_checked:info" "good.test: each not-checked dimension says so as info"
-like "$out" "*\[8\] DANE*info     not_checked: not checked yet*" \
-	"good.test: the text report says dimension 8 is not checked yet"
+is "$(jq -r '[.dimensions[] | select(.checked == false) | .id] | join(",")' <<<"$json")" "6" \
+	"good.test: only dimension 6 is not checked (--no-smtp); all others are"
+is "$(jq -r '[.dimensions[5,7] | .findings[0] | .code + ":" + .severity] | join(",")' <<<"$json")" \
+	"not_checked:info,dane_not_validated:info" \
+	"good.test: dimension 6 says it was skipped, dimension 8 that dnssec = no hides DANE (info)"
+like "$out" "*\[8\] DANE*info     dane_not_validated: dnssec = no: DANE cannot be seen*" \
+	"good.test: the text report says why dimension 8 sees no DANE"
+is "$(jq -r '.dimensions[8].facts | [.decision, .reply] | join(" / ")' <<<"$json")" \
+	"zone default, nothing cached: MTA-STS row enforce, DANE column insecure / OK secure match=mail.good.test servername=hostname" \
+	"good.test: how this sender's daemon decides: table row and column, and its reply"
 is "$(jq -r '.dimensions[0].facts | [.id, .ttl] | join(",")' <<<"$json")" "1,300" \
 	"good.test: record facts: id and TTL"
 is "$(jq -r '.dimensions[8].facts | [.id, .mode] | join(",")' <<<"$json")" "1,enforce" \

@@ -1311,6 +1311,353 @@ test_text(void **state)
 	strbuf_fini(&sb);
 }
 
+/* ---- dimension 8: DANE ---- */
+
+/* Fixed stand-ins for DER bytes with their real SHA2-256/512 digests: TLSA matching compares
+ * bytes only, whatever they encode. */
+#define LEAF_CERT "leaf-certificate-der-bytes"
+#define LEAF_SPKI "leaf-spki-der-bytes"
+#define CA_CERT "issuer-certificate-der"
+#define CA_SPKI "issuer-spki-der"
+#define LEAF_CERT_256 "5a5a9f71a810b0255f301a62ac8ab00f8c99ebe084d1e733159ba59dc2281aa5"
+#define LEAF_CERT_512                                                                              \
+	"447720f012f4c97d6283ab95980a800398755273b8f1038475bbff7a80e1ba21"                         \
+	"46e9ee276970e3518fadb27e0f0c686f92a28d6a25af7fef26756e3621965110"
+#define LEAF_SPKI_256 "7fdf7eb56ac1ed2cfad55a2ca2317187a0bace9f5d48c533dad1f345deb59a8d"
+#define LEAF_SPKI_512                                                                              \
+	"ad856fcc2b0dd617e4bf0a4b68b48db409e83fb0b9449271413287711936a649"                         \
+	"112158dc38b87ca7028a979ee016604d46119442281d168a6f44bb123cf2d338"
+#define CA_CERT_256 "862d09b12c4f33430c79d6530d83e649e4d4a3b2060de3037072935d3975d8f9"
+#define CA_SPKI_256 "97e68bd39ecb9c6cfee442dc17994763958d6dbe4c58a01482388f9fa4e81bf1"
+/* hex of LEAF_CERT, for matching type 0 */
+#define LEAF_CERT_HEX "6c6561662d63657274696669636174652d6465722d6279746573"
+
+static const struct zrr dane_rrs[] = {
+    {"_25._tcp.ee.d.test", DNSMSG_TLSA, 300, "3 1 1 " LEAF_SPKI_256},
+    {"_25._tcp.ee0.d.test", DNSMSG_TLSA, 300, "3 0 0 " LEAF_CERT_HEX},
+    {"_25._tcp.ee2.d.test", DNSMSG_TLSA, 300, "3 0 2 " LEAF_CERT_512},
+    {"_25._tcp.ee12.d.test", DNSMSG_TLSA, 300, "3 1 2 " LEAF_SPKI_512},
+    {"_25._tcp.ee01.d.test", DNSMSG_TLSA, 300, "3 0 1 " LEAF_CERT_256},
+    {"_25._tcp.ta.d.test", DNSMSG_TLSA, 300, "2 1 1 " CA_SPKI_256},
+    {"_25._tcp.ta0.d.test", DNSMSG_TLSA, 300, "2 0 1 " CA_CERT_256},
+    {"_25._tcp.taleaf.d.test", DNSMSG_TLSA, 300, "2 0 1 " LEAF_CERT_256},
+    {"_25._tcp.bad.d.test", DNSMSG_TLSA, 300, "3 1 1 " CA_SPKI_256},
+    {"_25._tcp.rollover.d.test", DNSMSG_TLSA, 300, "3 1 1 " CA_SPKI_256},
+    {"_25._tcp.rollover.d.test", DNSMSG_TLSA, 300, "3 1 1 " LEAF_SPKI_256},
+    {"_25._tcp.pkix.d.test", DNSMSG_TLSA, 300, "1 1 1 " LEAF_SPKI_256},
+    {"_25._tcp.pkix.d.test", DNSMSG_TLSA, 300, "3 1 1 0123"},
+    {"_25._tcp.mixed.d.test", DNSMSG_TLSA, 300, "0 0 1 " CA_CERT_256},
+    {"_25._tcp.mixed.d.test", DNSMSG_TLSA, 300, "3 1 1 " LEAF_SPKI_256},
+    {"_25._tcp.unsigned.u.test", DNSMSG_TLSA, 300, "3 1 1 " CA_SPKI_256},
+    {"_25._tcp.none.d.test", DNSMSG_A, 300, "192.0.2.9"},
+    {NULL, 0, 0, NULL},
+};
+
+static void
+hexbytes(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+static void
+certid(struct checkrule_certid *c, const char *cert, const char *c256, const char *c512,
+       const char *spki, const char *s256, const char *s512)
+{
+	memset(c, 0, sizeof(*c));
+	c->len[0] = strlen(cert);
+	memcpy(c->der[0], cert, c->len[0]);
+	c->len[1] = strlen(spki);
+	memcpy(c->der[1], spki, c->len[1]);
+	hexbytes(c256, c->sha256[0], 32);
+	hexbytes(s256, c->sha256[1], 32);
+	if (c512 != NULL)
+		hexbytes(c512, c->sha512[0], 64);
+	if (s512 != NULL)
+		hexbytes(s512, c->sha512[1], 64);
+}
+
+/* host presented the leaf above, and with chain 2 the issuer too. */
+static void
+mkdaneprobe(struct checkrule_smtp *h, const char *host, unsigned chain)
+{
+	mkprobe(h, host, CHECKRULE_SMTP_TLS, host, T0 + 365 * 86400LL);
+	h->n_chain = chain;
+	certid(&h->chain[0], LEAF_CERT, LEAF_CERT_256, LEAF_CERT_512, LEAF_SPKI, LEAF_SPKI_256,
+	       LEAF_SPKI_512);
+	if (chain > 1)
+		certid(&h->chain[1], CA_CERT, CA_CERT_256, NULL, CA_SPKI, CA_SPKI_256, NULL);
+}
+
+static struct pkt tlsa_pk[4];
+
+/* The TLSA answers of hosts, as the checker reads them (SERVFAIL: no message). */
+static void
+tlsa_answers(const struct danerec *d, struct checkrule_tlsa_ans *t)
+{
+	struct world w = {
+	    .rrs = dane_rrs, .servfail = {"_25._tcp.sf.d.test"}, .insecure = {"u.test"}};
+
+	for (unsigned i = 0; i < d->n_hosts; i++) {
+		char q[DNAME_MAX + 16];
+
+		snprintf(q, sizeof(q), "_25._tcp.%s", d->hosts[i]);
+		memset(&t[i], 0, sizeof(t[i]));
+		if (world_reply(&w, q, DNSMSG_TLSA, &tlsa_pk[i]) == WORLD_ANSWER) {
+			t[i].msg = tlsa_pk[i].b;
+			t[i].len = tlsa_pk[i].n;
+		} else {
+			t[i].why = "SERVFAIL";
+		}
+	}
+}
+
+static void
+mkdrec(struct danerec *d, enum dane_state st, const char *h1, const char *h2)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = st;
+	d->trust_ad = 1;
+	d->mx_known = 1;
+	snprintf(d->why, sizeof(d->why), "why-%s", dane_state_name(st));
+	snprintf(d->hosts[d->n_hosts++], DNAME_MAX + 1, "%s", h1);
+	if (h2 != NULL)
+		snprintf(d->hosts[d->n_hosts++], DNAME_MAX + 1, "%s", h2);
+}
+
+static void
+test_dane(void **state)
+{
+	static const struct {
+		enum dane_state st;
+		const char *h1, *h2;
+		unsigned chain; /* 0: not probed */
+		const char *want, *tlsa;
+	} cases[] = {
+	    {DANE_ALL, "ee.d.test", NULL, 1, "", "ee.d.test 1 usable TLSA, 3 1 1 matches"},
+	    {DANE_ALL, "ee0.d.test", NULL, 1, "", "ee0.d.test 1 usable TLSA, 3 0 0 matches"},
+	    {DANE_ALL, "ee2.d.test", NULL, 1, "", "ee2.d.test 1 usable TLSA, 3 0 2 matches"},
+	    {DANE_ALL, "ee12.d.test", NULL, 1, "", "ee12.d.test 1 usable TLSA, 3 1 2 matches"},
+	    {DANE_ALL, "ee01.d.test", NULL, 1, "", "ee01.d.test 1 usable TLSA, 3 0 1 matches"},
+	    {DANE_ALL, "ta.d.test", NULL, 2, "", "ta.d.test 1 usable TLSA, 2 1 1 matches"},
+	    {DANE_ALL, "ta0.d.test", NULL, 2, "", "ta0.d.test 1 usable TLSA, 2 0 1 matches"},
+	    /* the issuer is not sent: DANE-TA cannot match */
+	    {DANE_ALL, "ta.d.test", NULL, 1, "dane_tlsa_mismatch:critical",
+	     "ta.d.test 1 usable TLSA, no match"},
+	    /* DANE-TA never matches the leaf itself */
+	    {DANE_ALL, "taleaf.d.test", NULL, 2, "dane_tlsa_mismatch:critical",
+	     "taleaf.d.test 1 usable TLSA, no match"},
+	    {DANE_ALL, "bad.d.test", NULL, 2, "dane_tlsa_mismatch:critical",
+	     "bad.d.test 1 usable TLSA, no match"},
+	    /* one of two records matching is enough (key rollover) */
+	    {DANE_ALL, "rollover.d.test", NULL, 1, "",
+	     "rollover.d.test 2 usable TLSA, 3 1 1 matches"},
+	    {DANE_ALL, "mixed.d.test", NULL, 1, "", "mixed.d.test 1 usable TLSA, 3 1 1 matches"},
+	    {DANE_ALL, "ee.d.test", NULL, 0, "",
+	     "ee.d.test 1 usable TLSA, not compared (no "
+	     "certificate seen)"},
+	    {DANE_NONE, "pkix.d.test", NULL, 1, "dane_tlsa_unusable:warning",
+	     "pkix.d.test 2 TLSA, none usable"},
+	    {DANE_NONE, "none.d.test", NULL, 1, "", "none.d.test no TLSA"},
+	    {DANE_NONE, "unsigned.u.test", NULL, 1, "",
+	     "unsigned.u.test 1 TLSA, not DNSSEC-signed (ignored)"},
+	    {DANE_SOME, "ee.d.test", "none.d.test", 1, "dane_partial:warning",
+	     "ee.d.test 1 usable TLSA, 3 1 1 matches; none.d.test no TLSA"},
+	    {DANE_SOME, "bad.d.test", "none.d.test", 1,
+	     "dane_tlsa_mismatch:critical dane_partial:warning",
+	     "bad.d.test 1 usable TLSA, no match; none.d.test no TLSA"},
+	    {DANE_ALL, "sf.d.test", NULL, 1, "dane_lookup_failed:warning",
+	     "sf.d.test TLSA lookup failed"},
+	    /* the daemon's machine failed already: said once */
+	    {DANE_ERROR, "sf.d.test", "ee.d.test", 1, "dane_lookup_failed:warning",
+	     "sf.d.test TLSA lookup failed; ee.d.test 1 usable TLSA, 3 1 1 matches"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		struct danerec d;
+		struct checkrule_tlsa_ans t[2];
+		struct checkrule_smtp h[2];
+
+		mkdrec(&d, cases[i].st, cases[i].h1, cases[i].h2);
+		tlsa_answers(&d, t);
+		for (unsigned k = 0; k < d.n_hosts; k++)
+			mkdaneprobe(&h[k], d.hosts[k], cases[i].chain);
+		checkrule_init(&r, "d.test");
+		checkrule_dane(&r, 1, &d, t, cases[i].chain ? h : NULL,
+		               cases[i].chain ? d.n_hosts : 0);
+		if (strcmp(codesev(&r), cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, codesev(&r),
+			         cases[i].want);
+		assert_non_null(factv(&r, "tlsa"));
+		if (strcmp(factv(&r, "tlsa"), cases[i].tlsa) != 0)
+			fail_msg("case %zu: tlsa \"%s\"", i, factv(&r, "tlsa"));
+		assert_string_equal(factv(&r, "state"),
+		                    cases[i].st == DANE_ALL    ? "all (why-all)"
+		                    : cases[i].st == DANE_SOME ? "some (why-some)"
+		                    : cases[i].st == DANE_NONE ? "none (why-none)"
+		                                               : "error (why-error)");
+		for (unsigned k = 0; k < r.n; k++)
+			assert_int_equal(r.f[k].dim, CHECKRULE_DIM_DANE);
+	}
+}
+
+static void
+test_dane_details(void **state)
+{
+	struct checkrule_report r;
+	struct danerec d;
+	struct checkrule_tlsa_ans t[2];
+	struct checkrule_smtp h[2];
+	struct dnsmsg_tlsa x = {3, 1, 1, NULL, 32};
+	uint8_t b[64];
+
+	(void)state;
+	/* dnssec = no: one info finding, nothing else */
+	mkdrec(&d, DANE_INSECURE, "ee.d.test", NULL);
+	checkrule_init(&r, "d.test");
+	checkrule_dane(&r, 0, &d, NULL, NULL, 0);
+	assert_string_equal(codesev(&r), "dane_not_validated:info");
+	assert_string_equal(r.f[0].msg, "dnssec = no: DANE cannot be seen (the resolver's AD bit "
+	                                "is not trusted)");
+	assert_int_equal(r.n_facts, 0);
+	/* unsigned MX set */
+	checkrule_init(&r, "d.test");
+	snprintf(d.why, sizeof(d.why), "MX records of d.test are not DNSSEC-signed");
+	checkrule_dane(&r, 1, &d, NULL, NULL, 0);
+	assert_string_equal(codesev(&r), "dane_mx_unsigned:info");
+	assert_string_equal(r.f[0].msg, "MX records of d.test are not DNSSEC-signed: DANE does "
+	                                "not apply to d.test");
+	assert_null(factv(&r, "tlsa"));
+	/* MX lookup failed */
+	memset(&d, 0, sizeof(d));
+	d.state = DANE_ERROR;
+	snprintf(d.why, sizeof(d.why), "MX lookup failed: SERVFAIL");
+	checkrule_init(&r, "d.test");
+	checkrule_dane(&r, 1, &d, NULL, NULL, 0);
+	assert_string_equal(codesev(&r), "dane_lookup_failed:warning");
+	assert_string_equal(r.f[0].msg, "MX lookup failed: SERVFAIL");
+	/* messages of a mismatch and of partial DANE */
+	mkdrec(&d, DANE_SOME, "bad.d.test", "none.d.test");
+	tlsa_answers(&d, t);
+	mkdaneprobe(&h[0], "bad.d.test", 1);
+	mkdaneprobe(&h[1], "none.d.test", 1);
+	checkrule_init(&r, "d.test");
+	checkrule_dane(&r, 1, &d, t, h, 2);
+	assert_string_equal(r.f[0].msg, "bad.d.test [192.0.2.25]: none of its 1 usable TLSA record "
+	                                "matches the certificate it presents: senders using DANE "
+	                                "(Postfix dane, dane-only) defer mail to it");
+	assert_string_equal(r.f[1].msg,
+	                    "usable TLSA records on 1 of 2 MX hosts, none on none.d.test: Postfix "
+	                    "dane-only (the daemon's answer under enforce) never uses those");
+	/* a probe without TLS, or a matching type-0 record longer than what was kept */
+	mkdaneprobe(&h[0], "ee.d.test", 1);
+	h[0].res = CHECKRULE_SMTP_NO_STARTTLS;
+	memcpy(b, h[0].chain[0].sha256[1], 32);
+	x.data = b;
+	assert_false(checkrule_tlsa_match(&x, &h[0]));
+	h[0].res = CHECKRULE_SMTP_TLS;
+	assert_true(checkrule_tlsa_match(&x, &h[0]));
+	x.usage = 1; /* PKIX-EE: never for SMTP */
+	assert_false(checkrule_tlsa_match(&x, &h[0]));
+	x.usage = 3;
+	x.mtype = 0;
+	x.data = (const uint8_t *)LEAF_SPKI;
+	x.len = strlen(LEAF_SPKI);
+	assert_true(checkrule_tlsa_match(&x, &h[0]));
+	h[0].chain[0].len[1] = CHECKRULE_DER_MAX + 1;
+	assert_false(checkrule_tlsa_match(&x, &h[0]));
+}
+
+/* ---- how this sender's daemon decides ---- */
+
+static void
+test_decision(void **state)
+{
+	static const char enf[] =
+	    "version: STSv1\nmode: enforce\nmx: mail.a.test\nmax_age: 604800\n";
+	struct checkrule_report r;
+	struct stspolicy pol;
+	struct danerec d;
+	struct decide_input in;
+	struct cfg_zone zone;
+
+	(void)state;
+	memset(&zone, 0, sizeof(zone));
+	snprintf(zone.name, sizeof(zone.name), "default");
+	zone.fallback = CFG_FALLBACK_NOTFOUND;
+	zone.dane = 1;
+	zone.mx_check = 1;
+	assert_int_equal(stspolicy_parse(enf, strlen(enf), &pol), STSPOLICY_OK);
+	mkdrec(&d, DANE_ALL, "mail.a.test", NULL);
+
+	checkrule_init(&r, "a.test");
+	assert_int_equal(checkrule_disc(&r, 1, 1), DECIDE_DISC_FETCHED);
+	assert_int_equal(checkrule_disc(&r, 1, 0), DECIDE_DISC_FETCH_FAILED);
+	assert_int_equal(checkrule_disc(&r, 0, 0), DECIDE_DISC_NO_POLICY);
+	assert_int_equal(checkrule_disc(&r, 0, 1), DECIDE_DISC_NO_POLICY);
+	(void)checkrule_record(&r, NULL, 0, "SERVFAIL", NULL);
+	assert_int_equal(checkrule_disc(&r, 0, 0), DECIDE_DISC_TXT_FAILED);
+
+	memset(&in, 0, sizeof(in));
+	in.disc = DECIDE_DISC_FETCHED;
+	in.fresh = &pol;
+	in.dane = d.state;
+	in.dns = &d;
+	in.domain = "a.test";
+	checkrule_init(&r, "a.test");
+	checkrule_decision(&r, &in, &zone, T0);
+	assert_string_equal(factv(&r, "decision"),
+	                    "zone default, nothing cached: MTA-STS row enforce, DANE column all");
+	assert_string_equal(factv(&r, "reply"), "OK dane-only");
+	assert_string_equal(factv(&r, "reply_why"),
+	                    "enforced MTA-STS policy, all MX hosts DANE: dane-only");
+	assert_int_equal(r.facts[0].dim, CHECKRULE_DIM_CACHE);
+	assert_int_equal(r.n, 0);
+
+	d.state = in.dane = DANE_INSECURE;
+	checkrule_init(&r, "a.test");
+	checkrule_decision(&r, &in, &zone, T0);
+	assert_string_equal(
+	    factv(&r, "decision"),
+	    "zone default, nothing cached: MTA-STS row enforce, DANE column insecure");
+	assert_string_equal(factv(&r, "reply"), "OK secure match=mail.a.test servername=hostname");
+
+	/* zone dane = no reads the column as insecure */
+	d.state = in.dane = DANE_ERROR;
+	zone.dane = 0;
+	checkrule_init(&r, "a.test");
+	checkrule_decision(&r, &in, &zone, T0);
+	assert_string_equal(
+	    factv(&r, "decision"),
+	    "zone default, nothing cached: MTA-STS row enforce, DANE column insecure");
+	zone.dane = 1;
+	checkrule_init(&r, "a.test");
+	checkrule_decision(&r, &in, &zone, T0);
+	assert_string_equal(factv(&r, "reply"), "TEMP DANE validation error under enforce");
+
+	in.disc = DECIDE_DISC_NO_POLICY;
+	in.fresh = NULL;
+	in.dane = DANE_INSECURE;
+	checkrule_init(&r, "a.test");
+	checkrule_decision(&r, &in, &zone, T0);
+	assert_string_equal(factv(&r, "decision"),
+	                    "zone default, nothing cached: MTA-STS row none, DANE column insecure");
+	assert_string_equal(factv(&r, "reply"), "NOTFOUND");
+	assert_string_equal(factv(&r, "reply_why"), "no MTA-STS policy");
+	in.disc = DECIDE_DISC_TXT_FAILED;
+	in.dane = DANE_ERROR;
+	checkrule_init(&r, "a.test");
+	checkrule_decision(&r, &in, &zone, T0);
+	assert_string_equal(
+	    factv(&r, "decision"),
+	    "zone default, nothing cached: MTA-STS row txt_failed, DANE column error");
+}
+
 int
 main(void)
 {
@@ -1326,6 +1673,8 @@ main(void)
 	    cmocka_unit_test(test_json_schema),    cmocka_unit_test(test_text),
 	    cmocka_unit_test(test_mx_cert_names),  cmocka_unit_test(test_smtp),
 	    cmocka_unit_test(test_smtp_details),   cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_dane),           cmocka_unit_test(test_dane_details),
+	    cmocka_unit_test(test_decision),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
