@@ -16,13 +16,7 @@ command -v knotd >/dev/null 2>&1 && command -v knotc >/dev/null 2>&1 && have_kno
 
 plan 79
 
-policy() { # policy MODE MAX_AGE MX... : a policy body
-	local mode=$1 age=$2
-	shift 2
-	printf 'version: STSv1\nmode: %s\n' "$mode"
-	printf 'mx: %s\n' "$@"
-	printf 'max_age: %s\n' "$age"
-}
+policy() { sts_policy "$@"; }
 rpt() { dns_rr "_smtp._tls.$1. 300 IN TXT \"$2\""; }
 
 # good.test: everything right (enforce, a week, TLS-RPT): score 100

@@ -13,13 +13,7 @@ command -v jq >/dev/null 2>&1 || skip_all "jq not found (tests/install-deps.sh i
 
 plan 32
 
-policy() { # policy MODE MAX_AGE MX... : a policy body
-	local mode=$1 age=$2
-	shift 2
-	printf 'version: STSv1\nmode: %s\n' "$mode"
-	printf 'mx: %s\n' "$@"
-	printf 'max_age: %s\n' "$age"
-}
+policy() { sts_policy "$@"; }
 good_domain() { # good_domain DOMAIN [web_domain options]: right in every dimension but 4
 	local d=$1
 	shift

@@ -14,13 +14,7 @@ command -v jq >/dev/null 2>&1 || skip_all "jq not found (tests/install-deps.sh i
 
 plan 35
 
-policy() { # policy MODE MAX_AGE MX... : a policy body
-	local mode=$1 age=$2
-	shift 2
-	printf 'version: STSv1\nmode: %s\n' "$mode"
-	printf 'mx: %s\n' "$@"
-	printf 'max_age: %s\n' "$age"
-}
+policy() { sts_policy "$@"; }
 # correct DOMAIN [web_domain options]: enforce for a week, TLS-RPT: nothing to report
 correct() {
 	local d=$1

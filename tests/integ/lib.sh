@@ -648,10 +648,15 @@ sts_domain() {
 }
 
 # enforce_policy MX...: an enforce policy body listing the mx patterns (max_age 86400).
-enforce_policy() {
-	printf 'version: STSv1\nmode: enforce\n'
+enforce_policy() { sts_policy enforce 86400 "$@"; }
+
+# sts_policy MODE MAX_AGE MX...: a policy body with these values.
+sts_policy() {
+	local mode=$1 age=$2
+	shift 2
+	printf 'version: STSv1\nmode: %s\n' "$mode"
 	printf 'mx: %s\n' "$@"
-	printf 'max_age: 86400\n'
+	printf 'max_age: %s\n' "$age"
 }
 
 # ---------------------------------------------------------------------------------------
