@@ -1262,6 +1262,16 @@ tlsa_cert_match(const struct dnsmsg_tlsa *t, const struct checkrule_certid *c)
 	}
 }
 
+/* One of the leaf's names covers the MX host. */
+static int
+leaf_names_cover(const struct checkrule_smtp *h)
+{
+	for (unsigned i = 0; i < h->n_names && i < CHECKRULE_CERT_NAMES_MAX; i++)
+		if (checkrule_cert_covers(h->names[i], h->host))
+			return 1;
+	return 0;
+}
+
 int
 checkrule_tlsa_match(const struct dnsmsg_tlsa *t, const struct checkrule_smtp *h)
 {
@@ -1272,10 +1282,13 @@ checkrule_tlsa_match(const struct dnsmsg_tlsa *t, const struct checkrule_smtp *h
 	/* DANE-EE(3): the leaf itself, names and dates aside (RFC 7672 s3.1.1). */
 	if (t->usage == 3)
 		return n > 0 && tlsa_cert_match(t, &h->chain[0]);
-	/* DANE-TA(2): a trust anchor the server sends above its leaf (RFC 7671 s5.2.2). */
-	for (unsigned i = 1; i < n; i++)
+	/* DANE-TA(2): a trust anchor the server sends on its leaf's own path (each certificate up
+	 * to it signed the one before: RFC 7671 s5.2.2), and then the leaf's names must cover the
+	 * MX host (RFC 7672 s3.2.3), as OpenSSL's DANE in Postfix requires. A record for a key
+	 * the server does not send is not compared here (reported as no match). */
+	for (unsigned i = 1; i < n && h->chain[i].issues_prev; i++)
 		if (tlsa_cert_match(t, &h->chain[i]))
-			return 1;
+			return leaf_names_cover(h);
 	return 0;
 }
 

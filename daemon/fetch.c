@@ -176,6 +176,22 @@ fetch_release(struct fetch *h)
 	if (h->start_ev != NULL)
 		event_free(h->start_ev);
 	if (h->easy != NULL) {
+		struct curl_tlssessioninfo *ti = NULL;
+
+		/* A TLS-recording handle: its SSL_CTX points at h. A connection that outlives the
+		 * handle (curl >= 8.9 shuts connections down in the background) must not call into
+		 * freed memory: detach it first. */
+		if (h->tls != NULL &&
+		    curl_easy_getinfo(h->easy, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK &&
+		    ti != NULL && ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals != NULL) {
+			SSL_CTX *ctx = SSL_get_SSL_CTX((SSL *)ti->internals);
+
+			SSL_set_msg_callback((SSL *)ti->internals, NULL);
+			if (ctx != NULL) {
+				SSL_CTX_set_msg_callback(ctx, NULL);
+				(void)SSL_CTX_set_ex_data(ctx, fetch_ex_index, NULL);
+			}
+		}
 		curl_multi_remove_handle(h->f->multi, h->easy);
 		curl_easy_cleanup(h->easy);
 	}

@@ -54,6 +54,7 @@ struct probe_host {
 	unsigned n_addrs, next;
 	struct bufferevent *bev; /* the plain one, or the TLS filter that owns it */
 	int tls;                 /* bev is the TLS filter */
+	int connecting;          /* inside bufferevent_socket_connect(): its return decides */
 	struct smtpdlg dlg;
 	struct event *timer;
 };
@@ -201,9 +202,15 @@ cert_chain(struct checkrule_smtp *o, SSL *ssl)
 		X509 *x = sk_X509_value(chain, i);
 		struct checkrule_certid *c = &o->chain[o->n_chain++];
 		unsigned char *der = NULL;
+		EVP_PKEY *key = X509_get0_pubkey(x);
 		int len;
 
 		memset(c, 0, sizeof(*c));
+		/* DANE-TA holds only for an anchor on the leaf's own path: this one must have
+		 * issued, and signed, the certificate before it (RFC 7671 s5.2.2). */
+		c->issues_prev = i > 0 && key != NULL &&
+		                 X509_check_issued(x, sk_X509_value(chain, i - 1)) == X509_V_OK &&
+		                 X509_verify(sk_X509_value(chain, i - 1), key) == 1;
 		if ((len = i2d_X509(x, &der)) > 0)
 			cert_digest(c, 0, der, len);
 		OPENSSL_free(der);
@@ -300,10 +307,9 @@ host_starttls(struct probe_host *h)
 	(void)SSL_set_tlsext_host_name(ssl, h->out->host);
 	f = bufferevent_openssl_filter_new(h->p->base, h->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
 	                                   BEV_OPT_CLOSE_ON_FREE);
-	if (f == NULL) {
-		SSL_free(ssl);
-		return -1;
-	}
+	/* Only an allocation fails here, and libevent has then freed ssl (and maybe the plain
+	 * bufferevent) itself: abort, as on any out-of-memory, rather than free them twice. */
+	INVARIANT(f != NULL);
 	h->bev = f; /* owns the plain bufferevent and the SSL from now on */
 	h->tls = 1;
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
@@ -366,6 +372,9 @@ host_on_event(struct bufferevent *bev, short what, void *arg)
 	struct probe_host *h = arg;
 
 	(void)bev;
+	if (h->connecting)
+		return; /* newer libevents report an immediate failure here too: host_connect() has
+		           it */
 	if (what & BEV_EVENT_CONNECTED) {
 		if (!h->tls) { /* TCP is up: the greeting comes */
 			bufferevent_enable(h->bev, EV_READ | EV_WRITE);
@@ -421,6 +430,7 @@ host_connect(struct probe_host *h)
 	const struct sts_addr *a = &h->addrs[h->next++];
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	int rc;
 
 	memset(&ss, 0, sizeof(ss));
 	if (a->family == 6) {
@@ -446,10 +456,21 @@ host_connect(struct probe_host *h)
 	INVARIANT(h->bev != NULL);
 	bufferevent_setwatermark(h->bev, EV_READ, 0, SMTPPROBE_READ_MAX);
 	bufferevent_setcb(h->bev, host_on_read, NULL, host_on_event, h);
-	if (bufferevent_socket_connect(h->bev, (struct sockaddr *)&ss, (int)sl) != 0) {
-		/* an immediate failure reports through the event callback or here */
+	h->connecting = 1; /* a callback from within the connect call is this failure */
+	rc = bufferevent_socket_connect(h->bev, (struct sockaddr *)&ss, (int)sl);
+	h->connecting = 0;
+	if (rc != 0) {
+		/* failed at once (no route, no such address family): the next address, if any */
+		int err = errno;
+
+		bufferevent_free(h->bev);
+		h->bev = NULL;
+		if (h->next < h->n_addrs) {
+			host_connect(h);
+			return;
+		}
 		h->out->res = CHECKRULE_SMTP_FAILED;
-		set_why(h, "connect to port 25: %s", strerror(errno));
+		set_why(h, "connect to port 25: %s", strerror(err));
 		host_finish(h);
 	}
 }

@@ -241,6 +241,8 @@ struct checkrule_certid {
 	uint8_t sha256[2][32];             /**< SHA2-256 of each (matching type 1) */
 	uint8_t sha512[2][64];             /**< SHA2-512 of each (matching type 2) */
 	uint8_t der[2][CHECKRULE_DER_MAX]; /**< the DER (matching type 0) when len <= the cap */
+	int issues_prev; /**< its key signed the certificate before it in the chain (not the leaf)
+	                  */
 };
 
 /** What the STARTTLS probe (smtpprobe.c) saw at one MX host. */
@@ -270,11 +272,11 @@ struct checkrule_smtp {
 int checkrule_cert_covers(const char *cname, const char *name);
 
 /**
- * Is a certificate name one the policy allows, as Postfix's "secure match=" checks it with the
- * names mta-stsd answers? Without a policy (NULL, mode none) the allowed name is the MX host
- * itself; with one, any name a pattern allows under the one-label rule (RFC 8461 s4.1): an
- * exact pattern the certificate name covers, a "*.rest" pattern matching it
- * (stspolicy_mx_match()), or the same wildcard.
+ * Is a certificate name one the policy allows under RFC 8461's one-label rule (stricter than
+ * Postfix's ".example.com", any depth; with mx_check mta-stsd answers exact names)? Without a
+ * policy (NULL, mode none) the allowed name is the MX host itself; with one, any name a pattern
+ * allows under the one-label rule (RFC 8461 s4.1): an exact pattern the certificate name covers, a
+ * "*.rest" pattern matching it (stspolicy_mx_match()), or the same wildcard.
  * @param pol valid policy or NULL @param host the MX host @param cname certificate name
  * @return 1 allowed, 0 not
  */

@@ -1389,8 +1389,10 @@ mkdaneprobe(struct checkrule_smtp *h, const char *host, unsigned chain)
 	h->n_chain = chain;
 	certid(&h->chain[0], LEAF_CERT, LEAF_CERT_256, LEAF_CERT_512, LEAF_SPKI, LEAF_SPKI_256,
 	       LEAF_SPKI_512);
-	if (chain > 1)
+	if (chain > 1) {
 		certid(&h->chain[1], CA_CERT, CA_CERT_256, NULL, CA_SPKI, CA_SPKI_256, NULL);
+		h->chain[1].issues_prev = 1;
+	}
 }
 
 static struct pkt tlsa_pk[4];
@@ -1427,6 +1429,42 @@ mkdrec(struct danerec *d, enum dane_state st, const char *h1, const char *h2)
 	snprintf(d->hosts[d->n_hosts++], DNAME_MAX + 1, "%s", h1);
 	if (h2 != NULL)
 		snprintf(d->hosts[d->n_hosts++], DNAME_MAX + 1, "%s", h2);
+}
+
+/* DANE-TA matches only an anchor on the leaf's own path, and then only a leaf whose names
+ * cover the MX host: a matching hash alone is not enough (RFC 7671 s5.2.2, RFC 7672 s3.2.3). */
+static void
+test_dane_ta_path(void **state)
+{
+	static const struct {
+		int issued;        /* the sent issuer signed the leaf */
+		const char *names; /* the leaf's names */
+		const char *want;
+	} cases[] = {
+	    {1, "ta.d.test", ""},
+	    {0, "ta.d.test", "dane_tlsa_mismatch:critical"},
+	    {1, "other.d.test", "dane_tlsa_mismatch:critical"},
+	    {1, "*.d.test", ""},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct checkrule_report r;
+		struct danerec d;
+		struct checkrule_tlsa_ans t[1];
+		struct checkrule_smtp h;
+
+		mkdrec(&d, DANE_ALL, "ta.d.test", NULL);
+		tlsa_answers(&d, t);
+		mkdaneprobe(&h, "ta.d.test", 2);
+		h.chain[1].issues_prev = cases[i].issued;
+		h.n_names = 1;
+		snprintf(h.names[0], sizeof(h.names[0]), "%s", cases[i].names);
+		checkrule_init(&r, "d.test");
+		checkrule_dane(&r, 1, &d, t, &h, 1);
+		if (strcmp(codesev(&r), cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, codesev(&r),
+			         cases[i].want);
+	}
 }
 
 static void
@@ -1673,8 +1711,8 @@ main(void)
 	    cmocka_unit_test(test_json_schema),    cmocka_unit_test(test_text),
 	    cmocka_unit_test(test_mx_cert_names),  cmocka_unit_test(test_smtp),
 	    cmocka_unit_test(test_smtp_details),   cmocka_unit_test(test_http),
-	    cmocka_unit_test(test_dane),           cmocka_unit_test(test_dane_details),
-	    cmocka_unit_test(test_decision),
+	    cmocka_unit_test(test_dane),           cmocka_unit_test(test_dane_ta_path),
+	    cmocka_unit_test(test_dane_details),   cmocka_unit_test(test_decision),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
