@@ -310,9 +310,10 @@ dnsmsg_answer(const uint8_t *msg, size_t len, const char *qname, uint16_t qtype,
 			return DNSMSG_ANS_FAIL;
 		}
 	}
-	/* The chain walk read every record: the iteration below cannot fail. */
+	/* The chain walk read every record, but a question for CNAME itself walks no chain: a
+	 * record that does not read fails the answer here (never NODATA from a broken message). */
 	dnsmsg_iter_init(&out->m, &it);
-	while (dnsmsg_next(&out->m, &it, &rr) == DNSMSG_OK) {
+	while ((err = dnsmsg_next(&out->m, &it, &rr)) == DNSMSG_OK) {
 		uint32_t minimum;
 
 		if (dnsmsg_answer_has(out, &rr, qtype)) {
@@ -324,6 +325,11 @@ dnsmsg_answer(const uint8_t *msg, size_t len, const char *qname, uint16_t qtype,
 			/* RFC 2308 s5: a negative answer lives min(SOA TTL, SOA MINIMUM). */
 			neg = minimum < rr.ttl ? minimum : rr.ttl;
 		}
+	}
+	if (err != DNSMSG_END) {
+		out->n = 0;
+		out->why = dnsmsg_strerror(err);
+		return DNSMSG_ANS_FAIL;
 	}
 	if (out->n > 0) {
 		out->ttl = ttl;

@@ -506,6 +506,19 @@ test_answer(void **state)
 	for (size_t n = 0; n < k.n; n++)
 		assert_int_equal(dnsmsg_answer(k.b, n, "q.chain.test", DNSMSG_A, &a),
 		                 DNSMSG_ANS_FAIL);
+	/* asked for CNAME itself (no chain walk), a record that does not read is a failure too,
+	 * never NODATA (found by tests/fuzz/fuzz_dnsmsg) */
+	for (size_t n = 0; n < k.n; n++)
+		assert_int_equal(dnsmsg_answer(k.b, n, "q.chain.test", DNSMSG_CNAME, &a),
+		                 DNSMSG_ANS_FAIL);
+	header(&k, 0x8180, 0, 0, 1, 0, 1, 0);
+	put_name(&k, "q.chain.test");
+	put16(&k, DNSMSG_CNAME);
+	put16(&k, 1);
+	put16(&k, 0xc0ff); /* an authority record whose owner points past the end */
+	assert_int_equal(dnsmsg_answer(k.b, k.n, "q.chain.test", DNSMSG_CNAME, &a),
+	                 DNSMSG_ANS_FAIL);
+	assert_non_null(a.why);
 	/* a CNAME pointing back to itself ends within the cap */
 	header(&k, 0x8180, 0, 0, 1, 1, 0, 0);
 	put_name(&k, "loop.test");
