@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install everything the test suite needs on Debian 12: the build dependencies
-# (packaging/install-build-deps.sh), then cmocka, valgrind, clang-format, lmdb-utils, mandoc and
+# (packaging/install-build-deps.sh), then cmocka, valgrind, clang-format, clang and
+# libclang-rt-14-dev (libFuzzer for tests/fuzz/run.sh), lmdb-utils, mandoc and
 # groff-base (tests/man.sh lints the man pages with both) and the
 # real peers the integration tests run in their own network namespace: unbound (validating
 # resolver), knot (DNSSEC-signed zones), nginx (HTTPS), Postfix (postmap and real MTAs),
@@ -38,7 +39,7 @@ fi
 # A Postfix installed here must not configure itself as a mail system.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends \
-	libcmocka-dev lmdb-utils valgrind clang-format mandoc groff-base \
+	libcmocka-dev lmdb-utils valgrind clang-format clang libclang-rt-14-dev mandoc groff-base \
 	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux jq \
 	python3 systemd debhelper dh-autoreconf dpkg-dev fakeroot lintian >/dev/null
 for s in $new; do
