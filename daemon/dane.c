@@ -152,6 +152,7 @@ static void
 dane_mx_failed(struct dane_eval *e, const char *why)
 {
 	e->mx_failed = 1;
+	e->n_hosts = 0; /* exchanges read before a bad record are no MX set: unknown means none */
 	if (e->trust_ad)
 		dane_finish(e, DANE_ERROR, "MX lookup failed: %s", why);
 	else

@@ -273,6 +273,7 @@ socketmap_classify(const char *key, size_t len, struct socketmap_dest *out)
 	size_t hlen = len, plen = 0;
 	int bracketed = 0;
 	unsigned long long portval = 0;
+	char dom[DNAME_MAX + 1];
 
 	/*
 	 * Bound all work below, libidn2's included: the cap is on the input bytes, whatever length
@@ -333,15 +334,20 @@ socketmap_classify(const char *key, size_t len, struct socketmap_dest *out)
 	 * invalid could only turn a policy into NOTFOUND, i.e. drop protection, never add any.
 	 */
 	if (sm_has_8bit(host, hlen)) {
-		enum socketmap_key k = sm_idn_normalize(host, hlen, out->domain);
+		enum socketmap_key k = sm_idn_normalize(host, hlen, dom);
 
 		if (k != SOCKETMAP_KEY_DOMAIN)
 			return k;
-	} else if (dname_normalize(host, hlen, out->domain, NULL) != DNAME_OK) {
+	} else if (dname_normalize(host, hlen, dom, NULL) != DNAME_OK) {
 		return SOCKETMAP_KEY_INVALID;
 	}
+	/* "[192.0.2.1.]" (a trailing dot) or full-width digits normalise to an address: still an
+	 * address, never a policy domain (found by fuzz_socketmap). */
+	if (sm_is_ip(dom, strlen(dom), AF_INET))
+		return SOCKETMAP_KEY_IP;
 	if (port != NULL && parse_uint(port, plen, 1, 65535, &portval) != 0)
 		return SOCKETMAP_KEY_INVALID; /* sm_is_port() accepted it already */
+	memcpy(out->domain, dom, sizeof(out->domain));
 	out->port = (unsigned)portval;
 	out->bracketed = bracketed;
 	return SOCKETMAP_KEY_DOMAIN;

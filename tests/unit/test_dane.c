@@ -654,6 +654,41 @@ test_key(void **state)
 	assert_string_equal(dane_state_name((enum dane_state)99), "unknown");
 }
 
+/* Found by fuzz_dane: an MX answer whose first exchange reads and whose second does not (a
+ * NUL inside a label). The MX set is unknown, so the record must hold no hosts: danerec_encode()
+ * refuses a record that says "unknown" and lists hosts (it aborted the daemon at the cache
+ * write). */
+static void
+test_mx_bad_second_record(void **state)
+{
+	static const uint8_t msg[] = {
+	    0x42, 0x42, 0x81, 0xa0, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x07, 0x65,
+	    0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x03, 0x63, 0x6f, 0x6d, 0x00, 0x00, 0x0f, 0x00,
+	    0x01, 0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x0e, 0x10, 0x00, 0x12, 0x00,
+	    0x0a, 0x02, 0x6d, 0x78, 0x07, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x03, 0x63,
+	    0x6f, 0x6d, 0x00, 0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x0e, 0x10, 0x00,
+	    0x08, 0x00, 0x14, 0x02, 0x00, 0x78, 0x32, 0xc0, 0x0c};
+	static struct dane_eval e;
+	static struct danerec r, back;
+	static uint8_t enc[DANEREC_MAX_BYTES];
+	struct dane_query q;
+	size_t len;
+
+	(void)state;
+	dane_init(&e, "example.com", 0, 0, 1);
+	assert_true(dane_next(&e, &q));
+	assert_int_equal(q.type, DNSMSG_MX);
+	dane_answer(&e, q.token, msg, sizeof(msg));
+	assert_false(dane_next(&e, &q));
+	assert_true(dane_done(&e));
+	dane_result(&e, NOW, &r);
+	assert_int_equal(r.state, DANE_ERROR);
+	assert_int_equal(r.mx_known, 0);
+	assert_int_equal(r.n_hosts, 0);
+	assert_int_equal(danerec_encode(&r, enc, sizeof(enc), &len), DANEREC_OK);
+	assert_int_equal(danerec_decode(enc, len, &back), DANEREC_OK);
+}
+
 int
 main(void)
 {
@@ -670,6 +705,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_stray_answers);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_abort);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_static);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_bad_second_record);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cname_target_checked);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mx_known);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_roundtrip);

@@ -480,6 +480,8 @@ static struct classify_case classify_cases[] = {
     {"classify ipv4 bracket", S("[192.0.2.1]"), SOCKETMAP_KEY_IP, NULL, 0, 0},
     {"classify ipv4 bracket port", S("[192.0.2.1]:25"), SOCKETMAP_KEY_IP, NULL, 0, 0},
     {"classify ipv4 port", S("192.0.2.1:25"), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv4 trailing dot", S("192.0.2.1."), SOCKETMAP_KEY_IP, NULL, 0, 0},
+    {"classify ipv4 bracket trailing dot port", S("[1.0.11.2.]:25"), SOCKETMAP_KEY_IP, NULL, 0, 0},
     {"classify ipv6", S("2001:db8::1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
     {"classify ipv6 loopback", S("::1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
     {"classify ipv6 mapped", S("::ffff:192.0.2.1"), SOCKETMAP_KEY_IP, NULL, 0, 0},
