@@ -43,8 +43,11 @@ read_rr(const struct dnsmsg *m, const struct dnsmsg_rr *rr)
 		if (dnsmsg_rr_tlsa(m, rr, &t) == DNSMSG_OK) {
 			FUZZ_CHECK(t.data >= m->p + rr->rdoff &&
 			           t.data + t.len <= m->p + rr->rdoff + rr->rdlen);
-			FUZZ_CHECK(t.len <= DNSMSG_TLSA_DATA_MAX);
-			(void)dnsmsg_tlsa_usable(&t);
+			/* The reader hands out any length; consumers rely on "usable" bounding it
+			 * (full data at most DNSMSG_TLSA_DATA_MAX, digests exactly their size). */
+			if (dnsmsg_tlsa_usable(&t))
+				FUZZ_CHECK(t.mtype == 0 ? t.len <= DNSMSG_TLSA_DATA_MAX
+				                        : t.len == (t.mtype == 1 ? 32u : 64u));
 		}
 		break;
 	default:

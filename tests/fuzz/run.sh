@@ -6,7 +6,8 @@
 # size, then "fuzz <target>: ok" or "fuzz <target>: FAILED" (any crash, leak, timeout or
 # sanitizer report). Exit status: the number of failed targets (0: all passed).
 # Environment: FUZZ_TARGETS (names, default all), FUZZ_DIR (build tree, default $src/_fuzz),
-# FUZZ_JOBS (make -j, default 2).
+# FUZZ_JOBS (make -j, default 2), FUZZ_SEED (libFuzzer's -seed; default 0, a random one: CI
+# sets 1, so that its run takes the same path every time and a failure reproduces).
 set -u
 seconds=${1:-60}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,7 +54,8 @@ for t in $targets; do
 	rm -f "$dir"/out/crash-* "$dir"/out/leak-* "$dir"/out/timeout-* "$dir"/out/oom-*
 	# New inputs go to the scratch corpus; the committed seeds are only read.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"./tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+		"./tests/fuzz/fuzz_$t" -max_total_time="$seconds" -seed="${FUZZ_SEED:-0}" \
+		-timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$dir/out/" "${dict[@]}" \
 		"$corpus" "$seeds" >"$log" 2>&1
 	rc=$?
