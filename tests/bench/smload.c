@@ -2,24 +2,31 @@
 /*
  * smload: socketmap load generator for benchmarks (not a test).
  *
- *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-e PREFIX] [-m MAP] DOMAIN...
+ *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-d DEPTH] [-e PREFIX] [-m MAP]
+ *          [-r SEED] [-f FILE] [DOMAIN...]
  *
  * Opens CONNS non-blocking TCP connections to HOST:PORT (a 127.0.0.0/8 address: loopback only
- * by intent) and, like Postfix, keeps one netstring request "MAP DOMAIN" in flight per
- * connection: the next request goes out only after the whole reply netstring arrived. Domains
- * are taken in turn from the list. Stops after TOTAL replies or MAX_SECONDS, whichever comes
- * first (requests still in flight at the deadline are not counted). A reply that does not
- * start with PREFIX (-e, e.g. "OK secure"; default: any reply) is an error, as is a malformed
- * reply or a connection the server closes (that connection is then dropped); the first bad
- * reply is shown on stderr. Prints one line:
+ * by intent) and keeps DEPTH netstring requests "MAP DOMAIN" in flight per connection (default
+ * 1, as Postfix does: the next request goes out only after the whole reply arrived). With a
+ * depth above 1, the requests that a batch of replies makes room for leave in one write.
+ * Domains come from the arguments and from FILE (one per line), in turn, or, with -r SEED,
+ * drawn at random (uniformly, xorshift seeded by SEED) among them. Stops after TOTAL replies
+ * or MAX_SECONDS, whichever comes first (requests still in flight at the deadline are not
+ * counted). A reply that does not start with PREFIX (-e, e.g. "OK secure"; default: any reply)
+ * is an error, as is a malformed or unsolicited reply or a connection the server closes (that
+ * connection is then dropped and its requests in flight count as errors); the first bad reply
+ * is shown on stderr. Prints one line:
  *
- *   requests=N errors=N seconds=S rate=R p50_us=.. p90_us=.. p99_us=.. max_us=.. client_cpu_s=..
+ *   requests=N errors=N seconds=S rate=R p50_us=.. p90_us=.. p99_us=.. p999_us=.. max_us=..
+ *   client_cpu_s=..
  *
- * (latency of each request from its first byte sent to the reply's last byte received;
- * client_cpu_s is this process's own user+system time). Exit status 0 when every reply was
- * right and at least one arrived, 1 otherwise, 2 on usage or setup errors.
+ * (latency of each request from the moment it is queued for sending to its reply's last byte
+ * received; client_cpu_s is this process's own user+system time). Exit status 0 when every
+ * reply was right and at least one arrived, 1 otherwise, 2 on usage or setup errors.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,35 +42,45 @@
 #include <unistd.h>
 
 #define CONNS_MAX 4096
+#define DEPTH_MAX 256
 #define TOTAL_MAX 100000000L
+#define DOMAINS_MAX 20000000L
+#define REQ_MAX 10016   /* a request's netstring: Postfix's 10000-byte cap plus framing */
 #define REPLY_MAX 4096  /* longer replies count as malformed */
+#define IN_MAX 16384    /* read buffer per connection (holds several whole replies) */
 #define CONNECT_SECS 10 /* all connections must be up within this */
 
-enum state { ST_CONNECTING, ST_SENDING, ST_WAITING, ST_DEAD };
+enum state { ST_CONNECTING, ST_UP, ST_DEAD };
 
 struct conn {
 	int fd;
 	enum state st;
-	const char *req; /* the request being sent */
-	size_t req_len, req_off;
-	int64_t sent_at;
-	size_t have;
-	char buf[REPLY_MAX + 16];
+	int want_out; /* EPOLLOUT armed: the output did not fit into the socket */
+	char *out;    /* requests queued, out_off..out_len not yet written */
+	size_t out_len, out_off, out_cap;
+	int64_t *sent; /* ring of DEPTH queue times, oldest at head */
+	long head, inflight;
+	size_t have; /* bytes in in[] */
+	char in[IN_MAX];
 };
 
 struct req {
-	char *bytes;
-	size_t len;
+	size_t off, len; /* framed bytes in the arena */
 };
 
 static struct conn *conns;
 static struct req *reqs;
+static char *arena;
+static size_t arena_len, arena_cap;
 static long nreqs, next_req;
+static long depth = 1;
 static int ep;
 static uint32_t *lat; /* microseconds, one per completed request */
 static long done, started, total, errors;
 static int shown_bad;
 static const char *expect = "";
+static size_t expect_len;
+static uint64_t rnd; /* xorshift state; 0: take domains in turn */
 
 static int64_t
 now_ns(void)
@@ -84,7 +101,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smload -a 127.x.y.z:PORT -c CONNS -n TOTAL -t MAX_SECONDS "
-	                "[-e PREFIX] [-m MAP] DOMAIN...\n");
+	                "[-d DEPTH] [-e PREFIX] [-m MAP] [-r SEED] [-f FILE] [DOMAIN...]\n");
 	exit(2);
 }
 
@@ -99,6 +116,98 @@ num_arg(const char *s, long lo, long hi)
 	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
 		usage();
 	return v;
+}
+
+static void *
+xalloc(size_t n)
+{
+	void *p = calloc(1, n > 0 ? n : 1);
+
+	if (p == NULL) {
+		perror("smload: calloc");
+		exit(2);
+	}
+	return p;
+}
+
+/* Frame "MAP DOMAIN" into the arena as one more request. */
+static void
+add_req(const char *map, const char *d, size_t dlen)
+{
+	size_t plen = strlen(map) + 1 + dlen;
+	int n;
+
+	if (dlen == 0)
+		return;
+	if (plen > 10000 || nreqs >= DOMAINS_MAX) {
+		fprintf(stderr, "smload: domain too long or too many domains: '%.*s'\n",
+		        (int)(dlen > 80 ? 80 : dlen), d);
+		exit(2);
+	}
+	if (arena_cap - arena_len < plen + 16) {
+		size_t ncap = arena_cap ? arena_cap * 2 : 1 << 20;
+		char *na;
+
+		while (ncap - arena_len < plen + 16)
+			ncap *= 2;
+		na = realloc(arena, ncap);
+		if (na == NULL) {
+			perror("smload: realloc");
+			exit(2);
+		}
+		arena = na;
+		arena_cap = ncap;
+	}
+	if ((nreqs & (nreqs - 1)) == 0) { /* grow at powers of two */
+		struct req *nr = realloc(reqs, (size_t)(nreqs ? nreqs * 2 : 1) * sizeof(*reqs));
+
+		if (nr == NULL) {
+			perror("smload: realloc");
+			exit(2);
+		}
+		reqs = nr;
+	}
+	n = snprintf(arena + arena_len, plen + 16, "%zu:%s %.*s,", plen, map, (int)dlen, d);
+	reqs[nreqs].off = arena_len;
+	reqs[nreqs].len = (size_t)n;
+	arena_len += (size_t)n;
+	nreqs++;
+}
+
+static void
+add_file(const char *map, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "smload: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		add_req(map, line, (size_t)n);
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "smload: reading %s failed\n", path);
+		exit(2);
+	}
+	free(line);
+	fclose(f);
+}
+
+static const struct req *
+pick_req(void)
+{
+	if (rnd == 0)
+		return &reqs[next_req++ % nreqs];
+	rnd ^= rnd >> 12; /* xorshift64* */
+	rnd ^= rnd << 25;
+	rnd ^= rnd >> 27;
+	return &reqs[((rnd * 0x2545F4914F6CDD1DULL) >> 11) % (uint64_t)nreqs];
 }
 
 static void
@@ -129,27 +238,27 @@ conn_drop(long i, const char *why)
 	if (c->st == ST_DEAD)
 		return;
 	fprintf(stderr, "smload: conn %ld dropped: %s\n", i, why);
-	if (c->st == ST_SENDING || c->st == ST_WAITING)
-		errors++; /* the request in flight got no (valid) answer */
+	errors += c->inflight; /* the requests in flight got no (valid) answer */
+	c->inflight = 0;
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 	c->st = ST_DEAD;
 }
 
-/* Write what is left of the current request; returns 0, or -1 when the conn was dropped. */
+/* Write what is queued; returns 0, or -1 when the conn was dropped. */
 static int
 conn_flush(long i)
 {
 	struct conn *c = &conns[i];
 
-	while (c->req_off < c->req_len) {
-		ssize_t w = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (c->st != ST_SENDING) {
-				c->st = ST_SENDING;
+			if (!c->want_out) {
+				c->want_out = 1;
 				set_events(i, EPOLLIN | EPOLLOUT);
 			}
 			return 0;
@@ -158,60 +267,69 @@ conn_flush(long i)
 			conn_drop(i, strerror(errno));
 			return -1;
 		}
-		c->req_off += (size_t)w;
+		c->out_off += (size_t)w;
 	}
-	if (c->st != ST_WAITING) {
-		if (c->st == ST_SENDING || c->st == ST_CONNECTING)
-			set_events(i, EPOLLIN);
-		c->st = ST_WAITING;
+	c->out_off = c->out_len = 0;
+	if (c->want_out) {
+		c->want_out = 0;
+		set_events(i, EPOLLIN);
 	}
 	return 0;
 }
 
-/* Start the next request on conn i if any are left; else leave it idle. */
+/* Queue requests until DEPTH are in flight (or none are left to start), then write them. */
 static void
-conn_next(long i)
+conn_fill(long i)
 {
 	struct conn *c = &conns[i];
-	const struct req *r;
+	int64_t t = 0;
 
-	if (started >= total) {
-		c->st = ST_WAITING; /* idle: nothing more to send */
-		set_events(i, EPOLLIN);
-		c->req_len = c->req_off = 0;
-		return;
+	while (c->inflight < depth && started < total) {
+		const struct req *r = pick_req();
+
+		if (c->out_cap - c->out_len < r->len) {
+			/* only when a write stalled: keep the unwritten bytes, drop the written */
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+			if (c->out_cap - c->out_len < r->len)
+				break;
+		}
+		memcpy(c->out + c->out_len, arena + r->off, r->len);
+		c->out_len += r->len;
+		if (t == 0)
+			t = now_ns();
+		c->sent[(c->head + c->inflight) % depth] = t;
+		c->inflight++;
+		started++;
 	}
-	r = &reqs[next_req++ % nreqs];
-	started++;
-	c->req = r->bytes;
-	c->req_len = r->len;
-	c->req_off = 0;
-	c->have = 0;
-	c->sent_at = now_ns();
-	conn_flush(i);
+	if (t != 0)
+		conn_flush(i);
 }
 
-/* Parse a complete reply netstring in c->buf: 1 done, 0 need more, -1 malformed. */
+/* Parse one reply netstring at p: 1 done (payload, its length, bytes used), 0 need more,
+ * -1 malformed. */
 static int
-reply_complete(struct conn *c, const char **payload, size_t *plen)
+reply_parse(const char *p, size_t have, const char **payload, size_t *plen, size_t *used)
 {
 	size_t i, len = 0;
 
-	for (i = 0; i < c->have && c->buf[i] != ':'; i++) {
-		if (c->buf[i] < '0' || c->buf[i] > '9' || i >= 5)
+	for (i = 0; i < have && p[i] != ':'; i++) {
+		if (p[i] < '0' || p[i] > '9' || i >= 5)
 			return -1;
-		len = len * 10 + (size_t)(c->buf[i] - '0');
+		len = len * 10 + (size_t)(p[i] - '0');
 	}
-	if (i == c->have)
+	if (i == have)
 		return 0;
 	if (i == 0 || len > REPLY_MAX)
 		return -1;
-	if (c->have < i + 1 + len + 1)
+	if (have < i + 1 + len + 1)
 		return 0;
-	if (c->buf[i + 1 + len] != ',' || c->have != i + 1 + len + 1)
-		return -1; /* bad terminator, or bytes we never asked for */
-	*payload = c->buf + i + 1;
+	if (p[i + 1 + len] != ',')
+		return -1;
+	*payload = p + i + 1;
 	*plen = len;
+	*used = i + 1 + len + 1;
 	return 1;
 }
 
@@ -220,41 +338,56 @@ conn_readable(long i)
 {
 	struct conn *c = &conns[i];
 	const char *payload;
-	size_t plen;
+	size_t plen, used, off = 0;
+	int64_t t;
 	ssize_t r;
 	int rc;
 
-	r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+	r = recv(c->fd, c->in + c->have, sizeof(c->in) - c->have, 0);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (r <= 0) {
 		conn_drop(i, r == 0 ? "closed by server" : strerror(errno));
 		return;
 	}
-	if (c->req_len == 0 || c->st != ST_WAITING) {
-		show_bad(i, "unsolicited bytes", c->buf + c->have, (size_t)r);
+	if (c->inflight == 0) {
+		show_bad(i, "unsolicited bytes", c->in + c->have, (size_t)r);
 		conn_drop(i, "unsolicited bytes");
 		return;
 	}
 	c->have += (size_t)r;
-	rc = reply_complete(c, &payload, &plen);
-	if (rc == 0 && c->have < sizeof(c->buf))
-		return;
-	if (rc <= 0) {
-		show_bad(i, "malformed reply", c->buf, c->have);
+	t = now_ns();
+	while ((rc = reply_parse(c->in + off, c->have - off, &payload, &plen, &used)) == 1) {
+		int64_t us;
+
+		if (c->inflight == 0) {
+			show_bad(i, "unsolicited reply", c->in + off, c->have - off);
+			conn_drop(i, "unsolicited reply");
+			return;
+		}
+		if (plen < expect_len || memcmp(payload, expect, expect_len) != 0) {
+			errors++;
+			show_bad(i, "unexpected reply", payload, plen);
+		}
+		us = (t - c->sent[c->head]) / 1000;
+		lat[done++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+		c->head = (c->head + 1) % depth;
+		c->inflight--;
+		off += used;
+	}
+	if (rc < 0 || (rc == 0 && c->have - off == sizeof(c->in))) {
+		show_bad(i, "malformed reply", c->in + off, c->have - off);
 		conn_drop(i, "malformed reply");
 		return;
 	}
-	if (plen < strlen(expect) || memcmp(payload, expect, strlen(expect)) != 0) {
-		errors++;
-		show_bad(i, "unexpected reply", payload, plen);
+	if (c->inflight == 0 && off < c->have) {
+		show_bad(i, "bytes after the last reply", c->in + off, c->have - off);
+		conn_drop(i, "unsolicited bytes");
+		return;
 	}
-	{
-		int64_t us = (now_ns() - c->sent_at) / 1000;
-		lat[done++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-	}
-	c->req_len = 0;
-	conn_next(i);
+	memmove(c->in, c->in + off, c->have - off);
+	c->have -= off;
+	conn_fill(i);
 }
 
 static double
@@ -275,7 +408,7 @@ pct(double p)
 int
 main(int argc, char **argv)
 {
-	const char *addr = NULL, *map = "postfix", *colon;
+	const char *addr = NULL, *map = "postfix", *colon, *file = NULL;
 	long nconns = 1, secs = 10, alive;
 	struct sockaddr_in sin;
 	struct epoll_event evs[256];
@@ -284,7 +417,7 @@ main(int argc, char **argv)
 	char host[64];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:c:n:t:e:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:c:n:t:d:e:m:r:f:")) != -1) {
 		switch (opt) {
 		case 'a':
 			addr = optarg;
@@ -298,17 +431,27 @@ main(int argc, char **argv)
 		case 't':
 			secs = num_arg(optarg, 1, 3600);
 			break;
+		case 'd':
+			depth = num_arg(optarg, 1, DEPTH_MAX);
+			break;
 		case 'e':
 			expect = optarg;
 			break;
 		case 'm':
 			map = optarg;
 			break;
+		case 'r':
+			rnd = (uint64_t)num_arg(optarg, 1, 0x7fffffffL);
+			break;
+		case 'f':
+			file = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (addr == NULL || optind >= argc || total == 0)
+	expect_len = strlen(expect);
+	if (addr == NULL || (optind >= argc && file == NULL) || total == 0)
 		usage();
 
 	colon = strrchr(addr, ':');
@@ -326,28 +469,19 @@ main(int argc, char **argv)
 	}
 
 	/* Requests, framed once. */
-	nreqs = argc - optind;
-	reqs = calloc((size_t)nreqs, sizeof(*reqs));
-	if (reqs == NULL)
+	for (int k = optind; k < argc; k++)
+		add_req(map, argv[k], strlen(argv[k]));
+	if (file != NULL)
+		add_file(map, file);
+	if (nreqs == 0) {
+		fprintf(stderr, "smload: no domains\n");
 		return 2;
-	for (long k = 0; k < nreqs; k++) {
-		const char *d = argv[optind + k];
-		size_t plen = strlen(map) + 1 + strlen(d);
-		int n;
-
-		if (plen > 10000)
-			usage();
-		reqs[k].bytes = malloc(plen + 16);
-		if (reqs[k].bytes == NULL)
-			return 2;
-		n = snprintf(reqs[k].bytes, plen + 16, "%zu:%s %s,", plen, map, d);
-		reqs[k].len = (size_t)n;
 	}
-	lat = malloc((size_t)total * sizeof(*lat));
-	conns = calloc((size_t)nconns, sizeof(*conns));
+	lat = xalloc((size_t)total * sizeof(*lat));
+	conns = xalloc((size_t)nconns * sizeof(*conns));
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (lat == NULL || conns == NULL || ep < 0) {
-		perror("smload: setup");
+	if (ep < 0) {
+		perror("smload: epoll_create1");
 		return 2;
 	}
 
@@ -357,6 +491,9 @@ main(int argc, char **argv)
 		struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)i};
 		int one = 1;
 
+		c->out_cap = (size_t)depth * REQ_MAX;
+		c->out = xalloc(c->out_cap);
+		c->sent = xalloc((size_t)depth * sizeof(*c->sent));
 		c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd < 0) {
 			perror("smload: socket");
@@ -406,7 +543,7 @@ main(int argc, char **argv)
 					        strerror(err));
 					return 2;
 				}
-				conns[i].st = ST_WAITING; /* idle until conn_next */
+				conns[i].st = ST_UP;
 				set_events(i, EPOLLIN);
 				up++;
 			}
@@ -416,7 +553,7 @@ main(int argc, char **argv)
 	t0 = now_ns();
 	deadline = t0 + (int64_t)secs * 1000000000;
 	for (long i = 0; i < nconns; i++)
-		conn_next(i);
+		conn_fill(i);
 	alive = nconns;
 	while (done < total && alive > 0) {
 		int64_t left = deadline - now_ns();
@@ -437,7 +574,7 @@ main(int argc, char **argv)
 
 			if (c->st == ST_DEAD)
 				continue;
-			if ((evs[k].events & EPOLLOUT) && c->st == ST_SENDING)
+			if ((evs[k].events & EPOLLOUT) && c->want_out)
 				if (conn_flush(i) != 0)
 					continue;
 			if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -459,9 +596,9 @@ main(int argc, char **argv)
 		             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 
 		printf("requests=%ld errors=%ld seconds=%.3f rate=%.0f p50_us=%.0f p90_us=%.0f "
-		       "p99_us=%.0f max_us=%.0f client_cpu_s=%.2f\n",
+		       "p99_us=%.0f p999_us=%.0f max_us=%.0f client_cpu_s=%.2f\n",
 		       done, errors, s, s > 0 ? (double)done / s : 0.0, pct(0.50), pct(0.90),
-		       pct(0.99), done ? (double)lat[done - 1] : 0.0, cpu);
+		       pct(0.99), pct(0.999), done ? (double)lat[done - 1] : 0.0, cpu);
 	}
 	return errors == 0 && done > 0 ? 0 : 1;
 }
