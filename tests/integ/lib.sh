@@ -12,7 +12,8 @@
 # Pieces (each documented where defined):
 #   TAP      plan N; pass/fail/ok/is/like DESC; diag; bail; skip_all.  The exit trap prints
 #            "not ok" for planned tests that never ran, so an early death is a failure.
-#   PKI      pki_init; cert_issue KIND NAME   (KIND: good wrongname expired expiring untrusted)
+#   PKI      pki_init; cert_issue KIND NAME   (KIND: good wrongname expired expiring untrusted);
+#            cert_issue_names NAME DNSNAME... (one certificate for many names)
 #   DNS      unbound on 127.0.0.1:53, zone "test." static: dns_rr, dns_rm, sts_txt, dns_a,
 #            dns_start, dns_stop.  After dns_start changes go through unbound-control.
 #   DNSSEC   (lib-dnssec.sh) knotd signing sec. and bogus.sec., unbound validating:
@@ -271,6 +272,30 @@ cert_issue() {
 		openssl ca -batch -notext -config "$cadir/ca.cnf" -in "$out.csr" -out "$out.crt" \
 			-extfile "$out.ext" "${dates[@]}" >>"$out.log" 2>&1 ||
 		bail "cert_issue $kind $name failed: $(tail -n 3 "$out.log")"
+	echo "$out"
+}
+
+# cert_issue_names NAME DNSNAME...: one good certificate (trusted CA, valid now) for every
+# DNSNAME (a subjectAltName each; CN the first), e.g. one for thousands of mta-sts. names;
+# prints the path prefix $PKI/NAME-names (add .crt/.key).
+cert_issue_names() {
+	local out=$PKI/$1-names
+	shift
+	pki_init
+	if [ -s "$out.crt" ]; then
+		echo "$out"
+		return 0
+	fi
+	{
+		printf 'subjectAltName=%s\n' "$(printf 'DNS:%s,' "$@" | sed 's/,$//')"
+		printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+			"extendedKeyUsage=serverAuth"
+	} >"$out.ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$out.key" -out "$out.csr" -subj "/CN=$1" >"$out.log" 2>&1 &&
+		openssl ca -batch -notext -config "$PKI/ca/ca.cnf" -in "$out.csr" -out "$out.crt" \
+			-extfile "$out.ext" >>"$out.log" 2>&1 ||
+		bail "cert_issue_names failed: $(tail -n 3 "$out.log")"
 	echo "$out"
 }
 
