@@ -24,7 +24,7 @@
 #                        too when it is missing or BENCH_MAKE=1
 #   BENCH_ROUNDS         rounds (default 3)
 #   BENCH_SECONDS        seconds per hot load (default 5)
-#   BENCH_REQUESTS       most requests per hot load (default 5000000)
+#   BENCH_REQUESTS       most requests per hot load (default 10000000)
 #   BENCH_LOADS          hot load shapes (default "1x1 16x1 64x8")
 #   BENCH_DOMAINS        domains of the cold discovery (default 2000)
 #   BENCH_DNS_TTL        TTL of their MX records, s (default 20)
@@ -75,7 +75,7 @@ for h in "$SMLOAD" "$CEILING" "$FILLCACHE" "$STARTWATCH"; do
 done
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-5}
-TOTAL=${BENCH_REQUESTS:-5000000}
+TOTAL=${BENCH_REQUESTS:-10000000}
 LOADS=${BENCH_LOADS:-1x1 16x1 64x8}
 NDOM=${BENCH_DOMAINS:-2000}
 DNS_TTL=${BENCH_DNS_TTL:-20}
@@ -243,33 +243,21 @@ srv_start() {
 
 # srv_stop SERVER [TAG]: SIGTERM, wait (15 s, then SIGKILL); with TAG puts TAG:term_ms.
 srv_stop() {
-	local name=$1 tag=${2:-} t0 t1 k rc
+	local name=$1 tag=${2:-} out rc
 	[ -n "${SRV_PID:-}" ] || return 0
-	t0=$EPOCHREALTIME
-	kill -TERM "$SRV_PID" 2>/dev/null
-	# the guard: SIGKILL after 15 s; told to go (TERM) it takes its sleep with it, so that it
-	# can never hit a later process that got the same PID
-	(
-		trap - EXIT # lib.sh's clean-up belongs to the main shell only
-		trap 'kill "$s" 2>/dev/null; exit 0' TERM
-		sleep 15 &
-		s=$!
-		wait "$s" && kill -KILL "$SRV_PID" 2>/dev/null
-	) &
-	k=$!
+	out=$("$STARTWATCH" -k "$SRV_PID" -w 15)
 	wait "$SRV_PID" 2>/dev/null
 	rc=$?
-	t1=$EPOCHREALTIME
-	kill -TERM "$k" 2>/dev/null
-	wait "$k" 2>/dev/null
-	[ "$rc" = 0 ] || [ "$rc" = 143 ] || echo "# r$r $name exit status $rc after SIGTERM"
-	[ -n "$tag" ] && put "$name" "$tag:term_ms" "$(calc "($t1 - $t0) * 1000")"
+	[ "$rc" = 0 ] || [ "$rc" = 143 ] || echo "# r$r $name exit status $rc after SIGTERM ($out)"
+	[ -n "$tag" ] && [ "$(kv "$out" term_ms)" != - ] && put "$name" "$tag:term_ms" "$(kv "$out" term_ms)"
 	SRV_PID=""
 }
 
-# memory SERVER TAG: puts TAG:rss_kb and TAG:hwm_kb.
+# memory SERVER TAG: puts TAG:rss_kb, TAG:anon_kb and TAG:hwm_kb (VmRSS counts the pages of
+# the LMDB map that were read too; RssAnon is the process's own memory).
 memory() {
 	put "$1" "$2:rss_kb" "$(mem_kb "$SRV_PID" VmRSS)"
+	put "$1" "$2:anon_kb" "$(mem_kb "$SRV_PID" RssAnon)"
 	put "$1" "$2:hwm_kb" "$(mem_kb "$SRV_PID" VmHWM)"
 }
 
@@ -513,6 +501,7 @@ table() {
 	row "cold $NDOM: non-OK replies" mta-stsd cold:nonok "" "0" "$(le "$(med mta-stsd cold:nonok)" 0)"
 	row "RSS kB after start" mta-stsd start:rss_kb start:rss_kb "" ""
 	row "RSS kB after the $NDOM" mta-stsd cold:rss_kb "" "≤ 10240" "$(le "$(med mta-stsd cold:rss_kb)" 10240)"
+	row "RssAnon kB after the $NDOM" mta-stsd cold:anon_kb "" "" ""
 	row "HWM kB after the $NDOM" mta-stsd cold:hwm_kb "" "" ""
 	row "RSS kB after the hot loads" mta-stsd hot:rss_kb "" "" ""
 	row "exec → accepting, ms (empty cache)" mta-stsd start:acc_ms start:acc_ms "≤ 20" "$(le "$(med mta-stsd start:acc_ms)" 20)"
@@ -527,6 +516,7 @@ table() {
 		row "scale: exec → first answer, ms" scale start:ans_ms "" "< 50" "$(le "$(med scale start:ans_ms)" 49.999)"
 		row "scale: RSS kB after start" scale start:rss_kb "" "" ""
 		row "scale: RSS kB after the hot loads" scale hot:rss_kb "" "" ""
+		row "scale: RssAnon kB after the hot loads" scale hot:anon_kb "" "" ""
 		row "scale: SIGTERM → exit, ms" scale stop:term_ms "" "≤ 100" "$(le "$(med scale stop:term_ms)" 100)"
 	fi
 }

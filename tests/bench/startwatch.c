@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * startwatch: time a socketmap server's start (benchmark helper, not a test).
+ * startwatch: time a socketmap server's start and stop (benchmark helper, not a test).
  *
  *   startwatch -a HOST:PORT -o OUT_FILE [-q DOMAIN] [-m MAP] [-w SECONDS] -- COMMAND [ARG...]
+ *   startwatch -k PID [-w SECONDS]
  *
  * Takes the time, then becomes COMMAND (execvp: the server keeps startwatch's PID, so whoever
  * started startwatch holds the server's PID and can signal and wait for it), after leaving
@@ -17,6 +18,11 @@
  * A: from the moment before exec to the first accepted connection; B: to the reply's last
  * byte ("-" without -q or when it failed, and TEXT then says why). Exit status: COMMAND's
  * (startwatch itself exits 2 on usage errors or when it cannot start COMMAND).
+ *
+ * With -k, sends SIGTERM to PID and waits for it to end, through a pidfd (so it need not be
+ * PID's parent, and a later process that reuses the number is never signalled); after SECONDS
+ * (default 15) it sends SIGKILL. Prints "term_ms=T" (from the signal to the end), or
+ * "term_ms=- killed"; exit status 0, 1 when PID had to be killed or cannot be signalled.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,7 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,7 +58,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: startwatch -a 127.x.y.z:PORT -o OUT_FILE [-q DOMAIN] [-m MAP] "
-	                "[-w SECONDS] -- COMMAND [ARG...]\n");
+	                "[-w SECONDS] -- COMMAND [ARG...]\n"
+	                "       startwatch -k PID [-w SECONDS]\n");
 	exit(2);
 }
 
@@ -131,19 +141,58 @@ watch(const struct sockaddr_in *sin, const char *out, const char *req, double t0
 	report(out, acc, ans, msg);
 }
 
+/* -k: SIGTERM to pid, wait for its end (SIGKILL after secs). */
+static int
+stop(long pid, long secs)
+{
+	struct pollfd p;
+	double t0, t1;
+	int fd, n;
+
+	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (fd < 0) {
+		fprintf(stderr, "startwatch: pidfd_open %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	t0 = now_ms();
+	if (syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) != 0) {
+		fprintf(stderr, "startwatch: SIGTERM to %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	do
+		n = poll(&p, 1, (int)(secs * 1000));
+	while (n < 0 && errno == EINTR);
+	t1 = now_ms();
+	if (n == 1) {
+		printf("term_ms=%.2f\n", t1 - t0);
+		return 0;
+	}
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	printf("term_ms=- killed\n");
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *addr = NULL, *out = NULL, *domain = NULL, *map = "postfix", *colon;
 	struct sockaddr_in sin;
 	char host[64], *req = NULL, *end;
-	long port, secs = 15;
+	long port, secs = 15, kpid = 0;
 	double t0;
 	pid_t pid;
 	int opt, status;
 
-	while ((opt = getopt(argc, argv, "+a:o:q:m:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:o:q:m:w:k:")) != -1) {
 		switch (opt) {
+		case 'k':
+			errno = 0;
+			kpid = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || kpid < 2 || kpid > 0x3fffffff)
+				usage();
+			break;
 		case 'a':
 			addr = optarg;
 			break;
@@ -165,6 +214,11 @@ main(int argc, char **argv)
 		default:
 			usage();
 		}
+	}
+	if (kpid != 0) {
+		if (addr != NULL || out != NULL || optind != argc)
+			usage();
+		return stop(kpid, secs);
 	}
 	if (addr == NULL || out == NULL || optind >= argc)
 		usage();
