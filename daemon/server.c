@@ -5,7 +5,8 @@
  * cfg_listen_parse(); a socket passed by systemd socket activation serves the listen value
  * with its address), one bufferevent per connection, and per connection a FIFO of requests
  * so that replies leave in request order even when a later request is answered from cache
- * before an earlier one finishes discovery.
+ * before an earlier one finishes discovery. The replies made while one read's requests are
+ * parsed leave together, in one send().
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
  * At EOF from the client (shutdown of its write side) the complete requests it sent are still
@@ -50,6 +51,7 @@
 #define CONN_IDLE_TIMEOUT 300                 /* seconds; Postfix itself closes after ~10 s idle */
 #define FRAME_MAX (SOCKETMAP_REQUEST_MAX + 8) /* "10000:" + payload + "," */
 #define REPLY_FRAME_MAX (SOCKETMAP_REPLY_MAX + 16)
+#define BATCH_MAX (16 * 1024) /* replies of one read collected before their one send() */
 
 struct conn;
 
@@ -85,6 +87,13 @@ struct server {
 	time_t last_cap_log;
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, req) spare; /* released requests, reused so steady state allocates nothing */
+	/* Replies made while conn_on_read parses one read's requests collect here and leave in
+	 * one send() when it ends: a pipelining client costs one write per read, not one per
+	 * reply. Only batch_conn's replies (the loop is single-threaded, conn_on_read does not
+	 * nest); everything that connection sends meanwhile goes through it, so order holds. */
+	struct conn *batch_conn;
+	size_t batch_len;
+	char batch[BATCH_MAX];
 };
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
@@ -143,6 +152,10 @@ conn_free(struct conn *c)
 
 	while (!TAILQ_EMPTY(&c->reqs))
 		req_release(TAILQ_FIRST(&c->reqs));
+	if (s->batch_conn == c) { /* its unsent replies go with it */
+		s->batch_conn = NULL;
+		s->batch_len = 0;
+	}
 	event_free(c->resume); /* also drops a pending activation */
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&s->conns, c, link);
@@ -177,13 +190,57 @@ conn_close_if_done(struct conn *c)
 	return 1;
 }
 
+/* Bytes for the socket, in order. Hot path: with nothing queued, write at once. Going through
+ * the bufferevent would arm and disarm its write event, two epoll_ctl calls per reply; only a
+ * short write queues. */
+static void
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	size_t sent = 0;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			sent = (size_t)n;
+	}
+	if (sent < len)
+		bufferevent_write(c->bev, (const char *)data + sent, len - sent);
+}
+
+static void
+batch_flush(struct server *s)
+{
+	if (s->batch_len > 0)
+		conn_write(s->batch_conn, s->batch, s->batch_len);
+	s->batch_len = 0;
+}
+
+static void
+conn_out(struct conn *c, const void *data, size_t len)
+{
+	struct server *s = c->srv;
+
+	if (s->batch_conn != c) {
+		conn_write(c, data, len);
+		return;
+	}
+	if (len > sizeof(s->batch) - s->batch_len)
+		batch_flush(s);
+	if (len > sizeof(s->batch)) { /* a rare long reply, after what is batched */
+		conn_write(c, data, len);
+		return;
+	}
+	memcpy(s->batch + s->batch_len, data, len);
+	s->batch_len += len;
+}
+
 static void
 conn_send(struct conn *c, const char *status, const char *text, size_t len, struct evbuffer *dst)
 {
 	/* Replies are short (a policy line); the rare long one (64 long patterns with the 3.10
 	 * attributes) gets a heap frame rather than 100 kB of stack on every call. */
 	char small[1024], *frame = small;
-	size_t fsz = len < REPLY_FRAME_MAX - 32 ? len + 32 : REPLY_FRAME_MAX, flen, sent = 0;
+	size_t fsz = len < REPLY_FRAME_MAX - 32 ? len + 32 : REPLY_FRAME_MAX, flen;
 
 	if (fsz > sizeof(small))
 		frame = xmalloc(fsz);
@@ -193,21 +250,10 @@ conn_send(struct conn *c, const char *status, const char *text, size_t len, stru
 		                           &flen) == SOCKETMAP_OK);
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=reply status=%s len=%zu", status, len);
-	if (dst != NULL) {
+	if (dst != NULL)
 		evbuffer_add(dst, frame, flen);
-		goto out;
-	}
-	/* Hot path: with nothing queued, write at once. Going through the bufferevent would arm
-	 * and disarm its write event, two epoll_ctl calls per reply; only a short write queues. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		ssize_t n =
-		    send(bufferevent_getfd(c->bev), frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
-			sent = (size_t)n;
-	}
-	if (sent < flen)
-		bufferevent_write(c->bev, frame + sent, flen - sent);
-out:
+	else
+		conn_out(c, frame, flen);
 	if (frame != small)
 		free(frame);
 }
@@ -219,7 +265,9 @@ conn_flush(struct conn *c)
 	struct req *r;
 
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->reply != NULL && r->w == NULL) {
-		bufferevent_write_buffer(c->bev, r->reply);
+		size_t n = evbuffer_get_length(r->reply);
+
+		conn_out(c, evbuffer_pullup(r->reply, -1), n);
 		req_release(r);
 	}
 }
@@ -321,12 +369,20 @@ conn_request(struct conn *c, const char *p, size_t len)
 }
 
 static void
+conn_batch_end(struct conn *c)
+{
+	batch_flush(c->srv);
+	c->srv->batch_conn = NULL;
+}
+
+static void
 conn_on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	c->parsing = 1;
+	c->srv->batch_conn = c;
 	while (c->nreqs < CONN_PIPELINE_MAX) {
 		size_t avail = evbuffer_get_length(in), n, plen, used;
 		const char *payload;
@@ -346,12 +402,14 @@ conn_on_read(struct bufferevent *bev, void *arg)
 			log_warn_rl("stage", "socketmap", "bad-netstring",
 			            "err=\"%s\" action=close data=\"%s\"", socketmap_strerror(e),
 			            log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
+			conn_batch_end(c);
 			conn_free(c);
 			return;
 		}
 		conn_request(c, payload, plen);
 		evbuffer_drain(in, used);
 	}
+	conn_batch_end(c);
 	c->parsing = 0;
 	if (conn_close_if_done(c))
 		return;
