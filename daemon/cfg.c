@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "dane.h"
 #include "xalloc.h"
 
 #define CFG_DEF_LISTEN "inet:127.0.0.1:8461"
@@ -118,6 +119,7 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(fetch_timeout, V_UINT, 1, 60, RESTART),
     DKEY(dns_timeout, V_UINT, 1, 30, RESTART),
     DKEY(txt_recheck, V_UINT, 1, 86400, RELOAD),
+    DKEY(dns_stale, V_UINT, 0, DANE_STALE_MAX, RELOAD),
     DKEY(refresh, V_UINT, 60, 31557600, RELOAD),
     DKEY(refresh_active, V_UINT, 3600, 31557600, RELOAD),
     DKEY(max_connections, V_UINT, 1, 100000, RELOAD),
@@ -771,6 +773,7 @@ cfg_defaults(struct cfg *c)
 	c->fetch_timeout = 20;
 	c->dns_timeout = 5;
 	c->txt_recheck = 300;
+	c->dns_stale = 600;
 	c->refresh = 86400;
 	c->refresh_active = 35 * 86400;
 	c->max_connections = 1000;

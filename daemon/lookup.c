@@ -198,6 +198,22 @@ lookup_store(struct lookups *ls, struct lookup *lk)
 	cache_put(ls->cache, lk->dest.domain, &lk->rec);
 }
 
+/* Store what the DNS part learnt; a failed renewal keeps a record still served stale. */
+static void
+lookup_store_dns(struct lookups *ls, struct lookup *lk)
+{
+	static struct danerec stored, keep;
+	int64_t now = (int64_t)time(NULL);
+	int hit = cache_get_dane(ls->cache, lk->key, &stored) == CACHE_HIT;
+
+	if (danerec_renewed(hit ? &stored : NULL, &lk->drec, now, lk->cfg->dnssec != 0,
+	                    lk->cfg->dns_stale, &keep))
+		log_warn_rl("domain", lk->dest.domain, "dns-renew-failed",
+		            "err=\"%s\" action=serve-stale expired_ago=%lld", lk->drec.why,
+		            (long long)(now - keep.expires));
+	cache_put_dane(ls->cache, lk->key, &keep);
+}
+
 /* Once no part runs: store what was learnt, answer every waiter, free the lookup. It leaves
  * the table before any waiter runs, so a request made from a callback starts afresh from the
  * cache just written. */
@@ -219,7 +235,7 @@ lookup_finish(struct lookup *lk)
 		lk->drec = out->drec;
 		lk->have_dns = 1;
 		if (ls->cache != NULL)
-			cache_put_dane(ls->cache, lk->key, &lk->drec);
+			lookup_store_dns(ls, lk);
 	}
 	lookup_detach(lk);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
@@ -280,20 +296,21 @@ lookup_new(struct lookups *ls, struct cfg *cfg, const char *key, const struct so
 	return lk;
 }
 
-/* The DNS record of the destination, if one may be used now: 1 found, 0 none, -1 error. */
+/* The DNS record of the destination and how it may be used now (danerec_usable()), or -1 when
+ * the cache cannot be read. */
 static int
 lookup_cached_dns(struct lookups *ls, const struct cfg *cfg, const struct socketmap_dest *dest,
                   const char *key, int64_t now, struct danerec *drec)
 {
 	if (dane_static(dest->domain, dest->bracketed, cfg->dnssec != 0, now, drec))
-		return 1;
+		return DANEREC_FRESH;
 	if (ls->cache == NULL)
-		return 0;
+		return DANEREC_UNUSABLE;
 	switch (lookup_counted(ls, METRICS_RECORD_DANE, cache_get_dane(ls->cache, key, drec))) {
 	case CACHE_HIT:
-		return danerec_valid(drec, now, cfg->dnssec != 0);
+		return danerec_usable(drec, now, cfg->dnssec != 0, cfg->dns_stale);
 	case CACHE_MISS:
-		return 0;
+		return DANEREC_UNUSABLE;
 	case CACHE_ERR:
 		break;
 	}
@@ -311,7 +328,7 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	enum cacherec_view view;
 	char key[LOOKUP_KEY_MAX];
 	int64_t now = (int64_t)time(NULL);
-	int need_dns, have_dns = 0;
+	int need_dns, have_dns = DANEREC_UNUSABLE, recheck, renew;
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
 	cacherec_init(&rec);
@@ -328,15 +345,22 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
 		return NULL;
 	}
-	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns)) {
+	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns != DANEREC_UNUSABLE)) {
 		lookup_answer(&rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
 		              zone, dest->domain, cb, arg);
-		if (view == CACHEREC_VIEW_POLICY &&
-		    cacherec_recheck_due(&rec, now, cfg->txt_recheck) &&
-		    lookup_find(ls, key) == NULL && ls->n < cfg->max_lookups) {
-			/* background: RFC 8461 s5.1 re-check */
+		recheck = view == CACHEREC_VIEW_POLICY &&
+		          cacherec_recheck_due(&rec, now, cfg->txt_recheck);
+		renew = need_dns && have_dns == DANEREC_STALE;
+		if (need_dns && have_dns >= DANEREC_STALE)
+			METRICS_INC(ls->env.metrics, dns_stale_answers);
+		if ((recheck || renew) && lookup_find(ls, key) == NULL &&
+		    ls->n < cfg->max_lookups) {
+			/* background: RFC 8461 s5.1 re-check, RFC 8767 renewal of a stale record */
 			lk = lookup_new(ls, cfg, key, dest, &rec, DECIDE_DISC_NOT_RUN);
-			lookup_sts_start(lk, &rec);
+			if (recheck)
+				lookup_sts_start(lk, &rec);
+			if (renew)
+				lookup_dns_start(lk);
 			if (discover_running(lk->d) == 0)
 				lookup_finish(lk); /* settled at once */
 		}
@@ -356,7 +380,7 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	if (view == CACHEREC_VIEW_UNKNOWN)
 		lookup_sts_start(lk, &rec); /* no-op if running */
 	if (need_dns && !lk->have_dns && (discover_started(lk->d) & DISCOVER_DNS) == 0) {
-		if (have_dns) {
+		if (have_dns == DANEREC_FRESH) {
 			lk->drec = drec;
 			lk->have_dns = 1;
 		} else {

@@ -337,6 +337,10 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 	by_label(&o, "mta_stsd_dane_results_total",
 	         "DNS (MX/DANE) lookups of destinations, by DANE state found.", "counter", "state",
 	         dane_names, m->dane, DANE_ERROR + 1);
+	header(&o, "mta_stsd_dns_stale_answers_total", "counter",
+	       "Cached answers given from an expired DNS record while it is renewed (dns_stale).");
+	sample(&o, "mta_stsd_dns_stale_answers_total", NULL, NULL, NULL, NULL,
+	       m->dns_stale_answers);
 	by_label(&o, "mta_stsd_refreshes_total", "Proactive policy refreshes by result.", "counter",
 	         "result", metrics_refresh_names, m->refreshes, METRICS_REFRESH_N);
 

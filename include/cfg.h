@@ -88,7 +88,8 @@ struct cfg {
 	unsigned fetch_timeout;       /**< seconds, total per HTTPS fetch */
 	unsigned dns_timeout;         /**< seconds per DNS query */
 	unsigned txt_recheck;         /**< seconds between background TXT checks */
-	unsigned refresh;             /**< seconds after which a policy is refetched proactively */
+	unsigned dns_stale;       /**< seconds an expired DNS record still answers while renewed */
+	unsigned refresh;         /**< seconds after which a policy is refetched proactively */
 	unsigned refresh_active;  /**< a domain asked for within this many seconds is refreshed */
 	unsigned max_connections; /**< cap on open Postfix connections */
 	unsigned max_lookups;     /**< cap on concurrent domain lookups */

@@ -102,12 +102,13 @@ struct metrics {
 	uint64_t dns_sent;                                 /**< DNS queries sent */
 	uint64_t dns[METRICS_DNS_N];                       /**< DNS queries by outcome */
 	uint64_t dane[DANE_ERROR + 1];                     /**< DNS part outcomes by DANE state */
-	uint64_t refreshes[METRICS_REFRESH_N];             /**< proactive refreshes */
-	uint64_t connections_accepted;                     /**< socketmap connections served */
-	uint64_t connections_rejected; /**< closed at once: max_connections reached */
-	uint64_t connections_open;     /**< gauge: socketmap connections open now */
-	uint64_t lookups_inflight;     /**< gauge: destination lookups running now */
-	uint64_t lookups_started;      /**< destination lookups started */
+	uint64_t dns_stale_answers; /**< cached answers from an expired DNS record (dns_stale) */
+	uint64_t refreshes[METRICS_REFRESH_N]; /**< proactive refreshes */
+	uint64_t connections_accepted;         /**< socketmap connections served */
+	uint64_t connections_rejected;         /**< closed at once: max_connections reached */
+	uint64_t connections_open;             /**< gauge: socketmap connections open now */
+	uint64_t lookups_inflight;             /**< gauge: destination lookups running now */
+	uint64_t lookups_started;              /**< destination lookups started */
 	/** Gauge: cached domains by their policy's mode (none, testing, enforce; valid or
 	 * expired) and without a policy, read from the cache's counts at each scrape. */
 	uint64_t domains[METRICS_DOMAIN_KINDS];

@@ -47,6 +47,7 @@ check_defaults(const struct cfg *c)
 	assert_int_equal(c->fetch_timeout, 20);
 	assert_int_equal(c->dns_timeout, 5);
 	assert_int_equal(c->txt_recheck, 300);
+	assert_int_equal(c->dns_stale, 600);
 	assert_int_equal(c->refresh, 86400);
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->max_lookups, 4096);
