@@ -2,9 +2,12 @@
 /*
  * cache: the LMDB policy cache, one record per policy domain (cacherec.c encodes it).
  * Effectful (E). Reads reuse one read-only transaction handle (mdb_txn_reset/renew), so a cached
- * answer costs no allocation and no write; each write is its own durable transaction, so the
- * cache survives restarts and kill -9. MDB_MAP_FULL grows the map (doubling, up to
- * CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
+ * answer costs no allocation and no write; each write (or batch) is a transaction committed
+ * before the answer that depends on it leaves, so the cache survives restarts and kill -9.
+ * MDB_NOMETASYNC: a commit flushes the data pages but leaves the meta page to the next commit
+ * (or the kernel): one flush per commit instead of two; a system crash may undo the last
+ * transaction, and never breaks the environment's integrity. MDB_MAP_FULL grows the map (doubling,
+ * up to CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
  * Stale reader slots of dead processes are cleared at open. DANE records (dane.c) share the
  * database under "dane/..." keys. TOFU rules live in cacherec.c.
  */
@@ -131,7 +134,9 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 	if ((rc = mdb_env_create(&c->env)) != 0 ||
 	    (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(c->env, 126)) != 0 ||
-	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {
+	    (rc = mdb_env_open(c->env, dir,
+	                       MDB_NOTLS | MDB_NOMETASYNC | (readonly ? MDB_RDONLY : 0), 0600)) !=
+	        0) {
 		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
 		mdb_env_close(c->env);
 		free(c);

@@ -18,6 +18,9 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -34,7 +37,9 @@ struct fetcher {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	X509_STORE *store; /* the trust anchors, loaded once and shared by every TLS context */
+	struct event *trim; /* after a burst of fetches: give the freed heap back (fetch_on_trim) */
+	char *ca_file;
+	X509_STORE *store; /* the trust anchors, loaded at the first TLS context, then shared */
 	long timeout_ms;
 	LIST_HEAD(, fetch) active; /* every live handle, so fetch_free() can release them */
 };
@@ -141,9 +146,10 @@ fetch_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 /* The trust anchors: ca_file, else libcurl's own default bundle and directory. Loaded once:
  * curl would otherwise parse the whole bundle for each fetch (a new SSL_CTX per connection),
- * about a millisecond per fetch with a system bundle. */
+ * about 25 ms of CPU per fetch with Debian's bundle. Loaded when first needed, not at start:
+ * start-up stays fast, and -t and the start-up checks (envcheck.c) have vetted ca_file. */
 static X509_STORE *
-fetch_load_store(const char *ca_file, char *err, size_t errsz)
+fetch_load_store(const char *ca_file)
 {
 	X509_STORE *st = X509_STORE_new();
 	char *file = (char *)ca_file, *dir = NULL;
@@ -163,15 +169,29 @@ fetch_load_store(const char *ca_file, char *err, size_t errsz)
 	/* As curl sets on its own store: an intermediate in the bundle may anchor a chain. */
 	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
 	if (!ok) {
-		snprintf(err, errsz, "cannot load CA certificates from %s%s%s",
-		         file != NULL ? file : "", file != NULL && dir != NULL ? " and " : "",
-		         dir != NULL ? dir : "(no default)");
 		X509_STORE_free(st);
 		st = NULL;
 	}
 	if (probe != NULL)
 		curl_easy_cleanup(probe);
 	return st;
+}
+
+/* A TLS handshake allocates a few hundred kB in small pieces (a context, the peer's chain);
+ * 64 at once leave a heap of tens of MB that glibc keeps, fragmented, once they are freed.
+ * A second after the last fetch of a burst ends, return the free pages to the system. */
+static void
+fetch_on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetcher *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (!LIST_EMPTY(&f->active))
+		return; /* busy again: the end of this burst arms it anew */
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 struct fetcher *
@@ -192,13 +212,10 @@ fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char
 		free(f);
 		return NULL;
 	}
-	if ((f->store = fetch_load_store(ca_file, err, errsz)) == NULL) {
-		curl_multi_cleanup(f->multi);
-		free(f);
-		return NULL;
-	}
+	f->ca_file = ca_file ? xstrndup(ca_file, strlen(ca_file)) : NULL;
 	f->timer = evtimer_new(base, fetch_on_timer, f);
-	INVARIANT(f->timer != NULL);
+	f->trim = evtimer_new(base, fetch_on_trim, f);
+	INVARIANT(f->timer != NULL && f->trim != NULL);
 	f->timeout_ms = (long)timeout_s * 1000;
 	LIST_INIT(&f->active);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, fetch_socket_cb);
@@ -236,6 +253,11 @@ fetch_release(struct fetch *h)
 	}
 	curl_slist_free_all(h->resolve);
 	free(h->body);
+	if (LIST_EMPTY(&h->f->active) && !evtimer_pending(h->f->trim, NULL)) {
+		static const struct timeval second = {1, 0};
+
+		evtimer_add(h->f->trim, &second);
+	}
 	free(h);
 }
 
@@ -363,6 +385,8 @@ fetch_ctx_cb(CURL *easy, void *sslctx, void *userptr)
 	struct fetch *h = userptr;
 
 	(void)easy;
+	if (h->f->store == NULL && (h->f->store = fetch_load_store(h->f->ca_file)) == NULL)
+		return CURLE_SSL_CACERT_BADFILE; /* tried again at the next fetch */
 	SSL_CTX_set1_cert_store(ctx, h->f->store);
 	if (h->tls == NULL)
 		return CURLE_OK;
@@ -384,7 +408,9 @@ fetch_free(struct fetcher *f)
 		fetch_release(LIST_FIRST(&f->active));
 	curl_multi_cleanup(f->multi);
 	event_free(f->timer);
+	event_free(f->trim);
 	X509_STORE_free(f->store);
+	free(f->ca_file);
 	free(f);
 }
 
@@ -516,12 +542,14 @@ fetch_on_start(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* "mta-sts.<domain>:PORT:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. */
+/* "+mta-sts.<domain>:PORT:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. The '+' lets
+ * the entry expire from the multi handle's shared DNS cache like a resolved one: without it
+ * each fetched domain would stay there for the life of the daemon. */
 static int
 fetch_resolve_entry(const struct sts_fetch *req, int port, char *out, size_t outsz)
 {
 	size_t o;
-	int n = snprintf(out, outsz, "mta-sts.%s:%d:", req->domain, port);
+	int n = snprintf(out, outsz, "+mta-sts.%s:%d:", req->domain, port);
 
 	if (n < 0 || (size_t)n >= outsz)
 		return 0;

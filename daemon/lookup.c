@@ -214,6 +214,25 @@ lookup_store_dns(struct lookups *ls, struct lookup *lk)
 	cache_put_dane(ls->cache, lk->key, &keep);
 }
 
+/* Both records of a lookup in one transaction: one disk flush, not two. A batch that cannot
+ * commit (a full map, say) stores nothing; the writes then go one by one, each growing the
+ * map as it must. */
+static void
+lookup_store_all(struct lookups *ls, struct lookup *lk, int sts, int dns)
+{
+	int batch = sts && dns && cache_batch_begin(ls->cache) == 0;
+
+	for (int again = 0; again < 2; again++) {
+		if (sts)
+			lookup_store(ls, lk);
+		if (dns)
+			lookup_store_dns(ls, lk);
+		if (!batch || cache_batch_end(ls->cache) == 0)
+			return;
+		batch = 0;
+	}
+}
+
 /* Once no part runs: store what was learnt, answer every waiter, free the lookup. It leaves
  * the table before any waiter runs, so a request made from a callback starts afresh from the
  * cache just written. */
@@ -228,15 +247,13 @@ lookup_finish(struct lookup *lk)
 	if ((ran & DISCOVER_STS) != 0) {
 		lk->rec = out->rec;
 		lk->disc = out->disc;
-		if (ls->cache != NULL && out->sts_write)
-			lookup_store(ls, lk);
 	}
 	if ((ran & DISCOVER_DNS) != 0) {
 		lk->drec = out->drec;
 		lk->have_dns = 1;
-		if (ls->cache != NULL)
-			lookup_store_dns(ls, lk);
 	}
+	if (ls->cache != NULL)
+		lookup_store_all(ls, lk, ran & DISCOVER_STS && out->sts_write, ran & DISCOVER_DNS);
 	lookup_detach(lk);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
 		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
