@@ -104,7 +104,8 @@ struct metrics {
 	uint64_t dane[DANE_ERROR + 1];                     /**< DNS part outcomes by DANE state */
 	uint64_t refreshes[METRICS_REFRESH_N];             /**< proactive refreshes */
 	uint64_t connections_accepted;                     /**< socketmap connections served */
-	uint64_t connections_rejected; /**< closed at once: max_connections reached */
+	uint64_t connections_rejected; /**< closed at once: max_connections reached, none idle */
+	uint64_t connections_evicted;  /**< idle ones closed to make room (max_connections) */
 	uint64_t connections_open;     /**< gauge: socketmap connections open now */
 	uint64_t lookups_inflight;     /**< gauge: destination lookups running now */
 	uint64_t lookups_started;      /**< destination lookups started */
