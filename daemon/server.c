@@ -518,8 +518,9 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	(void)lev;
 	(void)salen;
 	/* At the cap the connection idle the longest makes room: a client that holds connections
-	 * it does not use cannot lock Postfix out. A loop, so that a cap lowered by a reload is
-	 * reached again as clients come. Refused only when every connection is busy. */
+	 * it does not use cannot lock Postfix out. A loop: after a reload lowered the cap, the
+	 * next client brings the count under it (as far as idle ones allow). Refused only when
+	 * every connection is busy. */
 	while (s->n_conns >= s->cfg->max_connections && s->ls != NULL && !TAILQ_EMPTY(&s->idle))
 		server_evict(s, TAILQ_FIRST(&s->idle));
 	if (s->n_conns >= s->cfg->max_connections || s->ls == NULL) {
