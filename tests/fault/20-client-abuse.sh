@@ -10,7 +10,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/../integ/lib.sh"
 
-plan 26
+plan 27
 
 command -v gcc >/dev/null 2>&1 || skip_all "gcc not found"
 # 2000 held connections plus the daemon's: the daemon inherits this limit too.
@@ -105,6 +105,8 @@ P6=$!
 timeout 60 "$SMABUSE" -a "$STSD_HOST:$STSD_PORT" noread 2 25000 "$REQ" >"$T/noread.out" 2>&1 &
 P7=$!
 for p in $P2 $P3 $P4 $P5 $P6 $P7; do bg_track "$p"; done
+# A new client (Postfix's postmap) meanwhile: it needs a slot of its own.
+expect enf.test "$ENF_REPLY" "a new client is served while the flood holds every slot"
 
 wait $P3 $P4 $P5 $P6 $P7 $P2
 wait $FLOOD_PID
