@@ -79,11 +79,14 @@ SMLOAD_PID=$!
 bg_track $SMLOAD_PID
 sleep 1
 
-# (1) 2000 idle connections, opened over 5 s, held for 40 s.
-timeout 60 "$SMABUSE" -a "$STSD_HOST:$STSD_PORT" flood $FLOOD 5000 40000 >"$T/flood.out" 2>&1 &
+# (1) 2000 idle connections, opened over 10 s, held for 40 s. The ramp (200 a second) keeps
+# smload's connections, idle 2 ms between requests, from ever being the longest idle: that
+# would take 252 new connections within those 2 ms (a flood that fast evicts any idle client;
+# Postfix reconnects once it finds its connection closed).
+timeout 60 "$SMABUSE" -a "$STSD_HOST:$STSD_PORT" flood $FLOOD 10000 40000 >"$T/flood.out" 2>&1 &
 FLOOD_PID=$!
 bg_track $FLOOD_PID
-sleep 6
+sleep 11
 
 # The other abusers start once the flood holds every slot: each of them needs a slot too, and
 # finds one by the eviction of a flood connection (idle the longest).
