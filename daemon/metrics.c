@@ -345,11 +345,14 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 	         "result", metrics_refresh_names, m->refreshes, METRICS_REFRESH_N);
 
 	header(&o, "mta_stsd_connections_total", "counter",
-	       "Socketmap connections accepted (served) or closed at once (max_connections).");
+	       "Socketmap connections accepted (served), closed at once (max_connections, none "
+	       "idle) or closed idle to make room for a new one (max_connections).");
 	sample(&o, "mta_stsd_connections_total", "result", "accepted", NULL, NULL,
 	       m->connections_accepted);
 	sample(&o, "mta_stsd_connections_total", "result", "rejected", NULL, NULL,
 	       m->connections_rejected);
+	sample(&o, "mta_stsd_connections_total", "result", "evicted", NULL, NULL,
+	       m->connections_evicted);
 	header(&o, "mta_stsd_connections_open", "gauge", "Socketmap connections open now.");
 	sample(&o, "mta_stsd_connections_open", NULL, NULL, NULL, NULL, m->connections_open);
 	header(&o, "mta_stsd_lookups_started_total", "counter",

@@ -14,8 +14,10 @@
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
  * CONN_OUTPUT_MAX bytes of unread replies (either cap pauses reading; requests already
  * buffered are parsed, from the loop, as soon as the queue has room), cfg->max_connections
- * connections. Holds the current configuration (server_set_cfg() swaps it at reload); each
- * request keeps the one it was parsed under, with its zone, until it is answered or cancelled.
+ * connections: at the cap a new client closes the connection idle the longest (no request
+ * queued, no reply unwritten; an LRU list) and is refused only when none is idle. Holds the
+ * current configuration (server_set_cfg() swaps it at reload); each request keeps the one it
+ * was parsed under, with its zone, until it is answered or cancelled.
  */
 #include "server.h"
 
@@ -52,6 +54,7 @@
 #define FRAME_MAX (SOCKETMAP_REQUEST_MAX + 8) /* "10000:" + payload + "," */
 #define REPLY_FRAME_MAX (SOCKETMAP_REPLY_MAX + 16)
 #define BATCH_MAX (16 * 1024) /* replies of one read collected before their one send() */
+#define EVICT_QUIET 10        /* seconds without an eviction that end an eviction episode */
 
 struct conn;
 
@@ -74,6 +77,9 @@ struct conn {
 	unsigned nreqs;
 	int parsing; /* conn_on_read is running: its own loop goes on after each answer */
 	int eof;     /* the client sends no more: answer what it sent, then close */
+	int idle;    /* on srv->idle: no request queued, no reply byte unwritten */
+	TAILQ_ENTRY(conn) idle_link;
+	struct evbuffer_cb_entry *out_cb; /* conn_on_output, on the bufferevent's output */
 };
 
 struct server {
@@ -86,6 +92,13 @@ struct server {
 	unsigned n_conns;
 	time_t last_cap_log;
 	TAILQ_HEAD(, conn) conns;
+	/* Idle connections, longest idle first: the ones max_connections closes for a new client.
+	 * A connection joins the tail when it becomes idle and leaves when a request arrives, so
+	 * each step is O(1) and the head is always the one idle the longest. */
+	TAILQ_HEAD(, conn) idle;
+	struct event *evict_timer; /* ends an eviction episode after EVICT_QUIET s without one */
+	uint64_t evicted;          /* in the current episode (0: none running) */
+	uint64_t evict_start_us, evict_last_us; /* monotonic: its first and its latest eviction */
 	TAILQ_HEAD(, req) spare; /* released requests, reused so steady state allocates nothing */
 	/* Replies made while conn_on_read parses one read's requests collect here and leave in
 	 * one send() when it ends: a pipelining client costs one write per read, not one per
@@ -108,6 +121,38 @@ server_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Keep c's place in the idle list true to its state: called wherever a request is queued or
+ * released and whenever its output changes. A connection that becomes idle goes to the tail
+ * (its last activity is now); one already idle keeps its place. */
+static void
+conn_idle_update(struct conn *c)
+{
+	struct server *s = c->srv;
+	int idle = c->nreqs == 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	           (s->batch_conn != c || s->batch_len == 0);
+
+	if (idle == c->idle)
+		return;
+	if (idle)
+		TAILQ_INSERT_TAIL(&s->idle, c, idle_link);
+	else
+		TAILQ_REMOVE(&s->idle, c, idle_link);
+	c->idle = idle;
+}
+
+/* The output changed: written to by a reply, or drained to the socket, by whichever path
+ * (bufferevent or a direct write): the last unwritten byte leaving makes c idle. */
+static void
+conn_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)buf;
+	(void)info;
+	if (c->nreqs == 0)
+		conn_idle_update(c);
+}
+
 static struct req *
 req_new(struct conn *c)
 {
@@ -126,6 +171,10 @@ req_new(struct conn *c)
 	r->t0 = s->m != NULL ? server_now_us() : 0;
 	TAILQ_INSERT_TAIL(&c->reqs, r, link);
 	c->nreqs++;
+	if (c->idle) { /* conn_idle_update(), without looking at the output: busy now */
+		TAILQ_REMOVE(&s->idle, c, idle_link);
+		c->idle = 0;
+	}
 	return r;
 }
 
@@ -143,6 +192,8 @@ req_release(struct req *r)
 	if (r->reply != NULL)
 		evbuffer_free(r->reply);
 	TAILQ_INSERT_HEAD(&c->srv->spare, r, link);
+	if (c->nreqs == 0)
+		conn_idle_update(c);
 }
 
 static void
@@ -156,6 +207,11 @@ conn_free(struct conn *c)
 		s->batch_conn = NULL;
 		s->batch_len = 0;
 	}
+	if (c->idle)
+		TAILQ_REMOVE(&s->idle, c, idle_link);
+	/* The output buffer may outlive the bufferevent (libevent's own deferred work holds a
+	 * reference): it must not call back into c once c is gone. */
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
 	event_free(c->resume); /* also drops a pending activation */
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&s->conns, c, link);
@@ -373,6 +429,7 @@ conn_batch_end(struct conn *c)
 {
 	batch_flush(c->srv);
 	c->srv->batch_conn = NULL;
+	conn_idle_update(c); /* its batched replies are written, or queued in its output */
 }
 
 static void
@@ -463,6 +520,52 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* An eviction episode ends after EVICT_QUIET seconds without one: its one closing line says
+ * how many connections it closed, so a flood costs two log lines, not one per connection. */
+static void
+server_on_evict_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	uint64_t now = server_now_us(), quiet = (uint64_t)EVICT_QUIET * 1000000u;
+
+	(void)fd;
+	(void)what;
+	if (now - s->evict_last_us < quiet) {
+		struct timeval tv = {0, 0};
+		uint64_t left = quiet - (now - s->evict_last_us);
+
+		tv.tv_sec = (time_t)(left / 1000000u);
+		tv.tv_usec = (suseconds_t)(left % 1000000u);
+		evtimer_add(s->evict_timer, &tv);
+		return;
+	}
+	log_warn("stage=socketmap event=evict-idle-end evicted=%llu seconds=%llu",
+	         (unsigned long long)s->evicted,
+	         (unsigned long long)((s->evict_last_us - s->evict_start_us + 500000u) / 1000000u));
+	s->evicted = 0;
+}
+
+/* Close c, an idle connection, to make room for a new client. */
+static void
+server_evict(struct server *s, struct conn *c)
+{
+	uint64_t now = server_now_us();
+
+	log_debug(LOG_CAT_SOCKETMAP, "op=close reason=evicted open=%u", s->n_conns);
+	conn_free(c);
+	METRICS_INC(s->m, connections_evicted);
+	if (s->evicted++ == 0) {
+		struct timeval tv = {EVICT_QUIET, 0};
+
+		s->evict_start_us = now;
+		log_warn("stage=socketmap event=evict-idle max_connections=%u "
+		         "action=close-oldest-idle note=\"one line when it ends\"",
+		         s->cfg->max_connections);
+		evtimer_add(s->evict_timer, &tv);
+	}
+	s->evict_last_us = now;
+}
+
 static void
 server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                  void *arg)
@@ -474,6 +577,12 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 
 	(void)lev;
 	(void)salen;
+	/* At the cap the connection idle the longest makes room: a client that holds connections
+	 * it does not use cannot lock Postfix out. A loop: after a reload lowered the cap, the
+	 * next client brings the count under it (as far as idle ones allow). Refused only when
+	 * every connection is busy. */
+	while (s->n_conns >= s->cfg->max_connections && s->ls != NULL && !TAILQ_EMPTY(&s->idle))
+		server_evict(s, TAILQ_FIRST(&s->idle));
 	if (s->n_conns >= s->cfg->max_connections || s->ls == NULL) {
 		time_t now = time(NULL);
 		if (now != s->last_cap_log) {
@@ -498,8 +607,11 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_MAX * 4);
 	bufferevent_enable(c->bev, EV_READ);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), conn_on_output, c);
+	INVARIANT(c->out_cb != NULL);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->n_conns++;
+	conn_idle_update(c); /* idle from the start: nothing asked yet */
 	METRICS_INC(s->m, connections_accepted);
 	METRICS_SET(s->m, connections_open, s->n_conns);
 }
@@ -670,7 +782,10 @@ server_new(struct event_base *base, struct cfg *cfg, const int *passed, unsigned
 	s->base = base;
 	s->cfg = cfg_ref(cfg);
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->idle);
 	TAILQ_INIT(&s->spare);
+	s->evict_timer = evtimer_new(base, server_on_evict_timer, s);
+	INVARIANT(s->evict_timer != NULL);
 	/* Every passed socket is ours from here; a slot set to -1 went to a listener. */
 	for (unsigned i = 0; i < n_passed && n_own < CFG_LISTEN_MAX; i++)
 		own[n_own++] = passed[i];
@@ -761,6 +876,11 @@ server_free(struct server *s)
 		evconnlistener_free(s->lev[i]);
 	while (!TAILQ_EMPTY(&s->conns))
 		conn_free(TAILQ_FIRST(&s->conns));
+	if (s->evicted > 0) /* an episode still running: its count is not lost at exit */
+		log_warn("stage=socketmap event=evict-idle-end evicted=%llu note=exiting",
+		         (unsigned long long)s->evicted);
+	if (s->evict_timer != NULL)
+		event_free(s->evict_timer);
 	while ((r = TAILQ_FIRST(&s->spare)) != NULL) {
 		TAILQ_REMOVE(&s->spare, r, link);
 		free(r);

@@ -105,10 +105,11 @@ struct metrics {
 	uint64_t dns_stale_answers; /**< cached answers from an expired DNS record (dns_stale) */
 	uint64_t refreshes[METRICS_REFRESH_N]; /**< proactive refreshes */
 	uint64_t connections_accepted;         /**< socketmap connections served */
-	uint64_t connections_rejected;         /**< closed at once: max_connections reached */
-	uint64_t connections_open;             /**< gauge: socketmap connections open now */
-	uint64_t lookups_inflight;             /**< gauge: destination lookups running now */
-	uint64_t lookups_started;              /**< destination lookups started */
+	uint64_t connections_rejected; /**< closed at once: max_connections reached, none idle */
+	uint64_t connections_evicted;  /**< idle ones closed to make room (max_connections) */
+	uint64_t connections_open;     /**< gauge: socketmap connections open now */
+	uint64_t lookups_inflight;     /**< gauge: destination lookups running now */
+	uint64_t lookups_started;      /**< destination lookups started */
 	/** Gauge: cached domains by their policy's mode (none, testing, enforce; valid or
 	 * expired) and without a policy, read from the cache's counts at each scrape. */
 	uint64_t domains[METRICS_DOMAIN_KINDS];

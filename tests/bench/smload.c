@@ -2,13 +2,15 @@
 /*
  * smload: socketmap load generator for benchmarks (not a test).
  *
- *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-e PREFIX] [-m MAP] DOMAIN...
+ *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-e PREFIX] [-m MAP] [-p USEC] DOMAIN...
  *
  * Opens CONNS non-blocking TCP connections to HOST:PORT (a 127.0.0.0/8 address: loopback only
  * by intent) and, like Postfix, keeps one netstring request "MAP DOMAIN" in flight per
  * connection: the next request goes out only after the whole reply netstring arrived. Domains
  * are taken in turn from the list. Stops after TOTAL replies or MAX_SECONDS, whichever comes
- * first (requests still in flight at the deadline are not counted). A reply that does not
+ * first (requests still in flight at the deadline are not counted). With -p each connection
+ * pauses USEC microseconds after a reply before its next request (a paced client, as Postfix
+ * is under ordinary load, rather than one that saturates the server). A reply that does not
  * start with PREFIX (-e, e.g. "OK secure"; default: any reply) is an error, as is a malformed
  * reply or a connection the server closes (that connection is then dropped); the first bad
  * reply is shown on stderr. Prints one line:
@@ -39,7 +41,7 @@
 #define REPLY_MAX 4096  /* longer replies count as malformed */
 #define CONNECT_SECS 10 /* all connections must be up within this */
 
-enum state { ST_CONNECTING, ST_SENDING, ST_WAITING, ST_DEAD };
+enum state { ST_CONNECTING, ST_SENDING, ST_WAITING, ST_PAUSED, ST_DEAD };
 
 struct conn {
 	int fd;
@@ -47,6 +49,7 @@ struct conn {
 	const char *req; /* the request being sent */
 	size_t req_len, req_off;
 	int64_t sent_at;
+	int64_t resume_at; /* ST_PAUSED: when the next request goes out */
 	size_t have;
 	char buf[REPLY_MAX + 16];
 };
@@ -64,6 +67,7 @@ static uint32_t *lat; /* microseconds, one per completed request */
 static long done, started, total, errors;
 static int shown_bad;
 static const char *expect = "";
+static int64_t pace_ns; /* -p: pause after each reply */
 
 static int64_t
 now_ns(void)
@@ -84,7 +88,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smload -a 127.x.y.z:PORT -c CONNS -n TOTAL -t MAX_SECONDS "
-	                "[-e PREFIX] [-m MAP] DOMAIN...\n");
+	                "[-e PREFIX] [-m MAP] [-p USEC] DOMAIN...\n");
 	exit(2);
 }
 
@@ -254,6 +258,11 @@ conn_readable(long i)
 		lat[done++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	}
 	c->req_len = 0;
+	if (pace_ns > 0) {
+		c->st = ST_PAUSED; /* still watched for EPOLLIN: a close or stray bytes show */
+		c->resume_at = now_ns() + pace_ns;
+		return;
+	}
 	conn_next(i);
 }
 
@@ -284,7 +293,7 @@ main(int argc, char **argv)
 	char host[64];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:c:n:t:e:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:c:n:t:e:m:p:")) != -1) {
 		switch (opt) {
 		case 'a':
 			addr = optarg;
@@ -303,6 +312,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			map = optarg;
+			break;
+		case 'p':
+			pace_ns = num_arg(optarg, 0, 10000000) * 1000;
 			break;
 		default:
 			usage();
@@ -419,12 +431,22 @@ main(int argc, char **argv)
 		conn_next(i);
 	alive = nconns;
 	while (done < total && alive > 0) {
-		int64_t left = deadline - now_ns();
+		int64_t now = now_ns(), left = deadline - now;
 		int n;
 
 		if (left <= 0)
 			break;
-		n = epoll_wait(ep, evs, 256, left > 1000000000 ? 1000 : (int)(left / 1000000) + 1);
+		for (long i = 0; pace_ns > 0 && i < nconns; i++) {
+			if (conns[i].st != ST_PAUSED)
+				continue;
+			if (conns[i].resume_at <= now)
+				conn_next(i);
+			else if (conns[i].resume_at - now < left)
+				left = conns[i].resume_at - now;
+		}
+		/* round up: waking early would only spin */
+		n = epoll_wait(ep, evs, 256,
+		               left > 1000000000 ? 1000 : (int)((left + 999999) / 1000000));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -59,6 +59,7 @@ sample_set(void)
 	METRICS_INC(m, refreshes[METRICS_REFRESH_FAILED]);
 	m->connections_accepted = 4;
 	m->connections_rejected = 1;
+	m->connections_evicted = 5;
 	METRICS_SET(m, connections_open, 2);
 	m->lookups_started = 3;
 	METRICS_SET(m, lookups_inflight, 1);
