@@ -7,10 +7,14 @@
  * and one deadline ends both: a part still running then is aborted by its own machine (which
  * turns what is in flight into a failure), so every discovery ends within
  * DISCOVER_DEADLINE_MAX s. It logs each part's outcome; storing and answering are lookup.c's.
+ * With a shared cache (env.shared) the MTA-STS part first reads the fleet's record (shared.c,
+ * bounded by shared_cache_timeout; no answer = go on with the local one) and publishes the
+ * policy it fetches; the DNS part never touches it.
  */
 #include "discover.h"
 
 #include <event2/event.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +23,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "resolver.h"
+#include "shared.h"
+#include "sharedrec.h"
 #include "xalloc.h"
 
 #define DISCOVER_QUERIES_MAX (DANE_INFLIGHT_MAX + STS_INFLIGHT_MAX)
@@ -43,6 +49,9 @@ struct discover {
 	struct sts_eval *sts;   /* while the MTA-STS part runs */
 	struct fetch *f;        /* its fetch in flight */
 	struct dane_eval *dane; /* while the DNS part runs */
+	struct sts_params prm;  /* the MTA-STS part's settings */
+	struct shared_get *sg;  /* the fleet's record being read, before the MTA-STS part */
+	struct cacherec *local; /* meanwhile: the local record it will be merged into */
 	struct discover_result out;
 };
 
@@ -82,6 +91,10 @@ discover_cancel(struct discover *d, unsigned parts)
 	if ((parts & DISCOVER_STS) != 0) {
 		fetch_cancel(d->f);
 		d->f = NULL;
+		shared_get_cancel(d->sg);
+		d->sg = NULL;
+		free(d->local);
+		d->local = NULL;
 	}
 }
 
@@ -130,6 +143,9 @@ discover_sts_pump(struct discover *d)
 	if (!sts_done(d->sts))
 		return;
 	discover_sts_log(d, d->sts);
+	/* Only a policy fetched here goes to the fleet: what came from it is already there. */
+	if (d->sts->fetched == STS_FETCH_OK && d->env.shared != NULL)
+		shared_publish(d->env.shared, d->dest.domain, &d->sts->rec);
 	METRICS_INC(d->env.metrics, sts_events[d->sts->event]);
 	if (d->sts->fetched != STS_FETCH_NONE)
 		METRICS_INC(d->env.metrics, fetches[d->sts->fetched]);
@@ -218,6 +234,28 @@ discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 	discover_settle(d);
 }
 
+static void discover_sts_go(struct discover *d, const struct cacherec *rec);
+
+/* The fleet's record came (or Redis had none in time: peer NULL). A later fetch than the
+ * local one replaces it (sharedrec_merge: never an older one, never an extension); then the
+ * MTA-STS part runs as always, and a matching TXT id makes a fetch unnecessary. */
+static void
+discover_on_shared(void *arg, const struct cacherec *peer)
+{
+	struct discover *d = arg;
+	struct cacherec *rec = d->local;
+
+	d->sg = NULL;
+	d->local = NULL;
+	if (peer != NULL && sharedrec_merge(rec, peer))
+		log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u source=read",
+		         d->dest.domain, rec->id, stspolicy_mode_name(rec->policy.mode),
+		         (unsigned)rec->policy.max_age);
+	discover_sts_go(d, rec);
+	free(rec);
+	discover_settle(d);
+}
+
 static void
 discover_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -225,6 +263,16 @@ discover_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (d->sg != NULL) {
+		/* Still waiting for Redis (its own deadline is far shorter): go on without it. */
+		struct cacherec *rec = d->local;
+
+		shared_get_cancel(d->sg);
+		d->sg = NULL;
+		d->local = NULL;
+		discover_sts_go(d, rec);
+		free(rec);
+	}
 	if ((d->running & DISCOVER_DNS) != 0) {
 		dane_abort(d->dane, "deadline passed"); /* what is in flight failed: ERROR */
 		discover_dns_pump(d);
@@ -280,6 +328,14 @@ discover_sts_budget(unsigned dns_timeout, unsigned fetch_timeout)
 	return 2 * dns_timeout + fetch_timeout + 2;
 }
 
+static void
+discover_sts_go(struct discover *d, const struct cacherec *rec)
+{
+	d->sts = xmalloc(sizeof(*d->sts));
+	sts_init(d->sts, d->dest.domain, rec, &d->prm, (int64_t)time(NULL));
+	discover_sts_pump(d); /* queries leave from the resolver's zero timer */
+}
+
 void
 discover_sts(struct discover *d, const struct cacherec *rec, const struct sts_params *prm,
              unsigned budget)
@@ -288,10 +344,19 @@ discover_sts(struct discover *d, const struct cacherec *rec, const struct sts_pa
 		return;
 	d->started |= DISCOVER_STS;
 	d->running |= DISCOVER_STS;
-	d->sts = xmalloc(sizeof(*d->sts));
-	sts_init(d->sts, d->dest.domain, rec, prm, (int64_t)time(NULL));
+	d->prm = *prm;
 	discover_arm(d, budget);
-	discover_sts_pump(d); /* queries leave from the resolver's zero timer */
+	if (d->env.shared != NULL) {
+		d->local = xmalloc(sizeof(*d->local));
+		*d->local = *rec;
+		/* NULL: no connection now; the local record alone, as without a shared cache. */
+		if ((d->sg = shared_get_start(d->env.shared, d->dest.domain, discover_on_shared,
+		                              d)) != NULL)
+			return;
+		free(d->local);
+		d->local = NULL;
+	}
+	discover_sts_go(d, rec);
 }
 
 void
