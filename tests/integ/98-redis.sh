@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # A fleet's shared cache on a real Redis (issue 11): two daemons, A over TCP (database 2,
-# AUTH with a password) and B over the unix socket (same database, AUTH as the ACL user
-# "default"), each with its own LMDB. A policy fetched by A is answered by B without a fetch
-# (nginx's log shows one request); a new id B learns reaches A's local cache by pub/sub; an
-# older, a corrupt and a foreign value planted in Redis, or announced on the channel, never
-# replaces a good local record; Redis frozen or stopped: both keep answering from LMDB at
-# once, with no TEMP, and a new domain is fetched locally; Redis back: both reconnect.
+# AUTH with a password) and B over the unix socket (same database, AUTH as an ACL user with
+# only the rights README lists), each with its own LMDB. A policy fetched by A is answered by
+# B without a fetch (nginx's log shows one request); a new id B learns reaches A's local
+# cache by pub/sub; an older, a corrupt and a foreign value planted in Redis, or announced on
+# the channel, never replaces a good local record; Redis frozen or stopped: both keep
+# answering from LMDB at once, with no TEMP, and a new domain is fetched locally; Redis back:
+# both reconnect; a node with a wrong password is refused, says so, and serves on its own.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
@@ -14,14 +15,14 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 28
+plan 31
 
 PASS=fleet-secret-$$
 KEY=mta-stsd:v1:policy:fleet1.test
 RSOCK=$T/redis.sock
 mkdir -p "$T/redis"
 printf '%s\n' "$PASS" >"$T/a.pass"
-printf 'default %s\n' "$PASS" >"$T/b.pass"
+printf 'mta-stsd %s-b\n' "$PASS" >"$T/b.pass"
 chmod 600 "$T/a.pass" "$T/b.pass"
 
 _redis_pid=""
@@ -50,6 +51,12 @@ dns_rr "fleet1.test. 300 IN MX 20 mx2.fleet1.test."
 dns_start
 web_start
 redis_start
+# B's ACL user: exactly the rights README's "Fleets" section lists (the script's commands too)
+acl_user() {
+	rcli ACL SETUSER mta-stsd on ">$PASS-b" '~mta-stsd:v1:*' '&mta-stsd:v1:*' \
+		+select +get +eval +set +expireat +publish +subscribe >/dev/null
+}
+acl_user
 
 # A: TCP, database 2, password; B: unix socket, database 2, ACL user. Generous timeout: under
 # valgrind a 50 ms deadline could pass before a loopback answer is read.
@@ -134,8 +141,18 @@ is "$(fetches fleet3.test)" 1 "  ... once"
 
 # ---- Redis back (empty: no persistence): both reconnect with their back-off
 redis_start
+acl_user
 ok "both nodes reconnect" wait_until 40 eval \
 	'[ "$(grep -c shared-cache-up "$LOG_A")" = 2 ] && [ "$(grep -c shared-cache-up "$LOG_B")" = 2 ]'
+
+# ---- a node with a wrong password: refused by Redis, logged, and serves from its own cache
+printf 'wrong-%s\n' "$PASS" >"$T/c.pass"
+stsd_node c 8463
+stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/c.pass"
+stsd_start || bail "node C did not start"
+ok "C: AUTH refused, logged as down" wait_until 10 logged "$STSD_LOG" 'shared-cache-down err="[a-z]*: WRONGPASS'
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "C answers anyway (its own fetch)"
+ok "C exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
 
 stsd_node a
 ok "A exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
