@@ -456,6 +456,19 @@ main(int argc, char **argv)
 			fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
 			goto out;
 		}
+		/* Read as at start: by the starting user, before any privilege drop. */
+		if (d.cfg->shared_cache_password_file != NULL) {
+			struct shared_secret *s = xcalloc(1, sizeof(*s));
+			int bad = shared_secret_read(d.cfg->shared_cache_password_file, s, err,
+			                             sizeof(err));
+
+			explicit_bzero(s, sizeof(*s));
+			free(s);
+			if (bad) {
+				fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
+				goto out;
+			}
+		}
 		if (root_without_user(d.cfg))
 			fprintf(stderr, "mta-stsd: %s: warning: %s\n", origin, ROOT_NOTE);
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
