@@ -129,6 +129,7 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(shared_cache, V_SHARED, 0, 0, RESTART),
     DKEY(shared_cache_password_file, V_PATH, 0, 0, RESTART),
     DKEY(shared_cache_timeout, V_UINT, 1, 1000, RESTART),
+    DCHOICE(shared_cache_lease, cfg_bool_words, "expected yes or no", RESTART),
     ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
     ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
     ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
@@ -791,6 +792,7 @@ cfg_defaults(struct cfg *c)
 	c->max_connections = 1000;
 	c->max_lookups = 4096;
 	c->shared_cache_timeout = 50;
+	c->shared_cache_lease = 1;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
 	cfg_zone_defaults(&c->default_zone);
 }

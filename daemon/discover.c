@@ -9,7 +9,9 @@
  * DISCOVER_DEADLINE_MAX s. It logs each part's outcome; storing and answering are lookup.c's.
  * With a shared cache (env.shared) the MTA-STS part first reads the fleet's record (shared.c,
  * bounded by shared_cache_timeout; no answer = go on with the local one) and publishes the
- * policy it fetches; the DNS part never touches it.
+ * policy it fetches; with leases, a fetch first takes the domain's lease, and a node that
+ * finds it taken reads the record every SHARED_POLL_MS until the holder's policy is there
+ * (sts_adopt) or the lease ran out (then it fetches). The DNS part never touches Redis.
  */
 #include "discover.h"
 
@@ -50,8 +52,12 @@ struct discover {
 	struct fetch *f;        /* its fetch in flight */
 	struct dane_eval *dane; /* while the DNS part runs */
 	struct sts_params prm;  /* the MTA-STS part's settings */
-	struct shared_get *sg;  /* the fleet's record being read, before the MTA-STS part */
-	struct cacherec *local; /* meanwhile: the local record it will be merged into */
+	struct shared_get *sg;  /* the fleet's record read first, a lease asked, or a poll */
+	struct cacherec *local; /* while read first: the local record it will be merged into */
+	struct sts_fetch fq;    /* the fetch held back while a lease is asked or waited on */
+	struct event *poll;     /* next read of the record while another node holds the lease */
+	unsigned polls;         /* reads left before fetching anyway */
+	int leased;             /* this node holds the domain's lease: free it when done */
 	struct discover_result out;
 };
 
@@ -95,6 +101,8 @@ discover_cancel(struct discover *d, unsigned parts)
 		d->sg = NULL;
 		free(d->local);
 		d->local = NULL;
+		if (d->poll != NULL)
+			evtimer_del(d->poll);
 	}
 }
 
@@ -126,6 +134,20 @@ discover_sts_log(const struct discover *d, const struct sts_eval *e)
 		          sts_event_name(e->event), esc);
 }
 
+static void discover_on_lease(void *arg, const struct cacherec *peer, int got);
+
+/* The fetch sts.c asks for: with leases, the domain's lease first (f's pointers stay valid
+ * while the evaluation lives). */
+static void
+discover_fetch(struct discover *d, const struct sts_fetch *f)
+{
+	d->fq = *f;
+	if (d->env.shared != NULL && (d->sg = shared_lease_start(d->env.shared, d->dest.domain,
+	                                                         discover_on_lease, d)) != NULL)
+		return;
+	d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+}
+
 /* Start what sts.c asks for; once it is done, take its outcome. */
 static void
 discover_sts_pump(struct discover *d)
@@ -138,7 +160,7 @@ discover_sts_pump(struct discover *d)
 		if (act == STS_ACT_QUERY)
 			discover_send(d, DISCOVER_STS, q.name, q.type, q.token);
 		else
-			d->f = fetch_start(d->env.fetch, &f, discover_on_fetch, d);
+			discover_fetch(d, &f);
 	}
 	if (!sts_done(d->sts))
 		return;
@@ -146,6 +168,9 @@ discover_sts_pump(struct discover *d)
 	/* Only a policy fetched here goes to the fleet: what came from it is already there. */
 	if (d->sts->fetched == STS_FETCH_OK && d->env.shared != NULL)
 		shared_publish(d->env.shared, d->dest.domain, &d->sts->rec);
+	if (d->leased) /* after the publication on the same link: waiters see one or the other */
+		shared_lease_release(d->env.shared, d->dest.domain);
+	d->leased = 0;
 	METRICS_INC(d->env.metrics, sts_events[d->sts->event]);
 	if (d->sts->fetched != STS_FETCH_NONE)
 		METRICS_INC(d->env.metrics, fetches[d->sts->fetched]);
@@ -235,6 +260,74 @@ discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 }
 
 static void discover_sts_go(struct discover *d, const struct cacherec *rec);
+static void discover_arm(struct discover *d, unsigned budget);
+
+/* A poll while another node holds the lease: its policy for this id, or wait on while the
+ * lease is held (and the lease length allows), or fetch. */
+static void
+discover_on_polled(void *arg, const struct cacherec *peer, int held)
+{
+	struct discover *d = arg;
+	struct timeval tv = {0, SHARED_POLL_MS * 1000};
+
+	d->sg = NULL;
+	if (peer != NULL && sts_adopt(d->sts, peer, (int64_t)time(NULL))) {
+		discover_sts_pump(d); /* done: logged, stored by the owner */
+		discover_settle(d);
+		return;
+	}
+	if (held == 1 && d->polls > 0) {
+		d->polls--;
+		evtimer_add(d->poll, &tv);
+		return;
+	}
+	/* The holder ended without this id's policy (its fetch failed), died, or Redis does
+	 * not answer: fetch. */
+	d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+}
+
+static void
+discover_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct discover *d = arg;
+
+	(void)fd;
+	(void)what;
+	d->sg = shared_poll_start(d->env.shared, d->dest.domain, discover_on_polled, d);
+	if (d->sg == NULL) /* Redis gone meanwhile */
+		d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+}
+
+static void
+discover_on_lease(void *arg, const struct cacherec *peer, int got)
+{
+	struct discover *d = arg;
+	unsigned ms = shared_lease_ms(d->env.shared);
+	struct timeval tv = {0, SHARED_POLL_MS * 1000};
+
+	d->sg = NULL;
+	d->leased = got == 1; /* freed once this part ends, however it ends */
+	if (peer != NULL && sts_adopt(d->sts, peer, (int64_t)time(NULL))) {
+		/* Another node published this id's policy since our first read. */
+		discover_sts_pump(d);
+		discover_settle(d);
+		return;
+	}
+	if (got != 0) { /* ours, or no answer: fetch as without a lease */
+		d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+		return;
+	}
+	/* Another node fetches this domain now: wait for its record up to the lease, with room
+	 * left for our own fetch after it (the discovery's deadline still caps both). */
+	shared_lease_waited(d->env.shared);
+	d->polls = ms / SHARED_POLL_MS;
+	discover_arm(d, 2 * (ms / 1000) + 1);
+	if (d->poll == NULL) {
+		d->poll = evtimer_new(d->env.base, discover_on_poll, d);
+		INVARIANT(d->poll != NULL);
+	}
+	evtimer_add(d->poll, &tv);
+}
 
 /* The fleet's record came (or Redis had none in time: peer NULL). A later fetch than the
  * local one replaces it (sharedrec_merge: never an older one, never an extension); then the
@@ -263,7 +356,7 @@ discover_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (d->sg != NULL) {
+	if (d->local != NULL) {
 		/* Still waiting for Redis (its own deadline is far shorter): go on without it. */
 		struct cacherec *rec = d->local;
 
@@ -400,5 +493,7 @@ discover_free(struct discover *d)
 	free(d->dane);
 	if (d->guard != NULL)
 		event_free(d->guard);
+	if (d->poll != NULL)
+		event_free(d->poll);
 	free(d);
 }

@@ -9,6 +9,8 @@
  * it, and after any failure is reopened with a back-off of SHARED_BACKOFF_MIN_MS doubling to
  * SHARED_BACKOFF_MAX_MS. Every call has a deadline (shared_cache_timeout): then the caller
  * goes on as if Redis had no answer; SHARED_TIMEOUTS_MAX timeouts in a row drop the link.
+ * Fetch leases (shared_cache_lease): SET NX PX on SHAREDREC_LEASE_PREFIX + domain; waiting on
+ * another node's lease is discover.c's (it polls the record).
  * Up/down changes are logged once each; every outcome is counted (metrics shared[]). Values
  * read or received are refused whole unless sharedrec_decode() accepts them.
  */
@@ -42,7 +44,7 @@ struct shared_conn {
 	struct event *guard;   /* deadline of connecting and the handshake */
 };
 
-enum shared_kind { SHARED_GET = 0, SHARED_PUBLISH };
+enum shared_kind { SHARED_GET = 0, SHARED_PUBLISH, SHARED_LEASE, SHARED_POLL, SHARED_RELEASE };
 
 /* One call in flight. It lives until hiredis hands back its reply (or NULL when the link
  * goes), even after its deadline or a cancel, so hiredis never holds a dangling pointer. */
@@ -50,7 +52,8 @@ struct shared_get {
 	struct shared *sh;
 	enum shared_kind kind;
 	struct event *timer;
-	shared_get_cb *cb;
+	shared_get_cb *cb;    /* SHARED_GET */
+	shared_lease_cb *lcb; /* SHARED_LEASE, SHARED_POLL */
 	void *arg;
 	int done; /* the caller has its answer (or cancelled): the reply is only counted */
 	char domain[DNAME_MAX + 1];
@@ -61,6 +64,7 @@ struct shared {
 	struct sharedrec_url url;
 	struct shared_secret secret;
 	struct timeval timeout;
+	unsigned lease_ms; /* 0: no leases */
 	struct metrics *m;
 	struct shared_conn cmd, sub;
 	int state;         /* what was logged last: -1 nothing yet, 0 down, 1 up */
@@ -375,6 +379,8 @@ shared_new(struct event_base *base, const struct cfg *cfg, const struct shared_s
 		sh->secret = *secret;
 	sh->timeout.tv_sec = cfg->shared_cache_timeout / 1000;
 	sh->timeout.tv_usec = (cfg->shared_cache_timeout % 1000) * 1000;
+	/* Long enough for the holder's fetch; a holder that dies frees it by expiry. */
+	sh->lease_ms = cfg->shared_cache_lease ? (cfg->fetch_timeout + 1) * 1000 : 0;
 	sh->m = m;
 	sh->state = -1;
 	if (m != NULL)
@@ -395,50 +401,84 @@ shared_on_record(struct shared *sh, shared_recv_cb *cb, void *arg)
 
 /* ---- calls ---- */
 
-/* Hand the caller its answer once. */
+/* Hand the caller its answer once: rec for a read, got for a lease, both for a poll. */
 static void
-shared_answer(struct shared_get *g, const struct cacherec *rec)
+shared_answer2(struct shared_get *g, const struct cacherec *rec, int got)
 {
 	shared_get_cb *cb = g->cb;
+	shared_lease_cb *lcb = g->lcb;
 
 	g->done = 1;
 	g->cb = NULL;
+	g->lcb = NULL;
 	evtimer_del(g->timer);
 	if (cb != NULL)
 		cb(g->arg, rec);
+	if (lcb != NULL)
+		lcb(g->arg, rec, got);
 }
 
 static void
-shared_on_get(struct shared_get *g, redisReply *rep)
+shared_answer(struct shared_get *g, const struct cacherec *rec)
+{
+	shared_answer2(g, rec, -1);
+}
+
+/* A value reply (GET, or the first element of a poll): 1 with rec filled when usable. */
+static int
+shared_value(struct shared_get *g, const redisReply *rep, struct cacherec *rec)
 {
 	struct shared *sh = g->sh;
-	struct cacherec rec;
 	char dom[DNAME_MAX + 1];
 	enum sharedrec_err e;
 
 	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
 		METRICS_INC(sh->m, shared[METRICS_SHARED_ERROR]);
-		shared_answer(g, NULL);
-		return;
+		return 0;
 	}
 	if (rep->type != REDIS_REPLY_STRING) {
 		METRICS_INC(sh->m, shared[rep->type == REDIS_REPLY_NIL ? METRICS_SHARED_GET_MISS
 		                                                       : METRICS_SHARED_REJECTED]);
-		shared_answer(g, NULL);
-		return;
+		return 0;
 	}
 	e = sharedrec_decode((const uint8_t *)rep->str, rep->len, g->domain, (int64_t)time(NULL),
-	                     dom, &rec);
+	                     dom, rec);
 	if (e != SHAREDREC_OK) {
 		/* Garbage, an old or foreign value: ignored, never applied. */
 		METRICS_INC(sh->m, shared[METRICS_SHARED_REJECTED]);
 		log_warn_rl("domain", g->domain, "shared-value-rejected", "err=\"%s\"",
 		            sharedrec_strerror(e));
-		shared_answer(g, NULL);
-		return;
+		return 0;
 	}
 	METRICS_INC(sh->m, shared[METRICS_SHARED_GET_HIT]);
-	shared_answer(g, &rec);
+	return 1;
+}
+
+static void
+shared_on_get(struct shared_get *g, redisReply *rep)
+{
+	struct cacherec rec;
+
+	shared_answer(g, shared_value(g, rep, &rec) ? &rec : NULL);
+}
+
+/* The lease and poll scripts' reply: {value or nil, lease taken / still held: 0 or 1}. */
+static void
+shared_on_poll(struct shared_get *g, redisReply *rep)
+{
+	struct cacherec rec;
+	int ok = 0, held = -1;
+
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER) {
+		ok = shared_value(g, rep->element[0], &rec);
+		held = rep->element[1]->integer == 1;
+		if (g->kind == SHARED_LEASE && held == 1)
+			METRICS_INC(g->sh->m, shared[METRICS_SHARED_LEASE_TAKEN]);
+	} else {
+		METRICS_INC(g->sh->m, shared[METRICS_SHARED_ERROR]);
+	}
+	shared_answer2(g, ok ? &rec : NULL, held);
 }
 
 static void
@@ -469,10 +509,13 @@ shared_on_reply(redisAsyncContext *ac, void *r, void *priv)
 
 	(void)ac;
 	if (!g->done) {
-		g->sh->timeouts = 0;
+		if (r != NULL)
+			g->sh->timeouts = 0;
 		if (g->kind == SHARED_GET)
 			shared_on_get(g, r);
-		else
+		else if (g->kind == SHARED_LEASE || g->kind == SHARED_POLL)
+			shared_on_poll(g, r);
+		else if (g->kind == SHARED_PUBLISH)
 			shared_on_publish(g, r);
 	}
 	event_free(g->timer);
@@ -538,6 +581,61 @@ shared_get_start(struct shared *sh, const char *domain, shared_get_cb *cb, void 
 	return shared_call(sh, SHARED_GET, domain, 2, argv, NULL, cb, arg);
 }
 
+struct shared_get *
+shared_lease_start(struct shared *sh, const char *domain, shared_lease_cb *cb, void *arg)
+{
+	char key[SHAREDREC_KEY_MAX], lease[SHAREDREC_KEY_MAX], ms[16];
+	const char *argv[6] = {"EVAL", sharedrec_lease_script, "2", key, lease, ms};
+	struct shared_get *g;
+
+	if (sh->lease_ms == 0 || sharedrec_key(domain, key, sizeof(key)) != SHAREDREC_OK ||
+	    sharedrec_lease_key(domain, lease, sizeof(lease)) != SHAREDREC_OK)
+		return NULL;
+	(void)snprintf(ms, sizeof(ms), "%u", sh->lease_ms);
+	g = shared_call(sh, SHARED_LEASE, domain, 6, argv, NULL, NULL, arg);
+	if (g != NULL)
+		g->lcb = cb;
+	return g;
+}
+
+struct shared_get *
+shared_poll_start(struct shared *sh, const char *domain, shared_lease_cb *cb, void *arg)
+{
+	char key[SHAREDREC_KEY_MAX], lease[SHAREDREC_KEY_MAX];
+	const char *argv[5] = {"EVAL", sharedrec_poll_script, "2", key, lease};
+	struct shared_get *g;
+
+	if (sharedrec_key(domain, key, sizeof(key)) != SHAREDREC_OK ||
+	    sharedrec_lease_key(domain, lease, sizeof(lease)) != SHAREDREC_OK)
+		return NULL;
+	g = shared_call(sh, SHARED_POLL, domain, 5, argv, NULL, NULL, arg);
+	if (g != NULL)
+		g->lcb = cb;
+	return g;
+}
+
+void
+shared_lease_release(struct shared *sh, const char *domain)
+{
+	char key[SHAREDREC_KEY_MAX];
+	const char *argv[2] = {"DEL", key};
+
+	if (sharedrec_lease_key(domain, key, sizeof(key)) == SHAREDREC_OK)
+		(void)shared_call(sh, SHARED_RELEASE, domain, 2, argv, NULL, NULL, NULL);
+}
+
+unsigned
+shared_lease_ms(const struct shared *sh)
+{
+	return sh->lease_ms;
+}
+
+void
+shared_lease_waited(struct shared *sh)
+{
+	METRICS_INC(sh->m, shared[METRICS_SHARED_LEASE_WAITED]);
+}
+
 void
 shared_get_cancel(struct shared_get *g)
 {
@@ -545,6 +643,7 @@ shared_get_cancel(struct shared_get *g)
 		return;
 	g->done = 1;
 	g->cb = NULL;
+	g->lcb = NULL;
 	evtimer_del(g->timer);
 }
 

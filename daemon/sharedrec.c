@@ -42,6 +42,16 @@ const char sharedrec_cas_script[] =
     "redis.call('PUBLISH', ARGV[4], ARGV[1])\n"
     "return 1\n";
 
+const char sharedrec_lease_script[] =
+    "local v = redis.pcall('GET', KEYS[1])\n"
+    "if type(v) ~= 'string' then v = false end\n"
+    "local got = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1])\n"
+    "return {v, got and 1 or 0}\n";
+
+const char sharedrec_poll_script[] = "local v = redis.pcall('GET', KEYS[1])\n"
+                                     "if type(v) ~= 'string' then v = false end\n"
+                                     "return {v, redis.call('EXISTS', KEYS[2])}\n";
+
 /* Keep only what a fetch established. */
 static void
 sharedrec_strip(struct cacherec *r)
@@ -67,18 +77,32 @@ sharedrec_domain_ok(const char *d, size_t n)
 	return normlen == n && memcmp(norm, d, n) == 0;
 }
 
-enum sharedrec_err
-sharedrec_key(const char *domain, char *out, size_t outsz)
+static enum sharedrec_err
+sharedrec_prefixed(const char *prefix, const char *domain, char *out, size_t outsz)
 {
-	size_t plen = sizeof(SHAREDREC_KEY_PREFIX) - 1, n = strlen(domain);
+	size_t plen = strlen(prefix), n = strlen(domain);
 
 	if (n == 0 || n > DNAME_MAX)
 		return SHAREDREC_BAD_DOMAIN;
 	if (outsz < plen + n + 1)
 		return SHAREDREC_NO_SPACE;
-	memcpy(out, SHAREDREC_KEY_PREFIX, plen);
+	memcpy(out, prefix, plen);
 	memcpy(out + plen, domain, n + 1);
 	return SHAREDREC_OK;
+}
+
+enum sharedrec_err
+sharedrec_key(const char *domain, char *out, size_t outsz)
+{
+	return sharedrec_prefixed(SHAREDREC_KEY_PREFIX, domain, out, outsz);
+}
+
+enum sharedrec_err
+sharedrec_lease_key(const char *domain, char *out, size_t outsz)
+{
+	_Static_assert(sizeof(SHAREDREC_LEASE_PREFIX) <= sizeof(SHAREDREC_KEY_PREFIX),
+	               "a lease key fits SHAREDREC_KEY_MAX");
+	return sharedrec_prefixed(SHAREDREC_LEASE_PREFIX, domain, out, outsz);
 }
 
 enum sharedrec_err

@@ -17,6 +17,7 @@ struct shared_get;
 #define SHARED_BACKOFF_MAX_MS 30000 /**< longest wait before reconnecting */
 #define SHARED_CONNECT_MIN_MS 1000  /**< a connection and its handshake get at least this */
 #define SHARED_TIMEOUTS_MAX 3       /**< calls timed out in a row before the link is dropped */
+#define SHARED_POLL_MS 100 /**< a node waiting on another's lease reads the record this often */
 
 /** The AUTH credentials from shared_cache_password_file. */
 struct shared_secret {
@@ -31,6 +32,17 @@ struct shared_secret {
  *            Redis had no usable answer in time (none, refused, error, timeout)
  */
 typedef void shared_get_cb(void *arg, const struct cacherec *rec);
+
+/**
+ * A lease request or a poll ended.
+ * @param arg caller's argument
+ * @param rec the domain's record as Redis holds it now (decoded, checked; borrowed for the
+ *            call), or NULL
+ * @param lease lease request: 1 this node took the lease (it fetches unless rec will do),
+ *              0 another node holds it (wait for its record); poll: 1 the lease is still
+ *              held, 0 it is gone; either: -1 no answer in time (fetch, as without leases)
+ */
+typedef void shared_lease_cb(void *arg, const struct cacherec *rec, int lease);
 
 /**
  * Another node (or this one) announced a record.
@@ -75,7 +87,44 @@ void shared_on_record(struct shared *sh, shared_recv_cb *cb, void *arg);
 struct shared_get *shared_get_start(struct shared *sh, const char *domain, shared_get_cb *cb,
                                     void *arg);
 
-/** Cancel a read (cb is not called). @param g handle or NULL */
+/**
+ * Read a domain's record and ask for its fetch lease (SET NX PX, shared_lease_ms() long) in
+ * one step (a Lua script): one node of the fleet fetches, the others wait for its record, and
+ * a record published just before is seen. cb is called once, never from this call, within
+ * shared_cache_timeout.
+ * @param sh shared cache @param domain normalised domain @param cb completion @param arg its
+ *        argument
+ * @return handle (cancel with shared_get_cancel()), or NULL when leases are off or Redis
+ *         cannot be asked now: cb is then never called, and the caller fetches
+ */
+struct shared_get *shared_lease_start(struct shared *sh, const char *domain, shared_lease_cb *cb,
+                                      void *arg);
+
+/**
+ * While another node holds the lease: read the domain's record and whether the lease is still
+ * held, in one step (a Lua script). cb is called once, never from this call, within
+ * shared_cache_timeout.
+ * @param sh shared cache @param domain normalised domain @param cb completion @param arg its
+ *        argument
+ * @return handle (cancel with shared_get_cancel()), or NULL when Redis cannot be asked now
+ */
+struct shared_get *shared_poll_start(struct shared *sh, const char *domain, shared_lease_cb *cb,
+                                     void *arg);
+
+/**
+ * The lease holder's fetch ended (published, or failed): free the lease at once, so nodes
+ * waiting on it stop waiting (fire and forget).
+ * @param sh shared cache @param domain normalised domain
+ */
+void shared_lease_release(struct shared *sh, const char *domain);
+
+/** @param sh shared cache @return lease length in ms (fetch_timeout + 1 s), 0 when off */
+unsigned shared_lease_ms(const struct shared *sh);
+
+/** Count a wait on another node's lease (metrics). @param sh shared cache */
+void shared_lease_waited(struct shared *sh);
+
+/** Cancel a read or a lease request (cb is not called). @param g handle or NULL */
 void shared_get_cancel(struct shared_get *g);
 
 /**

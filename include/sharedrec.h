@@ -19,6 +19,8 @@
 #define SHAREDREC_SKEW_MAX 300
 /** Namespace of every key: several fleets (or formats) can share one Redis. */
 #define SHAREDREC_KEY_PREFIX "mta-stsd:v1:policy:"
+/** Namespace of the fetch leases (one node fetches a domain while the others wait). */
+#define SHAREDREC_LEASE_PREFIX "mta-stsd:v1:lease:"
 /** The pub/sub channel on which every publication is announced (payload: the value). */
 #define SHAREDREC_CHANNEL "mta-stsd:v1:policy"
 /** Room for a key: prefix + a domain + NUL. */
@@ -73,6 +75,14 @@ enum sharedrec_url_err {
 enum sharedrec_err sharedrec_key(const char *domain, char *out, size_t outsz);
 
 /**
+ * The Redis key of a domain's fetch lease: SHAREDREC_LEASE_PREFIX + domain.
+ * @param domain normalised policy domain @param out buffer of SHAREDREC_KEY_MAX bytes
+ * @param outsz its size
+ * @return SHAREDREC_OK, SHAREDREC_BAD_DOMAIN (too long) or SHAREDREC_NO_SPACE
+ */
+enum sharedrec_err sharedrec_lease_key(const char *domain, char *out, size_t outsz);
+
+/**
  * Encode the shareable part of a record: the policy, its id and its fetch and expiry times.
  * What only concerns this node (checks, failures, "no policy" memories, request and refresh
  * times) is left out, so no node inherits another one's back-off or schedule.
@@ -117,6 +127,15 @@ enum sharedrec_url_err sharedrec_url_parse(const char *s, size_t len, struct sha
  * time, expiry time, channel): it writes the value only if the stored one is not ours or
  * was fetched earlier, sets the key to expire with the policy and publishes the value. */
 extern const char sharedrec_cas_script[];
+
+/** The Lua script of a lease request (EVAL with 2 keys: the record's, the lease's; ARGV: the
+ * lease in ms): returns the value (nil when absent or of another type) and 1 if this call
+ * took the lease (SET NX PX), 0 if another holds it. */
+extern const char sharedrec_lease_script[];
+
+/** The Lua script of a poll (EVAL with 2 keys: the record's, the lease's): returns the value
+ * (nil when absent or of another type) and whether the lease key exists (0 or 1). */
+extern const char sharedrec_poll_script[];
 
 /** @param err code @return static text */
 const char *sharedrec_strerror(enum sharedrec_err err);

@@ -54,7 +54,7 @@ redis_start
 # B's ACL user: exactly the rights README's "Fleets" section lists (the script's commands too)
 acl_user() {
 	rcli ACL SETUSER mta-stsd on ">$PASS-b" '~mta-stsd:v1:*' '&mta-stsd:v1:*' \
-		+select +get +eval +set +expireat +publish +subscribe >/dev/null
+		+select +get +eval +set +expireat +publish +exists +del +subscribe >/dev/null
 }
 acl_user
 

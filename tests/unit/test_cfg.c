@@ -60,6 +60,7 @@ check_defaults(const struct cfg *c)
 	assert_null(c->shared_cache); /* no fleet cache unless asked for: today's behaviour */
 	assert_null(c->shared_cache_password_file);
 	assert_int_equal(c->shared_cache_timeout, 50);
+	assert_int_equal(c->shared_cache_lease, 1);
 	assert_int_equal(c->default_zone.dane, 1);
 	assert_int_equal(c->default_zone.dane_partial, CFG_DANE_PARTIAL_DANE_ONLY);
 	assert_int_equal(c->default_zone.mx_check, 1);
@@ -361,6 +362,8 @@ static const struct cfg_case cases[] = {
      "line 2: [daemon] shared_cache_password_file: path must be absolute", NULL},
     {"shared_cache_timeout 0", "[daemon]\nshared_cache_timeout = 0\n",
      "line 2: [daemon] shared_cache_timeout: expected a number 1..1000", NULL},
+    {"shared_cache_lease maybe", "[daemon]\nshared_cache_lease = maybe\n",
+     "line 2: [daemon] shared_cache_lease: expected yes or no", NULL},
     {"shared_cache_timeout 1001", "[daemon]\nshared_cache_timeout = 1001\n",
      "line 2: [daemon] shared_cache_timeout: expected a number 1..1000", NULL},
     {"shared_cache in a zone", "[postfix]\nshared_cache = redis://127.0.0.1\n",
@@ -874,6 +877,7 @@ static const struct restart_case restart_keys[] = {
     {"shared_cache", "shared_cache = redis://127.0.0.1"},
     {"shared_cache_password_file", "shared_cache_password_file = /pw"},
     {"shared_cache_timeout", "shared_cache_timeout = 10"},
+    {"shared_cache_lease", "shared_cache_lease = no"},
 };
 
 /* fresh and running agree on every restart-only setting. */
@@ -896,6 +900,7 @@ assert_restart_same(const struct cfg *a, const struct cfg *b)
 	assert_true(a->shared_cache == NULL && b->shared_cache == NULL);
 	assert_true(a->shared_cache_password_file == NULL && b->shared_cache_password_file == NULL);
 	assert_int_equal(a->shared_cache_timeout, b->shared_cache_timeout);
+	assert_int_equal(a->shared_cache_lease, b->shared_cache_lease);
 }
 
 static void
@@ -947,14 +952,14 @@ test_keep_restart(void **state)
 	assert_true(len < sizeof(text));
 	fresh = cfg_parse(text, NULL, 0);
 	assert_non_null(fresh);
-	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 14);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 15);
 	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
 		assert_string_equal(names[i], restart_keys[i].key);
 	assert_restart_same(fresh, running);
 	cfg_unref(fresh);
 	fresh = cfg_parse(text, NULL, 0);
 	names[3] = "untouched";
-	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 14);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 15);
 	assert_string_equal(names[2], "socket_group");
 	assert_string_equal(names[3], "untouched");
 	assert_restart_same(fresh, running);
@@ -1181,6 +1186,7 @@ static const struct key_case keys[] = {
     {"shared_cache", "redis://[::1]:6379/1", NULL, 0},
     {"shared_cache_password_file", "/pw", NULL, 0},
     {"shared_cache_timeout", "10", NULL, 0},
+    {"shared_cache_lease", "no", NULL, 0},
     {"fallback", "may", "NOTFOUND", 1},
     {"testing", "enforce", "ignore", 1},
     {"dane", "no", "yes", 1},
@@ -1249,6 +1255,7 @@ test_key_table(void **state)
 			    c->metrics != NULL || c->shared_cache != NULL ||
 			    c->shared_cache_password_file != NULL ||
 			    c->shared_cache_timeout != base->shared_cache_timeout ||
+			    c->shared_cache_lease != base->shared_cache_lease ||
 			    strcmp(c->listen[0], base->listen[0]) != 0);
 		}
 		cfg_unref(c);

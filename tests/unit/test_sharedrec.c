@@ -296,11 +296,15 @@ test_key(void **state)
 	(void)state;
 	assert_int_equal(sharedrec_key(DOM, k, sizeof(k)), SHAREDREC_OK);
 	assert_string_equal(k, "mta-stsd:v1:policy:example.com");
+	assert_int_equal(sharedrec_lease_key(DOM, k, sizeof(k)), SHAREDREC_OK);
+	assert_string_equal(k, "mta-stsd:v1:lease:example.com");
+	assert_int_equal(sharedrec_lease_key("", k, sizeof(k)), SHAREDREC_BAD_DOMAIN);
 	assert_int_equal(sharedrec_key(DOM, k, 20), SHAREDREC_NO_SPACE);
 	assert_int_equal(sharedrec_key("", k, sizeof(k)), SHAREDREC_BAD_DOMAIN);
 	memset(longd, 'a', DNAME_MAX);
 	longd[DNAME_MAX] = '\0';
 	assert_int_equal(sharedrec_key(longd, k, sizeof(k)), SHAREDREC_OK);
+	assert_int_equal(sharedrec_lease_key(longd, k, sizeof(k)), SHAREDREC_OK);
 	longd[DNAME_MAX] = 'a';
 	longd[DNAME_MAX + 1] = '\0';
 	assert_int_equal(sharedrec_key(longd, k, sizeof(k)), SHAREDREC_BAD_DOMAIN);
