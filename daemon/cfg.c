@@ -31,6 +31,7 @@
 #include <sys/un.h>
 
 #include "dane.h"
+#include "sharedrec.h"
 #include "xalloc.h"
 
 #define CFG_DEF_LISTEN "inet:127.0.0.1:8461"
@@ -65,6 +66,7 @@ enum cfg_value_type {
 	V_PATH,    /* absolute path, char * */
 	V_SERVERS, /* dns_servers list, char * */
 	V_METRICS, /* an inet listen value, char * (NULL: off) */
+	V_SHARED,  /* a shared_cache URL, char * (NULL: off) */
 	V_UINT,    /* decimal in [min, max], unsigned */
 	V_CHOICE,  /* one word of choices[], stored as an int-sized member (int, unsigned, enum) */
 };
@@ -126,6 +128,10 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(max_lookups, V_UINT, 1, 100000, RELOAD),
     DCHOICE(dnssec, cfg_bool_words, "expected yes or no", RESTART),
     DKEY(metrics, V_METRICS, 0, 0, RESTART),
+    DKEY(shared_cache, V_SHARED, 0, 0, RESTART),
+    DKEY(shared_cache_password_file, V_PATH, 0, 0, RESTART),
+    DKEY(shared_cache_timeout, V_UINT, 1, 1000, RESTART),
+    DCHOICE(shared_cache_lease, cfg_bool_words, "expected yes or no", RESTART),
     ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
     ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
     ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
@@ -703,6 +709,16 @@ cfg_key(struct cfg_parser *ps, const char *name, const char *value)
 			s = xstrndup(value, strlen(value));
 		break;
 	}
+	case V_SHARED: {
+		struct sharedrec_url url;
+		enum sharedrec_url_err e = sharedrec_url_parse(value, strlen(value), &url);
+
+		if (e != SHAREDREC_URL_OK)
+			why = sharedrec_url_strerror(e);
+		else
+			s = xstrndup(value, strlen(value));
+		break;
+	}
 	case V_UINT:
 		if (parse_uint(value, strlen(value), k->min, k->max, &u) != 0) {
 			cfg_fail(ps, name, "expected a number %u..%u", k->min, k->max);
@@ -778,6 +794,8 @@ cfg_defaults(struct cfg *c)
 	c->refresh_active = 35 * 86400;
 	c->max_connections = 1000;
 	c->max_lookups = 4096;
+	c->shared_cache_timeout = 50;
+	c->shared_cache_lease = 1;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
 	cfg_zone_defaults(&c->default_zone);
 }
@@ -876,6 +894,8 @@ cfg_free(struct cfg *c)
 	free(c->dns_servers);
 	free(c->ca_file);
 	free(c->metrics);
+	free(c->shared_cache);
+	free(c->shared_cache_password_file);
 	free(c);
 }
 
@@ -946,7 +966,8 @@ cfg_key_same(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
 	case V_ACCOUNT:
 	case V_PATH:
 	case V_SERVERS:
-	case V_METRICS: {
+	case V_METRICS:
+	case V_SHARED: {
 		const char *sa, *sb;
 
 		memcpy(&sa, pa, sizeof(sa));
@@ -982,7 +1003,8 @@ cfg_key_copy(const struct cfg_key *k, struct cfg *dst, const struct cfg *src)
 	case V_ACCOUNT:
 	case V_PATH:
 	case V_SERVERS:
-	case V_METRICS: {
+	case V_METRICS:
+	case V_SHARED: {
 		char *sd, *ss;
 
 		memcpy(&sd, pd, sizeof(sd));

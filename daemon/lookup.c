@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "refresh.h"
+#include "sharedrec.h"
 #include "xalloc.h"
 
 #define LOOKUP_BUCKETS 1024             /* power of two */
@@ -100,6 +101,12 @@ void
 lookups_set_metrics(struct lookups *ls, struct metrics *m)
 {
 	ls->env.metrics = m;
+}
+
+void
+lookups_set_shared(struct lookups *ls, struct shared *sh)
+{
+	ls->env.shared = sh;
 }
 
 /* A cache read of a request, counted by record kind and result. */
@@ -424,6 +431,36 @@ lookup_waiter_cancel(struct lookup_waiter *w)
 {
 	if (w != NULL)
 		lookup_waiter_free(w);
+}
+
+int
+lookups_shared_apply(struct lookups *ls, const struct cfg *cfg, const char *domain,
+                     const struct cacherec *peer)
+{
+	static struct cacherec rec;
+	struct refresh_params p = refresh_params_of(cfg);
+	int64_t now = (int64_t)time(NULL);
+
+	if (ls->cache == NULL)
+		return 0;
+	switch (cache_get(ls->cache, domain, &rec)) {
+	case CACHE_ERR:
+		return 0; /* unreadable here: the fleet's record waits for the next discovery */
+	case CACHE_MISS:
+		cacherec_init(&rec);
+		break;
+	case CACHE_HIT:
+		break;
+	}
+	if (!sharedrec_merge(&rec, peer))
+		return 0;
+	rec.due = refresh_due(&rec, &p, refresh_seed(domain), now);
+	if (cache_put(ls->cache, domain, &rec) != 0)
+		return 0;
+	log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u source=announcement",
+	         domain, rec.id, stspolicy_mode_name(rec.policy.mode),
+	         (unsigned)rec.policy.max_age);
+	return 1;
 }
 
 void

@@ -40,6 +40,9 @@ static const char *const metrics_dns_names[METRICS_DNS_N] = {"noerror",     "nxd
                                                              "other-rcode", "timeout",  "failed"};
 static const char *const metrics_refresh_names[METRICS_REFRESH_N] = {"refreshed", "failed",
                                                                      "deleted"};
+static const char *const metrics_shared_names[METRICS_SHARED_N] = {
+    "get-hit",  "get-miss", "skipped", "published",   "kept",         "received",
+    "rejected", "timeout",  "error",   "lease-taken", "lease-waited", "connect-failed"};
 
 struct metrics *
 metrics_new(int64_t start_time, const char *version)
@@ -366,5 +369,13 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 		    "Domains in the cache, by the mode of their cached policy (valid or expired), "
 		    "or no-policy.",
 		    "gauge", "policy", metrics_domain_names, m->domains, METRICS_DOMAIN_KINDS);
+	if (m->shared_on) {
+		by_label(&o, "mta_stsd_shared_cache_events_total",
+		         "Shared cache (Redis) reads, writes, announcements and failures.",
+		         "counter", "event", metrics_shared_names, m->shared, METRICS_SHARED_N);
+		header(&o, "mta_stsd_shared_cache_up", "gauge",
+		       "1 while the shared cache (Redis) is connected.");
+		sample(&o, "mta_stsd_shared_cache_up", NULL, NULL, NULL, NULL, m->shared_up);
+	}
 	return o.err;
 }

@@ -76,6 +76,23 @@ enum metrics_refresh {
 	METRICS_REFRESH_N              /**< count */
 };
 
+/** What happened with the fleet's shared cache (Redis). */
+enum metrics_shared {
+	METRICS_SHARED_GET_HIT = 0,  /**< a read found a usable record */
+	METRICS_SHARED_GET_MISS,     /**< a read found no record */
+	METRICS_SHARED_SKIPPED,      /**< not asked: no connection */
+	METRICS_SHARED_PUBLISHED,    /**< a record written and announced */
+	METRICS_SHARED_KEPT,         /**< a write refused: the stored fetch is as late or later */
+	METRICS_SHARED_RECEIVED,     /**< an announced record decoded (applied if later) */
+	METRICS_SHARED_REJECTED,     /**< a value refused by the decoder (corrupt, foreign, ...) */
+	METRICS_SHARED_TIMEOUT,      /**< a call passed shared_cache_timeout */
+	METRICS_SHARED_ERROR,        /**< an error reply, or the connection lost mid-call */
+	METRICS_SHARED_LEASE_TAKEN,  /**< this node took a domain's fetch lease (and fetches) */
+	METRICS_SHARED_LEASE_WAITED, /**< another node held it: this one waited for its record */
+	METRICS_SHARED_CONNECT_FAILED, /**< a connection or its handshake failed */
+	METRICS_SHARED_N               /**< count */
+};
+
 /** Kinds of cached domains (enum cache_kind's order: mode none, testing, enforce, no policy).
  */
 #define METRICS_DOMAIN_KINDS 4
@@ -113,7 +130,10 @@ struct metrics {
 	/** Gauge: cached domains by their policy's mode (none, testing, enforce; valid or
 	 * expired) and without a policy, read from the cache's counts at each scrape. */
 	uint64_t domains[METRICS_DOMAIN_KINDS];
-	int domains_known; /**< domains[] was read; else its series are left out */
+	int domains_known;                 /**< domains[] was read; else its series are left out */
+	int shared_on;                     /**< shared_cache is set; else its series are left out */
+	uint64_t shared[METRICS_SHARED_N]; /**< shared-cache events */
+	uint64_t shared_up;                /**< gauge: 1 while the shared cache is connected */
 };
 
 /** Count one event: `METRICS_INC(m, fetches[r])`; nothing when m is NULL. */
