@@ -6,7 +6,8 @@
  * cache survives restarts and kill -9. MDB_MAP_FULL grows the map (doubling, up to
  * CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
  * Stale reader slots of dead processes are cleared at open. DANE records (dane.c) share the
- * database under "dane/..." keys. TOFU rules live in cacherec.c.
+ * database under "dane/..." keys. TOFU rules live in cacherec.c. A failed write (disk full) is
+ * logged once per outage, not per request; the first write that works again says so.
  */
 #include "cache.h"
 
@@ -32,6 +33,9 @@ struct cache {
 	MDB_txn *rtxn; /* reset between reads; NULL when it must be recreated */
 	MDB_txn *wtxn; /* cache_batch_begin() .. _end(): writes and reads go through it */
 	int wfail;     /* the LMDB error of a failed write of the batch: aborted at the end */
+	int wrote;     /* the batch holds a write */
+	int failing;   /* writes fail (logged once): 1 until one succeeds */
+	unsigned long n_failed; /* writes (or batches) failed since then */
 	size_t mapsize;
 	int readonly;
 };
@@ -395,6 +399,31 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 	return mdb_put(txn, c->dbi, &k, &v, 0);
 }
 
+/* A write or a batch failed. With the disk full every request that learns something fails
+ * alike: one line for the first, none for the others until a write works again (an error log
+ * line per request would fill the very disk that is full, and hide the cause). */
+static void
+cache_write_failed(struct cache *c, const char *op, const char *key, int rc)
+{
+	c->n_failed++;
+	if (c->failing)
+		return;
+	c->failing = 1;
+	log_err("stage=cache op=%s key=%s err=\"%s\" mapsize=%zu note=\"further failed writes are "
+	        "not logged until one succeeds\"",
+	        op, key, mdb_strerror(rc), c->mapsize);
+}
+
+static void
+cache_write_worked(struct cache *c)
+{
+	if (!c->failing)
+		return;
+	log_info("stage=cache event=writes-recovered failed=%lu", c->n_failed);
+	c->failing = 0;
+	c->n_failed = 0;
+}
+
 /* Run one write transaction, growing the map when full. */
 static int
 cache_write(struct cache *c, const struct cache_op *op)
@@ -408,13 +437,14 @@ cache_write(struct cache *c, const struct cache_op *op)
 		if (c->wfail)
 			return -1;
 		rc = cache_op_apply(c, c->wtxn, op);
-		if (rc == 0)
+		if (rc == 0) {
+			c->wrote = 1;
 			return 1;
+		}
 		if (op->val == NULL && rc == MDB_NOTFOUND)
 			return 0;
 		c->wfail = rc; /* LMDB wants a transaction that failed a write aborted */
-		log_err("stage=cache op=%s key=%s err=\"%s\"", op->val == NULL ? "delete" : "write",
-		        op->name, mdb_strerror(rc));
+		cache_write_failed(c, op->val == NULL ? "delete" : "write", op->name, rc);
 		return -1;
 	}
 	for (int attempt = 0; attempt < 8; attempt++) {
@@ -433,10 +463,8 @@ cache_write(struct cache *c, const struct cache_op *op)
 			mdb_txn_abort(txn);
 		if (rc != MDB_MAP_FULL)
 			break;
-		if (c->mapsize * 2 > CACHE_MAP_MAX) {
-			log_err("stage=cache op=grow err=\"map already at %zu bytes\"", c->mapsize);
-			break;
-		}
+		if (c->mapsize * 2 > CACHE_MAP_MAX)
+			break; /* logged below, with the map size */
 		/* No transaction may be active in this process while the map is resized. */
 		cache_drop_reader(c);
 		c->mapsize *= 2;
@@ -446,12 +474,12 @@ cache_write(struct cache *c, const struct cache_op *op)
 		rc = MDB_MAP_FULL;
 	}
 	if (op->val == NULL && rc == MDB_NOTFOUND)
-		return 0;
+		return 0; /* nothing to delete, nothing committed */
 	if (rc != 0) {
-		log_err("stage=cache op=%s key=%s err=\"%s\"", op->val == NULL ? "delete" : "write",
-		        op->name, mdb_strerror(rc));
+		cache_write_failed(c, op->val == NULL ? "delete" : "write", op->name, rc);
 		return -1;
 	}
+	cache_write_worked(c);
 	return 1;
 }
 
@@ -472,10 +500,11 @@ cache_batch_begin(struct cache *c)
 	}
 	if (rc != 0) {
 		c->wtxn = NULL;
-		log_err("stage=cache op=batch err=\"%s\"", mdb_strerror(rc));
+		cache_write_failed(c, "batch", "-", rc);
 		return -1;
 	}
 	c->wfail = 0;
+	c->wrote = 0;
 	return 0;
 }
 
@@ -491,9 +520,11 @@ cache_batch_end(struct cache *c)
 		mdb_txn_abort(txn);
 		rc = c->wfail; /* logged at the write */
 	} else if ((rc = mdb_txn_commit(txn)) == 0) {
+		if (c->wrote) /* an empty commit proves nothing about the disk */
+			cache_write_worked(c);
 		return 0;
 	} else {
-		log_err("stage=cache op=batch err=\"%s\"", mdb_strerror(rc));
+		cache_write_failed(c, "batch", "-", rc);
 	}
 	/* Nothing of the batch is stored. If the map was full, grow it for the next try. */
 	if (rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX) {
