@@ -7,7 +7,7 @@
  * CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
  * Stale reader slots of dead processes are cleared at open. DANE records (dane.c) share the
  * database under "dane/..." keys. TOFU rules live in cacherec.c. A failed write (disk full) is
- * logged once per outage, not per request; the first write that works again says so.
+ * logged once per outage, not per request (log_outage_*), and its end once.
  */
 #include "cache.h"
 
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dname.h"
 #include "log.h"
@@ -34,8 +35,7 @@ struct cache {
 	MDB_txn *wtxn; /* cache_batch_begin() .. _end(): writes and reads go through it */
 	int wfail;     /* the LMDB error of a failed write of the batch: aborted at the end */
 	int wrote;     /* the batch holds a write */
-	int failing;   /* writes fail (logged once): 1 until one succeeds */
-	unsigned long n_failed; /* writes (or batches) failed since then */
+	struct log_outage wout; /* failing writes: logged once per outage */
 	size_t mapsize;
 	int readonly;
 };
@@ -400,28 +400,25 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 }
 
 /* A write or a batch failed. With the disk full every request that learns something fails
- * alike: one line for the first, none for the others until a write works again (an error log
- * line per request would fill the very disk that is full, and hide the cause). */
+ * alike, while small writes may still fit between them: one line when the failures begin,
+ * none while they go on, one when writes have worked for LOG_OUTAGE_QUIET s (log_outage_*).
+ * An error line per request would fill the very disk that is full, and hide the cause. */
 static void
 cache_write_failed(struct cache *c, const char *op, const char *key, int rc)
 {
-	c->n_failed++;
-	if (c->failing)
-		return;
-	c->failing = 1;
-	log_err("stage=cache op=%s key=%s err=\"%s\" mapsize=%zu note=\"further failed writes are "
-	        "not logged until one succeeds\"",
-	        op, key, mdb_strerror(rc), c->mapsize);
+	if (log_outage_fail(&c->wout, (int64_t)time(NULL)))
+		log_err("stage=cache op=%s key=%s err=\"%s\" mapsize=%zu note=\"further failed "
+		        "writes are counted, not logged, until writes work again\"",
+		        op, key, mdb_strerror(rc), c->mapsize);
 }
 
 static void
 cache_write_worked(struct cache *c)
 {
-	if (!c->failing)
-		return;
-	log_info("stage=cache event=writes-recovered failed=%lu", c->n_failed);
-	c->failing = 0;
-	c->n_failed = 0;
+	unsigned long n;
+
+	if (log_outage_ok(&c->wout, (int64_t)time(NULL), &n))
+		log_info("stage=cache event=writes-recovered failed=%lu", n);
 }
 
 /* Run one write transaction, growing the map when full. */
