@@ -122,8 +122,10 @@ struct cache *
 cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
+	char data[4096];
+	struct stat st;
 	MDB_txn *txn;
-	int rc, dead = 0;
+	int rc, dead = 0, exists;
 
 	if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errsz, "cache_dir %s: %s", dir, strerror(errno));
@@ -132,8 +134,13 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 	}
 	c->readonly = readonly;
 	c->mapsize = mapsize;
+	/* An environment that exists keeps the map size stored in it, the size it had grown to:
+	 * given ours, LMDB would take it raised only to the data's size, a full map, which the
+	 * first write after every restart would have to grow again. */
+	exists = snprintf(data, sizeof(data), "%s/data.mdb", dir) < (int)sizeof(data) &&
+	         stat(data, &st) == 0 && st.st_size > 0;
 	if ((rc = mdb_env_create(&c->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
+	    (!exists && (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0) ||
 	    (rc = mdb_env_set_maxreaders(c->env, 126)) != 0 ||
 	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {
 		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
@@ -141,10 +148,12 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 		free(c);
 		return NULL;
 	}
-	/* A file grown by an earlier run may be larger than our initial map size. */
+	/* The larger of the stored size (grown by an earlier run) and ours. */
 	{
 		MDB_envinfo info;
-		if (mdb_env_info(c->env, &info) == 0 && info.me_mapsize > c->mapsize)
+		if (mdb_env_info(c->env, &info) == 0 &&
+		    (info.me_mapsize >= c->mapsize || readonly ||
+		     mdb_env_set_mapsize(c->env, c->mapsize) != 0))
 			c->mapsize = info.me_mapsize;
 	}
 	mdb_reader_check(c->env, &dead);

@@ -147,6 +147,21 @@ test_grow_and_reopen(void **state)
 		assert_int_equal(got.expires, r.expires);
 		assert_string_equal(got.policy.mx[63], r.policy.mx[63]);
 	}
+	/* The map keeps the size it had grown to: the next write finds room, no map full and no
+	 * growth again (LMDB would take the initial size raised to the data only, a full map). */
+	{
+		char logpath[96];
+		int saved;
+
+		snprintf(logpath, sizeof(logpath), "%s.log", dir);
+		saved = capture_begin(logpath);
+		make_record(&r, N_RECORDS);
+		assert_int_equal(cache_put(c, "one-more.example", &r), 0);
+		capture_end(saved);
+		assert_int_equal(count_lines(logpath, "op=grow", ""), 0);
+		unlink(logpath);
+	}
+	assert_int_equal(cache_del(c, "one-more.example"), 1);
 	assert_int_equal(cache_del(c, "d0.example"), 1);
 	assert_int_equal(cache_del(c, "d0.example"), 0);
 	assert_int_equal(cache_get(c, "d0.example", &got), CACHE_MISS);
