@@ -9,8 +9,9 @@
 #                                    dns_start and web_start. Prints nothing; the names are in
 #                                    $T/bulk-PARENT.domains, one a line.
 #   smload_build                     compile tests/bench/smload.c to $SMLOAD
-#   cache_check                      every record of $T/cache decodes (see there)
-#   log_count PATTERN                lines of $STSD_LOG matching the extended regex PATTERN
+#   cache_check [DIR]                every record of the cache (default $T/cache) decodes
+#   log_count PATTERN [FROM]         lines of $STSD_LOG matching the extended regex PATTERN
+#                                    (from byte offset FROM on: log_mark prints the offset now)
 
 SMLOAD=$T/smload
 
@@ -65,14 +66,15 @@ smload_build() {
 		bail "cannot build smload"
 }
 
-# cache_check: the daemon's cache, read by other processes while the daemon runs: mdb_dump
-# walks every page, and `mta-stsctl cache list` decodes every policy record (it skips a
-# damaged one, so its domains must be exactly the policy keys mdb_dump finds). Status 0 when
-# both agree; otherwise diagnostics and 1. Sets CACHE_N (policy records).
+# cache_check [DIR]: the daemon's cache (DIR, default $T/cache; the configured cache_dir),
+# read by other processes while the daemon runs: mdb_dump walks every page, and `mta-stsctl
+# cache list` decodes every policy record (it skips a damaged one, so its domains must be
+# exactly the policy keys mdb_dump finds). Status 0 when both agree; otherwise diagnostics and
+# 1. Sets CACHE_N (policy records) and CACHE_KEYS (file: the policy keys, sorted).
 cache_check() {
-	local keys listed
+	local keys listed dir=${1:-$T/cache}
 	CACHE_N=0
-	if ! timeout 60 mdb_dump -p "$T/cache" >"$T/dump" 2>"$T/dump.err"; then
+	if ! timeout 60 mdb_dump -p "$dir" >"$T/dump" 2>"$T/dump.err"; then
 		diag "mdb_dump failed: $(head -n 3 "$T/dump.err")"
 		return 1
 	fi
@@ -90,10 +92,13 @@ cache_check() {
 		return 1
 	fi
 	CACHE_N=$(grep -c . <<<"$keys")
+	CACHE_KEYS=$T/cache.keys
+	printf '%s\n' "$keys" | grep . >"$CACHE_KEYS"
 	return 0
 }
 
-log_count() { grep -cE -- "$1" "$STSD_LOG"; }
+log_count() { tail -c +$((${2:-0} + 1)) "$STSD_LOG" | grep -cE -- "$1"; }
+log_mark() { stat -c %s "$STSD_LOG"; }
 
 # stsd_kill9: kill -9 the daemon stsd_start started, and reap it (no cleanup of its own runs).
 stsd_kill9() {
