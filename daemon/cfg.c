@@ -116,6 +116,7 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(socket_group, V_ACCOUNT, 0, 0, RESTART),
     DKEY(user, V_ACCOUNT, 0, 0, RESTART),
     DKEY(cache_dir, V_PATH, 0, 0, RESTART),
+    DKEY(cache_map_mb, V_UINT, 1, 16384, RESTART),
     DKEY(dns_servers, V_SERVERS, 0, 0, RESTART),
     DKEY(ca_file, V_PATH, 0, 0, RESTART),
     DKEY(fetch_timeout, V_UINT, 1, 60, RESTART),
@@ -786,6 +787,7 @@ cfg_defaults(struct cfg *c)
 	c->n_listen = 1;
 	c->socket_mode = 0660;
 	c->cache_dir = xstrndup(CFG_DEF_CACHE_DIR, strlen(CFG_DEF_CACHE_DIR));
+	c->cache_map_mb = 64; /* CACHE_MAP_DEFAULT: about 200000 typical records */
 	c->fetch_timeout = 20;
 	c->dns_timeout = 5;
 	c->txt_recheck = 300;

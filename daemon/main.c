@@ -505,8 +505,8 @@ main(int argc, char **argv)
 	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
 	             sizeof(err)) != 0 ||
 	    cfg_step(origin, envcheck_files(d.cfg, err, sizeof(err)), err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg->cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) ==
-	        NULL ||
+	    (cache = cache_open(d.cfg->cache_dir, 0, (size_t)d.cfg->cache_map_mb << 20, err,
+	                        sizeof(err))) == NULL ||
 	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
 	                        sizeof(err))) == NULL ||
 	    (fetch = fetch_new(d.base, d.cfg->ca_file, d.cfg->fetch_timeout, err, sizeof(err))) ==

@@ -83,6 +83,7 @@ struct cfg {
 	char *socket_group;           /**< unix socket group or NULL */
 	char *user;                   /**< drop privileges to this user, or NULL */
 	char *cache_dir;              /**< LMDB directory */
+	unsigned cache_map_mb;        /**< initial LMDB map size, MiB (grown when full) */
 	char *dns_servers;            /**< "ip[:port],..." or NULL for /etc/resolv.conf */
 	char *ca_file;                /**< CA bundle or NULL for the system default */
 	unsigned fetch_timeout;       /**< seconds, total per HTTPS fetch */

@@ -2,7 +2,8 @@
 /*
  * smload: socketmap load generator for benchmarks (not a test).
  *
- *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-e PREFIX] [-m MAP] [-p USEC] DOMAIN...
+ *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-e PREFIX] [-m MAP] [-p USEC]
+ *          [-o FILE] DOMAIN...
  *
  * Opens CONNS non-blocking TCP connections to HOST:PORT (a 127.0.0.0/8 address: loopback only
  * by intent) and, like Postfix, keeps one netstring request "MAP DOMAIN" in flight per
@@ -20,10 +21,14 @@
  * (latency of each request from its first byte sent to the reply's last byte received;
  * client_cpu_s is this process's own user+system time). Exit status 0 when every reply was
  * right and at least one arrived, 1 otherwise, 2 on usage or setup errors.
+ *
+ * -o FILE appends one line per reply as it arrives, "DOMAIN PAYLOAD" (written at once, not
+ * buffered): what the server had answered when it died, for the fault suites.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -47,6 +52,7 @@ struct conn {
 	int fd;
 	enum state st;
 	const char *req; /* the request being sent */
+	long ri;         /* its index in reqs */
 	size_t req_len, req_off;
 	int64_t sent_at;
 	int64_t resume_at; /* ST_PAUSED: when the next request goes out */
@@ -57,6 +63,7 @@ struct conn {
 struct req {
 	char *bytes;
 	size_t len;
+	const char *domain;
 };
 
 static struct conn *conns;
@@ -68,6 +75,7 @@ static long done, started, total, errors;
 static int shown_bad;
 static const char *expect = "";
 static int64_t pace_ns; /* -p: pause after each reply */
+static int out_fd = -1; /* -o FILE */
 
 static int64_t
 now_ns(void)
@@ -88,7 +96,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smload -a 127.x.y.z:PORT -c CONNS -n TOTAL -t MAX_SECONDS "
-	                "[-e PREFIX] [-m MAP] [-p USEC] DOMAIN...\n");
+	                "[-e PREFIX] [-m MAP] [-p USEC] [-o FILE] DOMAIN...\n");
 	exit(2);
 }
 
@@ -185,7 +193,8 @@ conn_next(long i)
 		c->req_len = c->req_off = 0;
 		return;
 	}
-	r = &reqs[next_req++ % nreqs];
+	c->ri = next_req++ % nreqs;
+	r = &reqs[c->ri];
 	started++;
 	c->req = r->bytes;
 	c->req_len = r->len;
@@ -217,6 +226,25 @@ reply_complete(struct conn *c, const char **payload, size_t *plen)
 	*payload = c->buf + i + 1;
 	*plen = len;
 	return 1;
+}
+
+/* -o: one line "DOMAIN PAYLOAD\n" in one write (O_APPEND), so a reader sees whole lines. */
+static void
+log_reply(const char *domain, const char *payload, size_t plen)
+{
+	char line[REPLY_MAX + 10100];
+	size_t dl = strlen(domain), n = 0;
+
+	memcpy(line, domain, dl);
+	n = dl;
+	line[n++] = ' ';
+	for (size_t k = 0; k < plen; k++) /* one line per reply, whatever it holds */
+		line[n++] = payload[k] == '\n' ? ' ' : payload[k];
+	line[n++] = '\n';
+	if (write(out_fd, line, n) != (ssize_t)n) {
+		perror("smload: -o write");
+		exit(2);
+	}
 }
 
 static void
@@ -253,6 +281,8 @@ conn_readable(long i)
 		errors++;
 		show_bad(i, "unexpected reply", payload, plen);
 	}
+	if (out_fd >= 0)
+		log_reply(reqs[c->ri].domain, payload, plen);
 	{
 		int64_t us = (now_ns() - c->sent_at) / 1000;
 		lat[done++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
@@ -293,7 +323,7 @@ main(int argc, char **argv)
 	char host[64];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:c:n:t:e:m:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:c:n:t:e:m:p:o:")) != -1) {
 		switch (opt) {
 		case 'a':
 			addr = optarg;
@@ -315,6 +345,13 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			pace_ns = num_arg(optarg, 0, 10000000) * 1000;
+			break;
+		case 'o':
+			out_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (out_fd < 0) {
+				perror(optarg);
+				return 2;
+			}
 			break;
 		default:
 			usage();
@@ -354,6 +391,7 @@ main(int argc, char **argv)
 			return 2;
 		n = snprintf(reqs[k].bytes, plen + 16, "%zu:%s %s,", plen, map, d);
 		reqs[k].len = (size_t)n;
+		reqs[k].domain = d;
 	}
 	lat = malloc((size_t)total * sizeof(*lat));
 	conns = calloc((size_t)nconns, sizeof(*conns));

@@ -42,6 +42,7 @@ check_defaults(const struct cfg *c)
 	assert_null(c->socket_group);
 	assert_null(c->user);
 	assert_string_equal(c->cache_dir, "/var/lib/mta-stsd");
+	assert_int_equal(c->cache_map_mb, 64);
 	assert_null(c->dns_servers);
 	assert_null(c->ca_file);
 	assert_int_equal(c->fetch_timeout, 20);
@@ -182,6 +183,7 @@ check_uint_min(const struct cfg *c)
 	assert_int_equal(c->refresh, 60);
 	assert_int_equal(c->max_connections, 1);
 	assert_int_equal(c->max_lookups, 1);
+	assert_int_equal(c->cache_map_mb, 1);
 }
 
 static void
@@ -193,6 +195,7 @@ check_uint_max(const struct cfg *c)
 	assert_int_equal(c->refresh, 31557600);
 	assert_int_equal(c->max_connections, 100000);
 	assert_int_equal(c->max_lookups, 100000);
+	assert_int_equal(c->cache_map_mb, 16384);
 }
 
 static void
@@ -295,11 +298,12 @@ static const struct cfg_case cases[] = {
      check_servers},
     {"numbers at minimum",
      "[daemon]\nfetch_timeout = 1\ndns_timeout = 1\ntxt_recheck = 1\nrefresh = 60\n"
-     "max_connections = 1\nmax_lookups = 1\n",
+     "max_connections = 1\nmax_lookups = 1\ncache_map_mb = 1\n",
      NULL, check_uint_min},
     {"numbers at maximum",
      "[daemon]\nfetch_timeout = 60\ndns_timeout = 14\ntxt_recheck = 86400\n"
-     "refresh = 31557600\nmax_connections = 100000\nmax_lookups = 100000\n",
+     "refresh = 31557600\nmax_connections = 100000\nmax_lookups = 100000\n"
+     "cache_map_mb = 16384\n",
      NULL, check_uint_max},
     {"dns_timeout 30", "[daemon]\nfetch_timeout = 1\ndns_timeout = 30\n", NULL, check_dns_max},
     {"zone explicit", "[postfix]\nfallback = may\ntesting = enforce\n", NULL, check_zone_explicit},
@@ -550,6 +554,10 @@ static const struct cfg_case cases[] = {
      "line 2: [daemon] max_connections: expected a number 1..100000", NULL},
     {"max_connections 100001", "[daemon]\nmax_connections = 100001\n",
      "line 2: [daemon] max_connections: expected a number 1..100000", NULL},
+    {"cache_map_mb 0", "[daemon]\ncache_map_mb = 0\n",
+     "line 2: [daemon] cache_map_mb: expected a number 1..16384", NULL},
+    {"cache_map_mb 16385", "[daemon]\ncache_map_mb = 16385\n",
+     "line 2: [daemon] cache_map_mb: expected a number 1..16384", NULL},
     {"max_lookups 0", "[daemon]\nmax_lookups = 0\n",
      "line 2: [daemon] max_lookups: expected a number 1..100000", NULL},
     {"max_lookups 100001", "[daemon]\nmax_lookups = 100001\n",
