@@ -426,6 +426,14 @@ cache_write_failed(struct cache *c, const char *op, const char *key, int rc)
 		        op, key, mdb_strerror(rc), c->mapsize);
 }
 
+/* A batch that filled a map which can still grow is no failure to report: cache_batch_end()
+ * grows the map and the caller writes again. */
+static int
+cache_batch_can_grow(const struct cache *c, int rc)
+{
+	return rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX;
+}
+
 static void
 cache_write_worked(struct cache *c)
 {
@@ -455,7 +463,8 @@ cache_write(struct cache *c, const struct cache_op *op)
 		if (op->val == NULL && rc == MDB_NOTFOUND)
 			return 0;
 		c->wfail = rc; /* LMDB wants a transaction that failed a write aborted */
-		cache_write_failed(c, op->val == NULL ? "delete" : "write", op->name, rc);
+		if (!cache_batch_can_grow(c, rc))
+			cache_write_failed(c, op->val == NULL ? "delete" : "write", op->name, rc);
 		return -1;
 	}
 	for (int attempt = 0; attempt < 8; attempt++) {
@@ -529,12 +538,12 @@ cache_batch_end(struct cache *c)
 	c->wtxn = NULL;
 	if (c->wfail != 0) {
 		mdb_txn_abort(txn);
-		rc = c->wfail; /* logged at the write */
+		rc = c->wfail; /* logged at the write, unless the map grows below */
 	} else if ((rc = mdb_txn_commit(txn)) == 0) {
 		if (c->wrote) /* an empty commit proves nothing about the disk */
 			cache_write_worked(c);
 		return 0;
-	} else {
+	} else if (!cache_batch_can_grow(c, rc)) {
 		cache_write_failed(c, "batch", "-", rc);
 	}
 	/* Nothing of the batch is stored. If the map was full, grow it for the next try. */
