@@ -2,11 +2,15 @@
 /*
  * cache: the LMDB policy cache, one record per policy domain (cacherec.c encodes it).
  * Effectful (E). Reads reuse one read-only transaction handle (mdb_txn_reset/renew), so a cached
- * answer costs no allocation and no write; each write is its own durable transaction, so the
- * cache survives restarts and kill -9. MDB_MAP_FULL grows the map (doubling, up to
- * CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
+ * answer costs no allocation and no write; each write (or batch) is a transaction committed
+ * before the answer that depends on it leaves, so the cache survives restarts and kill -9.
+ * MDB_NOMETASYNC: a commit flushes the data pages but leaves the meta page to the next commit
+ * (or the kernel): one flush per commit instead of two; a system crash may undo the last
+ * transaction, and never breaks the environment's integrity. MDB_MAP_FULL grows the map (doubling,
+ * up to CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
  * Stale reader slots of dead processes are cleared at open. DANE records (dane.c) share the
- * database under "dane/..." keys. TOFU rules live in cacherec.c.
+ * database under "dane/..." keys. TOFU rules live in cacherec.c. A failed write (disk full) is
+ * logged once per outage, not per request (log_outage_*), and its end once.
  */
 #include "cache.h"
 
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dname.h"
 #include "log.h"
@@ -32,6 +37,8 @@ struct cache {
 	MDB_txn *rtxn; /* reset between reads; NULL when it must be recreated */
 	MDB_txn *wtxn; /* cache_batch_begin() .. _end(): writes and reads go through it */
 	int wfail;     /* the LMDB error of a failed write of the batch: aborted at the end */
+	int wrote;     /* the batch holds a write */
+	struct log_outage wout; /* failing writes: logged once per outage */
 	size_t mapsize;
 	int readonly;
 };
@@ -118,8 +125,10 @@ struct cache *
 cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
+	char data[4096];
+	struct stat st;
 	MDB_txn *txn;
-	int rc, dead = 0;
+	int rc, dead = 0, exists;
 
 	if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errsz, "cache_dir %s: %s", dir, strerror(errno));
@@ -128,19 +137,28 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 	}
 	c->readonly = readonly;
 	c->mapsize = mapsize;
+	/* An environment that exists keeps the map size stored in it, the size it had grown to:
+	 * given ours, LMDB would take it raised only to the data's size, a full map, which the
+	 * first write after every restart would have to grow again. */
+	exists = snprintf(data, sizeof(data), "%s/data.mdb", dir) < (int)sizeof(data) &&
+	         stat(data, &st) == 0 && st.st_size > 0;
 	if ((rc = mdb_env_create(&c->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0 ||
+	    (!exists && (rc = mdb_env_set_mapsize(c->env, c->mapsize)) != 0) ||
 	    (rc = mdb_env_set_maxreaders(c->env, 126)) != 0 ||
-	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600)) != 0) {
+	    (rc = mdb_env_open(c->env, dir,
+	                       MDB_NOTLS | MDB_NOMETASYNC | (readonly ? MDB_RDONLY : 0), 0600)) !=
+	        0) {
 		snprintf(err, errsz, "cache %s: %s", dir, mdb_strerror(rc));
 		mdb_env_close(c->env);
 		free(c);
 		return NULL;
 	}
-	/* A file grown by an earlier run may be larger than our initial map size. */
+	/* The larger of the stored size (grown by an earlier run) and ours. */
 	{
 		MDB_envinfo info;
-		if (mdb_env_info(c->env, &info) == 0 && info.me_mapsize > c->mapsize)
+		if (mdb_env_info(c->env, &info) == 0 &&
+		    (info.me_mapsize >= c->mapsize || readonly ||
+		     mdb_env_set_mapsize(c->env, c->mapsize) != 0))
 			c->mapsize = info.me_mapsize;
 	}
 	mdb_reader_check(c->env, &dead);
@@ -395,6 +413,36 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 	return mdb_put(txn, c->dbi, &k, &v, 0);
 }
 
+/* A write or a batch failed. With the disk full every request that learns something fails
+ * alike, while small writes may still fit between them: one line when the failures begin,
+ * none while they go on, one when writes have worked for LOG_OUTAGE_QUIET s (log_outage_*).
+ * An error line per request would fill the very disk that is full, and hide the cause. */
+static void
+cache_write_failed(struct cache *c, const char *op, const char *key, int rc)
+{
+	if (log_outage_fail(&c->wout, (int64_t)time(NULL)))
+		log_err("stage=cache op=%s key=%s err=\"%s\" mapsize=%zu note=\"further failed "
+		        "writes are counted, not logged, until writes work again\"",
+		        op, key, mdb_strerror(rc), c->mapsize);
+}
+
+/* A batch that filled a map which can still grow is no failure to report: cache_batch_end()
+ * grows the map and the caller writes again. */
+static int
+cache_batch_can_grow(const struct cache *c, int rc)
+{
+	return rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX;
+}
+
+static void
+cache_write_worked(struct cache *c)
+{
+	unsigned long n;
+
+	if (log_outage_ok(&c->wout, (int64_t)time(NULL), &n))
+		log_info("stage=cache event=writes-recovered failed=%lu", n);
+}
+
 /* Run one write transaction, growing the map when full. */
 static int
 cache_write(struct cache *c, const struct cache_op *op)
@@ -408,13 +456,15 @@ cache_write(struct cache *c, const struct cache_op *op)
 		if (c->wfail)
 			return -1;
 		rc = cache_op_apply(c, c->wtxn, op);
-		if (rc == 0)
+		if (rc == 0) {
+			c->wrote = 1;
 			return 1;
+		}
 		if (op->val == NULL && rc == MDB_NOTFOUND)
 			return 0;
 		c->wfail = rc; /* LMDB wants a transaction that failed a write aborted */
-		log_err("stage=cache op=%s key=%s err=\"%s\"", op->val == NULL ? "delete" : "write",
-		        op->name, mdb_strerror(rc));
+		if (!cache_batch_can_grow(c, rc))
+			cache_write_failed(c, op->val == NULL ? "delete" : "write", op->name, rc);
 		return -1;
 	}
 	for (int attempt = 0; attempt < 8; attempt++) {
@@ -433,10 +483,8 @@ cache_write(struct cache *c, const struct cache_op *op)
 			mdb_txn_abort(txn);
 		if (rc != MDB_MAP_FULL)
 			break;
-		if (c->mapsize * 2 > CACHE_MAP_MAX) {
-			log_err("stage=cache op=grow err=\"map already at %zu bytes\"", c->mapsize);
-			break;
-		}
+		if (c->mapsize * 2 > CACHE_MAP_MAX)
+			break; /* logged below, with the map size */
 		/* No transaction may be active in this process while the map is resized. */
 		cache_drop_reader(c);
 		c->mapsize *= 2;
@@ -446,12 +494,12 @@ cache_write(struct cache *c, const struct cache_op *op)
 		rc = MDB_MAP_FULL;
 	}
 	if (op->val == NULL && rc == MDB_NOTFOUND)
-		return 0;
+		return 0; /* nothing to delete, nothing committed */
 	if (rc != 0) {
-		log_err("stage=cache op=%s key=%s err=\"%s\"", op->val == NULL ? "delete" : "write",
-		        op->name, mdb_strerror(rc));
+		cache_write_failed(c, op->val == NULL ? "delete" : "write", op->name, rc);
 		return -1;
 	}
+	cache_write_worked(c);
 	return 1;
 }
 
@@ -472,10 +520,11 @@ cache_batch_begin(struct cache *c)
 	}
 	if (rc != 0) {
 		c->wtxn = NULL;
-		log_err("stage=cache op=batch err=\"%s\"", mdb_strerror(rc));
+		cache_write_failed(c, "batch", "-", rc);
 		return -1;
 	}
 	c->wfail = 0;
+	c->wrote = 0;
 	return 0;
 }
 
@@ -489,11 +538,13 @@ cache_batch_end(struct cache *c)
 	c->wtxn = NULL;
 	if (c->wfail != 0) {
 		mdb_txn_abort(txn);
-		rc = c->wfail; /* logged at the write */
+		rc = c->wfail; /* logged at the write, unless the map grows below */
 	} else if ((rc = mdb_txn_commit(txn)) == 0) {
+		if (c->wrote) /* an empty commit proves nothing about the disk */
+			cache_write_worked(c);
 		return 0;
-	} else {
-		log_err("stage=cache op=batch err=\"%s\"", mdb_strerror(rc));
+	} else if (!cache_batch_can_grow(c, rc)) {
+		cache_write_failed(c, "batch", "-", rc);
 	}
 	/* Nothing of the batch is stored. If the map was full, grow it for the next try. */
 	if (rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX) {

@@ -30,6 +30,8 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "dane.h"
+#include "sharedrec.h"
 #include "xalloc.h"
 
 #define CFG_DEF_LISTEN "inet:127.0.0.1:8461"
@@ -64,6 +66,7 @@ enum cfg_value_type {
 	V_PATH,    /* absolute path, char * */
 	V_SERVERS, /* dns_servers list, char * */
 	V_METRICS, /* an inet listen value, char * (NULL: off) */
+	V_SHARED,  /* a shared_cache URL, char * (NULL: off) */
 	V_UINT,    /* decimal in [min, max], unsigned */
 	V_CHOICE,  /* one word of choices[], stored as an int-sized member (int, unsigned, enum) */
 };
@@ -113,17 +116,23 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(socket_group, V_ACCOUNT, 0, 0, RESTART),
     DKEY(user, V_ACCOUNT, 0, 0, RESTART),
     DKEY(cache_dir, V_PATH, 0, 0, RESTART),
+    DKEY(cache_map_mb, V_UINT, 1, 16384, RESTART),
     DKEY(dns_servers, V_SERVERS, 0, 0, RESTART),
     DKEY(ca_file, V_PATH, 0, 0, RESTART),
     DKEY(fetch_timeout, V_UINT, 1, 60, RESTART),
     DKEY(dns_timeout, V_UINT, 1, 30, RESTART),
     DKEY(txt_recheck, V_UINT, 1, 86400, RELOAD),
+    DKEY(dns_stale, V_UINT, 0, DANE_STALE_MAX, RELOAD),
     DKEY(refresh, V_UINT, 60, 31557600, RELOAD),
     DKEY(refresh_active, V_UINT, 3600, 31557600, RELOAD),
     DKEY(max_connections, V_UINT, 1, 100000, RELOAD),
     DKEY(max_lookups, V_UINT, 1, 100000, RELOAD),
     DCHOICE(dnssec, cfg_bool_words, "expected yes or no", RESTART),
     DKEY(metrics, V_METRICS, 0, 0, RESTART),
+    DKEY(shared_cache, V_SHARED, 0, 0, RESTART),
+    DKEY(shared_cache_password_file, V_PATH, 0, 0, RESTART),
+    DKEY(shared_cache_timeout, V_UINT, 1, 1000, RESTART),
+    DCHOICE(shared_cache_lease, cfg_bool_words, "expected yes or no", RESTART),
     ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
     ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
     ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
@@ -701,6 +710,16 @@ cfg_key(struct cfg_parser *ps, const char *name, const char *value)
 			s = xstrndup(value, strlen(value));
 		break;
 	}
+	case V_SHARED: {
+		struct sharedrec_url url;
+		enum sharedrec_url_err e = sharedrec_url_parse(value, strlen(value), &url);
+
+		if (e != SHAREDREC_URL_OK)
+			why = sharedrec_url_strerror(e);
+		else
+			s = xstrndup(value, strlen(value));
+		break;
+	}
 	case V_UINT:
 		if (parse_uint(value, strlen(value), k->min, k->max, &u) != 0) {
 			cfg_fail(ps, name, "expected a number %u..%u", k->min, k->max);
@@ -768,13 +787,17 @@ cfg_defaults(struct cfg *c)
 	c->n_listen = 1;
 	c->socket_mode = 0660;
 	c->cache_dir = xstrndup(CFG_DEF_CACHE_DIR, strlen(CFG_DEF_CACHE_DIR));
+	c->cache_map_mb = 64; /* CACHE_MAP_DEFAULT: about 200000 typical records */
 	c->fetch_timeout = 20;
 	c->dns_timeout = 5;
 	c->txt_recheck = 300;
+	c->dns_stale = 600;
 	c->refresh = 86400;
 	c->refresh_active = 35 * 86400;
 	c->max_connections = 1000;
 	c->max_lookups = 4096;
+	c->shared_cache_timeout = 50;
+	c->shared_cache_lease = 1;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
 	cfg_zone_defaults(&c->default_zone);
 }
@@ -873,6 +896,8 @@ cfg_free(struct cfg *c)
 	free(c->dns_servers);
 	free(c->ca_file);
 	free(c->metrics);
+	free(c->shared_cache);
+	free(c->shared_cache_password_file);
 	free(c);
 }
 
@@ -943,7 +968,8 @@ cfg_key_same(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
 	case V_ACCOUNT:
 	case V_PATH:
 	case V_SERVERS:
-	case V_METRICS: {
+	case V_METRICS:
+	case V_SHARED: {
 		const char *sa, *sb;
 
 		memcpy(&sa, pa, sizeof(sa));
@@ -979,7 +1005,8 @@ cfg_key_copy(const struct cfg_key *k, struct cfg *dst, const struct cfg *src)
 	case V_ACCOUNT:
 	case V_PATH:
 	case V_SERVERS:
-	case V_METRICS: {
+	case V_METRICS:
+	case V_SHARED: {
 		char *sd, *ss;
 
 		memcpy(&sd, pd, sizeof(sd));

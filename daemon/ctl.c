@@ -1084,6 +1084,7 @@ cmd_why(struct ctl *ctl, const char *key)
 	enum socketmap_key kc;
 	enum cache_res hit, dhit;
 	enum cacherec_view view;
+	enum danerec_use use = DANEREC_UNUSABLE;
 	const char *status = NULL, *why = NULL, *reason = NULL, *note = NULL, *dane_col;
 	char dkey[DANE_QNAME_MAX + 8];
 	int64_t now;
@@ -1109,7 +1110,9 @@ cmd_why(struct ctl *ctl, const char *key)
 	if (need_dns) {
 		if (dane_static(dest.domain, dest.bracketed, trust, now, &drec)) {
 			have_dns = 1;
-		} else if (dhit == CACHE_HIT && danerec_valid(&cached, now, trust)) {
+		} else if (dhit == CACHE_HIT &&
+		           (use = danerec_usable(&cached, now, trust, ctl->cfg->dns_stale)) !=
+		               DANEREC_UNUSABLE) {
 			drec = cached;
 			have_dns = 1;
 		}
@@ -1133,13 +1136,17 @@ cmd_why(struct ctl *ctl, const char *key)
 			    "the daemon answered otherwise: a lookup was in flight or the record "
 			    "changed between its answer and this read, or it runs another "
 			    "configuration (reload it); ask again";
+		else if (use >= DANEREC_STALE)
+			note = "the DNS record has expired: it answers (dns_stale) while a "
+			       "background lookup renews it";
 	} else {
 		reason =
 		    view == CACHEREC_VIEW_UNKNOWN
 		        ? "nothing cached settles the MTA-STS state (no record, policy expired, "
 		          "nothing remembered): the daemon discovers it for each request"
-		        : "the zone needs the destination's DNS record (dane or mx_check) and no "
-		          "valid one is cached: the daemon looks it up for each request";
+		        : "the zone needs the destination's DNS record (dane or mx_check) and none "
+		          "is cached that is valid or expired less than dns_stale ago: the daemon "
+		          "looks it up for each request";
 		note = "cannot tell from the cache alone";
 	}
 

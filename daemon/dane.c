@@ -24,10 +24,11 @@
 
 #define DANE_TOK_MX 0xffffu
 #define DANE_MAGIC 'D'
-#define DANE_VERSION 2 /* 2: flags byte (trust_ad, mx_known) */
+#define DANE_VERSION 3 /* 2: flags byte (trust_ad, mx_known); 3: renew_after */
 #define DANE_FLAG_TRUST_AD 0x01
 #define DANE_FLAG_MX_KNOWN 0x02
-#define DANE_HEADER 15 /* magic .. why length: what precedes the why text */
+#define DANE_HEADER 23    /* magic .. why length: what precedes the why text */
+#define DANE_HEADER_V2 15 /* version 2: no renew_after */
 
 /* Query kinds per host, the index into dane_host.q[]. */
 enum { K_A = 0, K_AAAA, K_TLSA_BASE, K_TLSA_NAME, K_COUNT };
@@ -500,8 +501,41 @@ danerec_valid(const struct danerec *r, int64_t now, int trust_ad)
 	return now < r->expires && (r->trust_ad != 0) == (trust_ad != 0);
 }
 
+static int
+danerec_failed(const struct danerec *r)
+{
+	return r->state == DANE_ERROR || !r->mx_known;
+}
+
+enum danerec_use
+danerec_usable(const struct danerec *r, int64_t now, int trust_ad, int64_t stale)
+{
+	INVARIANT(stale >= 0 && stale <= DANE_STALE_MAX);
+	if (danerec_valid(r, now, trust_ad))
+		return DANEREC_FRESH;
+	/* now - stale < expires, written so that it cannot overflow */
+	if ((r->trust_ad != 0) != (trust_ad != 0) || danerec_failed(r) || now - r->expires >= stale)
+		return DANEREC_UNUSABLE;
+	return now < r->renew_after ? DANEREC_STALE_WAIT : DANEREC_STALE;
+}
+
+int
+danerec_renewed(const struct danerec *stored, const struct danerec *fresh, int64_t now,
+                int trust_ad, int64_t stale, struct danerec *out)
+{
+	if (stored != NULL && danerec_failed(fresh) &&
+	    danerec_usable(stored, now, trust_ad, stale) >= DANEREC_STALE) {
+		*out = *stored;
+		out->renew_after = now + DANE_TTL_ERROR;
+		return 1;
+	}
+	*out = *fresh;
+	return 0;
+}
+
 /* ---- record encoding: magic, version, state, flags, n_hosts, n_tlsa, expires (LE),
- * then why and the hosts, each with a one-byte length ---- */
+ * renew_after (LE, since version 3), then why and the hosts, each with a one-byte length.
+ * Version 2 records (no renew_after) are still read. ---- */
 
 enum danerec_err
 danerec_encode(const struct danerec *r, uint8_t *out, size_t outsz, size_t *outlen)
@@ -520,6 +554,8 @@ danerec_encode(const struct danerec *r, uint8_t *out, size_t outsz, size_t *outl
 	out[o++] = (uint8_t)r->n_tlsa;
 	for (int i = 0; i < 8; i++)
 		out[o++] = (uint8_t)((uint64_t)r->expires >> (8 * i));
+	for (int i = 0; i < 8; i++)
+		out[o++] = (uint8_t)((uint64_t)r->renew_after >> (8 * i));
 	out[o++] = (uint8_t)whylen;
 	memcpy(out + o, r->why, whylen);
 	o += whylen;
@@ -545,26 +581,35 @@ danerec_text_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* 8 bytes little-endian at p as a non-negative time; -1 if out of range. */
+static int64_t
+danerec_time(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v > (uint64_t)INT64_MAX ? -1 : (int64_t)v;
+}
+
 static enum danerec_err
 danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
 {
-	size_t o = DANE_HEADER - 1, n;
-	uint64_t exp = 0;
+	size_t hdr = len >= 2 && p[1] == 2 ? DANE_HEADER_V2 : DANE_HEADER, o = hdr - 1, n;
 
-	if (len < DANE_HEADER || p[0] != DANE_MAGIC || p[1] != DANE_VERSION || p[2] > DANE_ERROR ||
-	    (p[3] & ~(DANE_FLAG_TRUST_AD | DANE_FLAG_MX_KNOWN)) != 0 || p[4] > DANE_HOSTS_MAX ||
-	    p[5] > p[4] || (!(p[3] & DANE_FLAG_MX_KNOWN) && p[4] != 0))
+	if (len < hdr || p[0] != DANE_MAGIC || (p[1] != DANE_VERSION && p[1] != 2) ||
+	    p[2] > DANE_ERROR || (p[3] & ~(DANE_FLAG_TRUST_AD | DANE_FLAG_MX_KNOWN)) != 0 ||
+	    p[4] > DANE_HOSTS_MAX || p[5] > p[4] || (!(p[3] & DANE_FLAG_MX_KNOWN) && p[4] != 0))
 		return DANEREC_CORRUPT;
 	r->state = (enum dane_state)p[2];
 	r->trust_ad = (p[3] & DANE_FLAG_TRUST_AD) != 0;
 	r->mx_known = (p[3] & DANE_FLAG_MX_KNOWN) != 0;
 	r->n_hosts = p[4];
 	r->n_tlsa = p[5];
-	for (int i = 0; i < 8; i++)
-		exp |= (uint64_t)p[6 + i] << (8 * i);
-	if (exp > (uint64_t)INT64_MAX)
+	r->expires = danerec_time(p + 6);
+	r->renew_after = hdr == DANE_HEADER ? danerec_time(p + 14) : 0;
+	if (r->expires < 0 || r->renew_after < 0)
 		return DANEREC_CORRUPT;
-	r->expires = (int64_t)exp;
 	n = p[o++];
 	if (n >= DANE_WHY_MAX || len - o < n || !danerec_text_ok((const char *)p + o, n))
 		return DANEREC_CORRUPT;

@@ -7,10 +7,16 @@
  * and one deadline ends both: a part still running then is aborted by its own machine (which
  * turns what is in flight into a failure), so every discovery ends within
  * DISCOVER_DEADLINE_MAX s. It logs each part's outcome; storing and answering are lookup.c's.
+ * With a shared cache (env.shared) the MTA-STS part first reads the fleet's record (shared.c,
+ * bounded by shared_cache_timeout; no answer = go on with the local one) and publishes the
+ * policy it fetches; with leases, a fetch first takes the domain's lease, and a node that
+ * finds it taken reads the record every SHARED_POLL_MS until the holder's policy is there
+ * (sts_adopt) or the lease ran out (then it fetches). The DNS part never touches Redis.
  */
 #include "discover.h"
 
 #include <event2/event.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +25,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "resolver.h"
+#include "shared.h"
+#include "sharedrec.h"
 #include "xalloc.h"
 
 #define DISCOVER_QUERIES_MAX (DANE_INFLIGHT_MAX + STS_INFLIGHT_MAX)
@@ -43,6 +51,13 @@ struct discover {
 	struct sts_eval *sts;   /* while the MTA-STS part runs */
 	struct fetch *f;        /* its fetch in flight */
 	struct dane_eval *dane; /* while the DNS part runs */
+	struct sts_params prm;  /* the MTA-STS part's settings */
+	struct shared_get *sg;  /* the fleet's record read first, a lease asked, or a poll */
+	struct cacherec *local; /* while read first: the local record it will be merged into */
+	struct sts_fetch fq;    /* the fetch held back while a lease is asked or waited on */
+	struct event *poll;     /* next read of the record while another node holds the lease */
+	unsigned polls;         /* reads left before fetching anyway */
+	int leased;             /* this node holds the domain's lease: free it when done */
 	struct discover_result out;
 };
 
@@ -82,6 +97,12 @@ discover_cancel(struct discover *d, unsigned parts)
 	if ((parts & DISCOVER_STS) != 0) {
 		fetch_cancel(d->f);
 		d->f = NULL;
+		shared_get_cancel(d->sg);
+		d->sg = NULL;
+		free(d->local);
+		d->local = NULL;
+		if (d->poll != NULL)
+			evtimer_del(d->poll);
 	}
 }
 
@@ -113,6 +134,20 @@ discover_sts_log(const struct discover *d, const struct sts_eval *e)
 		          sts_event_name(e->event), esc);
 }
 
+static void discover_on_lease(void *arg, const struct cacherec *peer, int got);
+
+/* The fetch sts.c asks for: with leases, the domain's lease first (f's pointers stay valid
+ * while the evaluation lives). */
+static void
+discover_fetch(struct discover *d, const struct sts_fetch *f)
+{
+	d->fq = *f;
+	if (d->env.shared != NULL && (d->sg = shared_lease_start(d->env.shared, d->dest.domain,
+	                                                         discover_on_lease, d)) != NULL)
+		return;
+	d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+}
+
 /* Start what sts.c asks for; once it is done, take its outcome. */
 static void
 discover_sts_pump(struct discover *d)
@@ -125,11 +160,17 @@ discover_sts_pump(struct discover *d)
 		if (act == STS_ACT_QUERY)
 			discover_send(d, DISCOVER_STS, q.name, q.type, q.token);
 		else
-			d->f = fetch_start(d->env.fetch, &f, discover_on_fetch, d);
+			discover_fetch(d, &f);
 	}
 	if (!sts_done(d->sts))
 		return;
 	discover_sts_log(d, d->sts);
+	/* Only a policy fetched here goes to the fleet: what came from it is already there. */
+	if (d->sts->fetched == STS_FETCH_OK && d->env.shared != NULL)
+		shared_publish(d->env.shared, d->dest.domain, &d->sts->rec);
+	if (d->leased) /* after the publication on the same link: waiters see one or the other */
+		shared_lease_release(d->env.shared, d->dest.domain);
+	d->leased = 0;
 	METRICS_INC(d->env.metrics, sts_events[d->sts->event]);
 	if (d->sts->fetched != STS_FETCH_NONE)
 		METRICS_INC(d->env.metrics, fetches[d->sts->fetched]);
@@ -218,6 +259,96 @@ discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 	discover_settle(d);
 }
 
+static void discover_sts_go(struct discover *d, const struct cacherec *rec);
+static void discover_arm(struct discover *d, unsigned budget);
+
+/* A poll while another node holds the lease: its policy for this id, or wait on while the
+ * lease is held (and the lease length allows), or fetch. */
+static void
+discover_on_polled(void *arg, const struct cacherec *peer, int held)
+{
+	struct discover *d = arg;
+	struct timeval tv = {0, SHARED_POLL_MS * 1000};
+
+	d->sg = NULL;
+	if (peer != NULL && sts_adopt(d->sts, peer, (int64_t)time(NULL))) {
+		discover_sts_pump(d); /* done: logged, stored by the owner */
+		discover_settle(d);
+		return;
+	}
+	if (held == 1 && d->polls > 0) {
+		d->polls--;
+		evtimer_add(d->poll, &tv);
+		return;
+	}
+	/* The holder ended without this id's policy (its fetch failed), died, or Redis does
+	 * not answer: fetch. */
+	d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+}
+
+static void
+discover_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct discover *d = arg;
+
+	(void)fd;
+	(void)what;
+	d->sg = shared_poll_start(d->env.shared, d->dest.domain, discover_on_polled, d);
+	if (d->sg == NULL) /* Redis gone meanwhile */
+		d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+}
+
+static void
+discover_on_lease(void *arg, const struct cacherec *peer, int got)
+{
+	struct discover *d = arg;
+	unsigned ms = shared_lease_ms(d->env.shared);
+	struct timeval tv = {0, SHARED_POLL_MS * 1000};
+
+	d->sg = NULL;
+	d->leased = got == 1; /* freed once this part ends, however it ends */
+	if (peer != NULL && sts_adopt(d->sts, peer, (int64_t)time(NULL))) {
+		/* Another node published this id's policy since our first read. */
+		discover_sts_pump(d);
+		discover_settle(d);
+		return;
+	}
+	if (got != 0) { /* ours, or no answer: fetch as without a lease */
+		d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+		return;
+	}
+	/* Another node fetches this domain now: wait for its record up to the lease, with room
+	 * left for our own fetch after it (the discovery's deadline still caps both). */
+	shared_lease_waited(d->env.shared);
+	d->polls = ms / SHARED_POLL_MS;
+	discover_arm(d, 2 * (ms / 1000) + 1);
+	if (d->poll == NULL) {
+		d->poll = evtimer_new(d->env.base, discover_on_poll, d);
+		INVARIANT(d->poll != NULL);
+	}
+	evtimer_add(d->poll, &tv);
+}
+
+/* The fleet's record came (or Redis had none in time: peer NULL). A later fetch than the
+ * local one replaces it (sharedrec_merge: never an older one, never an extension); then the
+ * MTA-STS part runs as always, and a matching TXT id makes a fetch unnecessary. */
+static void
+discover_on_shared(void *arg, const struct cacherec *peer)
+{
+	struct discover *d = arg;
+	struct cacherec *rec = d->local;
+
+	d->sg = NULL;
+	d->local = NULL;
+	if (peer != NULL && sharedrec_merge(rec, peer))
+		log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u source=read",
+		         d->dest.domain, rec->id, stspolicy_mode_name(rec->policy.mode),
+		         (unsigned)rec->policy.max_age);
+	discover_sts_go(d, rec);
+	free(rec);
+	discover_settle(d);
+}
+
 static void
 discover_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -225,6 +356,16 @@ discover_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (d->local != NULL) {
+		/* Still waiting for Redis (its own deadline is far shorter): go on without it. */
+		struct cacherec *rec = d->local;
+
+		shared_get_cancel(d->sg);
+		d->sg = NULL;
+		d->local = NULL;
+		discover_sts_go(d, rec);
+		free(rec);
+	}
 	if ((d->running & DISCOVER_DNS) != 0) {
 		dane_abort(d->dane, "deadline passed"); /* what is in flight failed: ERROR */
 		discover_dns_pump(d);
@@ -280,6 +421,14 @@ discover_sts_budget(unsigned dns_timeout, unsigned fetch_timeout)
 	return 2 * dns_timeout + fetch_timeout + 2;
 }
 
+static void
+discover_sts_go(struct discover *d, const struct cacherec *rec)
+{
+	d->sts = xmalloc(sizeof(*d->sts));
+	sts_init(d->sts, d->dest.domain, rec, &d->prm, (int64_t)time(NULL));
+	discover_sts_pump(d); /* queries leave from the resolver's zero timer */
+}
+
 void
 discover_sts(struct discover *d, const struct cacherec *rec, const struct sts_params *prm,
              unsigned budget)
@@ -288,10 +437,19 @@ discover_sts(struct discover *d, const struct cacherec *rec, const struct sts_pa
 		return;
 	d->started |= DISCOVER_STS;
 	d->running |= DISCOVER_STS;
-	d->sts = xmalloc(sizeof(*d->sts));
-	sts_init(d->sts, d->dest.domain, rec, prm, (int64_t)time(NULL));
+	d->prm = *prm;
 	discover_arm(d, budget);
-	discover_sts_pump(d); /* queries leave from the resolver's zero timer */
+	if (d->env.shared != NULL) {
+		d->local = xmalloc(sizeof(*d->local));
+		*d->local = *rec;
+		/* NULL: no connection now; the local record alone, as without a shared cache. */
+		if ((d->sg = shared_get_start(d->env.shared, d->dest.domain, discover_on_shared,
+		                              d)) != NULL)
+			return;
+		free(d->local);
+		d->local = NULL;
+	}
+	discover_sts_go(d, rec);
 }
 
 void
@@ -335,5 +493,7 @@ discover_free(struct discover *d)
 	free(d->dane);
 	if (d->guard != NULL)
 		event_free(d->guard);
+	if (d->poll != NULL)
+		event_free(d->poll);
 	free(d);
 }

@@ -18,6 +18,9 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -34,7 +37,9 @@ struct fetcher {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
+	struct event *trim; /* after a burst of fetches: give the freed heap back (fetch_on_trim) */
 	char *ca_file;
+	X509_STORE *store; /* the trust anchors, loaded at the first TLS context, then shared */
 	long timeout_ms;
 	LIST_HEAD(, fetch) active; /* every live handle, so fetch_free() can release them */
 };
@@ -139,6 +144,56 @@ fetch_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* The trust anchors: ca_file, else libcurl's own default bundle and directory. Loaded once:
+ * curl would otherwise parse the whole bundle for each fetch (a new SSL_CTX per connection),
+ * about 25 ms of CPU per fetch with Debian's bundle. Loaded when first needed, not at start:
+ * start-up stays fast, and -t and the start-up checks (envcheck.c) have vetted ca_file. */
+static X509_STORE *
+fetch_load_store(const char *ca_file)
+{
+	X509_STORE *st = X509_STORE_new();
+	char *file = (char *)ca_file, *dir = NULL;
+	CURL *probe = NULL;
+	int ok;
+
+	INVARIANT(st != NULL);
+	if (file == NULL) {
+		probe = curl_easy_init();
+		INVARIANT(probe != NULL);
+		(void)curl_easy_getinfo(probe, CURLINFO_CAINFO, &file);
+		(void)curl_easy_getinfo(probe, CURLINFO_CAPATH, &dir);
+	}
+	ok = (file != NULL || dir != NULL) &&
+	     (file == NULL || X509_STORE_load_file(st, file) == 1) &&
+	     (dir == NULL || X509_STORE_load_path(st, dir) == 1);
+	/* As curl sets on its own store: an intermediate in the bundle may anchor a chain. */
+	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	if (!ok) {
+		X509_STORE_free(st);
+		st = NULL;
+	}
+	if (probe != NULL)
+		curl_easy_cleanup(probe);
+	return st;
+}
+
+/* A TLS handshake allocates a few hundred kB in small pieces (a context, the peer's chain);
+ * 64 at once leave a heap of tens of MB that glibc keeps, fragmented, once they are freed.
+ * A second after the last fetch of a burst ends, return the free pages to the system. */
+static void
+fetch_on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetcher *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (!LIST_EMPTY(&f->active))
+		return; /* busy again: the end of this burst arms it anew */
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 struct fetcher *
 fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char *err, size_t errsz)
 {
@@ -157,9 +212,10 @@ fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char
 		free(f);
 		return NULL;
 	}
-	f->timer = evtimer_new(base, fetch_on_timer, f);
-	INVARIANT(f->timer != NULL);
 	f->ca_file = ca_file ? xstrndup(ca_file, strlen(ca_file)) : NULL;
+	f->timer = evtimer_new(base, fetch_on_timer, f);
+	f->trim = evtimer_new(base, fetch_on_trim, f);
+	INVARIANT(f->timer != NULL && f->trim != NULL);
 	f->timeout_ms = (long)timeout_s * 1000;
 	LIST_INIT(&f->active);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, fetch_socket_cb);
@@ -197,6 +253,11 @@ fetch_release(struct fetch *h)
 	}
 	curl_slist_free_all(h->resolve);
 	free(h->body);
+	if (LIST_EMPTY(&h->f->active) && !evtimer_pending(h->f->trim, NULL)) {
+		static const struct timeval second = {1, 0};
+
+		evtimer_add(h->f->trim, &second);
+	}
 	free(h);
 }
 
@@ -315,13 +376,20 @@ fetch_msg_cb(int write_p, int version, int content_type, const void *buf, size_t
 		h->tls->version_refused = 1;
 }
 
-/* CURLOPT_SSL_CTX_FUNCTION: curl has configured verification; keep its mode, add observers. */
+/* CURLOPT_SSL_CTX_FUNCTION: curl has configured verification with no anchors; give it the
+ * shared ones, and for fetch_start_tls() add observers that keep its verdict. */
 static CURLcode
 fetch_ctx_cb(CURL *easy, void *sslctx, void *userptr)
 {
 	SSL_CTX *ctx = sslctx;
+	struct fetch *h = userptr;
 
 	(void)easy;
+	if (h->f->store == NULL && (h->f->store = fetch_load_store(h->f->ca_file)) == NULL)
+		return CURLE_SSL_CACERT_BADFILE; /* tried again at the next fetch */
+	SSL_CTX_set1_cert_store(ctx, h->f->store);
+	if (h->tls == NULL)
+		return CURLE_OK;
 	if (SSL_CTX_set_ex_data(ctx, fetch_ex_index, userptr) != 1)
 		return CURLE_SSL_CERTPROBLEM;
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), fetch_verify_cb);
@@ -340,6 +408,8 @@ fetch_free(struct fetcher *f)
 		fetch_release(LIST_FIRST(&f->active));
 	curl_multi_cleanup(f->multi);
 	event_free(f->timer);
+	event_free(f->trim);
+	X509_STORE_free(f->store);
 	free(f->ca_file);
 	free(f);
 }
@@ -472,12 +542,14 @@ fetch_on_start(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* "mta-sts.<domain>:PORT:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. */
+/* "+mta-sts.<domain>:PORT:a,b,[c]" for CURLOPT_RESOLVE; 0 if it does not fit. The '+' lets
+ * the entry expire from the multi handle's shared DNS cache like a resolved one: without it
+ * each fetched domain would stay there for the life of the daemon. */
 static int
 fetch_resolve_entry(const struct sts_fetch *req, int port, char *out, size_t outsz)
 {
 	size_t o;
-	int n = snprintf(out, outsz, "mta-sts.%s:%d:", req->domain, port);
+	int n = snprintf(out, outsz, "+mta-sts.%s:%d:", req->domain, port);
 
 	if (n < 0 || (size_t)n >= outsz)
 		return 0;
@@ -531,8 +603,11 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (f->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file);
+	/* No file for curl to parse at each connection: fetch_ctx_cb() sets the loaded store. */
+	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, fetch_ctx_cb);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
 	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* ignore *_proxy environment variables */
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, f->timeout_ms);
@@ -554,8 +629,6 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 		INVARIANT(fetch_ex_index >= 0);
 		/* A resumed session shows no certificate: always a full handshake. */
 		curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, fetch_ctx_cb);
-		curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
 	}
 	h->start_ev = evtimer_new(f->base, fetch_on_start, h);
 	INVARIANT(h->start_ev != NULL);

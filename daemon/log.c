@@ -118,6 +118,29 @@ log_rate_pass(const char *subject, const char *event, int64_t now, unsigned *sup
 	return 1;
 }
 
+int
+log_outage_fail(struct log_outage *o, int64_t now)
+{
+	o->n++;
+	o->last_fail = now;
+	if (o->active)
+		return 0;
+	o->active = 1;
+	return 1;
+}
+
+int
+log_outage_ok(struct log_outage *o, int64_t now, unsigned long *failed)
+{
+	/* a clock stepped back counts as quiet time passed: never stuck in an outage */
+	if (!o->active || (now - o->last_fail < LOG_OUTAGE_QUIET && now >= o->last_fail))
+		return 0;
+	*failed = o->n;
+	o->active = 0;
+	o->n = 0;
+	return 1;
+}
+
 void
 log_warn_rl(const char *keyname, const char *subject, const char *event, const char *fmt, ...)
 {

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "refresh.h"
+#include "sharedrec.h"
 #include "xalloc.h"
 
 #define LOOKUP_BUCKETS 1024             /* power of two */
@@ -100,6 +101,12 @@ void
 lookups_set_metrics(struct lookups *ls, struct metrics *m)
 {
 	ls->env.metrics = m;
+}
+
+void
+lookups_set_shared(struct lookups *ls, struct shared *sh)
+{
+	ls->env.shared = sh;
 }
 
 /* A cache read of a request, counted by record kind and result. */
@@ -198,6 +205,41 @@ lookup_store(struct lookups *ls, struct lookup *lk)
 	cache_put(ls->cache, lk->dest.domain, &lk->rec);
 }
 
+/* Store what the DNS part learnt; a failed renewal keeps a record still served stale. */
+static void
+lookup_store_dns(struct lookups *ls, struct lookup *lk)
+{
+	static struct danerec stored, keep;
+	int64_t now = (int64_t)time(NULL);
+	int hit = cache_get_dane(ls->cache, lk->key, &stored) == CACHE_HIT;
+
+	if (danerec_renewed(hit ? &stored : NULL, &lk->drec, now, lk->cfg->dnssec != 0,
+	                    lk->cfg->dns_stale, &keep))
+		log_warn_rl("domain", lk->dest.domain, "dns-renew-failed",
+		            "err=\"%s\" action=serve-stale expired_ago=%lld", lk->drec.why,
+		            (long long)(now - keep.expires));
+	cache_put_dane(ls->cache, lk->key, &keep);
+}
+
+/* Both records of a lookup in one transaction: one disk flush, not two. A batch that cannot
+ * commit (a full map, say) stores nothing; the writes then go one by one, each growing the
+ * map as it must. */
+static void
+lookup_store_all(struct lookups *ls, struct lookup *lk, int sts, int dns)
+{
+	int batch = sts && dns && cache_batch_begin(ls->cache) == 0;
+
+	for (int again = 0; again < 2; again++) {
+		if (sts)
+			lookup_store(ls, lk);
+		if (dns)
+			lookup_store_dns(ls, lk);
+		if (!batch || cache_batch_end(ls->cache) == 0)
+			return;
+		batch = 0;
+	}
+}
+
 /* Once no part runs: store what was learnt, answer every waiter, free the lookup. It leaves
  * the table before any waiter runs, so a request made from a callback starts afresh from the
  * cache just written. */
@@ -212,15 +254,13 @@ lookup_finish(struct lookup *lk)
 	if ((ran & DISCOVER_STS) != 0) {
 		lk->rec = out->rec;
 		lk->disc = out->disc;
-		if (ls->cache != NULL && out->sts_write)
-			lookup_store(ls, lk);
 	}
 	if ((ran & DISCOVER_DNS) != 0) {
 		lk->drec = out->drec;
 		lk->have_dns = 1;
-		if (ls->cache != NULL)
-			cache_put_dane(ls->cache, lk->key, &lk->drec);
 	}
+	if (ls->cache != NULL)
+		lookup_store_all(ls, lk, ran & DISCOVER_STS && out->sts_write, ran & DISCOVER_DNS);
 	lookup_detach(lk);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
 		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
@@ -280,20 +320,21 @@ lookup_new(struct lookups *ls, struct cfg *cfg, const char *key, const struct so
 	return lk;
 }
 
-/* The DNS record of the destination, if one may be used now: 1 found, 0 none, -1 error. */
+/* The DNS record of the destination and how it may be used now (danerec_usable()), or -1 when
+ * the cache cannot be read. */
 static int
 lookup_cached_dns(struct lookups *ls, const struct cfg *cfg, const struct socketmap_dest *dest,
                   const char *key, int64_t now, struct danerec *drec)
 {
 	if (dane_static(dest->domain, dest->bracketed, cfg->dnssec != 0, now, drec))
-		return 1;
+		return DANEREC_FRESH;
 	if (ls->cache == NULL)
-		return 0;
+		return DANEREC_UNUSABLE;
 	switch (lookup_counted(ls, METRICS_RECORD_DANE, cache_get_dane(ls->cache, key, drec))) {
 	case CACHE_HIT:
-		return danerec_valid(drec, now, cfg->dnssec != 0);
+		return danerec_usable(drec, now, cfg->dnssec != 0, cfg->dns_stale);
 	case CACHE_MISS:
-		return 0;
+		return DANEREC_UNUSABLE;
 	case CACHE_ERR:
 		break;
 	}
@@ -311,7 +352,7 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	enum cacherec_view view;
 	char key[LOOKUP_KEY_MAX];
 	int64_t now = (int64_t)time(NULL);
-	int need_dns, have_dns = 0;
+	int need_dns, have_dns = DANEREC_UNUSABLE, recheck, renew;
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
 	cacherec_init(&rec);
@@ -328,15 +369,22 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
 		return NULL;
 	}
-	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns)) {
+	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns != DANEREC_UNUSABLE)) {
 		lookup_answer(&rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
 		              zone, dest->domain, cb, arg);
-		if (view == CACHEREC_VIEW_POLICY &&
-		    cacherec_recheck_due(&rec, now, cfg->txt_recheck) &&
-		    lookup_find(ls, key) == NULL && ls->n < cfg->max_lookups) {
-			/* background: RFC 8461 s5.1 re-check */
+		recheck = view == CACHEREC_VIEW_POLICY &&
+		          cacherec_recheck_due(&rec, now, cfg->txt_recheck);
+		renew = need_dns && have_dns == DANEREC_STALE;
+		if (need_dns && have_dns >= DANEREC_STALE)
+			METRICS_INC(ls->env.metrics, dns_stale_answers);
+		if ((recheck || renew) && lookup_find(ls, key) == NULL &&
+		    ls->n < cfg->max_lookups) {
+			/* background: RFC 8461 s5.1 re-check, RFC 8767 renewal of a stale record */
 			lk = lookup_new(ls, cfg, key, dest, &rec, DECIDE_DISC_NOT_RUN);
-			lookup_sts_start(lk, &rec);
+			if (recheck)
+				lookup_sts_start(lk, &rec);
+			if (renew)
+				lookup_dns_start(lk);
 			if (discover_running(lk->d) == 0)
 				lookup_finish(lk); /* settled at once */
 		}
@@ -356,7 +404,7 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	if (view == CACHEREC_VIEW_UNKNOWN)
 		lookup_sts_start(lk, &rec); /* no-op if running */
 	if (need_dns && !lk->have_dns && (discover_started(lk->d) & DISCOVER_DNS) == 0) {
-		if (have_dns) {
+		if (have_dns == DANEREC_FRESH) {
 			lk->drec = drec;
 			lk->have_dns = 1;
 		} else {
@@ -383,6 +431,36 @@ lookup_waiter_cancel(struct lookup_waiter *w)
 {
 	if (w != NULL)
 		lookup_waiter_free(w);
+}
+
+int
+lookups_shared_apply(struct lookups *ls, const struct cfg *cfg, const char *domain,
+                     const struct cacherec *peer)
+{
+	static struct cacherec rec;
+	struct refresh_params p = refresh_params_of(cfg);
+	int64_t now = (int64_t)time(NULL);
+
+	if (ls->cache == NULL)
+		return 0;
+	switch (cache_get(ls->cache, domain, &rec)) {
+	case CACHE_ERR:
+		return 0; /* unreadable here: the fleet's record waits for the next discovery */
+	case CACHE_MISS:
+		cacherec_init(&rec);
+		break;
+	case CACHE_HIT:
+		break;
+	}
+	if (!sharedrec_merge(&rec, peer))
+		return 0;
+	rec.due = refresh_due(&rec, &p, refresh_seed(domain), now);
+	if (cache_put(ls->cache, domain, &rec) != 0)
+		return 0;
+	log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u source=announcement",
+	         domain, rec.id, stspolicy_mode_name(rec.policy.mode),
+	         (unsigned)rec.policy.max_age);
+	return 1;
 }
 
 void

@@ -6,13 +6,14 @@
  * takes a new session, "/" and /dev/null) -> bind listeners (may need root) -> open the -p pid
  * file -> drop privileges -> check cache_dir, ca_file, socket_group as the service user
  * (envcheck.c, also behind -t) -> open the cache (its files belong to that user) -> resolver,
- * fetcher, lookups -> write the pid -> report ready -> serve. Root without `user`: one warning.
- * Nothing is opened before the fork: LMDB forbids using an environment across fork().
- * SIGTERM/SIGINT stop cleanly (the pid file is removed). SIGHUP reopens logs and reloads: a new
- * immutable configuration is swapped in (work in flight keeps its own); [daemon] keys only a
- * restart applies keep their running value, each change logged (cfg_keep_restart). A file read
- * at start that is missing at reload keeps the running configuration (only a daemon started on
- * the built-in text may load a file that appears).
+ * fetcher, lookups, the fleet's shared cache if set (its password file is read before the
+ * drop; its connections open in the background) -> write the pid -> report ready -> serve. Root
+ * without `user`: one warning. Nothing is opened before the fork: LMDB forbids using an environment
+ * across fork(). SIGTERM/SIGINT stop cleanly (the pid file is removed). SIGHUP reopens logs and
+ * reloads: a new immutable configuration is swapped in (work in flight keeps its own); [daemon]
+ * keys only a restart applies keep their running value, each change logged (cfg_keep_restart). A
+ * file read at start that is missing at reload keeps the running configuration (only a daemon
+ * started on the built-in text may load a file that appears).
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -40,6 +41,7 @@
 #include "resolver.h"
 #include "scheduler.h"
 #include "server.h"
+#include "shared.h"
 #include "sysd.h"
 #include "xalloc.h"
 
@@ -298,6 +300,7 @@ struct daemon {
 	struct scheduler *sched; /* proactive refresh, once the cache is open */
 	struct cache *cache;
 	struct metrics *met; /* NULL without [daemon] metrics */
+	struct lookups *ls;
 	const char *path;
 	int builtin; /* running on the built-in text (no file at the default path): a file that
 	              * appears later may be loaded; once a file was read, it must stay */
@@ -351,6 +354,15 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	sysd_notify(SYSD_READY);
 }
 
+/* Another node announced a record: into LMDB under the merge rule, by the running settings. */
+static void
+on_shared_record(void *arg, const char *domain, const struct cacherec *rec)
+{
+	struct daemon *d = arg;
+
+	(void)lookups_shared_apply(d->ls, d->cfg, domain, rec);
+}
+
 _Static_assert(CACHE_KIND_N == METRICS_DOMAIN_KINDS, "one gauge series per cache kind");
 
 /* Before a scrape: the cache's counts of domains by policy mode (kept by every write). */
@@ -382,6 +394,8 @@ main(int argc, char **argv)
 	struct lookups *ls = NULL;
 	struct metrics *met = NULL; /* [daemon] metrics set: the counters and their endpoint */
 	struct metrics_http *mhttp = NULL;
+	struct shared *shared = NULL;
+	struct shared_secret *secret = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
 	int passed[CFG_LISTEN_MAX], n_passed;
 	sigset_t held;
@@ -442,6 +456,19 @@ main(int argc, char **argv)
 			fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
 			goto out;
 		}
+		/* Read as at start: by the starting user, before any privilege drop. */
+		if (d.cfg->shared_cache_password_file != NULL) {
+			struct shared_secret *s = xcalloc(1, sizeof(*s));
+			int bad = shared_secret_read(d.cfg->shared_cache_password_file, s, err,
+			                             sizeof(err));
+
+			explicit_bzero(s, sizeof(*s));
+			free(s);
+			if (bad) {
+				fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
+				goto out;
+			}
+		}
 		if (root_without_user(d.cfg))
 			fprintf(stderr, "mta-stsd: %s: warning: %s\n", origin, ROOT_NOTE);
 		printf("mta-stsd: configuration OK (%s): %u listener(s), %u zone section(s)\n",
@@ -472,25 +499,35 @@ main(int argc, char **argv)
 	     (mhttp = metrics_http_new(d.base, d.cfg->metrics, met, err, sizeof(err))) == NULL) ||
 	    (pid_path != NULL &&
 	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
+	    (d.cfg->shared_cache_password_file != NULL &&
+	     shared_secret_read(d.cfg->shared_cache_password_file,
+	                        (secret = xcalloc(1, sizeof(*secret))), err, sizeof(err)) != 0) ||
 	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
 	             sizeof(err)) != 0 ||
 	    cfg_step(origin, envcheck_files(d.cfg, err, sizeof(err)), err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg->cache_dir, 0, CACHE_MAP_DEFAULT, err, sizeof(err))) ==
-	        NULL ||
+	    (cache = cache_open(d.cfg->cache_dir, 0, (size_t)d.cfg->cache_map_mb << 20, err,
+	                        sizeof(err))) == NULL ||
 	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
 	                        sizeof(err))) == NULL ||
 	    (fetch = fetch_new(d.base, d.cfg->ca_file, d.cfg->fetch_timeout, err, sizeof(err))) ==
-	        NULL) {
+	        NULL ||
+	    (d.cfg->shared_cache != NULL &&
+	     (shared = shared_new(d.base, d.cfg, secret, met, err, sizeof(err))) == NULL)) {
 		report(&notify, err);
 		goto out;
 	}
 	ls = lookups_new(d.base, res, fetch, cache);
 	lookups_set_metrics(ls, met);
+	lookups_set_shared(ls, shared);
+	if (shared != NULL)
+		shared_on_record(shared, on_shared_record, &d);
+	d.ls = ls;
 	d.cache = cache;
 	d.met = met;
 	if (mhttp != NULL)
 		metrics_http_on_scrape(mhttp, on_scrape, &d);
 	d.sched = scheduler_new(d.base, res, fetch, cache, d.cfg, met);
+	scheduler_set_shared(d.sched, shared);
 	server_start(d.srv, ls, met);
 	sig_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sig_int = evsignal_new(d.base, SIGINT, on_stop, &d);
@@ -507,9 +544,11 @@ main(int argc, char **argv)
 	/* Before the event=start line, which stays the last line of a start. */
 	if (root_without_user(d.cfg))
 		log_warn("event=start user=root note=\"%s\"", ROOT_NOTE);
-	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s",
+	log_info("event=start version=%s config=\"%s\" listeners=%u cache_dir=%s dns_servers=%s "
+	         "shared_cache=%s",
 	         PACKAGE_VERSION, origin, d.cfg->n_listen, d.cfg->cache_dir,
-	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf");
+	         d.cfg->dns_servers ? d.cfg->dns_servers : "resolv.conf",
+	         d.cfg->shared_cache ? d.cfg->shared_cache : "none");
 	if (d.cfg->dnssec) {
 		check_dns_servers(d.cfg);
 		probe = resolver_raw_start(res, "", DNSMSG_SOA, on_ad_probe, &probe);
@@ -523,6 +562,11 @@ out:
 	server_free(d.srv); /* cancels waiters before the lookups go */
 	scheduler_free(d.sched);
 	lookups_free(ls);
+	shared_free(shared); /* after the discoveries, which cancelled their reads */
+	if (secret != NULL) {
+		explicit_bzero(secret, sizeof(*secret));
+		free(secret);
+	}
 	fetch_free(fetch);
 	resolver_free(res);
 	cache_close(cache);

@@ -40,6 +40,9 @@ static const char *const metrics_dns_names[METRICS_DNS_N] = {"noerror",     "nxd
                                                              "other-rcode", "timeout",  "failed"};
 static const char *const metrics_refresh_names[METRICS_REFRESH_N] = {"refreshed", "failed",
                                                                      "deleted"};
+static const char *const metrics_shared_names[METRICS_SHARED_N] = {
+    "get-hit",  "get-miss", "skipped", "published",   "kept",         "received",
+    "rejected", "timeout",  "error",   "lease-taken", "lease-waited", "connect-failed"};
 
 struct metrics *
 metrics_new(int64_t start_time, const char *version)
@@ -337,15 +340,22 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 	by_label(&o, "mta_stsd_dane_results_total",
 	         "DNS (MX/DANE) lookups of destinations, by DANE state found.", "counter", "state",
 	         dane_names, m->dane, DANE_ERROR + 1);
+	header(&o, "mta_stsd_dns_stale_answers_total", "counter",
+	       "Cached answers given from an expired DNS record while it is renewed (dns_stale).");
+	sample(&o, "mta_stsd_dns_stale_answers_total", NULL, NULL, NULL, NULL,
+	       m->dns_stale_answers);
 	by_label(&o, "mta_stsd_refreshes_total", "Proactive policy refreshes by result.", "counter",
 	         "result", metrics_refresh_names, m->refreshes, METRICS_REFRESH_N);
 
 	header(&o, "mta_stsd_connections_total", "counter",
-	       "Socketmap connections accepted (served) or closed at once (max_connections).");
+	       "Socketmap connections accepted (served), closed at once (max_connections, none "
+	       "idle) or closed idle to make room for a new one (max_connections).");
 	sample(&o, "mta_stsd_connections_total", "result", "accepted", NULL, NULL,
 	       m->connections_accepted);
 	sample(&o, "mta_stsd_connections_total", "result", "rejected", NULL, NULL,
 	       m->connections_rejected);
+	sample(&o, "mta_stsd_connections_total", "result", "evicted", NULL, NULL,
+	       m->connections_evicted);
 	header(&o, "mta_stsd_connections_open", "gauge", "Socketmap connections open now.");
 	sample(&o, "mta_stsd_connections_open", NULL, NULL, NULL, NULL, m->connections_open);
 	header(&o, "mta_stsd_lookups_started_total", "counter",
@@ -359,5 +369,13 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 		    "Domains in the cache, by the mode of their cached policy (valid or expired), "
 		    "or no-policy.",
 		    "gauge", "policy", metrics_domain_names, m->domains, METRICS_DOMAIN_KINDS);
+	if (m->shared_on) {
+		by_label(&o, "mta_stsd_shared_cache_events_total",
+		         "Shared cache (Redis) reads, writes, announcements and failures.",
+		         "counter", "event", metrics_shared_names, m->shared, METRICS_SHARED_N);
+		header(&o, "mta_stsd_shared_cache_up", "gauge",
+		       "1 while the shared cache (Redis) is connected.");
+		sample(&o, "mta_stsd_shared_cache_up", NULL, NULL, NULL, NULL, m->shared_up);
+	}
 	return o.err;
 }

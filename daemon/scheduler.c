@@ -315,6 +315,12 @@ scheduler_set_cfg(struct scheduler *s, struct cfg *cfg)
 }
 
 void
+scheduler_set_shared(struct scheduler *s, struct shared *sh)
+{
+	s->env.shared = sh;
+}
+
+void
 scheduler_free(struct scheduler *s)
 {
 	if (s == NULL)

@@ -5,7 +5,8 @@
  * cfg_listen_parse(); a socket passed by systemd socket activation serves the listen value
  * with its address), one bufferevent per connection, and per connection a FIFO of requests
  * so that replies leave in request order even when a later request is answered from cache
- * before an earlier one finishes discovery.
+ * before an earlier one finishes discovery. The replies made while one read's requests are
+ * parsed leave together, in one send().
  * Framing errors close the connection; a request that parses but is unusable is answered
  * (PERM for a malformed request, NOTFOUND for keys we never look up) and the connection stays.
  * At EOF from the client (shutdown of its write side) the complete requests it sent are still
@@ -13,8 +14,10 @@
  * Caps: SOCKETMAP_REQUEST_MAX per request, CONN_PIPELINE_MAX requests queued per connection,
  * CONN_OUTPUT_MAX bytes of unread replies (either cap pauses reading; requests already
  * buffered are parsed, from the loop, as soon as the queue has room), cfg->max_connections
- * connections. Holds the current configuration (server_set_cfg() swaps it at reload); each
- * request keeps the one it was parsed under, with its zone, until it is answered or cancelled.
+ * connections: at the cap a new client closes the connection idle the longest (no request
+ * queued, no reply unwritten; an LRU list) and is refused only when none is idle. Holds the
+ * current configuration (server_set_cfg() swaps it at reload); each request keeps the one it
+ * was parsed under, with its zone, until it is answered or cancelled.
  */
 #include "server.h"
 
@@ -50,6 +53,8 @@
 #define CONN_IDLE_TIMEOUT 300                 /* seconds; Postfix itself closes after ~10 s idle */
 #define FRAME_MAX (SOCKETMAP_REQUEST_MAX + 8) /* "10000:" + payload + "," */
 #define REPLY_FRAME_MAX (SOCKETMAP_REPLY_MAX + 16)
+#define BATCH_MAX (16 * 1024) /* replies of one read collected before their one send() */
+#define EVICT_QUIET 10        /* seconds without an eviction that end an eviction episode */
 
 struct conn;
 
@@ -72,6 +77,9 @@ struct conn {
 	unsigned nreqs;
 	int parsing; /* conn_on_read is running: its own loop goes on after each answer */
 	int eof;     /* the client sends no more: answer what it sent, then close */
+	int idle;    /* on srv->idle: no request queued, no reply byte unwritten */
+	TAILQ_ENTRY(conn) idle_link;
+	struct evbuffer_cb_entry *out_cb; /* conn_on_output, on the bufferevent's output */
 };
 
 struct server {
@@ -84,7 +92,21 @@ struct server {
 	unsigned n_conns;
 	time_t last_cap_log;
 	TAILQ_HEAD(, conn) conns;
+	/* Idle connections, longest idle first: the ones max_connections closes for a new client.
+	 * A connection joins the tail when it becomes idle and leaves when a request arrives, so
+	 * each step is O(1) and the head is always the one idle the longest. */
+	TAILQ_HEAD(, conn) idle;
+	struct event *evict_timer; /* ends an eviction episode after EVICT_QUIET s without one */
+	uint64_t evicted;          /* in the current episode (0: none running) */
+	uint64_t evict_start_us, evict_last_us; /* monotonic: its first and its latest eviction */
 	TAILQ_HEAD(, req) spare; /* released requests, reused so steady state allocates nothing */
+	/* Replies made while conn_on_read parses one read's requests collect here and leave in
+	 * one send() when it ends: a pipelining client costs one write per read, not one per
+	 * reply. Only batch_conn's replies (the loop is single-threaded, conn_on_read does not
+	 * nest); everything that connection sends meanwhile goes through it, so order holds. */
+	struct conn *batch_conn;
+	size_t batch_len;
+	char batch[BATCH_MAX];
 };
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
@@ -97,6 +119,38 @@ server_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Keep c's place in the idle list true to its state: called wherever a request is queued or
+ * released and whenever its output changes. A connection that becomes idle goes to the tail
+ * (its last activity is now); one already idle keeps its place. */
+static void
+conn_idle_update(struct conn *c)
+{
+	struct server *s = c->srv;
+	int idle = c->nreqs == 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	           (s->batch_conn != c || s->batch_len == 0);
+
+	if (idle == c->idle)
+		return;
+	if (idle)
+		TAILQ_INSERT_TAIL(&s->idle, c, idle_link);
+	else
+		TAILQ_REMOVE(&s->idle, c, idle_link);
+	c->idle = idle;
+}
+
+/* The output changed: written to by a reply, or drained to the socket, by whichever path
+ * (bufferevent or a direct write): the last unwritten byte leaving makes c idle. */
+static void
+conn_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)buf;
+	(void)info;
+	if (c->nreqs == 0)
+		conn_idle_update(c);
 }
 
 static struct req *
@@ -117,6 +171,10 @@ req_new(struct conn *c)
 	r->t0 = s->m != NULL ? server_now_us() : 0;
 	TAILQ_INSERT_TAIL(&c->reqs, r, link);
 	c->nreqs++;
+	if (c->idle) { /* conn_idle_update(), without looking at the output: busy now */
+		TAILQ_REMOVE(&s->idle, c, idle_link);
+		c->idle = 0;
+	}
 	return r;
 }
 
@@ -134,6 +192,8 @@ req_release(struct req *r)
 	if (r->reply != NULL)
 		evbuffer_free(r->reply);
 	TAILQ_INSERT_HEAD(&c->srv->spare, r, link);
+	if (c->nreqs == 0)
+		conn_idle_update(c);
 }
 
 static void
@@ -143,6 +203,15 @@ conn_free(struct conn *c)
 
 	while (!TAILQ_EMPTY(&c->reqs))
 		req_release(TAILQ_FIRST(&c->reqs));
+	if (s->batch_conn == c) { /* its unsent replies go with it */
+		s->batch_conn = NULL;
+		s->batch_len = 0;
+	}
+	if (c->idle)
+		TAILQ_REMOVE(&s->idle, c, idle_link);
+	/* The output buffer may outlive the bufferevent (libevent's own deferred work holds a
+	 * reference): it must not call back into c once c is gone. */
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
 	event_free(c->resume); /* also drops a pending activation */
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&s->conns, c, link);
@@ -177,13 +246,57 @@ conn_close_if_done(struct conn *c)
 	return 1;
 }
 
+/* Bytes for the socket, in order. Hot path: with nothing queued, write at once. Going through
+ * the bufferevent would arm and disarm its write event, two epoll_ctl calls per reply; only a
+ * short write queues. */
+static void
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	size_t sent = 0;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			sent = (size_t)n;
+	}
+	if (sent < len)
+		bufferevent_write(c->bev, (const char *)data + sent, len - sent);
+}
+
+static void
+batch_flush(struct server *s)
+{
+	if (s->batch_len > 0)
+		conn_write(s->batch_conn, s->batch, s->batch_len);
+	s->batch_len = 0;
+}
+
+static void
+conn_out(struct conn *c, const void *data, size_t len)
+{
+	struct server *s = c->srv;
+
+	if (s->batch_conn != c) {
+		conn_write(c, data, len);
+		return;
+	}
+	if (len > sizeof(s->batch) - s->batch_len)
+		batch_flush(s);
+	if (len > sizeof(s->batch)) { /* a rare long reply, after what is batched */
+		conn_write(c, data, len);
+		return;
+	}
+	memcpy(s->batch + s->batch_len, data, len);
+	s->batch_len += len;
+}
+
 static void
 conn_send(struct conn *c, const char *status, const char *text, size_t len, struct evbuffer *dst)
 {
 	/* Replies are short (a policy line); the rare long one (64 long patterns with the 3.10
 	 * attributes) gets a heap frame rather than 100 kB of stack on every call. */
 	char small[1024], *frame = small;
-	size_t fsz = len < REPLY_FRAME_MAX - 32 ? len + 32 : REPLY_FRAME_MAX, flen, sent = 0;
+	size_t fsz = len < REPLY_FRAME_MAX - 32 ? len + 32 : REPLY_FRAME_MAX, flen;
 
 	if (fsz > sizeof(small))
 		frame = xmalloc(fsz);
@@ -193,21 +306,10 @@ conn_send(struct conn *c, const char *status, const char *text, size_t len, stru
 		                           &flen) == SOCKETMAP_OK);
 	}
 	log_debug(LOG_CAT_SOCKETMAP, "op=reply status=%s len=%zu", status, len);
-	if (dst != NULL) {
+	if (dst != NULL)
 		evbuffer_add(dst, frame, flen);
-		goto out;
-	}
-	/* Hot path: with nothing queued, write at once. Going through the bufferevent would arm
-	 * and disarm its write event, two epoll_ctl calls per reply; only a short write queues. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		ssize_t n =
-		    send(bufferevent_getfd(c->bev), frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
-			sent = (size_t)n;
-	}
-	if (sent < flen)
-		bufferevent_write(c->bev, frame + sent, flen - sent);
-out:
+	else
+		conn_out(c, frame, flen);
 	if (frame != small)
 		free(frame);
 }
@@ -219,7 +321,9 @@ conn_flush(struct conn *c)
 	struct req *r;
 
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->reply != NULL && r->w == NULL) {
-		bufferevent_write_buffer(c->bev, r->reply);
+		size_t n = evbuffer_get_length(r->reply);
+
+		conn_out(c, evbuffer_pullup(r->reply, -1), n);
 		req_release(r);
 	}
 }
@@ -321,12 +425,21 @@ conn_request(struct conn *c, const char *p, size_t len)
 }
 
 static void
+conn_batch_end(struct conn *c)
+{
+	batch_flush(c->srv);
+	c->srv->batch_conn = NULL;
+	conn_idle_update(c); /* its batched replies are written, or queued in its output */
+}
+
+static void
 conn_on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	c->parsing = 1;
+	c->srv->batch_conn = c;
 	while (c->nreqs < CONN_PIPELINE_MAX) {
 		size_t avail = evbuffer_get_length(in), n, plen, used;
 		const char *payload;
@@ -346,12 +459,14 @@ conn_on_read(struct bufferevent *bev, void *arg)
 			log_warn_rl("stage", "socketmap", "bad-netstring",
 			            "err=\"%s\" action=close data=\"%s\"", socketmap_strerror(e),
 			            log_escape((const char *)p, n < 32 ? n : 32, esc, sizeof(esc)));
+			conn_batch_end(c);
 			conn_free(c);
 			return;
 		}
 		conn_request(c, payload, plen);
 		evbuffer_drain(in, used);
 	}
+	conn_batch_end(c);
 	c->parsing = 0;
 	if (conn_close_if_done(c))
 		return;
@@ -405,6 +520,52 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* An eviction episode ends after EVICT_QUIET seconds without one: its one closing line says
+ * how many connections it closed, so a flood costs two log lines, not one per connection. */
+static void
+server_on_evict_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	uint64_t now = server_now_us(), quiet = (uint64_t)EVICT_QUIET * 1000000u;
+
+	(void)fd;
+	(void)what;
+	if (now - s->evict_last_us < quiet) {
+		struct timeval tv = {0, 0};
+		uint64_t left = quiet - (now - s->evict_last_us);
+
+		tv.tv_sec = (time_t)(left / 1000000u);
+		tv.tv_usec = (suseconds_t)(left % 1000000u);
+		evtimer_add(s->evict_timer, &tv);
+		return;
+	}
+	log_warn("stage=socketmap event=evict-idle-end evicted=%llu seconds=%llu",
+	         (unsigned long long)s->evicted,
+	         (unsigned long long)((s->evict_last_us - s->evict_start_us + 500000u) / 1000000u));
+	s->evicted = 0;
+}
+
+/* Close c, an idle connection, to make room for a new client. */
+static void
+server_evict(struct server *s, struct conn *c)
+{
+	uint64_t now = server_now_us();
+
+	log_debug(LOG_CAT_SOCKETMAP, "op=close reason=evicted open=%u", s->n_conns);
+	conn_free(c);
+	METRICS_INC(s->m, connections_evicted);
+	if (s->evicted++ == 0) {
+		struct timeval tv = {EVICT_QUIET, 0};
+
+		s->evict_start_us = now;
+		log_warn("stage=socketmap event=evict-idle max_connections=%u "
+		         "action=close-oldest-idle note=\"one line when it ends\"",
+		         s->cfg->max_connections);
+		evtimer_add(s->evict_timer, &tv);
+	}
+	s->evict_last_us = now;
+}
+
 static void
 server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                  void *arg)
@@ -416,6 +577,12 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 
 	(void)lev;
 	(void)salen;
+	/* At the cap the connection idle the longest makes room: a client that holds connections
+	 * it does not use cannot lock Postfix out. A loop: after a reload lowered the cap, the
+	 * next client brings the count under it (as far as idle ones allow). Refused only when
+	 * every connection is busy. */
+	while (s->n_conns >= s->cfg->max_connections && s->ls != NULL && !TAILQ_EMPTY(&s->idle))
+		server_evict(s, TAILQ_FIRST(&s->idle));
 	if (s->n_conns >= s->cfg->max_connections || s->ls == NULL) {
 		time_t now = time(NULL);
 		if (now != s->last_cap_log) {
@@ -440,8 +607,11 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_MAX * 4);
 	bufferevent_enable(c->bev, EV_READ);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), conn_on_output, c);
+	INVARIANT(c->out_cb != NULL);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->n_conns++;
+	conn_idle_update(c); /* idle from the start: nothing asked yet */
 	METRICS_INC(s->m, connections_accepted);
 	METRICS_SET(s->m, connections_open, s->n_conns);
 }
@@ -612,7 +782,10 @@ server_new(struct event_base *base, struct cfg *cfg, const int *passed, unsigned
 	s->base = base;
 	s->cfg = cfg_ref(cfg);
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->idle);
 	TAILQ_INIT(&s->spare);
+	s->evict_timer = evtimer_new(base, server_on_evict_timer, s);
+	INVARIANT(s->evict_timer != NULL);
 	/* Every passed socket is ours from here; a slot set to -1 went to a listener. */
 	for (unsigned i = 0; i < n_passed && n_own < CFG_LISTEN_MAX; i++)
 		own[n_own++] = passed[i];
@@ -703,6 +876,11 @@ server_free(struct server *s)
 		evconnlistener_free(s->lev[i]);
 	while (!TAILQ_EMPTY(&s->conns))
 		conn_free(TAILQ_FIRST(&s->conns));
+	if (s->evicted > 0) /* an episode still running: its count is not lost at exit */
+		log_warn("stage=socketmap event=evict-idle-end evicted=%llu note=exiting",
+		         (unsigned long long)s->evicted);
+	if (s->evict_timer != NULL)
+		event_free(s->evict_timer);
 	while ((r = TAILQ_FIRST(&s->spare)) != NULL) {
 		TAILQ_REMOVE(&s->spare, r, link);
 		free(r);

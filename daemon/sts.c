@@ -413,6 +413,31 @@ sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now)
 	           stspolicy_mode_name(pol.mode));
 }
 
+int
+sts_adopt(struct sts_eval *e, const struct cacherec *peer, int64_t now)
+{
+	enum sts_event ev;
+
+	if (e->done || e->fetch != F_STARTED || !peer->has_policy ||
+	    strcmp(peer->id, e->txt.id) != 0 || peer->expires <= now ||
+	    (e->rec.has_policy && peer->fetched <= e->rec.fetched))
+		return 0;
+	if (!e->rec.has_policy) {
+		ev = STS_EV_LEARNED;
+	} else if (strcmp(e->rec.id, e->txt.id) != 0) {
+		ev = STS_EV_CHANGED;
+		memcpy(e->prev_id, e->rec.id, sizeof(e->prev_id));
+	} else {
+		ev = STS_EV_REFRESHED;
+	}
+	/* The peer's fetch is as good as ours: RFC 8461 s5.1 counts expiry from the fetch, so
+	 * the peer's stands as it is; the TXT check just made counts as this node's. */
+	cacherec_merge(&e->rec, peer);
+	e->rec.checked = now;
+	sts_finish(e, DECIDE_DISC_FETCHED, ev, "id %s fetched by another node", e->txt.id);
+	return 1;
+}
+
 void
 sts_abort(struct sts_eval *e, const char *why, int64_t now)
 {

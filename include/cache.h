@@ -58,7 +58,8 @@ int cache_batch_begin(struct cache *c);
 /**
  * Commit the batch. If a write of it failed, or the commit does, nothing of it is stored
  * (LMDB's all or nothing), and a full map is grown for the next try.
- * @param c cache with a batch open @return 0 committed, -1 nothing stored (logged)
+ * @param c cache with a batch open @return 0 committed, -1 nothing stored (logged, unless
+ *         the map was full and has grown: write again)
  */
 int cache_batch_end(struct cache *c);
 

@@ -83,17 +83,23 @@ struct cfg {
 	char *socket_group;           /**< unix socket group or NULL */
 	char *user;                   /**< drop privileges to this user, or NULL */
 	char *cache_dir;              /**< LMDB directory */
+	unsigned cache_map_mb;        /**< initial LMDB map size, MiB (grown when full) */
 	char *dns_servers;            /**< "ip[:port],..." or NULL for /etc/resolv.conf */
 	char *ca_file;                /**< CA bundle or NULL for the system default */
 	unsigned fetch_timeout;       /**< seconds, total per HTTPS fetch */
 	unsigned dns_timeout;         /**< seconds per DNS query */
 	unsigned txt_recheck;         /**< seconds between background TXT checks */
-	unsigned refresh;             /**< seconds after which a policy is refetched proactively */
+	unsigned dns_stale;       /**< seconds an expired DNS record still answers while renewed */
+	unsigned refresh;         /**< seconds after which a policy is refetched proactively */
 	unsigned refresh_active;  /**< a domain asked for within this many seconds is refreshed */
 	unsigned max_connections; /**< cap on open Postfix connections */
 	unsigned max_lookups;     /**< cap on concurrent domain lookups */
 	unsigned dnssec;          /**< 1: trust the resolver's AD bit (validating, local) */
 	char *metrics;            /**< "inet:HOST:PORT" of the Prometheus endpoint, or NULL (off) */
+	char *shared_cache; /**< fleet cache URL (sharedrec_url_parse() accepts it), or NULL */
+	char *shared_cache_password_file; /**< file with "[USER ]PASSWORD" for AUTH, or NULL */
+	unsigned shared_cache_timeout;    /**< milliseconds for one shared-cache call */
+	unsigned shared_cache_lease; /**< 1: one node of the fleet fetches a domain, others wait */
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
 	unsigned n_zones;                    /**< count */
 	struct cfg_zone default_zone;        /**< [default] */
@@ -127,8 +133,8 @@ void cfg_unref(struct cfg *c);
 /**
  * Make a configuration read at reload describe what the running daemon actually applies: for
  * each [daemon] key only a restart applies (listen, socket_mode, socket_group, user, cache_dir,
- * dns_servers, ca_file, fetch_timeout, dns_timeout, dnssec, metrics) whose value differs, copy the
- * running value into fresh and name the key. Zone sections, txt_recheck, refresh,
+ * dns_servers, ca_file, fetch_timeout, dns_timeout, dnssec, metrics, shared_cache*) whose value
+ * differs, copy the running value into fresh and name the key. Zone sections, txt_recheck, refresh,
  * max_connections and max_lookups keep fresh's values. Listeners compare as a set of
  * addresses (order and spelling do not count).
  * @param fresh new configuration, not yet shared (exactly one reference)

@@ -12,6 +12,7 @@
 #define DANE_TTL_MIN 10      /**< floor on how long a DNS state is kept (s): TTL 0 is no flood */
 #define DANE_TTL_MAX 86400   /**< ceiling (s) */
 #define DANE_TTL_ERROR 60    /**< how long a failure is kept (s); RFC 2308 s7.1: at most 5 min */
+#define DANE_STALE_MAX 3600  /**< ceiling on [daemon] dns_stale (s): the cache keeps no longer */
 #define DANE_WHY_MAX 160     /**< explanation text, NUL included */
 #define DANE_QNAME_MAX (DNAME_MAX + 20) /**< room for "_<port>._tcp." + name + NUL */
 #define DANEREC_MAX_BYTES 10000         /**< upper bound of an encoded record */
@@ -29,6 +30,7 @@ enum dane_state {
 struct danerec {
 	enum dane_state state; /**< classification */
 	int64_t expires;       /**< valid until (minimum TTL of what was used) */
+	int64_t renew_after;   /**< a renewal failed: served stale, no new one before this (0) */
 	int trust_ad;          /**< 1 if computed with the AD bit trusted */
 	int mx_known;          /**< 1: hosts[] is the resolved MX set (possibly empty: null MX,
 	                            NXDOMAIN); 0: the MX lookup failed, hosts[] means nothing */
@@ -141,6 +143,36 @@ void dane_result(const struct dane_eval *e, int64_t now, struct danerec *out);
  * @return 1 if it may still be used: unexpired, and made with the same trust in the AD bit
  */
 int danerec_valid(const struct danerec *r, int64_t now, int trust_ad);
+
+/** How a cached record may be used now (danerec_usable()). */
+enum danerec_use {
+	DANEREC_UNUSABLE = 0, /**< look it up before answering */
+	DANEREC_FRESH,        /**< valid: answer from it */
+	DANEREC_STALE,        /**< answer from it while a renewal runs in the background */
+	DANEREC_STALE_WAIT,   /**< answer from it; the last renewal failed, retry later */
+};
+
+/**
+ * Serve-stale (after RFC 8767): a record that expired less than stale seconds ago still
+ * answers while a background lookup renews it, unless it records a failure (ERROR, or an
+ * unknown MX set). Safe under an enforced policy: the MX names it holds only narrow the
+ * policy's own list (decide.c), and a DANE level makes Postfix look up TLSA itself.
+ * @param r record @param now time @param trust_ad the AD bit is trusted now
+ * @param stale [daemon] dns_stale, at most DANE_STALE_MAX (0: off)
+ */
+enum danerec_use danerec_usable(const struct danerec *r, int64_t now, int trust_ad, int64_t stale);
+
+/**
+ * The record to cache after renewing stored: fresh, unless the renewal failed (ERROR or
+ * unknown MX set) while stored may still be served stale; then stored, with no new renewal
+ * for DANE_TTL_ERROR seconds (RFC 8767's failure recheck).
+ * @param stored the cached record (NULL: none) @param fresh the renewal's result
+ * @param now time @param trust_ad AD trusted @param stale as for danerec_usable()
+ * @param out the record to write
+ * @return 1 when out is stored kept stale, 0 when out is fresh
+ */
+int danerec_renewed(const struct danerec *stored, const struct danerec *fresh, int64_t now,
+                    int trust_ad, int64_t stale, struct danerec *out);
 
 /**
  * Encode a record. @param r record @param out buffer @param outsz its size @param outlen length

@@ -13,6 +13,7 @@ struct resolver;
 struct fetcher;
 struct discover;
 struct metrics;
+struct shared;
 
 #define DISCOVER_DEADLINE_MAX 90 /**< seconds; Postfix gives up on a socketmap reply after 100 */
 
@@ -28,6 +29,7 @@ struct discover_env {
 	struct resolver *res;    /**< DNS */
 	struct fetcher *fetch;   /**< HTTPS */
 	struct metrics *metrics; /**< counters (DNS, fetches, outcomes), or NULL */
+	struct shared *shared;   /**< the fleet's shared cache, or NULL (shared_cache unset) */
 };
 
 /** What the parts ended with; a member is valid once its part has ended. */
@@ -63,7 +65,10 @@ struct discover *discover_new(const struct discover_env *env, const struct socke
 unsigned discover_sts_budget(unsigned dns_timeout, unsigned fetch_timeout);
 
 /**
- * Start the MTA-STS part from the domain's cached record (no-op if started before).
+ * Start the MTA-STS part from the domain's cached record (no-op if started before). With a
+ * shared cache, the fleet's record is read first (within shared_cache_timeout) and merged by
+ * sharedrec_merge(), so a policy another node fetched needs no fetch here while its id holds;
+ * a policy this part fetches is published to the fleet.
  * @param d discovery @param rec cached record (copied) @param prm settings
  * @param budget seconds it may take (capped by the discovery's deadline)
  */

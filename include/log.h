@@ -55,6 +55,35 @@ void log_warn_rl(const char *keyname, const char *subject, const char *event, co
  */
 int log_rate_pass(const char *subject, const char *event, int64_t now, unsigned *suppressed);
 
+/** An outage ends once no failure came for this many seconds; see log_outage_ok(). */
+#define LOG_OUTAGE_QUIET 60
+
+/**
+ * A run of failures of one kind that every request may hit alike (cache writes on a full
+ * disk): logged when it starts, counted while it lasts, logged once more when it is over.
+ * Zero it to start. Successes in between (a small write that still fits) do not end it: only
+ * a success LOG_OUTAGE_QUIET seconds after the last failure does, so a flapping failure
+ * gives one line, not one per request.
+ */
+struct log_outage {
+	int active;        /**< an outage is under way */
+	int64_t last_fail; /**< time of its last failure */
+	unsigned long n;   /**< failures since it began */
+};
+
+/**
+ * A failure at now. @param o outage state @param now time
+ * @return 1 when it begins an outage (the caller logs it), 0 while one lasts (counted)
+ */
+int log_outage_fail(struct log_outage *o, int64_t now);
+
+/**
+ * A success at now. @param o outage state @param now time
+ * @param failed set, when the outage ends, to the failures it counted
+ * @return 1 when it ends the outage (the caller logs that), else 0
+ */
+int log_outage_ok(struct log_outage *o, int64_t now, unsigned long *failed);
+
 /** Policy learned, changed, expired; start/stop. @param fmt printf format */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Debug line, only when cat is enabled. @param cat category @param fmt printf format */

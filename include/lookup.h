@@ -16,6 +16,7 @@ struct cache;
 struct lookups;
 struct lookup_waiter;
 struct metrics;
+struct shared;
 
 /** One answer, as handed to a waiter. Everything is borrowed for the callback only. */
 struct lookup_result {
@@ -47,6 +48,24 @@ struct lookups *lookups_new(struct event_base *base, struct resolver *res, struc
  * @param ls engine @param m counters (borrowed: must outlive the engine), or NULL for none
  */
 void lookups_set_metrics(struct lookups *ls, struct metrics *m);
+
+/**
+ * Use the fleet's shared cache in the discoveries started after this call (read before the
+ * MTA-STS part, written after a fetch).
+ * @param ls engine @param sh shared cache (borrowed: must outlive the engine), or NULL
+ */
+void lookups_set_shared(struct lookups *ls, struct shared *sh);
+
+/**
+ * Apply a record another node announced to the local cache, under the merge rule of
+ * sharedrec_merge() (a later fetch wins; nothing older, no extension); rescheduled for the
+ * refresh scheduler by cfg's settings. A cache error leaves the cache as it was.
+ * @param ls engine @param cfg running configuration @param domain normalised domain
+ * @param peer the announced record (sharedrec_decode() accepted it)
+ * @return 1 if the local record changed, 0 if not
+ */
+int lookups_shared_apply(struct lookups *ls, const struct cfg *cfg, const char *domain,
+                         const struct cacherec *peer);
 
 /**
  * Cancel every lookup (waiters are not called), drop their configuration references, free.

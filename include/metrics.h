@@ -76,6 +76,23 @@ enum metrics_refresh {
 	METRICS_REFRESH_N              /**< count */
 };
 
+/** What happened with the fleet's shared cache (Redis). */
+enum metrics_shared {
+	METRICS_SHARED_GET_HIT = 0,  /**< a read found a usable record */
+	METRICS_SHARED_GET_MISS,     /**< a read found no record */
+	METRICS_SHARED_SKIPPED,      /**< not asked: no connection */
+	METRICS_SHARED_PUBLISHED,    /**< a record written and announced */
+	METRICS_SHARED_KEPT,         /**< a write refused: the stored fetch is as late or later */
+	METRICS_SHARED_RECEIVED,     /**< an announced record decoded (applied if later) */
+	METRICS_SHARED_REJECTED,     /**< a value refused by the decoder (corrupt, foreign, ...) */
+	METRICS_SHARED_TIMEOUT,      /**< a call passed shared_cache_timeout */
+	METRICS_SHARED_ERROR,        /**< an error reply, or the connection lost mid-call */
+	METRICS_SHARED_LEASE_TAKEN,  /**< this node took a domain's fetch lease (and fetches) */
+	METRICS_SHARED_LEASE_WAITED, /**< another node held it: this one waited for its record */
+	METRICS_SHARED_CONNECT_FAILED, /**< a connection or its handshake failed */
+	METRICS_SHARED_N               /**< count */
+};
+
 /** Kinds of cached domains (enum cache_kind's order: mode none, testing, enforce, no policy).
  */
 #define METRICS_DOMAIN_KINDS 4
@@ -102,16 +119,21 @@ struct metrics {
 	uint64_t dns_sent;                                 /**< DNS queries sent */
 	uint64_t dns[METRICS_DNS_N];                       /**< DNS queries by outcome */
 	uint64_t dane[DANE_ERROR + 1];                     /**< DNS part outcomes by DANE state */
-	uint64_t refreshes[METRICS_REFRESH_N];             /**< proactive refreshes */
-	uint64_t connections_accepted;                     /**< socketmap connections served */
-	uint64_t connections_rejected; /**< closed at once: max_connections reached */
+	uint64_t dns_stale_answers; /**< cached answers from an expired DNS record (dns_stale) */
+	uint64_t refreshes[METRICS_REFRESH_N]; /**< proactive refreshes */
+	uint64_t connections_accepted;         /**< socketmap connections served */
+	uint64_t connections_rejected; /**< closed at once: max_connections reached, none idle */
+	uint64_t connections_evicted;  /**< idle ones closed to make room (max_connections) */
 	uint64_t connections_open;     /**< gauge: socketmap connections open now */
 	uint64_t lookups_inflight;     /**< gauge: destination lookups running now */
 	uint64_t lookups_started;      /**< destination lookups started */
 	/** Gauge: cached domains by their policy's mode (none, testing, enforce; valid or
 	 * expired) and without a policy, read from the cache's counts at each scrape. */
 	uint64_t domains[METRICS_DOMAIN_KINDS];
-	int domains_known; /**< domains[] was read; else its series are left out */
+	int domains_known;                 /**< domains[] was read; else its series are left out */
+	int shared_on;                     /**< shared_cache is set; else its series are left out */
+	uint64_t shared[METRICS_SHARED_N]; /**< shared-cache events */
+	uint64_t shared_up;                /**< gauge: 1 while the shared cache is connected */
 };
 
 /** Count one event: `METRICS_INC(m, fetches[r])`; nothing when m is NULL. */

@@ -8,6 +8,7 @@ struct fetcher;
 struct cache;
 struct cfg;
 struct scheduler;
+struct shared;
 struct metrics;
 
 /** Refreshes running at once at most. */
@@ -33,6 +34,12 @@ struct scheduler *scheduler_new(struct event_base *base, struct resolver *res,
  * @param s scheduler @param cfg settings (a reference is taken, the old one dropped)
  */
 void scheduler_set_cfg(struct scheduler *s, struct cfg *cfg);
+
+/**
+ * Refresh through the fleet's shared cache (read first, published after a fetch).
+ * @param s scheduler @param sh shared cache (borrowed: must outlive s), or NULL
+ */
+void scheduler_set_shared(struct scheduler *s, struct shared *sh);
 
 /**
  * Cancel the refreshes in flight (nothing is written) and free.

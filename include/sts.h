@@ -177,6 +177,17 @@ void sts_fail(struct sts_eval *e, unsigned token, const char *why, int64_t now);
 void sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now);
 
 /**
+ * Instead of the fetch sts_next() asked for: another node of the fleet fetched this id's
+ * policy meanwhile (read from the shared cache). Taken, and the discovery ends as if this
+ * node had fetched it (disc DECIDE_DISC_FETCHED, event learned/changed/refreshed, fetched
+ * stays STS_FETCH_NONE), only if it holds a policy for the TXT id just seen, fetched later
+ * than the cached one and unexpired; else nothing changes and the caller fetches.
+ * @param e evaluation waiting for its fetch @param peer the fleet's record @param now time
+ * @return 1 taken (done), 0 not
+ */
+int sts_adopt(struct sts_eval *e, const struct cacherec *peer, int64_t now);
+
+/**
  * The deadline passed: whatever is in flight has failed (TXT failure before the TXT answer,
  * fetch failure after it).
  * @param e evaluation @param why static reason @param now time

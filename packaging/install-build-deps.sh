@@ -11,4 +11,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libevent-dev libcurl4-openssl-dev libc-ares-dev libssl-dev liblmdb-dev \
-	libinih-dev libjansson-dev libidn2-dev libsystemd-dev ca-certificates >/dev/null
+	libinih-dev libjansson-dev libidn2-dev libsystemd-dev libhiredis-dev ca-certificates >/dev/null

@@ -5,6 +5,7 @@
 # groff-base (tests/man.sh lints the man pages with both) and the
 # real peers the integration tests run in their own network namespace: unbound (validating
 # resolver), knot (DNSSEC-signed zones), nginx (HTTPS), Postfix (postmap and real MTAs),
+# redis-server and redis-tools (the fleet's shared cache, tests/integ/98-redis.sh),
 # openssl (test CA), dig, iproute2/util-linux (namespaces), jq (reads mta-stsctl's JSON);
 # python3 (the sd_notify socket listener) and systemd (systemd-socket-activate,
 # systemd-analyze; it is not started); and the Debian packaging tools for
@@ -20,7 +21,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 "$(dirname "$0")/../packaging/install-build-deps.sh"
 
-services="unbound knot nginx postfix"
+services="unbound knot nginx postfix redis-server"
 new=""
 for s in $services; do
 	pkg=$s
@@ -40,7 +41,7 @@ fi
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends \
 	libcmocka-dev lmdb-utils valgrind clang-format clang libclang-rt-14-dev mandoc groff-base \
-	unbound knot nginx-light postfix openssl dnsutils iproute2 util-linux jq \
+	unbound knot nginx-light postfix redis-server redis-tools openssl dnsutils iproute2 util-linux jq \
 	python3 systemd debhelper dh-autoreconf dpkg-dev fakeroot lintian >/dev/null
 for s in $new; do
 	$SUDO systemctl disable "$s" >/dev/null 2>&1 || true

@@ -108,10 +108,15 @@ else
 	# -t also checks the environment (the user exists, cache_dir is writable by it): the
 	# shipped mta-stsd user and /var/lib/mta-stsd exist only once the package is installed
 	# (tests/pkg/deb-test.sh runs -t on the installed file). Here those two values become the
-	# running user and a scratch directory; every other line is the shipped one.
+	# running user and a scratch directory, and the example shared_cache_password_file (-t
+	# reads it) a scratch file; every other line is the shipped one.
 	tmpd=$(mktemp -d) || exit 1
 	trap 'rm -rf "$tmpd"' EXIT
-	here() { sed -E -e "s|^user = .*|user = $(id -un)|" -e "s|^cache_dir = .*|cache_dir = $tmpd/cache|"; }
+	echo example-password >"$tmpd/redis.pass"
+	here() {
+		sed -E -e "s|^user = .*|user = $(id -un)|" -e "s|^cache_dir = .*|cache_dir = $tmpd/cache|" \
+			-e "s|^shared_cache_password_file = .*|shared_cache_password_file = $tmpd/redis.pass|"
+	}
 	here <"$conf" >"$tmpd/shipped.conf"
 	out=$("$stsd" -t -c "$tmpd/shipped.conf" 2>&1)
 	rc=$?

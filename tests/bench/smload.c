@@ -3,14 +3,17 @@
  * smload: socketmap load generator for benchmarks (not a test).
  *
  *   smload -a HOST:PORT -c CONNS -n TOTAL -t MAX_SECONDS [-d DEPTH] [-e PREFIX] [-m MAP]
- *          [-r SEED] [-f FILE] [DOMAIN...]
+ *          [-r SEED] [-f FILE] [-p USEC] [-o OUT_FILE] [DOMAIN...]
  *
  * Opens CONNS non-blocking TCP connections to HOST:PORT (a 127.0.0.0/8 address: loopback only
  * by intent) and keeps DEPTH netstring requests "MAP DOMAIN" in flight per connection (default
  * 1, as Postfix does: the next request goes out only after the whole reply arrived). With a
  * depth above 1, the requests that a batch of replies makes room for leave in one write.
  * Domains come from the arguments and from FILE (one per line), in turn, or, with -r SEED,
- * drawn at random (uniformly, xorshift seeded by SEED) among them. Stops after TOTAL replies
+ * drawn at random (uniformly, xorshift seeded by SEED) among them. With -p each connection
+ * pauses USEC microseconds after a read that brought replies before it sends more (a paced
+ * client, as Postfix is under ordinary load, rather than one that saturates the server).
+ * Stops after TOTAL replies
  * or MAX_SECONDS, whichever comes first (requests still in flight at the deadline are not
  * counted). A reply that does not start with PREFIX (-e, e.g. "OK secure"; default: any reply)
  * is an error, as is a malformed or unsolicited reply or a connection the server closes (that
@@ -23,12 +26,16 @@
  * (latency of each request from the moment it is queued for sending to its reply's last byte
  * received; client_cpu_s is this process's own user+system time). Exit status 0 when every
  * reply was right and at least one arrived, 1 otherwise, 2 on usage or setup errors.
+ *
+ * -o OUT_FILE appends one line per reply as it arrives, "DOMAIN PAYLOAD" (written at once, not
+ * buffered): what the server had answered when it died, for the fault suites.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -59,13 +66,17 @@ struct conn {
 	char *out;    /* requests queued, out_off..out_len not yet written */
 	size_t out_len, out_off, out_cap;
 	int64_t *sent; /* ring of DEPTH queue times, oldest at head */
+	long *ri;      /* ring of the same requests' indexes in reqs */
+	int paused;    /* -p: nothing more is sent until resume_at */
+	int64_t resume_at;
 	long head, inflight;
 	size_t have; /* bytes in in[] */
 	char in[IN_MAX];
 };
 
 struct req {
-	size_t off, len; /* framed bytes in the arena */
+	size_t off, len;         /* framed bytes in the arena */
+	size_t dom_off, dom_len; /* the domain among them */
 };
 
 static struct conn *conns;
@@ -80,7 +91,9 @@ static long done, started, total, errors;
 static int shown_bad;
 static const char *expect = "";
 static size_t expect_len;
-static uint64_t rnd; /* xorshift state; 0: take domains in turn */
+static uint64_t rnd;    /* xorshift state; 0: take domains in turn */
+static int64_t pace_ns; /* -p: pause after replies */
+static int out_fd = -1; /* -o OUT_FILE */
 
 static int64_t
 now_ns(void)
@@ -101,7 +114,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smload -a 127.x.y.z:PORT -c CONNS -n TOTAL -t MAX_SECONDS "
-	                "[-d DEPTH] [-e PREFIX] [-m MAP] [-r SEED] [-f FILE] [DOMAIN...]\n");
+	                "[-d DEPTH] [-e PREFIX] [-m MAP] [-r SEED] [-f FILE] [-p USEC] "
+	                "[-o OUT_FILE] [DOMAIN...]\n");
 	exit(2);
 }
 
@@ -170,6 +184,8 @@ add_req(const char *map, const char *d, size_t dlen)
 	n = snprintf(arena + arena_len, plen + 16, "%zu:%s %.*s,", plen, map, (int)dlen, d);
 	reqs[nreqs].off = arena_len;
 	reqs[nreqs].len = (size_t)n;
+	reqs[nreqs].dom_off = arena_len + (size_t)n - 1 - dlen;
+	reqs[nreqs].dom_len = dlen;
 	arena_len += (size_t)n;
 	nreqs++;
 }
@@ -199,15 +215,33 @@ add_file(const char *map, const char *path)
 	fclose(f);
 }
 
-static const struct req *
+static long
 pick_req(void)
 {
 	if (rnd == 0)
-		return &reqs[next_req++ % nreqs];
+		return next_req++ % nreqs;
 	rnd ^= rnd >> 12; /* xorshift64* */
 	rnd ^= rnd << 25;
 	rnd ^= rnd >> 27;
-	return &reqs[((rnd * 0x2545F4914F6CDD1DULL) >> 11) % (uint64_t)nreqs];
+	return (long)(((rnd * 0x2545F4914F6CDD1DULL) >> 11) % (uint64_t)nreqs);
+}
+
+/* -o: one line "DOMAIN PAYLOAD\n" in one write (O_APPEND), so a reader sees whole lines. */
+static void
+log_reply(const struct req *r, const char *payload, size_t plen)
+{
+	static char line[10000 + REPLY_MAX + 8];
+	size_t n = r->dom_len;
+
+	memcpy(line, arena + r->dom_off, n);
+	line[n++] = ' ';
+	for (size_t k = 0; k < plen; k++) /* one line per reply, whatever it holds */
+		line[n++] = payload[k] == '\n' ? ' ' : payload[k];
+	line[n++] = '\n';
+	if (write(out_fd, line, n) != (ssize_t)n) {
+		perror("smload: -o write");
+		exit(2);
+	}
 }
 
 static void
@@ -285,7 +319,8 @@ conn_fill(long i)
 	int64_t t = 0;
 
 	while (c->inflight < depth && started < total) {
-		const struct req *r = pick_req();
+		long k = pick_req();
+		const struct req *r = &reqs[k];
 
 		if (c->out_cap - c->out_len < r->len) {
 			/* only when a write stalled: keep the unwritten bytes, drop the written */
@@ -300,6 +335,7 @@ conn_fill(long i)
 		if (t == 0)
 			t = now_ns();
 		c->sent[(c->head + c->inflight) % depth] = t;
+		c->ri[(c->head + c->inflight) % depth] = k;
 		c->inflight++;
 		started++;
 	}
@@ -369,6 +405,8 @@ conn_readable(long i)
 			errors++;
 			show_bad(i, "unexpected reply", payload, plen);
 		}
+		if (out_fd >= 0)
+			log_reply(&reqs[c->ri[c->head]], payload, plen);
 		us = (t - c->sent[c->head]) / 1000;
 		lat[done++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 		c->head = (c->head + 1) % depth;
@@ -387,6 +425,11 @@ conn_readable(long i)
 	}
 	memmove(c->in, c->in + off, c->have - off);
 	c->have -= off;
+	if (pace_ns > 0 && off > 0) {
+		c->paused = 1; /* still watched for EPOLLIN: a close or stray bytes show */
+		c->resume_at = t + pace_ns;
+		return;
+	}
 	conn_fill(i);
 }
 
@@ -417,7 +460,7 @@ main(int argc, char **argv)
 	char host[64];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:c:n:t:d:e:m:r:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:c:n:t:d:e:m:r:f:p:o:")) != -1) {
 		switch (opt) {
 		case 'a':
 			addr = optarg;
@@ -445,6 +488,16 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			file = optarg;
+			break;
+		case 'p':
+			pace_ns = num_arg(optarg, 0, 10000000) * 1000;
+			break;
+		case 'o':
+			out_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (out_fd < 0) {
+				perror(optarg);
+				return 2;
+			}
 			break;
 		default:
 			usage();
@@ -494,6 +547,7 @@ main(int argc, char **argv)
 		c->out_cap = (size_t)depth * REQ_MAX;
 		c->out = xalloc(c->out_cap);
 		c->sent = xalloc((size_t)depth * sizeof(*c->sent));
+		c->ri = xalloc((size_t)depth * sizeof(*c->ri));
 		c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd < 0) {
 			perror("smload: socket");
@@ -556,12 +610,24 @@ main(int argc, char **argv)
 		conn_fill(i);
 	alive = nconns;
 	while (done < total && alive > 0) {
-		int64_t left = deadline - now_ns();
+		int64_t now = now_ns(), left = deadline - now;
 		int n;
 
 		if (left <= 0)
 			break;
-		n = epoll_wait(ep, evs, 256, left > 1000000000 ? 1000 : (int)(left / 1000000) + 1);
+		for (long i = 0; pace_ns > 0 && i < nconns; i++) {
+			if (!conns[i].paused || conns[i].st == ST_DEAD)
+				continue;
+			if (conns[i].resume_at <= now) {
+				conns[i].paused = 0;
+				conn_fill(i);
+			} else if (conns[i].resume_at - now < left) {
+				left = conns[i].resume_at - now;
+			}
+		}
+		/* round up: waking early would only spin */
+		n = epoll_wait(ep, evs, 256,
+		               left > 1000000000 ? 1000 : (int)((left + 999999) / 1000000));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

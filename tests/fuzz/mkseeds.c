@@ -13,6 +13,7 @@
 #include "cacherec.h"
 #include "dane.h"
 #include "dnsmsg.h"
+#include "sharedrec.h"
 #include "stspolicy.h"
 
 /* The unit tests' packet builder; outside cmocka a plain assert guards the buffer. */
@@ -145,6 +146,9 @@ main(void)
 		c.due = 1700040000;
 		if (cacherec_encode(&c, enc, sizeof(enc), &len) == CACHEREC_OK)
 			save("cacherec", "enforce", enc, len, -1);
+		/* the same policy as the fleet's shared cache holds it */
+		if (sharedrec_encode("example.com", &c, enc, sizeof(enc), &len) == SHAREDREC_OK)
+			save("sharedrec", "enforce", enc, len, -1);
 		cacherec_on_fetch_fail(&c, "20250101000000Z", 1700000200, 600);
 		cacherec_on_txt_fail(&c, 1700000300, 600);
 		if (cacherec_encode(&c, enc, sizeof(enc), &len) == CACHEREC_OK)

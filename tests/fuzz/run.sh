@@ -12,7 +12,7 @@ set -u
 seconds=${1:-60}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${FUZZ_DIR:-$src/_fuzz}
-targets=${FUZZ_TARGETS:-"socketmap stsrecord stspolicy dnsmsg dane cacherec danerec cfg smtpdlg checkrule"}
+targets=${FUZZ_TARGETS:-"socketmap stsrecord stspolicy dnsmsg dane cacherec danerec cfg smtpdlg checkrule sharedrec"}
 mkdir -p "$dir/src" "$dir/corpus" "$dir/out" || exit 1
 
 # Copy the sources (mtimes kept, so make rebuilds only what changed). In a git checkout: the

@@ -11,7 +11,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 36
+plan 37
 
 sts_txt slow.test 1
 dns_a mta-sts.slow.test "$SLOW_IP"
@@ -128,7 +128,11 @@ exec 5<>"/dev/tcp/$STSD_HOST/$STSD_PORT"
 netstring 'za warm-za.test' >&5
 IFS= read -r -t 20 -d , reply <&5
 like "$reply" "*dane" "a held connection is served"
-is "$(sm_raw -w 3 '%s' "$(netstring 'za warm-za.test')")" EOF "max_connections applies at reload: a second connection is closed"
+like "$(sm_raw -w 3 '%s' "$(netstring 'za warm-za.test')")" "REPLY OK dane" \
+	"max_connections applies at reload: a second connection is served ..."
+IFS= read -r -t 5 -d , reply <&5
+case $? in 0) reply="REPLY $reply" ;; 1) reply=EOF ;; *) reply=HANG ;; esac
+is "$reply" EOF "... and the idle held one was closed to make room for it"
 exec 5>&-
 { daemon_conf; echo "$NEW_ZONES"; } >"$STSD_CONF"
 reload >/dev/null

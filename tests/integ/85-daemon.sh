@@ -2,16 +2,21 @@
 # SPDX-License-Identifier: MIT
 # Daemon behaviour around the lookups: 300 simultaneous first queries for one domain share one
 # TXT query and one fetch; a unix listener beside the inet one (mode applied); SIGHUP reloads
-# zone settings; the connection cap closes extra connections and frees up again; a SIGTERM sent
-# the moment the daemon accepts connections stops it cleanly.
+# zone settings; at the connection cap a new client closes the connection idle the longest and
+# is refused only when every connection waits for an answer, and the cap frees up again; a
+# SIGTERM sent the moment the daemon accepts connections stops it cleanly.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
-plan 12
+plan 17
 
 sts_domain herd.test 1 --policy "$(enforce_policy mail.herd.test)"
+# slow.test's policy host never answers: its queries wait fetch_timeout (10 s) for an answer
+sts_txt slow.test 1
+dns_a mta-sts.slow.test "$SLOW_IP"
 dns_start
 web_start
+slow_start
 UNIX_SOCK=$T/sm.sock
 # txt_recheck 3600: no background re-check while the 300 queries run. dns_timeout 9: c-ares
 # retransmits after a third of it, which under valgrind would show up
@@ -43,7 +48,8 @@ kill -HUP "$_stsd_pid"
 expect_within 5 nopolicy2.test "OK may" "after SIGHUP: the new fallback applies"
 ok "daemon still running after SIGHUP" stsd_alive
 
-# connection cap: two idle connections fill it, a third is closed, then room again
+# connection cap: two idle connections fill it, a third closes the one idle the longest; two
+# waiting for an answer fill it, and a third is refused; then room again
 sed -i '/^\[daemon\]/a max_connections = 2' "$STSD_CONF"
 stsd_restart || bail "mta-stsd did not restart"
 # one request on each held connection proves the daemon accepted and counts it; by then the
@@ -55,9 +61,32 @@ for fd in 5 6; do
 	IFS= read -r -t 20 -d , reply <&$fd
 	case $reply in *"OK secure"*) ;; *) diag "held connection $fd: '$reply'" ;; esac
 done
-is "$(sm_raw -w 3 '%s' "$(netstring 'postfix herd.test')")" EOF "third connection over max_connections=2 is closed"
-exec 5>&- 6>&-
-expect_within 5 herd.test "$(secure_for mail.herd.test)" "after the idle connections close, queries are served"
+# read_fd FD: the next reply on FD: "REPLY <payload>", EOF (closed by the daemon) or HANG.
+read_fd() {
+	local r
+	IFS= read -r -t 5 -d , r <&"$1"
+	case $? in 0) echo "REPLY ${r#*:}" ;; 1) echo EOF ;; *) echo HANG ;; esac
+}
+is "$(sm_raw -w 3 '%s' "$(netstring 'postfix herd.test')")" "REPLY $(secure_for mail.herd.test)" \
+	"a third connection over max_connections=2 is served ..."
+is "$(read_fd 5)" EOF "... the connection idle the longest was closed for it ..."
+netstring 'postfix herd.test' >&6
+like "$(read_fd 6)" "REPLY OK secure*" "... and the other one still answers"
+is "$(grep -c 'event=evict-idle ' "$STSD_LOG")" 1 "the eviction is logged once"
+exec 5>&-
+# Now two connections whose request waits (slow.test's fetch hangs): the idle one (6) makes
+# room for the second of them; a further client finds none idle and is refused.
+exec 5<>"/dev/tcp/$STSD_HOST/$STSD_PORT"
+netstring 'postfix slow.test' >&5
+sleep 0.5
+exec 7<>"/dev/tcp/$STSD_HOST/$STSD_PORT"
+netstring 'postfix slow.test' >&7
+sleep 2
+is "$(sm_raw -w 3 '%s' "$(netstring 'postfix herd.test')")" EOF \
+	"with both connections waiting for an answer, a third is refused"
+ok "the refusal is logged" grep -q 'err="connection limit 2 reached" action=close' "$STSD_LOG"
+exec 5>&- 6>&- 7>&-
+expect_within 5 herd.test "$(secure_for mail.herd.test)" "after the connections close, queries are served"
 ok "mta-stsd exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
 
 # Stopped as soon as it accepts (before its loop runs): the signal waits for the handler and

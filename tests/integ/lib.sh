@@ -24,7 +24,8 @@
 #   daemon   stsd_config, stsd_start, stsd_stop, stsd_restart, stsd_alive; log in $STSD_LOG;
 #            stsd_start_default (no -c: the default path, in a mount namespace of its own);
 #            stsd_detach, stsd_pidfile_stop (without -f, as an operator starts it);
-#            stsd_metric (one sample of GET /metrics, with daemon.metrics=$STSD_METRICS).
+#            stsd_metric (one sample of GET /metrics, with daemon.metrics=$STSD_METRICS);
+#            stsd_node NAME [PORT] (several daemons: which one the helpers act on).
 #   client   q KEY [MAP] (through postmap -q socketmap:...), expect, expect_within,
 #            sm_raw (raw netstring bytes through bash /dev/tcp).
 #
@@ -703,24 +704,50 @@ _cfg_keys=()
 # overrides; "SECTION.KEY=" (empty) removes a key. Settings persist across calls.
 stsd_config() {
 	local kv k
-	if [ ${#_cfg_keys[@]} -eq 0 ]; then
-		_cfg_set daemon.listen "$SM_ADDR"
-		_cfg_set daemon.cache_dir "$T/cache"
-		_cfg_set daemon.dns_servers 127.0.0.1
-		_cfg_set daemon.ca_file "$CA_FILE"
-		_cfg_set daemon.fetch_timeout 5
-		_cfg_set daemon.dns_timeout 2
-		_cfg_set daemon.txt_recheck 1
-		_cfg_set default.fallback NOTFOUND
-		_cfg_set postfix.fallback NOTFOUND
-		_cfg_set postfix.testing ignore
-	fi
+	_cfg_defaults
 	for kv in "$@"; do
 		k=${kv%%=*}
 		_cfg_set "$k" "${kv#*=}"
 	done
 	mkdir -p "$T/cache"
 	_cfg_write >"$STSD_CONF"
+}
+_cfg_defaults() {
+	[ ${#_cfg_keys[@]} -eq 0 ] || return 0
+	_cfg_set daemon.listen "$SM_ADDR"
+	_cfg_set daemon.cache_dir "$T/cache"
+	_cfg_set daemon.dns_servers 127.0.0.1
+	_cfg_set daemon.ca_file "$CA_FILE"
+	_cfg_set daemon.fetch_timeout 5
+	_cfg_set daemon.dns_timeout 2
+	_cfg_set daemon.txt_recheck 1
+	_cfg_set default.fallback NOTFOUND
+	_cfg_set postfix.fallback NOTFOUND
+	_cfg_set postfix.testing ignore
+}
+
+# stsd_node NAME [PORT]: several daemons in one test. Makes NAME the daemon every helper
+# above and below acts on (stsd_config, stsd_start, stsd_stop, stsd_alive, q, expect, ...):
+# its own $STSD_CONF and $STSD_LOG ($T/mta-stsd-NAME.*), cache_dir $T/cache-NAME and listener
+# 127.0.0.1:PORT (PORT given on first use; 8461 by default). Other settings are shared, as
+# stsd_config last set them. The first daemon of a test is node "" and needs no call.
+declare -A _stsd_nodes=()
+_stsd_node=""
+stsd_node() {
+	local name=$1 port=${2:-} saved
+	_cfg_defaults
+	_stsd_nodes[x$_stsd_node]="${_stsd_pid:--} $_stsd_log_off $STSD_PORT"
+	_stsd_node=$name
+	saved=${_stsd_nodes[x$name]:-"- 0 ${port:-8461}"}
+	read -r _stsd_pid _stsd_log_off STSD_PORT <<<"$saved"
+	[ "$_stsd_pid" != - ] || _stsd_pid=""
+	[ -z "$port" ] || STSD_PORT=$port
+	SM_ADDR=inet:$STSD_HOST:$STSD_PORT
+	STSD_CONF=$T/mta-stsd${name:+-$name}.conf
+	STSD_LOG=$T/mta-stsd${name:+-$name}.log
+	mkdir -p "$T/cache${name:+-$name}"
+	_cfg_set daemon.listen "$SM_ADDR"
+	_cfg_set daemon.cache_dir "$T/cache${name:+-$name}"
 }
 _cfg_set() {
 	[ -n "${_cfg_val[$1]+x}" ] || _cfg_keys+=("$1")

@@ -4,14 +4,18 @@
  * module, so this binary links LMDB): records round-trip, survive close and reopen, a full map
  * grows instead of failing, and a damaged record reads as a miss, never as a policy.
  */
+#include <fcntl.h>
 #include <lmdb.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -75,6 +79,45 @@ make_record(struct cacherec *r, unsigned i)
 	r->checked = r->fetched;
 }
 
+/* Lines of the file at path that contain every one of the two strings. */
+static int
+count_lines(const char *path, const char *a, const char *b)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Send the log (stderr) to a new file at path; returns the saved descriptor for
+ * capture_end(). */
+static int
+capture_begin(const char *path)
+{
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+static void
+capture_end(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
 static void
 test_grow_and_reopen(void **state)
 {
@@ -104,6 +147,21 @@ test_grow_and_reopen(void **state)
 		assert_int_equal(got.expires, r.expires);
 		assert_string_equal(got.policy.mx[63], r.policy.mx[63]);
 	}
+	/* The map keeps the size it had grown to: the next write finds room, no map full and no
+	 * growth again (LMDB would take the initial size raised to the data only, a full map). */
+	{
+		char logpath[96];
+		int saved;
+
+		snprintf(logpath, sizeof(logpath), "%s.log", dir);
+		saved = capture_begin(logpath);
+		make_record(&r, N_RECORDS);
+		assert_int_equal(cache_put(c, "one-more.example", &r), 0);
+		capture_end(saved);
+		assert_int_equal(count_lines(logpath, "op=grow", ""), 0);
+		unlink(logpath);
+	}
+	assert_int_equal(cache_del(c, "one-more.example"), 1);
 	assert_int_equal(cache_del(c, "d0.example"), 1);
 	assert_int_equal(cache_del(c, "d0.example"), 0);
 	assert_int_equal(cache_get(c, "d0.example", &got), CACHE_MISS);
@@ -543,6 +601,81 @@ test_batch(void **state)
 	rmdir(d2);
 }
 
+/* A full disk (here the file size limit, RLIMIT_FSIZE: LMDB's writes fail alike) makes every
+ * write fail while the daemon goes on answering: the failure is logged once, not once per
+ * request, and writes that work again right after it end nothing yet (the end of an outage is
+ * logged LOG_OUTAGE_QUIET s after its last failure: test_log). What was stored before stays;
+ * every record decodes after a reopen. */
+static void
+test_write_failure_logged_once(void **state)
+{
+	static struct cacherec r, got;
+	char err[256], name[64], d2[64], logpath[96], path[128];
+	struct rlimit old, lim;
+	struct stat st;
+	struct cache *c;
+	int saved, failed = 0, stored = 0;
+
+	(void)state;
+	snprintf(d2, sizeof(d2), "/tmp/mta-stsd-cache-full.XXXXXX");
+	assert_non_null(mkdtemp(d2));
+	snprintf(logpath, sizeof(logpath), "%s.log", d2);
+	c = cache_open(d2, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	for (unsigned i = 0; i < 4; i++, stored++) {
+		make_record(&r, i);
+		snprintf(name, sizeof(name), "s%u.example", i);
+		assert_int_equal(cache_put(c, name, &r), 0);
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", d2);
+	assert_int_equal(stat(path, &st), 0);
+
+	saved = capture_begin(logpath); /* the log goes to stderr: into a file for the count */
+	signal(SIGXFSZ, SIG_IGN);       /* a write past the limit fails (EFBIG) instead */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	/* 16 KiB records need new pages at the end of the file: almost all fail */
+	for (unsigned i = 100; i < 140; i++) {
+		make_record(&r, i);
+		snprintf(name, sizeof(name), "f%u.example", i);
+		if (cache_put(c, name, &r) != 0)
+			failed++;
+		else
+			stored++;
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	make_record(&r, 200);
+	assert_int_equal(cache_put(c, "after.example", &r), 0);
+	stored++;
+	assert_int_equal(cache_put(c, "after2.example", &r), 0);
+	stored++;
+	capture_end(saved);
+
+	assert_true(failed >= 20);
+	assert_int_equal(count_lines(logpath, "level=err", "stage=cache"), 1);
+	assert_int_equal(count_lines(logpath, "level=", ""), 1);
+	cache_close(c);
+
+	c = cache_open(d2, 0, SMALL_MAP, err, sizeof(err));
+	assert_non_null(c);
+	{
+		unsigned n = 0;
+
+		assert_int_equal(cache_walk(c, count_walk, &n), 0);
+		assert_int_equal(n, stored);
+	}
+	assert_int_equal(cache_get(c, "s0.example", &got), CACHE_HIT);
+	assert_int_equal(cache_get(c, "after.example", &got), CACHE_HIT);
+	cache_close(c);
+	unlink(logpath);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", d2);
+	unlink(path);
+	rmdir(d2);
+}
+
 int
 main(void)
 {
@@ -554,6 +687,7 @@ main(void)
 	    cmocka_unit_test(test_counts),
 	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_walk_dns_and_del_if),
+	    cmocka_unit_test(test_write_failure_logged_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

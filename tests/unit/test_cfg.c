@@ -42,11 +42,13 @@ check_defaults(const struct cfg *c)
 	assert_null(c->socket_group);
 	assert_null(c->user);
 	assert_string_equal(c->cache_dir, "/var/lib/mta-stsd");
+	assert_int_equal(c->cache_map_mb, 64);
 	assert_null(c->dns_servers);
 	assert_null(c->ca_file);
 	assert_int_equal(c->fetch_timeout, 20);
 	assert_int_equal(c->dns_timeout, 5);
 	assert_int_equal(c->txt_recheck, 300);
+	assert_int_equal(c->dns_stale, 600);
 	assert_int_equal(c->refresh, 86400);
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->max_lookups, 4096);
@@ -56,7 +58,11 @@ check_defaults(const struct cfg *c)
 	assert_int_equal(c->default_zone.testing, CFG_TESTING_IGNORE);
 	/* DANE needs a validating resolver and Postfix's dnssec support: off until asked for. */
 	assert_int_equal(c->dnssec, 0);
-	assert_null(c->metrics); /* no HTTP endpoint unless asked for */
+	assert_null(c->metrics);      /* no HTTP endpoint unless asked for */
+	assert_null(c->shared_cache); /* no fleet cache unless asked for: today's behaviour */
+	assert_null(c->shared_cache_password_file);
+	assert_int_equal(c->shared_cache_timeout, 50);
+	assert_int_equal(c->shared_cache_lease, 1);
 	assert_int_equal(c->default_zone.dane, 1);
 	assert_int_equal(c->default_zone.dane_partial, CFG_DANE_PARTIAL_DANE_ONLY);
 	assert_int_equal(c->default_zone.mx_check, 1);
@@ -89,6 +95,22 @@ static void
 check_metrics_v4(const struct cfg *c)
 {
 	assert_string_equal(c->metrics, "inet:127.0.0.1:9461");
+}
+
+static void
+check_shared_tcp(const struct cfg *c)
+{
+	assert_string_equal(c->shared_cache, "redis://127.0.0.1:6380/2");
+	assert_string_equal(c->shared_cache_password_file, "/etc/mta-stsd/redis.pass");
+	assert_int_equal(c->shared_cache_timeout, 200);
+}
+
+static void
+check_shared_unix(const struct cfg *c)
+{
+	assert_string_equal(c->shared_cache, "redis+unix:/run/redis/redis.sock?db=1");
+	assert_null(c->shared_cache_password_file);
+	assert_int_equal(c->shared_cache_timeout, 50);
 }
 
 static void
@@ -161,6 +183,7 @@ check_uint_min(const struct cfg *c)
 	assert_int_equal(c->refresh, 60);
 	assert_int_equal(c->max_connections, 1);
 	assert_int_equal(c->max_lookups, 1);
+	assert_int_equal(c->cache_map_mb, 1);
 }
 
 static void
@@ -172,6 +195,7 @@ check_uint_max(const struct cfg *c)
 	assert_int_equal(c->refresh, 31557600);
 	assert_int_equal(c->max_connections, 100000);
 	assert_int_equal(c->max_lookups, 100000);
+	assert_int_equal(c->cache_map_mb, 16384);
 }
 
 static void
@@ -274,11 +298,12 @@ static const struct cfg_case cases[] = {
      check_servers},
     {"numbers at minimum",
      "[daemon]\nfetch_timeout = 1\ndns_timeout = 1\ntxt_recheck = 1\nrefresh = 60\n"
-     "max_connections = 1\nmax_lookups = 1\n",
+     "max_connections = 1\nmax_lookups = 1\ncache_map_mb = 1\n",
      NULL, check_uint_min},
     {"numbers at maximum",
      "[daemon]\nfetch_timeout = 60\ndns_timeout = 14\ntxt_recheck = 86400\n"
-     "refresh = 31557600\nmax_connections = 100000\nmax_lookups = 100000\n",
+     "refresh = 31557600\nmax_connections = 100000\nmax_lookups = 100000\n"
+     "cache_map_mb = 16384\n",
      NULL, check_uint_max},
     {"dns_timeout 30", "[daemon]\nfetch_timeout = 1\ndns_timeout = 30\n", NULL, check_dns_max},
     {"zone explicit", "[postfix]\nfallback = may\ntesting = enforce\n", NULL, check_zone_explicit},
@@ -315,6 +340,39 @@ static const struct cfg_case cases[] = {
      "[daemon] txt_recheck 7200 is longer than refresh_active 3600", NULL},
     {"txt_recheck equal to refresh_active", "[daemon]\ntxt_recheck = 3600\nrefresh_active = 3600\n",
      NULL, NULL},
+    /* ---- shared_cache: a Redis URL with an address literal, its password file, timeout ---- */
+    {"shared_cache tcp",
+     "[daemon]\nshared_cache = redis://127.0.0.1:6380/2\n"
+     "shared_cache_password_file = /etc/mta-stsd/redis.pass\nshared_cache_timeout = 200\n",
+     NULL, check_shared_tcp},
+    {"shared_cache unix", "[daemon]\nshared_cache = redis+unix:/run/redis/redis.sock?db=1\n", NULL,
+     check_shared_unix},
+    {"shared_cache host name", "[daemon]\nshared_cache = redis://redis.example.com\n",
+     "line 2: [daemon] shared_cache: HOST must be an IPv4 address or a bracketed IPv6 address "
+     "(a name would need a blocking lookup)",
+     NULL},
+    {"shared_cache password in URL", "[daemon]\nshared_cache = redis://:pw@127.0.0.1\n",
+     "line 2: [daemon] shared_cache: no user or password in the URL: use "
+     "shared_cache_password_file",
+     NULL},
+    {"shared_cache scheme", "[daemon]\nshared_cache = rediss://127.0.0.1\n",
+     "line 2: [daemon] shared_cache: expected redis://HOST[:PORT][/DB] or "
+     "redis+unix:/PATH[?db=N]",
+     NULL},
+    {"shared_cache db", "[daemon]\nshared_cache = redis://127.0.0.1/x\n",
+     "line 2: [daemon] shared_cache: expected a database number 0..65535", NULL},
+    {"shared_cache relative socket", "[daemon]\nshared_cache = redis+unix:redis.sock\n",
+     "line 2: [daemon] shared_cache: expected an absolute socket path of at most 107 bytes", NULL},
+    {"shared_cache_password_file relative", "[daemon]\nshared_cache_password_file = pw\n",
+     "line 2: [daemon] shared_cache_password_file: path must be absolute", NULL},
+    {"shared_cache_timeout 0", "[daemon]\nshared_cache_timeout = 0\n",
+     "line 2: [daemon] shared_cache_timeout: expected a number 1..1000", NULL},
+    {"shared_cache_lease maybe", "[daemon]\nshared_cache_lease = maybe\n",
+     "line 2: [daemon] shared_cache_lease: expected yes or no", NULL},
+    {"shared_cache_timeout 1001", "[daemon]\nshared_cache_timeout = 1001\n",
+     "line 2: [daemon] shared_cache_timeout: expected a number 1..1000", NULL},
+    {"shared_cache in a zone", "[postfix]\nshared_cache = redis://127.0.0.1\n",
+     "line 2: [postfix] shared_cache: unknown key", NULL},
     {"metrics in a zone", "[postfix]\nmetrics = inet:127.0.0.1:9461\n",
      "line 2: [postfix] metrics: unknown key", NULL},
     {"dane bad", "[postfix]\ndane = Yes\n", "line 2: [postfix] dane: expected yes or no", NULL},
@@ -496,6 +554,10 @@ static const struct cfg_case cases[] = {
      "line 2: [daemon] max_connections: expected a number 1..100000", NULL},
     {"max_connections 100001", "[daemon]\nmax_connections = 100001\n",
      "line 2: [daemon] max_connections: expected a number 1..100000", NULL},
+    {"cache_map_mb 0", "[daemon]\ncache_map_mb = 0\n",
+     "line 2: [daemon] cache_map_mb: expected a number 1..16384", NULL},
+    {"cache_map_mb 16385", "[daemon]\ncache_map_mb = 16385\n",
+     "line 2: [daemon] cache_map_mb: expected a number 1..16384", NULL},
     {"max_lookups 0", "[daemon]\nmax_lookups = 0\n",
      "line 2: [daemon] max_lookups: expected a number 1..100000", NULL},
     {"max_lookups 100001", "[daemon]\nmax_lookups = 100001\n",
@@ -821,6 +883,10 @@ static const struct restart_case restart_keys[] = {
     {"dns_timeout", "dns_timeout = 3"},
     {"dnssec", "dnssec = yes"},
     {"metrics", "metrics = inet:127.0.0.1:9461"},
+    {"shared_cache", "shared_cache = redis://127.0.0.1"},
+    {"shared_cache_password_file", "shared_cache_password_file = /pw"},
+    {"shared_cache_timeout", "shared_cache_timeout = 10"},
+    {"shared_cache_lease", "shared_cache_lease = no"},
 };
 
 /* fresh and running agree on every restart-only setting. */
@@ -840,6 +906,10 @@ assert_restart_same(const struct cfg *a, const struct cfg *b)
 	assert_int_equal(a->dns_timeout, b->dns_timeout);
 	assert_int_equal(a->dnssec, b->dnssec);
 	assert_true(a->metrics == NULL && b->metrics == NULL);
+	assert_true(a->shared_cache == NULL && b->shared_cache == NULL);
+	assert_true(a->shared_cache_password_file == NULL && b->shared_cache_password_file == NULL);
+	assert_int_equal(a->shared_cache_timeout, b->shared_cache_timeout);
+	assert_int_equal(a->shared_cache_lease, b->shared_cache_lease);
 }
 
 static void
@@ -891,14 +961,14 @@ test_keep_restart(void **state)
 	assert_true(len < sizeof(text));
 	fresh = cfg_parse(text, NULL, 0);
 	assert_non_null(fresh);
-	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 11);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 15);
 	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
 		assert_string_equal(names[i], restart_keys[i].key);
 	assert_restart_same(fresh, running);
 	cfg_unref(fresh);
 	fresh = cfg_parse(text, NULL, 0);
 	names[3] = "untouched";
-	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 11);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 15);
 	assert_string_equal(names[2], "socket_group");
 	assert_string_equal(names[3], "untouched");
 	assert_restart_same(fresh, running);
@@ -1122,6 +1192,10 @@ static const struct key_case keys[] = {
     {"max_lookups", "5", NULL, 0},
     {"dnssec", "yes", NULL, 0},
     {"metrics", "inet:127.0.0.1:9461", NULL, 0},
+    {"shared_cache", "redis://[::1]:6379/1", NULL, 0},
+    {"shared_cache_password_file", "/pw", NULL, 0},
+    {"shared_cache_timeout", "10", NULL, 0},
+    {"shared_cache_lease", "no", NULL, 0},
     {"fallback", "may", "NOTFOUND", 1},
     {"testing", "enforce", "ignore", 1},
     {"dane", "no", "yes", 1},
@@ -1187,7 +1261,11 @@ test_key_table(void **state)
 			    c->txt_recheck != base->txt_recheck || c->refresh != base->refresh ||
 			    c->max_connections != base->max_connections ||
 			    c->max_lookups != base->max_lookups || c->dnssec != base->dnssec ||
-			    c->metrics != NULL || strcmp(c->listen[0], base->listen[0]) != 0);
+			    c->metrics != NULL || c->shared_cache != NULL ||
+			    c->shared_cache_password_file != NULL ||
+			    c->shared_cache_timeout != base->shared_cache_timeout ||
+			    c->shared_cache_lease != base->shared_cache_lease ||
+			    strcmp(c->listen[0], base->listen[0]) != 0);
 		}
 		cfg_unref(c);
 
@@ -1248,15 +1326,21 @@ static struct CMUnitTest tests[NCASES + 16];
  * line at its built-in default (tests/man.sh checks that every key of the table is there).
  * Uncommented, it must describe the built-in configuration exactly, but for user (set in the
  * shipped file) and the keys without a default, which show an example: socket_group,
- * dns_servers, ca_file, metrics (off by default). [daemon] restart keys are compared through
- * cfg_keep_restart(), which walks the whole key table; zone keys as the whole [default] section.
+ * dns_servers, ca_file, metrics, shared_cache and its password file (off by default). [daemon]
+ * restart keys are compared through cfg_keep_restart(), which walks the whole key table; zone keys
+ * as the whole [default] section.
  */
 static void
 test_shipped_conf(void **state)
 {
 	static char text[65536], plain[65536];
-	static const char *const examples[] = {"socket_group", "user", "dns_servers", "ca_file",
-	                                       "metrics"};
+	static const char *const examples[] = {"socket_group",
+	                                       "user",
+	                                       "dns_servers",
+	                                       "ca_file",
+	                                       "metrics",
+	                                       "shared_cache",
+	                                       "shared_cache_password_file"};
 	const char *top = getenv("top_srcdir"), *names[CFG_KEYS_MAX], *p;
 	struct cfg *shipped, *all, *builtin;
 	char path[1024], err[256];

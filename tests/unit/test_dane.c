@@ -534,6 +534,7 @@ test_record_roundtrip(void **state)
 
 	(void)state;
 	sample(&a);
+	a.renew_after = NOW + 60;
 	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
 	assert_int_equal(danerec_decode(buf, len, &b), DANEREC_OK);
 	assert_memory_equal(&a, &b, sizeof(a));
@@ -587,6 +588,82 @@ test_record_short_buffers(void **state)
 	assert_int_equal(got, len);
 }
 
+/* A version 2 record (written before renew_after existed) still reads, as never renewed. */
+static void
+test_record_v2(void **state)
+{
+	struct danerec a, b;
+	uint8_t buf[DANEREC_MAX_BYTES], v2[DANEREC_MAX_BYTES];
+	size_t len = 0;
+
+	(void)state;
+	sample(&a);
+	a.renew_after = NOW + 60;
+	assert_int_equal(danerec_encode(&a, buf, sizeof(buf), &len), DANEREC_OK);
+	memcpy(v2, buf, 14); /* magic .. expires */
+	memcpy(v2 + 14, buf + 22, len - 22);
+	v2[1] = 2;
+	assert_int_equal(danerec_decode(v2, len - 8, &b), DANEREC_OK);
+	a.renew_after = 0;
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* Nor is a version 3 record read with a version 2 header, or the reverse. */
+	v2[1] = 3;
+	assert_int_equal(danerec_decode(v2, len - 8, &b), DANEREC_CORRUPT);
+	buf[1] = 2;
+	assert_int_equal(danerec_decode(buf, len, &b), DANEREC_CORRUPT);
+}
+
+/* Serve-stale: fresh until expires, stale for dns_stale seconds after, never a failure record,
+ * never one made with another trust in the AD bit; a failed renewal keeps the stale record
+ * and waits DANE_TTL_ERROR before the next. */
+static void
+test_record_stale(void **state)
+{
+	struct danerec a, fail, out;
+	const int64_t exp = NOW + 300;
+
+	(void)state;
+	sample(&a); /* expires NOW + 300, trust_ad */
+	assert_int_equal(danerec_usable(&a, exp - 1, 1, 600), DANEREC_FRESH);
+	assert_int_equal(danerec_usable(&a, exp, 1, 600), DANEREC_STALE);
+	assert_int_equal(danerec_usable(&a, exp + 599, 1, 600), DANEREC_STALE);
+	assert_int_equal(danerec_usable(&a, exp + 600, 1, 600), DANEREC_UNUSABLE);
+	assert_int_equal(danerec_usable(&a, exp, 1, 0), DANEREC_UNUSABLE); /* off */
+	assert_int_equal(danerec_usable(&a, exp, 0, 600), DANEREC_UNUSABLE);
+	assert_int_equal(danerec_usable(&a, exp - 1, 0, 600), DANEREC_UNUSABLE);
+	assert_int_equal(danerec_usable(&a, INT64_MAX, 1, DANE_STALE_MAX), DANEREC_UNUSABLE);
+
+	fail = a;
+	fail.state = DANE_ERROR;
+	assert_int_equal(danerec_usable(&fail, exp, 1, 600), DANEREC_UNUSABLE);
+	fail = a;
+	fail.mx_known = 0;
+	fail.n_hosts = fail.n_tlsa = 0;
+	fail.state = DANE_INSECURE;
+	assert_int_equal(danerec_usable(&fail, exp, 1, 600), DANEREC_UNUSABLE);
+
+	/* A failed renewal keeps a servable record, marked so no renewal follows at once. */
+	fail.expires = exp + 10 + DANE_TTL_ERROR;
+	assert_int_equal(danerec_renewed(&a, &fail, exp + 10, 1, 600, &out), 1);
+	assert_int_equal(out.state, DANE_SOME);
+	assert_int_equal(out.expires, exp);
+	assert_int_equal(out.renew_after, exp + 10 + DANE_TTL_ERROR);
+	assert_int_equal(danerec_usable(&out, exp + 10, 1, 600), DANEREC_STALE_WAIT);
+	assert_int_equal(danerec_usable(&out, exp + 10 + DANE_TTL_ERROR, 1, 600), DANEREC_STALE);
+	/* ... but not one past its bound, nor with nothing cached: the failure stands. */
+	assert_int_equal(danerec_renewed(&a, &fail, exp + 600, 1, 600, &out), 0);
+	assert_int_equal(out.mx_known, 0);
+	assert_int_equal(danerec_renewed(NULL, &fail, exp + 10, 1, 600, &out), 0);
+	assert_int_equal(out.mx_known, 0);
+	/* A successful renewal always replaces, whatever it says. */
+	fail = a;
+	fail.state = DANE_NONE;
+	fail.expires = exp + 1000;
+	assert_int_equal(danerec_renewed(&a, &fail, exp + 10, 1, 600, &out), 0);
+	assert_int_equal(out.state, DANE_NONE);
+	assert_int_equal(out.renew_after, 0);
+}
+
 static void
 test_record_corrupt(void **state)
 {
@@ -609,8 +686,10 @@ test_record_corrupt(void **state)
 	    {4, 33},    /* too many hosts */
 	    {5, 3},     /* more TLSA hosts than hosts */
 	    {13, 0x80}, /* expires negative */
-	    {14, 200},  /* why longer than the record */
-	    {15, 0x07}, /* control byte in why */
+	    {21, 0x80}, /* renew_after negative */
+	    {22, 200},  /* why longer than the record */
+	    {23, 0x07}, /* control byte in why */
+	    {1, 4},     /* a version from the future */
 	};
 	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		memcpy(bad, buf, len);
@@ -711,6 +790,8 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_roundtrip);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_short_buffers);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_corrupt);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_v2);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_stale);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key);
 	return _cmocka_run_group_tests("dane", tests, n, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * Tests of log.c's rate limiter (log.c is effectful, so this binary links it like test_cache):
  * one line per (subject, event) per LOG_RATE_INTERVAL, the held-back lines counted and
  * reported with the next one, pairs independent of each other, a clock stepped back never
- * silencing a subject, and log_escape() making peer bytes safe.
+ * silencing a subject, an outage logged when it begins and ends (not per failure), and
+ * log_escape() making peer bytes safe.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +60,36 @@ test_rate_pairs(void **state)
 	assert_int_equal(log_rate_pass("b.example", "txt-failed", T0 - 3600, &held), 1);
 }
 
+/* A full disk: every request's write fails, some small ones still fit in between. One line
+ * when it begins, one when writes have worked for LOG_OUTAGE_QUIET s after the last failure. */
+static void
+test_outage(void **state)
+{
+	struct log_outage o = {0};
+	unsigned long failed = 99;
+	int begun = 0, ended = 0;
+
+	(void)state;
+	assert_int_equal(log_outage_ok(&o, T0, &failed), 0); /* no outage: nothing to say */
+	assert_int_equal(failed, 99);
+	for (int i = 0; i < 300; i++) {
+		begun += log_outage_fail(&o, T0 + i / 3);
+		ended += log_outage_ok(&o, T0 + i / 3, &failed); /* a write that still fit */
+	}
+	assert_int_equal(begun, 1);
+	assert_int_equal(ended, 0);
+	assert_int_equal(log_outage_ok(&o, T0 + 99 + LOG_OUTAGE_QUIET - 1, &failed), 0);
+	assert_int_equal(log_outage_ok(&o, T0 + 99 + LOG_OUTAGE_QUIET, &failed), 1);
+	assert_int_equal(failed, 300);
+	assert_int_equal(log_outage_ok(&o, T0 + 200, &failed), 0); /* over: said once */
+	/* a new outage is logged again, and counted afresh */
+	assert_int_equal(log_outage_fail(&o, T0 + 300), 1);
+	assert_int_equal(log_outage_fail(&o, T0 + 301), 0);
+	/* a clock stepped back ends it rather than keeping it for ever */
+	assert_int_equal(log_outage_ok(&o, T0, &failed), 1);
+	assert_int_equal(failed, 2);
+}
+
 static void
 test_escape(void **state)
 {
@@ -77,6 +108,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rate),
 	    cmocka_unit_test(test_rate_pairs),
+	    cmocka_unit_test(test_outage),
 	    cmocka_unit_test(test_escape),
 	};
 

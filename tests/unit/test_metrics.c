@@ -55,9 +55,11 @@ sample_set(void)
 	metrics_dns(m, NULL, 0, 1);
 	metrics_dns(m, NULL, 0, 0);
 	METRICS_INC(m, dane[DANE_INSECURE]);
+	METRICS_INC(m, dns_stale_answers);
 	METRICS_INC(m, refreshes[METRICS_REFRESH_FAILED]);
 	m->connections_accepted = 4;
 	m->connections_rejected = 1;
+	m->connections_evicted = 5;
 	METRICS_SET(m, connections_open, 2);
 	m->lookups_started = 3;
 	METRICS_SET(m, lookups_inflight, 1);
@@ -217,6 +219,37 @@ test_domains(void **state)
 	metrics_free(m);
 }
 
+/* The shared-cache series appear only with shared_cache set: one per event, and the gauge. */
+static void
+test_shared(void **state)
+{
+	struct metrics *m = metrics_new(T0, "x");
+	struct strbuf sb;
+
+	(void)state;
+	strbuf_init(&sb, METRICS_RENDER_MAX);
+	assert_int_equal(metrics_render(m, &sb), 0);
+	assert_null(strstr(sb.data, "shared_cache"));
+	m->shared_on = 1;
+	METRICS_INC(m, shared[METRICS_SHARED_GET_HIT]);
+	METRICS_INC(m, shared[METRICS_SHARED_CONNECT_FAILED]);
+	METRICS_INC(m, shared[METRICS_SHARED_CONNECT_FAILED]);
+	METRICS_SET(m, shared_up, 1);
+	strbuf_reset(&sb);
+	assert_int_equal(metrics_render(m, &sb), 0);
+	assert_non_null(strstr(sb.data,
+	                       "# TYPE mta_stsd_shared_cache_events_total counter\n"
+	                       "mta_stsd_shared_cache_events_total{event=\"get-hit\"} 1\n"
+	                       "mta_stsd_shared_cache_events_total{event=\"get-miss\"} 0\n"));
+	assert_non_null(
+	    strstr(sb.data, "mta_stsd_shared_cache_events_total{event=\"connect-failed\"} 2\n"
+	                    "# HELP mta_stsd_shared_cache_up 1 while the shared cache (Redis) is "
+	                    "connected.\n# TYPE mta_stsd_shared_cache_up gauge\n"
+	                    "mta_stsd_shared_cache_up 1\n"));
+	strbuf_fini(&sb);
+	metrics_free(m);
+}
+
 /* METRICS_ZONES_MAX names get their own series, further ones share "(other)". */
 static void
 test_zone_slots(void **state)
@@ -273,6 +306,7 @@ main(void)
 	    cmocka_unit_test(test_golden),       cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_labels),       cmocka_unit_test(test_zone_slots),
 	    cmocka_unit_test(test_null_and_cap), cmocka_unit_test(test_domains),
+	    cmocka_unit_test(test_shared),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);

@@ -105,6 +105,7 @@ world(void)
 }
 
 static const struct sts_params prm = {300, DAY};
+static const struct sts_params p60 = {300, 60};
 
 static const struct site *
 site_of(const struct web *web, const char *domain)
@@ -173,6 +174,98 @@ run(struct world *w, struct web *web, const char *domain, struct cacherec *rec,
 	assert_true(sts_done(e));
 	assert_true(e->write);
 	*rec = e->rec;
+}
+
+/* Drive a discovery up to the fetch it asks for (the world answers the queries); then offer
+ * peer instead. Returns what sts_adopt() said; the evaluation is left as it is. */
+static int
+run_to_fetch(struct world *w, const char *domain, const struct cacherec *rec,
+             const struct sts_params *p, const struct cacherec *peer, int64_t now,
+             struct sts_eval *e)
+{
+	struct sts_query pending[4];
+	unsigned npend = 0;
+	struct pkt k;
+
+	sts_init(e, domain, rec, p, now);
+	for (int guard = 0; guard < 100; guard++) {
+		struct sts_query q;
+		struct sts_fetch f;
+		enum sts_action act;
+
+		while ((act = sts_next(e, &q, &f)) != STS_ACT_NONE) {
+			if (act == STS_ACT_FETCH)
+				return sts_adopt(e, peer, now);
+			assert_true(npend < 4);
+			pending[npend++] = q;
+		}
+		assert_true(npend > 0);
+		q = pending[--npend];
+		assert_int_equal(world_reply(w, q.name, q.type, &k), WORLD_ANSWER);
+		sts_answer(e, q.token, k.b, k.n, now);
+	}
+	fail_msg("no fetch asked for");
+	return -1;
+}
+
+/* A policy the fleet fetched for the TXT id seen stands in for this node's fetch; anything
+ * else (another id, an older or equal fetch, expired, no policy) leaves the fetch to do. */
+static void
+test_adopt(void **state)
+{
+	struct cacherec rec, peer, old;
+	struct stspolicy pol;
+	struct sts_eval e;
+
+	(void)state;
+	assert_int_equal(stspolicy_parse(GOOD, strlen(GOOD), &pol), STSPOLICY_OK);
+	/* nothing cached: learned from the fleet */
+	cacherec_init(&rec);
+	rec.queried = T0 - 5;
+	cacherec_init(&peer);
+	cacherec_on_fetch_ok(&peer, &pol, "1", T0 - 2);
+	assert_int_equal(run_to_fetch(world(), "a.test", &rec, &prm, &peer, T0, &e), 1);
+	assert_true(sts_done(&e) && e.write);
+	assert_int_equal(e.disc, DECIDE_DISC_FETCHED);
+	assert_int_equal(e.event, STS_EV_LEARNED);
+	assert_int_equal(e.fetched, STS_FETCH_NONE); /* not fetched here: not published again */
+	assert_int_equal(e.rec.fetched, T0 - 2);
+	assert_int_equal(e.rec.expires, T0 - 2 + DAY); /* the peer's expiry, not extended */
+	assert_int_equal(e.rec.checked, T0);
+	assert_int_equal(e.rec.queried, T0 - 5);
+	assert_int_equal(sts_next(&e, NULL, NULL), STS_ACT_NONE);
+	/* id 0 cached, the fleet has id 1: changed */
+	cacherec_init(&old);
+	cacherec_on_fetch_ok(&old, &pol, "0", T0 - DAY / 2);
+	assert_int_equal(run_to_fetch(world(), "a.test", &old, &prm, &peer, T0, &e), 1);
+	assert_int_equal(e.event, STS_EV_CHANGED);
+	assert_string_equal(e.prev_id, "0");
+	assert_string_equal(e.rec.id, "1");
+	/* another id than the TXT record's */
+	cacherec_init(&peer);
+	cacherec_on_fetch_ok(&peer, &pol, "2", T0 - 2);
+	assert_int_equal(run_to_fetch(world(), "a.test", &rec, &prm, &peer, T0, &e), 0);
+	assert_false(sts_done(&e));
+	/* expired, and no policy */
+	cacherec_init(&peer);
+	cacherec_on_fetch_ok(&peer, &pol, "1", T0 - DAY);
+	assert_int_equal(run_to_fetch(world(), "a.test", &rec, &prm, &peer, T0, &e), 0);
+	cacherec_init(&peer);
+	assert_int_equal(run_to_fetch(world(), "a.test", &rec, &prm, &peer, T0, &e), 0);
+	/* same id cached and due for refresh (refresh 60 s): an equal fetch is no refresh, a
+	 * later one is */
+	cacherec_init(&old);
+	cacherec_on_fetch_ok(&old, &pol, "1", T0 - 100);
+	peer = old;
+	assert_int_equal(run_to_fetch(world(), "a.test", &old, &p60, &peer, T0, &e), 0);
+	cacherec_on_fetch_ok(&peer, &pol, "1", T0 - 10);
+	assert_int_equal(run_to_fetch(world(), "a.test", &old, &p60, &peer, T0, &e), 1);
+	assert_int_equal(e.event, STS_EV_REFRESHED);
+	assert_int_equal(e.rec.fetched, T0 - 10);
+	/* not while no fetch is asked for, nor after the end */
+	sts_init(&e, "a.test", &old, &prm, T0);
+	assert_int_equal(sts_adopt(&e, &peer, T0), 0);
+	assert_false(sts_done(&e));
 }
 
 /* ---- first discovery ---- */
@@ -758,5 +851,6 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tofu_mode_none);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tofu_unchanged_refresh_expiry);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_stray_and_abort);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_adopt);
 	return _cmocka_run_group_tests("sts", tests, n, NULL, NULL);
 }

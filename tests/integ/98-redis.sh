@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A fleet's shared cache on a real Redis (issue 11): two daemons, A over TCP (database 2,
+# AUTH with a password) and B over the unix socket (same database, AUTH as an ACL user with
+# only the rights README lists), each with its own LMDB. A policy fetched by A is answered by
+# B without a fetch (nginx's log shows one request); a new id B learns reaches A's local
+# cache by pub/sub; an older, a corrupt and a foreign value planted in Redis, or announced on
+# the channel, never replaces a good local record; Redis frozen or stopped: both keep
+# answering from LMDB at once, with no TEMP, and a new domain is fetched locally; Redis back:
+# both reconnect; a node with a wrong password is refused, says so, and serves on its own.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${0%/*}/lib.sh"
+
+for t in redis-server redis-cli; do
+	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
+done
+
+plan 31
+
+PASS=fleet-secret-$$
+KEY=mta-stsd:v1:policy:fleet1.test
+RSOCK=$T/redis.sock
+mkdir -p "$T/redis"
+printf '%s\n' "$PASS" >"$T/a.pass"
+printf 'mta-stsd %s-b\n' "$PASS" >"$T/b.pass"
+chmod 600 "$T/a.pass" "$T/b.pass"
+
+_redis_pid=""
+redis_start() {
+	redis-server --port 6379 --bind 127.0.0.1 --unixsocket "$RSOCK" --unixsocketperm 700 \
+		--save "" --appendonly no --requirepass "$PASS" --dir "$T/redis" \
+		--logfile "$T/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
+	_redis_pid=$!
+	bg_track "$_redis_pid"
+	wait_until 10 eval '[ "$(rcli PING 2>/dev/null)" = PONG ]' || bail "redis-server does not answer"
+}
+redis_stop() {
+	kill -TERM "$_redis_pid" 2>/dev/null
+	timeout 10 tail --pid="$_redis_pid" -f /dev/null
+}
+rcli() { timeout 5 redis-cli -h 127.0.0.1 -p 6379 -a "$PASS" --no-auth-warning -n 2 "$@"; }
+# fetches KEYWORD: policy fetches of mta-sts.KEYWORD so far (nginx's access log)
+fetches() { grep -c "\"mta-sts\.$1\"\$" "$WEB_DIR/logs/access.log" 2>/dev/null; }
+# logged NODE_LOG PATTERN: a line of that daemon's log matches
+logged() { grep -q -- "$2" "$1"; }
+
+sts_domain fleet1.test 1
+sts_domain fleet2.test 1
+sts_domain fleet3.test 1
+dns_rr "fleet1.test. 300 IN MX 20 mx2.fleet1.test."
+dns_start
+web_start
+redis_start
+# B's ACL user: exactly the rights README's "Fleets" section lists (the script's commands too)
+acl_user() {
+	rcli ACL SETUSER mta-stsd on ">$PASS-b" '~mta-stsd:v1:*' '&mta-stsd:v1:*' \
+		+select +get +eval +set +expireat +publish +exists +del +subscribe >/dev/null
+}
+acl_user
+
+# A: TCP, database 2, password; B: unix socket, database 2, ACL user. Generous timeout: under
+# valgrind a 50 ms deadline could pass before a loopback answer is read.
+stsd_node a 8461
+stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 \
+	daemon.shared_cache_password_file="$T/a.pass" daemon.shared_cache_timeout=1000
+stsd_start || bail "node A did not start"
+LOG_A=$STSD_LOG
+ok "A connects to Redis (AUTH, SELECT, SUBSCRIBE)" wait_until 20 logged "$LOG_A" shared-cache-up
+
+# ---- a policy fetched by A is answered by B, which joins later, without a fetch
+expect fleet1.test "$(secure_for mail.fleet1.test)" "A: policy fetched"
+ok "A published it: the key is in Redis, expiring with the policy" \
+	wait_until 10 eval '[ "$(rcli EXISTS $KEY)" = 1 ]'
+ttl=$(rcli TTL "$KEY")
+ok "the key expires within max_age (ttl=$ttl)" test "${ttl:-0}" -gt 86000 -a "${ttl:-0}" -le 86400
+rcli --raw GET "$KEY" | head -c -1 >"$T/old.val"
+stsd_node b 8462
+stsd_config daemon.shared_cache="redis+unix:$RSOCK?db=2" \
+	daemon.shared_cache_password_file="$T/b.pass" daemon.shared_cache_timeout=1000
+stsd_start || bail "node B did not start"
+LOG_B=$STSD_LOG
+ok "B connects over the unix socket as an ACL user" wait_until 20 logged "$LOG_B" shared-cache-up
+expect fleet1.test "$(secure_for mail.fleet1.test)" "B: same answer"
+is "$(fetches fleet1.test)" 1 "one policy fetch for two nodes (nginx access log)"
+ok "B read the fleet's record on its local miss" \
+	logged "$LOG_B" "domain=fleet1.test event=policy-from-fleet id=1 mode=enforce max_age=86400 source=read"
+
+# ---- a new id learned by B reaches A's local cache
+web_set_policy fleet1.test "$(enforce_policy mx2.fleet1.test)"
+dns_rm _mta-sts.fleet1.test.
+sts_txt fleet1.test 2
+sleep 1.1 # txt_recheck = 1: the next query re-checks the TXT record in the background
+q fleet1.test >/dev/null
+ok "B fetched id 2 in the background" wait_until 10 eval '[ "$(fetches fleet1.test)" = 2 ]'
+ok "A received it by pub/sub and stored it" \
+	wait_until 10 logged "$LOG_A" "domain=fleet1.test event=policy-from-fleet id=2"
+stsd_node a
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "A answers the new policy from its own cache"
+sleep 1.2 # A's own re-check finds id 2 with the fleet's fetch: nothing to fetch
+q fleet1.test >/dev/null
+sleep 1
+is "$(fetches fleet1.test)" 2 "A never fetched id 2 itself"
+
+# ---- bad values never replace a good local record
+# the id 1 record (older fetch), garbage, a value for another domain, each in the key and on
+# the channel; then queries make both nodes read the key (TXT re-checks)
+rcli -x SET "$KEY" <"$T/old.val" >/dev/null
+rcli -x PUBLISH mta-stsd:v1:policy <"$T/old.val" >/dev/null
+sleep 1.1
+stsd_node a
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: an older record in Redis is not taken"
+rcli SET "$KEY" "MSR$(printf '\001')garbage" >/dev/null
+rcli PUBLISH mta-stsd:v1:policy "not a record" >/dev/null
+sleep 1.1
+q fleet1.test >/dev/null
+ok "A logged the corrupt value and ignored it" \
+	wait_until 5 logged "$LOG_A" "domain=fleet1.test event=shared-value-rejected"
+ok "B logged the corrupt announcement and ignored it" \
+	wait_until 5 logged "$LOG_B" "event=shared-value-rejected"
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: corrupt value in Redis, good local record kept"
+stsd_node b
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: good local record kept"
+is "$(fetches fleet1.test)" 2 "no fetch caused by any of it"
+
+# ---- Redis frozen, then stopped: LMDB keeps answering at once, nothing is TEMP
+kill -STOP "$_redis_pid"
+stsd_node a
+t0=$(now_ms)
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "Redis frozen: A answers from LMDB"
+t1=$(now_ms)
+ok "  ... without waiting for Redis ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1000
+expect fleet2.test "$(secure_for mail.fleet2.test)" "Redis frozen: a new domain is fetched locally"
+kill -CONT "$_redis_pid"
+redis_stop
+stsd_node b
+ok "B noticed Redis went down (logged once)" \
+	wait_until 10 eval '[ "$(grep -c shared-cache-down "$LOG_B")" = 1 ]'
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "Redis stopped: B answers from LMDB"
+expect fleet3.test "$(secure_for mail.fleet3.test)" "Redis stopped: B fetches a new domain itself"
+is "$(fetches fleet3.test)" 1 "  ... once"
+
+# ---- Redis back (empty: no persistence): both reconnect with their back-off
+redis_start
+acl_user
+ok "both nodes reconnect" wait_until 40 eval \
+	'[ "$(grep -c shared-cache-up "$LOG_A")" = 2 ] && [ "$(grep -c shared-cache-up "$LOG_B")" = 2 ]'
+
+# ---- a node with a wrong password: refused by Redis, logged, and serves from its own cache
+printf 'wrong-%s\n' "$PASS" >"$T/c.pass"
+stsd_node c 8463
+stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/c.pass"
+stsd_start || bail "node C did not start"
+ok "C: AUTH refused, logged as down" wait_until 10 logged "$STSD_LOG" 'shared-cache-down err="[a-z]*: WRONGPASS'
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "C answers anyway (its own fetch)"
+ok "C exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
+
+stsd_node a
+ok "A exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
+stsd_node b
+ok "B exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
