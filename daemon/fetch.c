@@ -621,14 +621,15 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	/* RFC 8461 s3.3: no HTTP caching of policies; a fresh connection per fetch is simplest. */
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	/* No session kept for resumption: each policy host is fetched once per refresh, hours
+	 * apart, and for fetch_start_tls() a resumed session would show no certificate. */
+	curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	if (tls != NULL) {
 		memset(tls, 0, sizeof(*tls));
 		h->tls = tls;
 		if (fetch_ex_index < 0)
 			fetch_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 		INVARIANT(fetch_ex_index >= 0);
-		/* A resumed session shows no certificate: always a full handshake. */
-		curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	}
 	h->start_ev = evtimer_new(f->base, fetch_on_start, h);
 	INVARIANT(h->start_ev != NULL);
