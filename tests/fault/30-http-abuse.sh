@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Hostile policy hosts (issue 10 item 5): HTTPS servers with valid certificates that trickle
+# the body, send it without end, announce 100 MB, send headers without end, hold the
+# connection after the handshake, answer HTTP/0.9-style, or present a 50-certificate chain.
+# Every lookup ends within fetch_timeout plus a margin, with the fallback (never a policy the
+# hostile host served); a domain with a cached enforce policy keeps it (fail closed) while its
+# new policy id points at a hostile host; the daemon stays up and its RSS stays bounded.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${0%/*}/../integ/lib.sh"
+
+[ -x /usr/bin/python3 ] || skip_all "python3 not found"
+
+FETCH_S=3
+MARGIN_MS=2500         # DNS of the policy host, postmap, a sanitizer build
+RSS_GROWTH_MAX_KB=20480
+ROUNDS=5 # the fast modes run this many times, on distinct domains: leaks would add up
+SLOW=(trickle hold)
+FAST=(endless biglen headers longline http09)
+MODES=("${SLOW[@]}" "${FAST[@]}")
+declare -A IP=([trickle]=127.0.0.30 [hold]=127.0.0.31 [endless]=127.0.0.32 [biglen]=127.0.0.33
+	[headers]=127.0.0.34 [longline]=127.0.0.35 [http09]=127.0.0.36 [good]=127.0.0.39)
+
+# per mode: ROUNDS (fast) or 1 (slow) checks of answer and time; the chain; the fail-closed
+# pairs for every mode; control, alive, RSS, stop
+plan $((${#SLOW[@]} * 2 + ${#FAST[@]} * ROUNDS * 2 + 2 + ${#MODES[@]} * 2 + 7))
+
+# issue OUT ISSUER EXT NAME...: an EC key and a certificate for OUT signed by ISSUER (a path
+# prefix: ISSUER.crt/.key); EXT "ca" makes a CA, else a server certificate for the NAMEs.
+issue() {
+	local out=$1 issuer=$2 ext=$3 n san=""
+	shift 3
+	if [ "$ext" = ca ]; then
+		printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" >"$out.ext"
+	else
+		for n in "$@"; do san="$san${san:+,}DNS:$n"; done
+		printf '%s\n' "subjectAltName=$san" "basicConstraints=critical,CA:FALSE" \
+			"keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$out.ext"
+	fi
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$out.key" \
+		-out "$out.csr" -subj "/CN=${1:-$(basename "$out")}" >"$out.log" 2>&1 &&
+		openssl x509 -req -in "$out.csr" -CA "$issuer.crt" -CAkey "$issuer.key" \
+			-set_serial "0x$(openssl rand -hex 8)" -days 30 -extfile "$out.ext" \
+			-out "$out.crt" >>"$out.log" 2>&1 || bail "issue $out: $(tail -n 3 "$out.log")"
+}
+
+# rss_kb FIELD: VmRSS or VmHWM of the daemon, in kB.
+rss_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$_stsd_pid/status"; }
+
+# timed DOMAIN WANT DESC: ask once; the answer must match WANT and come within the deadline.
+timed() {
+	local d=$1 want=$2 desc=$3 t0 t1 got ms
+	t0=$(now_ms)
+	got=$(q "$d")
+	t1=$(now_ms)
+	ms=$((t1 - t0))
+	like "$got" "$want" "$desc"
+	diag "$d: ${ms} ms; $(grep -F "domain=$d " "$STSD_LOG" | tail -n 1 | cut -c1-200)"
+	if [ "$ms" -le $((FETCH_S * 1000 + MARGIN_MS)) ]; then
+		pass "... within fetch_timeout + margin ($ms ms)"
+	else
+		fail "... within fetch_timeout + margin ($ms ms > $((FETCH_S * 1000 + MARGIN_MS)))"
+	fi
+}
+
+# ---- names, certificates, DNS
+pki_init
+names=()
+for m in "${SLOW[@]}"; do names+=("$m.test"); done
+for m in "${FAST[@]}"; do
+	for ((r = 1; r <= ROUNDS; r++)); do names+=("$m-$r.test"); done
+done
+for m in "${MODES[@]}"; do names+=("fc-$m.test"); done
+mkdir -p "$T/hostile"
+H=$T/hostile
+ln -s "$PKI/ca/ca.pem" "$H/ca.crt"
+ln -s "$PKI/ca/ca.key" "$H/ca.key"
+issue "$H/leaf" "$H/ca" server "${names[@]/#/mta-sts.}"
+
+# 49 intermediate CAs one below the other, then the leaf: 50 certificates sent
+prev=$H/ca
+for ((i = 1; i <= 49; i++)); do
+	issue "$H/int$i" "$prev" ca "mta-stsd test intermediate $i"
+	prev=$H/int$i
+done
+issue "$H/chainleaf" "$prev" server mta-sts.chain.test
+cat "$H/chainleaf.crt" >"$H/chain.pem"
+for ((i = 49; i >= 1; i--)); do cat "$H/int$i.crt" >>"$H/chain.pem"; done
+
+for m in "${SLOW[@]}"; do sts_txt "$m.test" 1; dns_a "mta-sts.$m.test" "${IP[$m]}"; done
+for m in "${FAST[@]}"; do
+	for ((r = 1; r <= ROUNDS; r++)); do
+		sts_txt "$m-$r.test" 1
+		dns_a "mta-sts.$m-$r.test" "${IP[$m]}"
+	done
+done
+sts_txt chain.test 1
+dns_a mta-sts.chain.test "${IP[good]}"
+dns_rr "chain.test. 300 IN MX 10 mail.chain.test."
+for m in "${MODES[@]}"; do sts_domain "fc-$m.test" 1; done
+sts_domain good.test 1
+dns_start
+web_start
+
+args=()
+for m in "${MODES[@]}"; do args+=("$m=${IP[$m]}:$H/leaf.crt:$H/leaf.key"); done
+args+=("good=${IP[good]}:$H/chain.pem:$H/chainleaf.key")
+/usr/bin/python3 "${0%/*}/hostile_https.py" "$H/pid" "${args[@]}" >"$H/server.log" 2>&1 &
+bg_track $!
+wait_until 10 test -s "$H/pid" || bail "hostile server did not start: $(tail -n 5 "$H/server.log")"
+
+stsd_config daemon.fetch_timeout=$FETCH_S daemon.dns_timeout=2
+stsd_start || bail "mta-stsd did not start"
+expect good.test "$(secure_for mail.good.test)" "control: good domain is secure"
+rss0=$(rss_kb VmRSS)
+
+# ---- fail closed: cache every fc- domain, then move its policy id to a hostile host
+for m in "${MODES[@]}"; do
+	got=$(q "fc-$m.test")
+	[ "$got" = "$(secure_for "mail.fc-$m.test")" ] || bail "fc-$m.test not cached: $got"
+done
+for m in "${MODES[@]}"; do
+	dns_rm "_mta-sts.fc-$m.test." && sts_txt "fc-$m.test" 2 &&
+		dns_rm "mta-sts.fc-$m.test." && dns_a "mta-sts.fc-$m.test" "${IP[$m]}" ||
+		bail "cannot move fc-$m.test"
+done
+sleep 1.2 # txt_recheck = 1: the next query re-checks the TXT record and sees id 2
+for m in "${MODES[@]}"; do q "fc-$m.test" >"$H/fc-$m.first"; done
+
+# ---- each hostile host alone (the fail-closed fetches run meanwhile)
+for m in "${SLOW[@]}"; do
+	timed "$m.test" NOTFOUND "$m: fallback"
+done
+for m in "${FAST[@]}"; do
+	for ((r = 1; r <= ROUNDS; r++)); do
+		timed "$m-$r.test" NOTFOUND "$m (round $r): fallback"
+	done
+done
+timed chain.test "$(secure_for mail.chain.test)" "50-certificate chain to the trusted CA: accepted (OpenSSL's depth limit is 100)"
+
+# ---- fail closed, after every hostile fetch has ended
+sleep $((FETCH_S + 1))
+for m in "${MODES[@]}"; do
+	is "$(cat "$H/fc-$m.first")" "$(secure_for "mail.fc-$m.test")" "fc-$m: cached enforce policy answered while the new id's fetch runs"
+	got=$(q "fc-$m.test")
+	is "$got" "$(secure_for "mail.fc-$m.test")" "fc-$m: still answered after the fetch failed ($(grep -F "domain=fc-$m.test " "$STSD_LOG" | grep -o 'err="[^"]*"' | tail -n 1 | cut -c1-80))"
+done
+
+expect good.test "$(secure_for mail.good.test)" "control: good domain still secure"
+if grep -q 'evil\.invalid' "$STSD_LOG"; then
+	fail "no policy from a hostile host was ever learned" "$(grep 'evil\.invalid' "$STSD_LOG" | head -n 3)"
+else
+	pass "no policy from a hostile host was ever learned"
+fi
+rss1=$(rss_kb VmRSS)
+hwm=$(rss_kb VmHWM)
+diag "RSS: ${rss0} kB after start, ${rss1} kB after all cases, peak ${hwm} kB"
+ok "RSS growth under $RSS_GROWTH_MAX_KB kB ($((rss1 - rss0)) kB)" test $((rss1 - rss0)) -lt $RSS_GROWTH_MAX_KB
+ok "peak RSS growth under $RSS_GROWTH_MAX_KB kB ($((hwm - rss0)) kB)" test $((hwm - rss0)) -lt $RSS_GROWTH_MAX_KB
+ok "daemon still running" stsd_alive
+ok "mta-stsd exits 0 on SIGTERM (no sanitizer report)" stsd_stop
