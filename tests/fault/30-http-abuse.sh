@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Hostile policy hosts (issue 10 item 5): HTTPS servers with valid certificates that trickle
-# the body, send it without end, announce 100 MB, send headers without end, hold the
+# the body, send it without end, announce 100 MB, send headers (or interim 1xx responses)
+# without end, hold the
 # connection after the handshake, answer HTTP/0.9-style, or present a 50-certificate chain.
 # Every lookup ends within fetch_timeout plus a margin, with the fallback (never a policy the
 # hostile host served); a domain with a cached enforce policy keeps it (fail closed) while its
@@ -16,10 +17,11 @@ MARGIN_MS=2500         # DNS of the policy host, postmap, a sanitizer build
 RSS_GROWTH_MAX_KB=20480
 ROUNDS=5 # the fast modes run this many times, on distinct domains: leaks would add up
 SLOW=(trickle hold)
-FAST=(endless biglen headers longline http09)
+FAST=(endless biglen headers longline continue http09)
 MODES=("${SLOW[@]}" "${FAST[@]}")
 declare -A IP=([trickle]=127.0.0.30 [hold]=127.0.0.31 [endless]=127.0.0.32 [biglen]=127.0.0.33
-	[headers]=127.0.0.34 [longline]=127.0.0.35 [http09]=127.0.0.36 [good]=127.0.0.39)
+	[headers]=127.0.0.34 [longline]=127.0.0.35 [http09]=127.0.0.36 [continue]=127.0.0.37
+	[good]=127.0.0.39)
 
 # per mode: ROUNDS (fast) or 1 (slow) checks of answer and time; the chain; the fail-closed
 # pairs for every mode; control, alive, RSS, stop

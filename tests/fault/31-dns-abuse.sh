@@ -18,11 +18,11 @@ RSS_GROWTH_MAX_KB=20480
 ROUNDS=3 # the fast modes run this many times, on distinct domains: leaks would add up
 HOSTILE_IP=127.0.0.53
 # answered at once (the daemon rejects what it reads) / only a timeout ends them
-FAST=(tc badcount pastend ptrloop ptrpair txt1000 cname50 cnameloop bigtxt)
+FAST=(tc badcount pastend ptrloop ptrpair txt1000 cname50 cnameloop bigtxt many bigudp)
 SLOW=(tchold wrongid wrongq noq empty garbage)
 MODES=("${FAST[@]}" "${SLOW[@]}")
 
-plan $((${#FAST[@]} * ROUNDS * 2 + ${#SLOW[@]} * 2 + ${#MODES[@]} * 2 + 8))
+plan $((${#FAST[@]} * ROUNDS * 2 + ${#SLOW[@]} * 2 + ${#MODES[@]} * 6 + 8))
 
 # rss_kb FIELD: VmRSS or VmHWM of the daemon, in kB.
 rss_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$_stsd_pid/status"; }
@@ -46,6 +46,7 @@ timed() {
 good=(good.test late.test)
 for m in "${MODES[@]}"; do good+=("fc-$m.test"); done
 for d in "${good[@]}"; do web_domain "$d"; done
+for m in "${MODES[@]}"; do web_domain "mx-$m.test"; done
 web_start
 H=$T/hostile
 mkdir -p "$H/ctl"
@@ -80,6 +81,21 @@ for m in "${SLOW[@]}"; do
 	timed "$m.test" NOTFOUND "$m: fallback"
 done
 
+# ---- only the MX lookup is hostile: an enforce policy with the MX set unknown names the
+# policy's own hosts. A well-formed answer is believed and fails closed: 400 MX hosts the
+# policy does not allow, or a TXT record in place of the MX (NODATA: the domain is its own
+# mail host, RFC 5321 s5.1, which the policy does not allow either) give a temporary failure.
+for m in "${MODES[@]}"; do
+	want=$(secure_for "mail.mx-$m.test")
+	case $m in many | bigtxt) want="TEMP*" ;; esac
+	timed "mx-$m.test" "$want" "mx-$m: enforce policy, hostile MX answer: ${want% servername*}"
+done
+
+# ---- only the address of the policy host is hostile
+for m in "${MODES[@]}"; do
+	timed "a-$m.test" NOTFOUND "a-$m: hostile address answer: fallback"
+done
+
 # ---- fail closed, after every re-check has ended
 sleep $((DNS_S + 1))
 for m in "${MODES[@]}"; do
@@ -96,7 +112,7 @@ else
 	pass "nothing from a hostile answer was learned"
 fi
 n=$(grep -c 'event=policy-learned' "$STSD_LOG")
-is "$n" $((${#MODES[@]} + 2)) "policies learned: the fc- domains, good.test and late.test only"
+is "$n" $((${#MODES[@]} * 2 + 2)) "policies learned: the fc- and mx- domains, good.test and late.test only"
 rss1=$(rss_kb VmRSS)
 hwm=$(rss_kb VmHWM)
 diag "RSS: ${rss0} kB after start, ${rss1} kB after all cases, peak ${hwm} kB"

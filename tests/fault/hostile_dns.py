@@ -7,7 +7,9 @@
 #
 # The good domains get honest answers: TXT _mta-sts.D "v=STSv1; id=1;", A mta-sts.D WEBIP,
 # MX D -> mail.D, NODATA (with an SOA) for anything else below D. A file CTLDIR/D naming a
-# mode turns D hostile from then on. Any other name <mode>[-N].test gets the mode's answer:
+# mode turns D hostile from then on. Any other name <mode>[-N].test gets the mode's answer;
+# mx-<mode>[-N].test and a-<mode>[-N].test get it only for their MX question and for the
+# address of their policy host, honest answers otherwise:
 #   tc        UDP: TC bit, no records; TCP: length prefix for the whole answer, half of it, close
 #   tchold    UDP: TC bit; TCP: the connection is accepted and never answered
 #   badcount  ANCOUNT 20, no records present
@@ -23,6 +25,10 @@
 #   empty     a UDP datagram of 0 bytes (TCP: closed at once)
 #   garbage   7 random bytes
 #   bigtxt    one TXT record of 60000 bytes in 255-byte strings (over TCP)
+#   bigudp    the 1000 records of txt1000 in one 40 KB datagram, no TC bit (the client's
+#             buffer cuts it); over TCP too
+#   many      400 records (under the reader's cap of 512): 399 junk TXT then a valid one,
+#             400 MX hosts no policy allows, or 400 addresses where nothing listens
 # An answer over 512 bytes (or the query's EDNS size) goes over UDP truncated, as a server
 # should. Loopback only: the test's namespace gives it no other address.
 import os
@@ -33,7 +39,8 @@ import threading
 import time
 
 HOSTILE = {"tc", "tchold", "badcount", "pastend", "ptrloop", "ptrpair", "txt1000", "cname50",
-           "cnameloop", "wrongid", "wrongq", "noq", "empty", "garbage", "bigtxt"}
+           "cnameloop", "wrongid", "wrongq", "noq", "empty", "garbage", "bigtxt", "many",
+           "bigudp"}
 T_A, T_CNAME, T_SOA, T_MX, T_TXT, T_OPT = 1, 5, 6, 15, 16, 41
 STS = b"v=STSv1; id=1;"
 
@@ -109,36 +116,58 @@ def good_answer(qid, rd, question, qname, qtype, domain, webip):
     return msg(qid, rd, question, auth=[soa(domain)])
 
 
-def hostile_answer(mode, qid, rd, question, qname):
+def hostile_answer(mode, qid, rd, question, qname, qtype):
     """The mode's answer as bytes; None: no answer at all."""
-    valid = [rr(None, T_TXT, txt_rdata(STS))]
+    # what the answer would carry if it were believed: an STSv1 record, an MX host no policy
+    # allows, an address where nothing listens
+    if qtype == T_MX:
+        vtype, vdata = T_MX, struct.pack("!H", 10) + enc_name("evil.invalid")
+    elif qtype == T_A:
+        vtype, vdata = T_A, socket.inet_aton("127.1.0.1")
+    else:
+        vtype, vdata = T_TXT, txt_rdata(STS)
+    valid = [rr(None, vtype, vdata)]
     if mode in ("tc", "tchold"):
         return msg(qid, rd, question, tc=True)
     if mode == "badcount":
         return msg(qid, rd, question, an=20)
     if mode == "pastend":
         return msg(qid, rd, question, an=1) + b"\xc0\x0c" + struct.pack(
-            "!HHIH", T_TXT, 1, 300, 2000) + txt_rdata(STS)
+            "!HHIH", vtype, 1, 300, 2000) + vdata
     if mode == "ptrloop":
         at = 12 + len(question)
         return msg(qid, rd, question, an=1) + struct.pack("!H", 0xc000 | at) + struct.pack(
-            "!HHIH", T_TXT, 1, 300, len(txt_rdata(STS))) + txt_rdata(STS)
+            "!HHIH", vtype, 1, 300, len(vdata)) + vdata
     if mode == "ptrpair":
         # owner -> a pointer inside the rdata (forwards), which points back at the owner
         at = 12 + len(question)
         rdata = b"\x02ok" + struct.pack("!H", 0xc000 | at)
         return msg(qid, rd, question, an=1) + struct.pack("!H", 0xc000 | (at + 10 + 3)) + \
             struct.pack("!HHIH", T_CNAME, 1, 300, len(rdata)) + rdata
-    if mode == "txt1000":
-        recs = [rr(None, T_TXT, txt_rdata(b"junk record number %04d" % i)) for i in range(999)]
+    if mode in ("txt1000", "bigudp"):
+        if qtype == T_A:  # 999 addresses where nothing listens, then one more
+            recs = [rr(None, T_A, bytes([127, 1, i >> 8, i & 255])) for i in range(2, 1001)]
+        else:
+            recs = [rr(None, T_TXT, txt_rdata(b"junk record number %04d" % i))
+                    for i in range(999)]
         return msg(qid, rd, question, recs[:500] + valid + recs[500:])
+    if mode == "many":  # 400 records of the type asked for, under the reader's record cap
+        if qtype == T_MX:
+            recs = [rr(None, T_MX, struct.pack("!H", i) + enc_name("evil-%d.invalid" % i))
+                    for i in range(400)]
+        elif qtype == T_A:
+            recs = [rr(None, T_A, bytes([127, 1, 1, i % 250 + 2])) for i in range(400)]
+        else:
+            recs = [rr(None, T_TXT, txt_rdata(b"junk record number %04d" % i))
+                    for i in range(399)] + valid
+        return msg(qid, rd, question, recs)
     if mode == "cname50":
         recs, prev = [], None
         for i in range(1, 51):
             target = "c%d.%s" % (i, qname)
             recs.append(rr(prev, T_CNAME, enc_name(target)))
             prev = target
-        return msg(qid, rd, question, recs + [rr(prev, T_TXT, txt_rdata(STS))])
+        return msg(qid, rd, question, recs + [rr(prev, vtype, vdata)])
     if mode == "cnameloop":
         other = "loop." + qname
         return msg(qid, rd, question, [rr(None, T_CNAME, enc_name(other)),
@@ -147,9 +176,9 @@ def hostile_answer(mode, qid, rd, question, qname):
         return msg(qid ^ 0x5a5a, rd, question, valid)
     if mode == "wrongq":
         other = enc_name("_mta-sts.other.test") + question[-4:]
-        return msg(qid, rd, other, [rr("_mta-sts.other.test", T_TXT, txt_rdata(STS))])
+        return msg(qid, rd, other, [rr("_mta-sts.other.test", vtype, vdata)])
     if mode == "noq":
-        return msg(qid, rd, b"", [rr(qname, T_TXT, txt_rdata(STS))])
+        return msg(qid, rd, b"", [rr(qname, vtype, vdata)])
     if mode == "empty":
         return b""
     if mode == "garbage":
@@ -164,7 +193,8 @@ class Server:
     def __init__(self, ctl, webip, good):
         self.ctl, self.webip, self.good = ctl, webip, good
 
-    def mode_of(self, qname):
+    def mode_of(self, qname, qtype):
+        """(mode, good domain or None) for this question."""
         for d in self.good:
             if qname == d or qname.endswith("." + d):
                 try:
@@ -173,9 +203,21 @@ class Server:
                 except OSError:
                     return "good", d
         labels = qname.split(".")
-        for i, lab in enumerate(labels):
-            if lab.split("-")[0] in HOSTILE and labels[i + 1:] == ["test"]:
-                return lab.split("-")[0], None
+        if len(labels) < 2 or labels[-1] != "test":
+            return "refused", None
+        d = ".".join(labels[-2:])
+        words = labels[-2].split("-")
+        # <mode>[-N].test: every question hostile; mx-<mode>[-N].test: only its MX;
+        # a-<mode>[-N].test: only the address of its policy host
+        if words[0] in HOSTILE:
+            return words[0], None
+        if len(words) > 1 and words[1] in HOSTILE:
+            if words[0] == "mx" and qname == d and qtype == T_MX:
+                return words[1], None
+            if words[0] == "a" and qname == "mta-sts." + d and qtype == T_A:
+                return words[1], None
+            if words[0] in ("mx", "a"):
+                return "good", d
         return "refused", None
 
     def answer(self, q):
@@ -184,12 +226,12 @@ class Server:
             return None, None
         qid, flags, qname, qtype, question, udp = p
         rd = flags & 0x0100
-        mode, domain = self.mode_of(qname)
+        mode, domain = self.mode_of(qname, qtype)
         if mode == "good":
             return mode, (good_answer(qid, rd, question, qname, qtype, domain, self.webip), udp)
         if mode == "refused":
             return mode, (msg(qid, rd, question, rcode=5), udp)
-        return mode, (hostile_answer(mode, qid, rd, question, qname), udp)
+        return mode, (hostile_answer(mode, qid, rd, question, qname, qtype), udp)
 
     def udp_loop(self, s):
         while True:
@@ -198,7 +240,7 @@ class Server:
             if a is None or a[0] is None:
                 continue
             data, udp = a
-            if len(data) > udp and mode != "garbage":
+            if len(data) > udp and mode not in ("garbage", "bigudp"):
                 # honest truncation: header and question only, TC set
                 data = data[:2] + bytes([data[2] | 0x02, data[3]]) + data[4:6] + \
                     b"\0\0\0\0\0\0" + q[12:12 + len(parse_query(q)[4])]

@@ -11,6 +11,7 @@
 #   biglen    200, Content-Length: 100000000, then bytes without end
 #   headers   a status line, then header lines without end
 #   longline  a status line, then one header line that never ends
+#   continue  interim "100 Continue" responses without end, never a final one
 #   hold      nothing at all after the handshake (the connection is held open)
 #   http09    a policy with no status line (HTTP/0.9 style), then close
 #   good      200 text/plain, an enforce policy for mx mail.<domain> (used with a 50-cert chain)
@@ -84,6 +85,8 @@ def serve(mode, c):
     elif mode == "headers":
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n")
         chunk = b"X-Junk: " + b"a" * 1000 + b"\r\n"
+    elif mode == "continue":
+        chunk = b"HTTP/1.1 100 Continue\r\nX-Pad: " + b"a" * 200 + b"\r\n\r\n"
     elif mode == "longline":
         c.sendall(b"HTTP/1.1 200 OK\r\nX-Long: ")
         chunk = b"a" * 16384
