@@ -30,7 +30,8 @@
 #   many      400 records (under the reader's cap of 512): 399 junk TXT then a valid one,
 #             400 MX hosts no policy allows, or 400 addresses where nothing listens
 # An answer over 512 bytes (or the query's EDNS size) goes over UDP truncated, as a server
-# should. Loopback only: the test's namespace gives it no other address.
+# should. slowudp[-N].test and slowtcp[-N].test get honest answers SLOW_S seconds late,
+# slowtcp's over TCP after a truncated UDP answer. Loopback only: the test's namespace gives it no other address.
 import os
 import socket
 import struct
@@ -43,6 +44,7 @@ HOSTILE = {"tc", "tchold", "badcount", "pastend", "ptrloop", "ptrpair", "txt1000
            "bigudp"}
 T_A, T_CNAME, T_SOA, T_MX, T_TXT, T_OPT = 1, 5, 6, 15, 16, 41
 STS = b"v=STSv1; id=1;"
+SLOW_S = 1.2  # under the test's dns_timeout of 2 s, over the first try's share of it
 
 
 def enc_name(name):
@@ -211,6 +213,8 @@ class Server:
         # a-<mode>[-N].test: only the address of its policy host
         if words[0] in HOSTILE:
             return words[0], None
+        if words[0] in ("slowudp", "slowtcp"):
+            return words[0], d
         if len(words) > 1 and words[1] in HOSTILE:
             if words[0] == "mx" and qname == d and qtype == T_MX:
                 return words[1], None
@@ -227,7 +231,7 @@ class Server:
         qid, flags, qname, qtype, question, udp = p
         rd = flags & 0x0100
         mode, domain = self.mode_of(qname, qtype)
-        if mode == "good":
+        if mode in ("good", "slowudp", "slowtcp"):
             return mode, (good_answer(qid, rd, question, qname, qtype, domain, self.webip), udp)
         if mode == "refused":
             return mode, (msg(qid, rd, question, rcode=5), udp)
@@ -240,7 +244,10 @@ class Server:
             if a is None or a[0] is None:
                 continue
             data, udp = a
-            if len(data) > udp and mode not in ("garbage", "bigudp"):
+            if mode == "slowudp":
+                threading.Timer(SLOW_S, s.sendto, (data, peer)).start()
+                continue
+            if (len(data) > udp or mode == "slowtcp") and mode not in ("garbage", "bigudp"):
                 # honest truncation: header and question only, TC set
                 data = data[:2] + bytes([data[2] | 0x02, data[3]]) + data[4:6] + \
                     b"\0\0\0\0\0\0" + q[12:12 + len(parse_query(q)[4])]
@@ -273,6 +280,8 @@ class Server:
             if a is None or a[0] is None or mode == "empty":
                 return
             data = a[0]
+            if mode in ("slowudp", "slowtcp"):
+                time.sleep(SLOW_S)
             if mode == "tc":
                 # the whole answer announced, half of it sent, then the connection is cut
                 full = msg(struct.unpack("!H", q[:2])[0], 0, parse_query(q)[4],
