@@ -16,7 +16,10 @@
 FETCH_S=3
 MARGIN_MS=2500         # DNS of the policy host, postmap, a sanitizer build
 RSS_GROWTH_MAX_KB=20480
+LOOKUP_MAX_KB=512 # about 110 kB measured (220 kB with ASan): curl's buffers, TLS, the body
 ROUNDS=5 # the fast modes run this many times, on distinct domains: leaks would add up
+BURST=${BURST:-100} # lookups at once against the hostile hosts that fill buffers fastest
+BURST_MODES=(${BURST_MODES:-headers endless longline continue})
 SLOW=(trickle hold)
 FAST=(endless biglen headers longline continue http09)
 MODES=("${SLOW[@]}" "${FAST[@]}")
@@ -26,7 +29,7 @@ declare -A IP=([trickle]=127.0.0.30 [hold]=127.0.0.31 [endless]=127.0.0.32 [bigl
 
 # per mode: ROUNDS (fast) or 1 (slow) checks of answer and time; the chain; the fail-closed
 # pairs for every mode; control, alive, RSS, stop
-plan $((${#SLOW[@]} * 2 + ${#FAST[@]} * ROUNDS * 2 + 2 + ${#MODES[@]} * 2 + 7))
+plan $((${#SLOW[@]} * 2 + ${#FAST[@]} * ROUNDS * 2 + 2 + ${#MODES[@]} * 2 + 10))
 
 # issue OUT ISSUER EXT NAME...: an EC key and a certificate for OUT signed by ISSUER (a path
 # prefix: ISSUER.crt/.key); EXT "ca" makes a CA, else a server certificate for the NAMEs.
@@ -55,6 +58,7 @@ for m in "${FAST[@]}"; do
 	for ((r = 1; r <= ROUNDS; r++)); do names+=("$m-$r.test"); done
 done
 for m in "${MODES[@]}"; do names+=("fc-$m.test"); done
+for ((i = 1; i <= BURST; i++)); do names+=("burst-$i.test" "burst2-$i.test"); done
 mkdir -p "$T/hostile"
 H=$T/hostile
 ln -s "$PKI/ca/ca.pem" "$H/ca.crt"
@@ -76,6 +80,12 @@ for m in "${FAST[@]}"; do
 	for ((r = 1; r <= ROUNDS; r++)); do
 		sts_txt "$m-$r.test" 1
 		dns_a "mta-sts.$m-$r.test" "${IP[$m]}"
+	done
+done
+for ((i = 1; i <= BURST; i++)); do
+	for b in burst burst2; do
+		sts_txt "$b-$i.test" 1
+		dns_a "mta-sts.$b-$i.test" "${IP[${BURST_MODES[i % ${#BURST_MODES[@]}]}]}"
 	done
 done
 sts_txt chain.test 1
@@ -127,6 +137,39 @@ timed chain.test "$(secure_for mail.chain.test)" \
 	"50-certificate chain to the trusted CA: accepted (OpenSSL's depth limit is 100)" \
 	"$((FETCH_S * 1000 + MARGIN_MS))" "fetch_timeout + margin"
 
+# ---- leaks: the sequential cases must not have left memory behind
+rss1=$(rss_kb VmRSS)
+hwm1=$(rss_kb VmHWM)
+diag "RSS: ${rss0} kB after start, ${rss1} kB after the cases one by one, peak ${hwm1} kB"
+ok "RSS growth under $RSS_GROWTH_MAX_KB kB ($((rss1 - rss0)) kB)" test $((rss1 - rss0)) -lt $RSS_GROWTH_MAX_KB
+ok "peak RSS growth under $RSS_GROWTH_MAX_KB kB ($((hwm1 - rss0)) kB)" test $((hwm1 - rss0)) -lt $RSS_GROWTH_MAX_KB
+
+# ---- bursts: BURST lookups at once, each against a host that fills curl's buffers; the
+# memory of one hostile fetch is bounded, and a second burst reuses the first one's
+# burst NAME: the BURST lookups of NAME-1.test ... at once; the answers in $H/NAME.out
+burst() {
+	local i pids=()
+	for ((i = 1; i <= BURST; i++)); do
+		q "$1-$i.test" >"$H/$1-$i.out" &
+		pids+=($!)
+	done
+	wait "${pids[@]}" # each q ends within 30 s (postmap under timeout)
+	cat "$H/$1"-*.out | sort | uniq -c | sed 's/^ *//' >"$H/$1.out"
+}
+t0=$(now_ms)
+burst burst
+t1=$(now_ms)
+hwm_b1=$(rss_kb VmHWM)
+burst burst2
+hwm_b2=$(rss_kb VmHWM)
+diag "burst of $BURST (${BURST_MODES[*]}): $((t1 - t0)) ms, peak RSS ${hwm1} -> ${hwm_b1} kB ($(((hwm_b1 - hwm1) / BURST)) kB per lookup), after a second burst ${hwm_b2} kB"
+is "$(cat "$H/burst.out") / $(cat "$H/burst2.out")" "$BURST NOTFOUND / $BURST NOTFOUND" "bursts: every lookup ends with the fallback"
+ok "burst: peak RSS under $LOOKUP_MAX_KB kB per concurrent hostile fetch ($(((hwm_b1 - hwm1) / BURST)) kB)" \
+	test $(((hwm_b1 - hwm1) / BURST)) -lt $LOOKUP_MAX_KB
+# a leak of what a lookup holds would make the second burst grow the peak as much again
+ok "second burst: peak RSS grows under half the first burst's growth ($((hwm_b2 - hwm_b1)) kB < $(((hwm_b1 - hwm1) / 2)) kB)" \
+	test $((hwm_b2 - hwm_b1)) -lt $(((hwm_b1 - hwm1) / 2))
+
 # ---- fail closed, after every hostile fetch has ended
 sleep $((FETCH_S + 1))
 for m in "${MODES[@]}"; do
@@ -141,10 +184,5 @@ if grep -q 'evil\.invalid' "$STSD_LOG"; then
 else
 	pass "no policy from a hostile host was ever learned"
 fi
-rss1=$(rss_kb VmRSS)
-hwm=$(rss_kb VmHWM)
-diag "RSS: ${rss0} kB after start, ${rss1} kB after all cases, peak ${hwm} kB"
-ok "RSS growth under $RSS_GROWTH_MAX_KB kB ($((rss1 - rss0)) kB)" test $((rss1 - rss0)) -lt $RSS_GROWTH_MAX_KB
-ok "peak RSS growth under $RSS_GROWTH_MAX_KB kB ($((hwm - rss0)) kB)" test $((hwm - rss0)) -lt $RSS_GROWTH_MAX_KB
 ok "daemon still running" stsd_alive
 ok "mta-stsd exits 0 on SIGTERM (no sanitizer report)" stsd_stop
