@@ -29,7 +29,7 @@ declare -A IP=([trickle]=127.0.0.30 [hold]=127.0.0.31 [endless]=127.0.0.32 [bigl
 
 # per mode: ROUNDS (fast) or 1 (slow) checks of answer and time; the chain; the fail-closed
 # pairs for every mode; control, alive, RSS, stop
-plan $((${#SLOW[@]} * 2 + ${#FAST[@]} * ROUNDS * 2 + 2 + ${#MODES[@]} * 2 + 10))
+plan $((${#SLOW[@]} * 2 + ${#FAST[@]} * ROUNDS * 2 + 2 + ${#MODES[@]} * 2 + 13))
 
 # issue OUT ISSUER EXT NAME...: an EC key and a certificate for OUT signed by ISSUER (a path
 # prefix: ISSUER.crt/.key); EXT "ca" makes a CA, else a server certificate for the NAMEs.
@@ -136,6 +136,15 @@ done
 timed chain.test "$(secure_for mail.chain.test)" \
 	"50-certificate chain to the trusted CA: accepted (OpenSSL's depth limit is 100)" \
 	"$((FETCH_S * 1000 + MARGIN_MS))" "fetch_timeout + margin"
+
+# ---- what the log says: the operator must not read a hostile host as trouble of our own
+log_of() { grep -F "domain=$1 " "$STSD_LOG" | grep -o 'err="[^"]*"' | tail -n 1; }
+like "$(log_of headers-1.test)" "*response headers over 32768 bytes*" \
+	"headers: our own cap (not libcurl's 300 KB) ends it, and the log says so"
+like "$(log_of continue-1.test)" "*response headers over 32768 bytes*" \
+	"endless 1xx responses: the same cap, counted across responses"
+like "$(log_of longline-1.test)" "*header line*" \
+	"a header line without end: the log names it, not only libcurl's \"Out of memory\""
 
 # ---- leaks: the sequential cases must not have left memory behind
 rss1=$(rss_kb VmRSS)
