@@ -176,8 +176,12 @@ is "$(cat "$H/burst.out") / $(cat "$H/burst2.out")" "$BURST NOTFOUND / $BURST NO
 ok "burst: peak RSS under $LOOKUP_MAX_KB kB per concurrent hostile fetch ($(((hwm_b1 - hwm1) / BURST)) kB)" \
 	test $(((hwm_b1 - hwm1) / BURST)) -lt $LOOKUP_MAX_KB
 # a leak of what a lookup holds would make the second burst grow the peak as much again
-ok "second burst: peak RSS grows under half the first burst's growth ($((hwm_b2 - hwm_b1)) kB < $(((hwm_b1 - hwm1) / 2)) kB)" \
-	test $((hwm_b2 - hwm_b1)) -lt $(((hwm_b1 - hwm1) / 2))
+desc="second burst: peak RSS grows under half the first burst's growth ($((hwm_b2 - hwm_b1)) kB < $(((hwm_b1 - hwm1) / 2)) kB)"
+if [ -n "$ABUSE_ASAN" ]; then
+	pass "$desc # SKIP ASan's allocator reuses little (measured 0.3x to 1.3x); LeakSanitizer checks leaks at exit"
+else
+	ok "$desc" test $((hwm_b2 - hwm_b1)) -lt $(((hwm_b1 - hwm1) / 2))
+fi
 
 # ---- fail closed, after every hostile fetch has ended
 sleep $((FETCH_S + 1))

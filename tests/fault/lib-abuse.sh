@@ -5,15 +5,18 @@
 #   abuse_asan      on a sanitizer build, give the daemon a 1 MB ASan quarantine: by default
 #                   ASan keeps up to 256 MB of freed chunks resident (to catch late
 #                   use-after-free), which would swamp the RSS figure; 1 MB still catches
-#                   use of what was just freed. Call before stsd_start.
+#                   use of what was just freed. Call before stsd_start. Sets ABUSE_ASAN=1
+#                   on such a build.
 #   rss_kb FIELD    VmRSS or VmHWM of the running daemon, in kB
 #   timed DOMAIN WANT DESC LIMIT_MS WHAT
 #                   ask once: two TAP lines, the answer matches the glob WANT, and it came
 #                   within LIMIT_MS (WHAT names the limit); the time and the domain's last
 #                   log line go out as a diagnostic.
 
+ABUSE_ASAN=""
 abuse_asan() {
 	if ldd "$STSD" 2>/dev/null | grep -q libasan; then
+		ABUSE_ASAN=1
 		export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
 		diag "sanitizer build: ASAN_OPTIONS=$ASAN_OPTIONS"
 	fi
