@@ -19,7 +19,7 @@ RSS_GROWTH_MAX_KB=20480
 LOOKUP_MAX_KB=512 # about 110 kB measured (220 kB with ASan): curl's buffers, TLS, the body
 ROUNDS=5 # the fast modes run this many times, on distinct domains: leaks would add up
 BURST=${BURST:-100} # lookups at once against the hostile hosts that fill buffers fastest
-BURST_MODES=(${BURST_MODES:-headers endless longline continue})
+read -r -a BURST_MODES <<<"${BURST_MODES:-headers endless longline continue}"
 SLOW=(trickle hold)
 FAST=(endless biglen headers longline continue http09)
 MODES=("${SLOW[@]}" "${FAST[@]}")

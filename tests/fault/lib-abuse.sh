@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash disable=SC2034,SC2154  # ABUSE_ASAN is read by the suites; _stsd_pid is lib.sh's
 # lib-abuse.sh - shared by the hostile-server suites (30-http-abuse.sh, 31-dns-abuse.sh);
 # sourced after ../integ/lib.sh.
 #
