@@ -4,9 +4,10 @@
  * loop. Effectful (E). Owns the multi handle, one event per curl socket (CURLMOPT_SOCKETFUNCTION,
  * kept with curl_multi_assign) and one timer (CURLMOPT_TIMERFUNCTION).
  * RFC 8461 s3.3 on the transport: HTTPS only, no redirects followed, body capped at
- * STSPOLICY_MAX_BYTES (aborted as soon as it is passed), bounded total time, PKIX validation
- * of mta-sts.<domain> with SNI, TLS >= 1.2; proxies from the environment, cookies and HTTP
- * caches are not used. The addresses come from sts.c's lookups, formatted here for
+ * STSPOLICY_MAX_BYTES and headers at FETCH_HEADERS_MAX (each aborted as soon as it is passed,
+ * so a hostile host costs the same whatever libcurl's own caps), bounded total time, PKIX
+ * validation of mta-sts.<domain> with SNI, TLS >= 1.2; proxies from the environment, cookies and
+ * HTTP caches are not used. The addresses come from sts.c's lookups, formatted here for
  * CURLOPT_RESOLVE, so curl never resolves. It hands back status, media type and body (struct
  * sts_response); judging them (200 only, text/plain, the policy itself) is sts.c's job.
  * For mta-stsctl check only, fetch_start_tls() also records the handshake (struct sts_tls)
@@ -55,12 +56,19 @@ struct fetch {
 	char *body;
 	size_t len;
 	int too_big;
+	size_t hlen; /* response header bytes so far, 1xx responses included */
+	int headers_too_big;
 	char errbuf[CURL_ERROR_SIZE];
 	struct sts_tls *tls; /* fetch_start_tls(): the caller's storage, else NULL */
 #ifdef FETCH_PLAIN_HTTP
 	fetch_plain_cb *plain_cb; /* fetch_start_plain(): called instead of cb */
 #endif
 };
+
+/* Our cap on the response headers of a fetch, all responses (1xx too) together: a policy
+ * host needs a few hundred bytes; 32 KiB leaves room for a CDN's and keeps what a hostile
+ * host can make us hold independent of libcurl's version (300 KB since 8.3, none before). */
+#define FETCH_HEADERS_MAX 32768
 
 /* SSL_CTX ex_data slot holding the struct fetch (fetch_start_tls() only). */
 static int fetch_ex_index = -1;
@@ -431,6 +439,22 @@ fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static size_t
+fetch_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	struct fetch *h = userdata;
+	size_t n = size * nitems;
+
+	(void)ptr;
+	/* A short count fails the transfer at once (CURLE_WRITE_ERROR). */
+	if (n > FETCH_HEADERS_MAX - h->hlen) {
+		h->headers_too_big = 1;
+		return 0;
+	}
+	h->hlen += n;
+	return n;
+}
+
 /* The class of a transport failure, for metrics (the log keeps curl's text). */
 static enum sts_fetch_result
 fetch_fail_class(CURLcode rc)
@@ -486,6 +510,15 @@ fetch_finish(struct fetch *h, CURLcode rc)
 		snprintf(why, sizeof(why), "policy body over %d bytes", STSPOLICY_MAX_BYTES);
 		r.error = why;
 		r.fail = STS_FETCH_TOO_LARGE;
+	} else if (h->headers_too_big) {
+		snprintf(why, sizeof(why), "response headers over %d bytes", FETCH_HEADERS_MAX);
+		r.error = why;
+		r.fail = STS_FETCH_TOO_LARGE;
+	} else if (rc == CURLE_OUT_OF_MEMORY && h->errbuf[0] == '\0') {
+		/* libcurl's word also for a header line past its 100 KB line cap, which a hostile
+		 * host reaches at will; say both, so the log does not read as our own trouble. */
+		r.error = "out of memory in libcurl, or a response header line over its 100 KB cap";
+		r.fail = STS_FETCH_ERROR;
 	} else if (rc != CURLE_OK) {
 		/* curl's message, cut to the buffer: the cause is still readable. */
 		(void)snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
@@ -615,6 +648,8 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)STSPOLICY_MAX_BYTES);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "mta-stsd/" PACKAGE_VERSION);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * resolver: c-ares channel driven by the libevent loop. Effectful (E).
- * Owns the channel, one persistent event per c-ares socket (ARES_OPT_SOCK_STATE_CB) and one
- * timer re-armed from ares_timeout() after every c-ares call. Queries start from a zero timer,
+ * Owns two channels, one persistent event per c-ares socket (ARES_OPT_SOCK_STATE_CB) and one
+ * timer re-armed from ares_timeout() after every c-ares call. A query goes over UDP (two
+ * tries); a truncated answer is asked again on the TCP channel, whose one try has the whole
+ * timeout (c-ares never retries a query on the TCP connection it already used, so on the UDP
+ * channel a TCP answer would get only the first try's third). Queries start from a zero timer,
  * so no callback ever runs inside resolver_*_start(); a cancelled query is only flagged and
  * freed when c-ares completes it (c-ares 1.18 cannot cancel one query).
  * Bytes in, bytes out: every query (TXT, A, AAAA, MX, TLSA) is built by dnsmsg.c with the AD
@@ -23,16 +26,21 @@
 #include "dnsmsg.h"
 #include "xalloc.h"
 
+struct chan {
+	struct resolver *r;
+	ares_channel ch;
+};
+
 struct sockev {
 	ares_socket_t fd;
 	struct event *ev;
-	struct resolver *r;
+	struct chan *c; /* the channel that owns fd */
 	struct sockev *next;
 };
 
 struct resolver {
 	struct event_base *base;
-	ares_channel ch;
+	struct chan udp, tcp; /* tcp: truncated answers asked again (ARES_FLAG_USEVC) */
 	struct event *timer;
 	struct sockev *socks;
 };
@@ -45,14 +53,18 @@ struct resolver_query {
 	void *arg;
 	struct event *start_ev; /* pending start; NULL once handed to c-ares */
 	int cancelled;
+	int tcp; /* asked (or to be asked) on the TCP channel */
 };
+
+static void resolver_schedule(struct resolver_query *q);
 
 static void
 resolver_rearm(struct resolver *r)
 {
 	struct timeval tv, *tvp;
 
-	tvp = ares_timeout(r->ch, NULL, &tv);
+	tvp = ares_timeout(r->udp.ch, NULL, &tv);
+	tvp = ares_timeout(r->tcp.ch, tvp, &tv); /* the sooner of the two */
 	if (tvp == NULL)
 		evtimer_del(r->timer);
 	else
@@ -66,17 +78,19 @@ resolver_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	ares_process_fd(r->udp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	ares_process_fd(r->tcp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	resolver_rearm(r);
 }
 
 static void
 resolver_on_socket(evutil_socket_t fd, short what, void *arg)
 {
-	struct resolver *r = ((struct sockev *)arg)->r;
+	struct chan *c = ((struct sockev *)arg)->c;
+	struct resolver *r = c->r;
 
 	/* The sockev may be freed inside ares_process_fd (socket closed): do not touch it after. */
-	ares_process_fd(r->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
+	ares_process_fd(c->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
 	                (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
 	resolver_rearm(r);
 }
@@ -84,7 +98,8 @@ resolver_on_socket(evutil_socket_t fd, short what, void *arg)
 static void
 resolver_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
-	struct resolver *r = data;
+	struct chan *c = data;
+	struct resolver *r = c->r;
 	struct sockev **pp, *s;
 
 	for (pp = &r->socks; *pp != NULL; pp = &(*pp)->next)
@@ -102,7 +117,7 @@ resolver_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	if (s == NULL) {
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
-		s->r = r;
+		s->c = c;
 		s->next = r->socks;
 		r->socks = s;
 	} else {
@@ -115,13 +130,54 @@ resolver_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	event_add(s->ev, NULL);
 }
 
+/* One channel of the resolver: UDP with two tries (a truncated answer handed back), or TCP
+ * with one try of the whole timeout. 0 and err set on failure. */
+static int
+resolver_chan_init(struct resolver *r, struct chan *c, int tcp, const char *servers,
+                   unsigned timeout_s, char *err, size_t errsz)
+{
+	struct ares_options opts;
+	int rc, mask;
+
+	memset(&opts, 0, sizeof(opts));
+	if (tcp) {
+		opts.timeout = (int)(timeout_s * 1000);
+		opts.tries = 1;
+	} else {
+		/* Two tries; c-ares doubles the per-try timeout, so t/3 + 2t/3 keeps the total
+		 * at timeout_s. */
+		opts.timeout = (int)(timeout_s * 1000 / 3);
+		if (opts.timeout < 100)
+			opts.timeout = 100;
+		opts.tries = 2;
+	}
+	opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS |
+	             (tcp ? ARES_FLAG_USEVC : ARES_FLAG_IGNTC);
+	opts.ednspsz = 1232;
+	opts.sock_state_cb = resolver_on_sock_state;
+	opts.sock_state_cb_data = c;
+	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ |
+	       ARES_OPT_SOCK_STATE_CB;
+	c->r = r;
+	rc = ares_init_options(&c->ch, &opts, mask);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errsz, "c-ares channel: %s", ares_strerror(rc));
+		return 0;
+	}
+	if (servers != NULL && (rc = ares_set_servers_ports_csv(c->ch, servers)) != ARES_SUCCESS) {
+		snprintf(err, errsz, "dns_servers \"%s\": %s", servers, ares_strerror(rc));
+		ares_destroy(c->ch);
+		return 0;
+	}
+	return 1;
+}
+
 struct resolver *
 resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, char *err,
              size_t errsz)
 {
 	struct resolver *r;
-	struct ares_options opts;
-	int rc, mask;
+	int rc;
 
 	rc = ares_library_init(ARES_LIB_INIT_ALL);
 	if (rc != ARES_SUCCESS) {
@@ -130,28 +186,12 @@ resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, c
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->base = base;
-	memset(&opts, 0, sizeof(opts));
-	/* Two tries; c-ares doubles the per-try timeout, so t/3 + 2t/3 keeps the total at
-	 * timeout_s. */
-	opts.timeout = (int)(timeout_s * 1000 / 3);
-	if (opts.timeout < 100)
-		opts.timeout = 100;
-	opts.tries = 2;
-	opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS;
-	opts.ednspsz = 1232;
-	opts.sock_state_cb = resolver_on_sock_state;
-	opts.sock_state_cb_data = r;
-	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ |
-	       ARES_OPT_SOCK_STATE_CB;
-	rc = ares_init_options(&r->ch, &opts, mask);
-	if (rc != ARES_SUCCESS) {
-		snprintf(err, errsz, "c-ares channel: %s", ares_strerror(rc));
+	if (!resolver_chan_init(r, &r->udp, 0, servers, timeout_s, err, errsz)) {
 		free(r);
 		return NULL;
 	}
-	if (servers != NULL && (rc = ares_set_servers_ports_csv(r->ch, servers)) != ARES_SUCCESS) {
-		snprintf(err, errsz, "dns_servers \"%s\": %s", servers, ares_strerror(rc));
-		ares_destroy(r->ch);
+	if (!resolver_chan_init(r, &r->tcp, 1, servers, timeout_s, err, errsz)) {
+		ares_destroy(r->udp.ch);
 		free(r);
 		return NULL;
 	}
@@ -165,7 +205,9 @@ resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
-	ares_destroy(r->ch); /* completes pending queries with ARES_EDESTRUCTION */
+	/* Completes pending queries with ARES_EDESTRUCTION; none moves to TCP any more. */
+	ares_destroy(r->udp.ch);
+	ares_destroy(r->tcp.ch);
 	while (r->socks != NULL) {
 		struct sockev *s = r->socks;
 		r->socks = s->next;
@@ -196,6 +238,14 @@ resolver_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int
 	struct resolver_query *q = arg;
 
 	(void)timeouts;
+	/* A truncated UDP answer (ARES_FLAG_IGNTC hands it over): ask again on the TCP channel,
+	 * from a zero timer like any start. Not during teardown: that channel is going too. */
+	if (!q->cancelled && !q->tcp && status == ARES_SUCCESS && abuf != NULL && alen >= 12 &&
+	    (abuf[2] & 0x02) != 0) {
+		q->tcp = 1;
+		resolver_schedule(q);
+		return;
+	}
 	if (!q->cancelled) {
 		/* ares_send: any answer c-ares accepted (NOERROR, NXDOMAIN...) comes as SUCCESS. */
 		if (status == ARES_SUCCESS && abuf != NULL && alen > 0)
@@ -224,15 +274,25 @@ resolver_on_start(evutil_socket_t fd, short what, void *arg)
 	if (dnsmsg_query(q->name, q->type, id, 1232, buf, sizeof(buf), &len) != DNSMSG_OK)
 		resolver_on_answer(q, ARES_EBADNAME, 0, NULL, 0);
 	else
-		ares_send(r->ch, buf, (int)len, resolver_on_answer, q);
+		ares_send(q->tcp ? r->tcp.ch : r->udp.ch, buf, (int)len, resolver_on_answer, q);
 	resolver_rearm(r);
+}
+
+/* Send q to c-ares from a zero timer: no callback runs inside the caller's call. */
+static void
+resolver_schedule(struct resolver_query *q)
+{
+	static const struct timeval zero = {0, 0};
+
+	q->start_ev = evtimer_new(q->r->base, resolver_on_start, q);
+	INVARIANT(q->start_ev != NULL);
+	evtimer_add(q->start_ev, &zero);
 }
 
 struct resolver_query *
 resolver_raw_start(struct resolver *r, const char *name, uint16_t type, resolver_raw_cb *cb,
                    void *arg)
 {
-	static const struct timeval zero = {0, 0};
 	struct resolver_query *q = xcalloc(1, sizeof(*q));
 	size_t len = strlen(name);
 
@@ -242,9 +302,7 @@ resolver_raw_start(struct resolver *r, const char *name, uint16_t type, resolver
 	q->type = type;
 	q->cb = cb;
 	q->arg = arg;
-	q->start_ev = evtimer_new(r->base, resolver_on_start, q);
-	INVARIANT(q->start_ev != NULL);
-	evtimer_add(q->start_ev, &zero);
+	resolver_schedule(q);
 	return q;
 }
 
