@@ -422,6 +422,13 @@ fetch_free(struct fetcher *f)
 	free(f);
 }
 
+void
+fetch_reload_anchors(struct fetcher *f)
+{
+	X509_STORE_free(f->store); /* each TLS context holds its own reference */
+	f->store = NULL;
+}
+
 static size_t
 fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -639,6 +646,10 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	/* No file for curl to parse at each connection: fetch_ctx_cb() sets the loaded store. */
 	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	/* Nor a store of curl's own cache (CURLOPT_CA_CACHE_TIMEOUT, curl >= 7.87), which curl
+	 * 7.88 fills with the first context's store, ours, and puts back in each new context
+	 * after fetch_ctx_cb(): a reloaded bundle would never be used. */
+	curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, fetch_ctx_cb);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
 	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* ignore *_proxy environment variables */

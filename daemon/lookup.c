@@ -377,8 +377,10 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		renew = need_dns && have_dns == DANEREC_STALE;
 		if (need_dns && have_dns >= DANEREC_STALE)
 			METRICS_INC(ls->env.metrics, dns_stale_answers);
+		/* Background work takes at most half of max_lookups: after a DNS outage, renewals
+		 * of many stale records must not leave new domains "too many lookups". */
 		if ((recheck || renew) && lookup_find(ls, key) == NULL &&
-		    ls->n < cfg->max_lookups) {
+		    2 * ls->n < cfg->max_lookups) {
 			/* background: RFC 8461 s5.1 re-check, RFC 8767 renewal of a stale record */
 			lk = lookup_new(ls, cfg, key, dest, &rec, DECIDE_DISC_NOT_RUN);
 			if (recheck)

@@ -301,6 +301,7 @@ struct daemon {
 	struct cache *cache;
 	struct metrics *met; /* NULL without [daemon] metrics */
 	struct lookups *ls;
+	struct fetcher *fetch;
 	const char *path;
 	int builtin; /* running on the built-in text (no file at the default path): a file that
 	              * appears later may be loaded; once a file was read, it must stay */
@@ -330,6 +331,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	sysd_notify(SYSD_RELOADING); /* READY=1 again once done, whatever the outcome */
 	log_reopen();
+	fetch_reload_anchors(d->fetch); /* the CA bundle may have changed (ca-certificates) */
 	/* A file read at start (or at an earlier reload) that is now missing is an error, not a
 	 * silent return to the built-in defaults: the running configuration stays. */
 	if ((fresh = cfgfile_load(d->path, d->builtin, &origin, err, sizeof(err))) == NULL) {
@@ -505,7 +507,7 @@ main(int argc, char **argv)
 	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
 	             sizeof(err)) != 0 ||
 	    cfg_step(origin, envcheck_files(d.cfg, err, sizeof(err)), err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg->cache_dir, 0, (size_t)d.cfg->cache_map_mb << 20, err,
+	    (cache = cache_open(d.cfg->cache_dir, 0, cache_map_bytes(d.cfg->cache_map_mb), err,
 	                        sizeof(err))) == NULL ||
 	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
 	                        sizeof(err))) == NULL ||
@@ -522,6 +524,7 @@ main(int argc, char **argv)
 	if (shared != NULL)
 		shared_on_record(shared, on_shared_record, &d);
 	d.ls = ls;
+	d.fetch = fetch;
 	d.cache = cache;
 	d.met = met;
 	if (mhttp != NULL)
