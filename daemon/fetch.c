@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fetch: capped HTTPS GET of MTA-STS policies with the libcurl multi interface on the libevent
- * loop. Effectful (E). Owns the multi handle, one event per curl socket (CURLMOPT_SOCKETFUNCTION,
- * kept with curl_multi_assign) and one timer (CURLMOPT_TIMERFUNCTION).
+ * loop. Effectful (E). At most FETCH_RUNNING_MAX run at once, the others wait in order (their
+ * caller's deadline still counts). Owns the multi handle, one event per curl socket
+ * (CURLMOPT_SOCKETFUNCTION, kept with curl_multi_assign) and one timer (CURLMOPT_TIMERFUNCTION).
  * RFC 8461 s3.3 on the transport: HTTPS only, no redirects followed, body capped at
  * STSPOLICY_MAX_BYTES and headers at FETCH_HEADERS_MAX (each aborted as soon as it is passed,
  * so a hostile host costs the same whatever libcurl's own caps), bounded total time, PKIX
@@ -43,6 +44,8 @@ struct fetcher {
 	X509_STORE *store; /* the trust anchors, loaded at the first TLS context, then shared */
 	long timeout_ms;
 	LIST_HEAD(, fetch) active; /* every live handle, so fetch_free() can release them */
+	TAILQ_HEAD(, fetch) queue; /* waiting for one of the FETCH_RUNNING_MAX places */
+	unsigned running;          /* started (scheduled or in the multi handle) */
 };
 
 struct fetch {
@@ -53,6 +56,8 @@ struct fetch {
 	fetch_cb *cb;
 	void *arg;
 	struct event *start_ev; /* pending start; NULL once added to the multi handle */
+	TAILQ_ENTRY(fetch) qlink;
+	int state; /* FETCH_QUEUED, FETCH_STARTED */
 	char *body;
 	size_t len;
 	int too_big;
@@ -69,6 +74,12 @@ struct fetch {
  * host needs a few hundred bytes; 32 KiB leaves room for a CDN's and keeps what a hostile
  * host can make us hold independent of libcurl's version (300 KB since 8.3, none before). */
 #define FETCH_HEADERS_MAX 32768
+
+/* Fetches running at once; more wait their turn in order. A TLS handshake holds about 100 kB
+ * (more with a hostile peer): this bounds the memory of a burst of first contacts, far above
+ * what a burst needs to keep the loop busy (each fetch mostly waits on the network). */
+#define FETCH_RUNNING_MAX 128
+enum { FETCH_QUEUED = 1, FETCH_STARTED };
 
 /* SSL_CTX ex_data slot holding the struct fetch (fetch_start_tls() only). */
 static int fetch_ex_index = -1;
@@ -226,6 +237,7 @@ fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char
 	INVARIANT(f->timer != NULL && f->trim != NULL);
 	f->timeout_ms = (long)timeout_s * 1000;
 	LIST_INIT(&f->active);
+	TAILQ_INIT(&f->queue);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, fetch_socket_cb);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
 	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, fetch_timer_cb);
@@ -233,10 +245,33 @@ fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char
 	return f;
 }
 
+/* Give h one of the places: its start runs from the loop. */
+static void
+fetch_schedule(struct fetch *h)
+{
+	static const struct timeval zero = {0, 0};
+
+	h->state = FETCH_STARTED;
+	h->f->running++;
+	evtimer_add(h->start_ev, &zero);
+}
+
 static void
 fetch_release(struct fetch *h)
 {
+	struct fetcher *f = h->f;
+	struct fetch *next;
+
 	LIST_REMOVE(h, link);
+	if (h->state == FETCH_QUEUED) {
+		TAILQ_REMOVE(&f->queue, h, qlink);
+	} else if (h->state == FETCH_STARTED) {
+		f->running--;
+		if ((next = TAILQ_FIRST(&f->queue)) != NULL) {
+			TAILQ_REMOVE(&f->queue, next, qlink);
+			fetch_schedule(next);
+		}
+	}
 	if (h->start_ev != NULL)
 		event_free(h->start_ev);
 	if (h->easy != NULL) {
@@ -614,7 +649,6 @@ static struct fetch *
 fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct sts_tls *tls,
             fetch_cb *cb, void *arg)
 {
-	static const struct timeval zero = {0, 0};
 	struct fetch *h = xcalloc(1, sizeof(*h));
 	char url[DNAME_MAX + 64], res[DNAME_MAX + 32 + STS_ADDRS_MAX * (INET6_ADDRSTRLEN + 3)];
 	CURL *e;
@@ -679,7 +713,12 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	}
 	h->start_ev = evtimer_new(f->base, fetch_on_start, h);
 	INVARIANT(h->start_ev != NULL);
-	evtimer_add(h->start_ev, &zero);
+	if (f->running < FETCH_RUNNING_MAX) {
+		fetch_schedule(h);
+	} else {
+		h->state = FETCH_QUEUED;
+		TAILQ_INSERT_TAIL(&f->queue, h, qlink);
+	}
 	return h;
 }
 

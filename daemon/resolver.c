@@ -13,6 +13,9 @@
  * handed back unparsed, so TTLs, AD and rcodes are read the same way for all of them by
  * dnsmsg.c; a failure (timeout, SERVFAIL or REFUSED from every server) comes back as text.
  * What the answers mean is sts.c's and dane.c's job.
+ * At most RESOLVER_SENT_MAX queries are with c-ares at once; more wait in order: a burst of
+ * first contacts must not overrun the resolver (unbound drops what is past its
+ * num-queries-per-thread, 1024 by default), which would turn into timeouts.
  */
 #include "resolver.h"
 
@@ -21,10 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "dname.h"
 #include "dnsmsg.h"
 #include "xalloc.h"
+
+#define RESOLVER_SENT_MAX 256
 
 struct chan {
 	struct resolver *r;
@@ -38,11 +44,16 @@ struct sockev {
 	struct sockev *next;
 };
 
+struct resolver_query;
+
 struct resolver {
 	struct event_base *base;
 	struct chan udp, tcp; /* tcp: truncated answers asked again (ARES_FLAG_USEVC) */
 	struct event *timer;
 	struct sockev *socks;
+	unsigned sent;                        /* queries handed to c-ares, not yet answered */
+	TAILQ_HEAD(, resolver_query) waiting; /* beyond RESOLVER_SENT_MAX, in order */
+	int closing;                          /* resolver_free() runs: start nothing */
 };
 
 struct resolver_query {
@@ -52,11 +63,33 @@ struct resolver_query {
 	resolver_raw_cb *cb;
 	void *arg;
 	struct event *start_ev; /* pending start; NULL once handed to c-ares */
+	TAILQ_ENTRY(resolver_query) wlink;
+	int waiting; /* in r->waiting, no start_ev yet */
+	int sent;    /* counted in r->sent */
 	int cancelled;
 	int tcp; /* asked (or to be asked) on the TCP channel */
 };
 
 static void resolver_schedule(struct resolver_query *q);
+
+/* q is finished (answered, or cancelled before c-ares had it): free it, and give its place
+ * to the first waiting query. */
+static void
+resolver_done(struct resolver_query *q)
+{
+	struct resolver *r = q->r;
+	struct resolver_query *next;
+
+	if (q->sent)
+		r->sent--;
+	free(q);
+	if (!r->closing && r->sent < RESOLVER_SENT_MAX &&
+	    (next = TAILQ_FIRST(&r->waiting)) != NULL) {
+		TAILQ_REMOVE(&r->waiting, next, wlink);
+		next->waiting = 0;
+		resolver_schedule(next);
+	}
+}
 
 static void
 resolver_rearm(struct resolver *r)
@@ -197,6 +230,7 @@ resolver_new(struct event_base *base, const char *servers, unsigned timeout_s, c
 	}
 	r->timer = evtimer_new(base, resolver_on_timer, r);
 	INVARIANT(r->timer != NULL);
+	TAILQ_INIT(&r->waiting);
 	return r;
 }
 
@@ -205,9 +239,17 @@ resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
-	/* Completes pending queries with ARES_EDESTRUCTION; none moves to TCP any more. */
+	/* Completes pending queries with ARES_EDESTRUCTION; none moves to TCP any more, and no
+	 * waiting one starts. Owners have cancelled theirs; free what is left. */
+	r->closing = 1;
 	ares_destroy(r->udp.ch);
 	ares_destroy(r->tcp.ch);
+	while (!TAILQ_EMPTY(&r->waiting)) {
+		struct resolver_query *q = TAILQ_FIRST(&r->waiting);
+
+		TAILQ_REMOVE(&r->waiting, q, wlink);
+		free(q);
+	}
 	while (r->socks != NULL) {
 		struct sockev *s = r->socks;
 		r->socks = s->next;
@@ -253,7 +295,7 @@ resolver_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int
 		else
 			q->cb(q->arg, NULL, 0, resolver_why(status));
 	}
-	free(q); /* the handle is dead once the callback has returned */
+	resolver_done(q); /* the handle is dead once the callback has returned */
 }
 
 static void
@@ -278,13 +320,24 @@ resolver_on_start(evutil_socket_t fd, short what, void *arg)
 	resolver_rearm(r);
 }
 
-/* Send q to c-ares from a zero timer: no callback runs inside the caller's call. */
+/* Send q to c-ares from a zero timer: no callback runs inside the caller's call. A new query
+ * past RESOLVER_SENT_MAX waits its turn (resolver_done() starts it). */
 static void
 resolver_schedule(struct resolver_query *q)
 {
 	static const struct timeval zero = {0, 0};
+	struct resolver *r = q->r;
 
-	q->start_ev = evtimer_new(q->r->base, resolver_on_start, q);
+	if (!q->sent) {
+		if (r->sent >= RESOLVER_SENT_MAX || r->closing) {
+			q->waiting = 1;
+			TAILQ_INSERT_TAIL(&r->waiting, q, wlink);
+			return;
+		}
+		q->sent = 1;
+		r->sent++;
+	}
+	q->start_ev = evtimer_new(r->base, resolver_on_start, q);
 	INVARIANT(q->start_ev != NULL);
 	evtimer_add(q->start_ev, &zero);
 }
@@ -311,9 +364,14 @@ resolver_cancel(struct resolver_query *q)
 {
 	if (q == NULL)
 		return;
+	if (q->waiting) {
+		TAILQ_REMOVE(&q->r->waiting, q, wlink);
+		free(q);
+		return;
+	}
 	if (q->start_ev != NULL) { /* not yet handed to c-ares */
 		event_free(q->start_ev);
-		free(q);
+		resolver_done(q);
 		return;
 	}
 	q->cancelled = 1; /* freed when c-ares completes it */
