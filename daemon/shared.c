@@ -220,12 +220,18 @@ shared_open(const struct shared *sh, const uint8_t *p, size_t len, size_t *bodyl
 	return SHAREDREC_OK;
 }
 
-/* Count a refused value by why (a bad trailer on its own: it says "not from this fleet"). */
+/* Count and log a refused value (rate-limited per subject). A bad trailer is an event of its
+ * own: it says "not from this fleet" (a forgery, or a node with another key), not "broken". */
 static void
-shared_count_refused(struct shared *sh, enum sharedrec_err e)
+shared_refused(struct shared *sh, enum sharedrec_err e, const char *keyname, const char *subject)
 {
-	METRICS_INC(sh->m, shared[e == SHAREDREC_BAD_MAC ? METRICS_SHARED_UNAUTHENTICATED
-	                                                 : METRICS_SHARED_REJECTED]);
+	int unauth = e == SHAREDREC_BAD_MAC;
+
+	METRICS_INC(sh->m,
+	            shared[unauth ? METRICS_SHARED_UNAUTHENTICATED : METRICS_SHARED_REJECTED]);
+	log_warn_rl(keyname, subject,
+	            unauth ? "shared-value-unauthenticated" : "shared-value-rejected",
+	            "err=\"%s\" action=ignored", sharedrec_strerror(e));
 }
 
 /* ---- up and down ---- */
@@ -387,9 +393,7 @@ shared_on_message(redisAsyncContext *ac, void *r, void *priv)
 		e = sharedrec_decode((const uint8_t *)body->str, blen, NULL, (int64_t)time(NULL),
 		                     dom, &rec);
 	if (e != SHAREDREC_OK) {
-		shared_count_refused(sh, e);
-		log_warn_rl("channel", SHAREDREC_CHANNEL, "shared-value-rejected", "err=\"%s\"",
-		            sharedrec_strerror(e));
+		shared_refused(sh, e, "channel", SHAREDREC_CHANNEL);
 		return;
 	}
 	METRICS_INC(sh->m, shared[METRICS_SHARED_RECEIVED]);
@@ -557,9 +561,7 @@ shared_value(struct shared_get *g, const redisReply *rep, struct cacherec *rec)
 		                     (int64_t)time(NULL), dom, rec);
 	if (e != SHAREDREC_OK) {
 		/* Garbage, an old, foreign or unauthenticated value: ignored, never applied. */
-		shared_count_refused(sh, e);
-		log_warn_rl("domain", g->domain, "shared-value-rejected", "err=\"%s\"",
-		            sharedrec_strerror(e));
+		shared_refused(sh, e, "domain", g->domain);
 		return 0;
 	}
 	METRICS_INC(sh->m, shared[METRICS_SHARED_GET_HIT]);
