@@ -20,7 +20,7 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 51
+plan 55
 
 PASS=fleet-secret-$$
 KEY=mta-stsd:v1:policy:fleet1.test
@@ -52,6 +52,7 @@ logged() { grep -q -- "$2" "$1"; }
 sts_domain fleet1.test 1
 sts_domain fleet2.test 1
 sts_domain fleet3.test 1
+sts_domain fleet4.test 1
 dns_rr "fleet1.test. 300 IN MX 20 mx2.fleet1.test."
 dns_start
 web_start
@@ -129,11 +130,10 @@ expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: good local record kept"
 is "$(fetches fleet1.test)" 2 "no fetch caused by any of it"
 
 # ---- values without the fleet key's HMAC are never applied
-# D has a key of its own; the policy host now serves a downgrade (mode testing) for id 2, and
-# Redis holds the fleet's id 2 value. D must not take it, and must fetch itself.
+# D has a key of its own, and the policy host now serves a downgrade (mode testing) for id 2:
+# D fetches it (Redis holds garbage) and publishes it, a later fetch than A's and B's; neither
+# may take it, from the channel or from the key.
 web_set_policy fleet1.test "$(sts_policy testing 86400 mx2.fleet1.test)"
-rcli -x SET "$KEY" <"$T/new.val" >/dev/null
-rcli EXPIRE "$KEY" 3600 >/dev/null
 (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$T/d.key")
 stsd_node d 8464
 stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/a.pass" \
@@ -142,11 +142,9 @@ stsd_start || bail "node D did not start"
 LOG_D=$STSD_LOG
 ok "D connects to Redis" wait_until 20 logged "$LOG_D" shared-cache-up
 expect fleet1.test NOTFOUND "D answers the policy it fetched (mode testing: the fallback)"
-ok "D ignored the fleet's value (another key), and logged why" logged "$LOG_D" \
-	'domain=fleet1.test event=shared-value-unauthenticated err="missing or wrong authentication tag'
 is "$(fetches fleet1.test)" 3 "D fetched the policy itself"
-ok "D wrote its later fetch to Redis (compare-and-set)" \
-	wait_until 10 eval '[ "$(rcli --raw GET "$KEY" | head -c -1 | cmp -s - "$T/new.val"; echo $?)" = 1 ]'
+ok "D wrote its fetch to Redis (compare-and-set over the garbage)" \
+	wait_until 10 eval '[ "$(rcli --raw GET "$KEY" | head -c 3)" = MSR ] && [ "$(rcli STRLEN "$KEY")" -gt 40 ]'
 rcli --raw GET "$KEY" | head -c -1 >"$T/d.val"
 ok "A ignored D's announcement (logged)" wait_until 10 logged "$LOG_A" \
 	'event=shared-value-unauthenticated err="missing or wrong authentication tag'
@@ -159,11 +157,20 @@ stsd_node b
 q fleet1.test >/dev/null
 sleep 1
 stsd_node a
-expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: D's value in Redis changes nothing"
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: D's downgrade (announced, in Redis) not taken"
 stsd_node b
-expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: D's value in Redis changes nothing"
-ok "A read D's value and ignored it" test "$(grep -c \
-	'domain=fleet1.test event=shared-value-unauthenticated err="missing or wrong authentication tag' "$LOG_A")" -ge 1
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: D's downgrade (announced, in Redis) not taken"
+ok "A read D's value from the key and ignored it (logged)" logged "$LOG_A" \
+	'domain=fleet1.test event=shared-value-unauthenticated err="missing or wrong authentication tag'
+# ... nor does D take the fleet's: A fetches a new domain and publishes it, D fetches it again
+stsd_node a
+expect fleet4.test "$(secure_for mail.fleet4.test)" "A: fleet4.test fetched"
+ok "A published it" wait_until 10 eval '[ "$(rcli EXISTS mta-stsd:v1:policy:fleet4.test)" = 1 ]'
+stsd_node d
+expect fleet4.test "$(secure_for mail.fleet4.test)" "D answers fleet4.test"
+is "$(fetches fleet4.test)" 2 "  ... from its own fetch: the fleet's value is not D's"
+ok "D ignored the fleet's value (another key), and logged why" logged "$LOG_D" \
+	'domain=fleet4.test event=shared-value-unauthenticated err="missing or wrong authentication tag'
 # The same downgrade as a correctly formed format-1 value (what a node wrote before the fleet
 # key: no trailer, version 1) and as format 2 with its trailer cut off: set and announced.
 { head -c 3 "$T/d.val"; printf '\001'; tail -c +5 "$T/d.val" | head -c -32; } >"$T/v1.val"
