@@ -20,7 +20,7 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 55
+plan 57
 
 PASS=fleet-secret-$$
 KEY=mta-stsd:v1:policy:fleet1.test
@@ -190,6 +190,22 @@ for v in v1 nomac; do
 	expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: $v value set and announced, policy kept"
 done
 is "$(fetches fleet1.test)" 3 "A and B fetched nothing because of any of it"
+# A value claiming a fetch 30 days ahead (Lua cannot check its HMAC) does not hold back the
+# fleet's publications: A's next fetch of fleet4.test overwrites it.
+le64() { local i; for i in 0 1 2 3 4 5 6 7; do printf "\\$(printf %03o $((($1 >> (8 * i)) & 255)))"; done; }
+K4=mta-stsd:v1:policy:fleet4.test
+rcli --raw GET "$K4" | head -c -1 >"$T/a4.val"
+n=$(head -c 5 "$T/a4.val" | tail -c 1 | od -An -tu1 | tr -d ' ')
+{ head -c $((n + 7)) "$T/a4.val"; le64 $(($(date +%s) + 30 * 86400)); tail -c +$((n + 16)) "$T/a4.val"; } >"$T/future.val"
+rcli -x SET "$K4" <"$T/future.val" >/dev/null
+dns_rm _mta-sts.fleet4.test.
+sts_txt fleet4.test 2
+sleep 1.1
+stsd_node a
+q fleet4.test >/dev/null
+ok "A fetched fleet4.test id 2 in the background" wait_until 10 eval '[ "$(fetches fleet4.test)" = 3 ]'
+ok "  ... and its publication replaced the far-future value" wait_until 10 eval \
+	'[ "$(rcli --raw GET "$K4" | head -c -1 | cmp -s - "$T/future.val"; echo $?)" = 1 ] && [ "$(rcli STRLEN "$K4")" -gt 40 ]'
 stsd_node d
 ok "D exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
 web_set_policy fleet1.test "$(enforce_policy mx2.fleet1.test)"
