@@ -349,8 +349,12 @@ discover_on_lease(void *arg, const struct cacherec *peer, int got)
 	}
 	/* Another node fetches this domain now: wait for its record up to the lease, with room
 	 * left for our own fetch after it (the discovery's deadline still caps both). */
-	shared_lease_waited(d->env.shared);
 	d->wait_t0 = discover_now_ms();
+	if (!discover_wait_more(d)) { /* a cap under one poll (shared_cache_lease_wait = 0) */
+		d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+		return;
+	}
+	shared_lease_waited(d->env.shared);
 	discover_arm(d, 2 * (ms / 1000) + 1);
 	if (d->poll == NULL) {
 		d->poll = evtimer_new(d->env.base, discover_on_poll, d);
