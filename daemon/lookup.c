@@ -403,8 +403,11 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		                                              : decide_cached_disc(view));
 	}
 	/* Join: start what this request needs and the lookup does not do yet. */
-	if (view == CACHEREC_VIEW_UNKNOWN)
+	if (view == CACHEREC_VIEW_UNKNOWN) {
+		/* A client waits: another node's lease may hold it up only so long. */
+		discover_lease_wait(lk->d, cfg->shared_cache_lease_wait);
 		lookup_sts_start(lk, &rec); /* no-op if running */
+	}
 	if (need_dns && !lk->have_dns && (discover_started(lk->d) & DISCOVER_DNS) == 0) {
 		if (have_dns == DANEREC_FRESH) {
 			lk->drec = drec;
