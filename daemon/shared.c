@@ -75,6 +75,7 @@ struct shared {
 	struct shared_fleet_key key;
 	struct timeval timeout;
 	unsigned lease_ms; /* 0: no leases */
+	char token[33];    /* this node's leases hold it (random, hex) */
 	struct metrics *m;
 	struct shared_conn cmd, sub;
 	int state;         /* what was logged last: -1 nothing yet, 0 down, 1 up */
@@ -495,6 +496,8 @@ shared_new(struct event_base *base, const struct cfg *cfg, const struct shared_s
 	sh->timeout.tv_usec = (cfg->shared_cache_timeout % 1000) * 1000;
 	/* Long enough for the holder's fetch; a holder that dies frees it by expiry. */
 	sh->lease_ms = cfg->shared_cache_lease ? (cfg->fetch_timeout + 1) * 1000 : 0;
+	for (size_t i = 0; i + 1 < sizeof(sh->token); i += 8)
+		(void)snprintf(sh->token + i, sizeof(sh->token) - i, "%08x", arc4random());
 	sh->m = m;
 	sh->state = -1;
 	if (m != NULL)
@@ -714,14 +717,14 @@ struct shared_get *
 shared_lease_start(struct shared *sh, const char *domain, shared_lease_cb *cb, void *arg)
 {
 	char key[SHAREDREC_KEY_MAX], lease[SHAREDREC_KEY_MAX], ms[16];
-	const char *argv[6] = {"EVAL", sharedrec_lease_script, "2", key, lease, ms};
+	const char *argv[7] = {"EVAL", sharedrec_lease_script, "2", key, lease, ms, sh->token};
 	struct shared_get *g;
 
 	if (sh->lease_ms == 0 || sharedrec_key(domain, key, sizeof(key)) != SHAREDREC_OK ||
 	    sharedrec_lease_key(domain, lease, sizeof(lease)) != SHAREDREC_OK)
 		return NULL;
 	(void)snprintf(ms, sizeof(ms), "%u", sh->lease_ms);
-	g = shared_call(sh, SHARED_LEASE, domain, 6, argv, NULL, NULL, arg);
+	g = shared_call(sh, SHARED_LEASE, domain, 7, argv, NULL, NULL, arg);
 	if (g != NULL)
 		g->lcb = cb;
 	return g;
@@ -747,10 +750,10 @@ void
 shared_lease_release(struct shared *sh, const char *domain)
 {
 	char key[SHAREDREC_KEY_MAX];
-	const char *argv[2] = {"DEL", key};
+	const char *argv[5] = {"EVAL", sharedrec_release_script, "1", key, sh->token};
 
 	if (sharedrec_lease_key(domain, key, sizeof(key)) == SHAREDREC_OK)
-		(void)shared_call(sh, SHARED_RELEASE, domain, 2, argv, NULL, NULL, NULL);
+		(void)shared_call(sh, SHARED_RELEASE, domain, 5, argv, NULL, NULL, NULL);
 }
 
 unsigned

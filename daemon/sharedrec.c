@@ -53,8 +53,13 @@ const char sharedrec_cas_script[] =
 const char sharedrec_lease_script[] =
     "local v = redis.pcall('GET', KEYS[1])\n"
     "if type(v) ~= 'string' then v = false end\n"
-    "local got = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1])\n"
+    "local got = redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1])\n"
     "return {v, got and 1 or 0}\n";
+
+const char sharedrec_release_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                                        "  return redis.call('DEL', KEYS[1])\n"
+                                        "end\n"
+                                        "return 0\n";
 
 const char sharedrec_poll_script[] = "local v = redis.pcall('GET', KEYS[1])\n"
                                      "if type(v) ~= 'string' then v = false end\n"

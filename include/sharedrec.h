@@ -155,9 +155,14 @@ enum sharedrec_url_err sharedrec_url_parse(const char *s, size_t len, struct sha
 extern const char sharedrec_cas_script[];
 
 /** The Lua script of a lease request (EVAL with 2 keys: the record's, the lease's; ARGV: the
- * lease in ms): returns the value (nil when absent or of another type) and 1 if this call
- * took the lease (SET NX PX), 0 if another holds it. */
+ * lease in ms, this node's token): returns the value (nil when absent or of another type) and
+ * 1 if this call took the lease (SET NX PX, holding the token), 0 if another holds it. */
 extern const char sharedrec_lease_script[];
+
+/** The Lua script that frees a lease (EVAL with 1 key, the lease's; ARGV: the token): only
+ * if it still holds this node's token, so a holder whose lease expired never frees the lease
+ * another node took since. */
+extern const char sharedrec_release_script[];
 
 /** The Lua script of a poll (EVAL with 2 keys: the record's, the lease's): returns the value
  * (nil when absent or of another type) and whether the lease key exists (0 or 1). */
