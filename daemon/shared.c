@@ -510,9 +510,9 @@ shared_on_reply(redisAsyncContext *ac, void *r, void *priv)
 	struct shared_get *g = priv;
 
 	(void)ac;
+	if (r != NULL) /* Redis answers again, even if too late for this caller */
+		g->sh->timeouts = 0;
 	if (!g->done) {
-		if (r != NULL)
-			g->sh->timeouts = 0;
 		if (g->kind == SHARED_GET)
 			shared_on_get(g, r);
 		else if (g->kind == SHARED_LEASE || g->kind == SHARED_POLL)
