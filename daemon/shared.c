@@ -8,7 +8,9 @@
  * shared_cache_password_file) and SELECT, gets SHARED_CONNECT_MIN_MS or the call timeout for
  * it, and after any failure is reopened with a back-off of SHARED_BACKOFF_MIN_MS doubling to
  * SHARED_BACKOFF_MAX_MS. Every call has a deadline (shared_cache_timeout): then the caller
- * goes on as if Redis had no answer; SHARED_TIMEOUTS_MAX timeouts in a row drop the link.
+ * goes on as if Redis had no answer; until a reply comes again no read or lease is asked (a
+ * lookup waits out one deadline at most), and SHARED_TIMEOUTS_MAX timeouts in a row drop the
+ * link.
  * Fetch leases (shared_cache_lease): SET NX PX on SHAREDREC_LEASE_PREFIX + domain; waiting on
  * another node's lease is discover.c's (it polls the record).
  * Up/down changes are logged once each; every outcome is counted (metrics shared[]).
@@ -638,11 +640,11 @@ shared_on_reply(redisAsyncContext *ac, void *r, void *priv)
 	struct shared_get *g = priv;
 
 	(void)ac;
+	if (r != NULL) /* Redis answers again, even if too late for this caller */
+		g->sh->timeouts = 0;
 	if (g->done && g->kind == SHARED_LEASE)
 		shared_late_lease(g, r);
 	if (!g->done) {
-		if (r != NULL)
-			g->sh->timeouts = 0;
 		if (g->kind == SHARED_GET)
 			shared_on_get(g, r);
 		else if (g->kind == SHARED_LEASE || g->kind == SHARED_POLL)
@@ -677,7 +679,13 @@ shared_call(struct shared *sh, enum shared_kind kind, const char *domain, int ar
 	struct shared_get *g;
 	size_t n = strlen(domain);
 
-	if (!sh->cmd.ready) {
+	/* A call someone waits for is not sent while a call has timed out with no reply
+	 * since: Redis is frozen or overloaded, and a lookup that already waited out one
+	 * deadline must not wait out a second one (its read, then its lease). The late reply,
+	 * or the link dropped after SHARED_TIMEOUTS_MAX timeouts, ends this. Publications and
+	 * lease releases still go: nobody waits for them. */
+	if (!sh->cmd.ready || (sh->timeouts > 0 && (kind == SHARED_GET || kind == SHARED_LEASE ||
+	                                            kind == SHARED_POLL))) {
 		METRICS_INC(sh->m, shared[METRICS_SHARED_SKIPPED]);
 		return NULL;
 	}

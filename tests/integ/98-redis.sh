@@ -4,10 +4,11 @@
 # AUTH with a password) and B over the unix socket (same database, AUTH as an ACL user with
 # only the rights README lists), each with its own LMDB. A policy fetched by A is answered by
 # B without a fetch (nginx's log shows one request); a new id B learns reaches A's local
-# cache by pub/sub; an older, a corrupt and a foreign value planted in Redis, or announced on
-# the channel, never replaces a good local record; Redis frozen or stopped: both keep
-# answering from LMDB at once, with no TEMP, and a new domain is fetched locally; Redis back:
-# both reconnect; a node with a wrong password is refused, says so, and serves on its own.
+# cache by pub/sub; an older, a corrupt, an oversized and a foreign value planted in Redis,
+# or announced on the channel, never replaces a good local record; Redis frozen or stopped:
+# both keep answering from LMDB at once, with no TEMP, and a new domain is fetched locally;
+# Redis back: both reconnect; a node with a wrong password is refused, says so, and serves on
+# its own. Redis killed, restarted empty or from its files, and slow: 98-redis-faults.sh.
 # The fleet key (shared_cache_key_file, lib.sh gives every node $T/fleet.key): a node with
 # another key (D) neither takes the fleet's value nor has its own (a later fetch of a
 # downgraded policy) taken by A or B; the same value as a correctly formed format-1 value (no
@@ -20,7 +21,7 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 57
+plan 60
 
 PASS=fleet-secret-$$
 KEY=mta-stsd:v1:policy:fleet1.test
@@ -109,13 +110,25 @@ is "$(fetches fleet1.test)" 2 "A never fetched id 2 itself"
 
 # ---- bad values never replace a good local record
 # the id 1 record (older fetch), garbage, a value for another domain, each in the key and on
-# the channel; then queries make both nodes read the key (TXT re-checks)
+# the channel, and one over the size limit; then queries make the nodes read the key (TXT
+# re-checks)
 rcli --raw GET "$KEY" | head -c -1 >"$T/new.val" # id 2, as B published it
 rcli -x SET "$KEY" <"$T/old.val" >/dev/null
 rcli -x PUBLISH mta-stsd:v1:policy <"$T/old.val" >/dev/null
 sleep 1.1
 stsd_node a
 expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: an older record in Redis is not taken"
+# one byte over SHAREDREC_MAX_BYTES (3 magic + 1 version + 1 + DNAME_MAX 253 + CACHEREC_MAX_BYTES
+# 20000 + the 32-byte HMAC), with our magic and version: refused for its size before anything
+# is checked or decoded
+{ printf 'MSR\002'; head -c $((20290 + 1 - 4)) /dev/zero | tr '\0' x; } | rcli -x SET "$KEY" >/dev/null
+is "$(rcli STRLEN "$KEY")" 20291 "an oversized value is planted"
+sleep 1.1
+stsd_node b
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: oversized value in Redis, good local record kept"
+ok "B logged the oversized value and ignored it" \
+	wait_until 5 logged "$LOG_B" 'domain=fleet1.test event=shared-value-rejected err="value too large"'
+stsd_node a
 rcli SET "$KEY" "MSR$(printf '\001')garbage" >/dev/null
 rcli PUBLISH mta-stsd:v1:policy "not a record" >/dev/null
 sleep 1.1
