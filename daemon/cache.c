@@ -27,7 +27,8 @@
 #include "refresh.h"
 #include "xalloc.h"
 
-#define CACHE_MAP_MAX (16UL << 30) /* 16 GiB: beyond that something is wrong */
+/* 16 GiB (1 GiB with a 32-bit size_t): beyond that something is wrong */
+#define CACHE_MAP_MAX ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 30))
 #define CACHE_DUE_KEY_MAX (12 + CACHE_KEY_MAX)
 #define CACHE_COUNTS_KEY "meta/counts" /* uint64_t[CACHE_KIND_N], host byte order */
 
@@ -121,6 +122,12 @@ cache_count_init(struct cache *c, MDB_txn *txn)
 	return mdb_put(txn, c->dbi, &k, &val, 0);
 }
 
+size_t
+cache_map_bytes(unsigned mb)
+{
+	return mb > CACHE_MAP_MAX >> 20 ? CACHE_MAP_MAX : (size_t)mb << 20;
+}
+
 struct cache *
 cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz)
 {
@@ -136,7 +143,7 @@ cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errs
 		return NULL;
 	}
 	c->readonly = readonly;
-	c->mapsize = mapsize;
+	c->mapsize = mapsize < CACHE_MAP_MAX ? mapsize : CACHE_MAP_MAX;
 	/* An environment that exists keeps the map size stored in it, the size it had grown to:
 	 * given ours, LMDB would take it raised only to the data's size, a full map, which the
 	 * first write after every restart would have to grow again. */
@@ -431,7 +438,7 @@ cache_write_failed(struct cache *c, const char *op, const char *key, int rc)
 static int
 cache_batch_can_grow(const struct cache *c, int rc)
 {
-	return rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX;
+	return rc == MDB_MAP_FULL && c->mapsize <= CACHE_MAP_MAX / 2;
 }
 
 static void
@@ -483,7 +490,7 @@ cache_write(struct cache *c, const struct cache_op *op)
 			mdb_txn_abort(txn);
 		if (rc != MDB_MAP_FULL)
 			break;
-		if (c->mapsize * 2 > CACHE_MAP_MAX)
+		if (c->mapsize > CACHE_MAP_MAX / 2)
 			break; /* logged below, with the map size */
 		/* No transaction may be active in this process while the map is resized. */
 		cache_drop_reader(c);
@@ -547,7 +554,7 @@ cache_batch_end(struct cache *c)
 		cache_write_failed(c, "batch", "-", rc);
 	}
 	/* Nothing of the batch is stored. If the map was full, grow it for the next try. */
-	if (rc == MDB_MAP_FULL && c->mapsize * 2 <= CACHE_MAP_MAX) {
+	if (rc == MDB_MAP_FULL && c->mapsize <= CACHE_MAP_MAX / 2) {
 		cache_drop_reader(c);
 		c->mapsize *= 2;
 		if (mdb_env_set_mapsize(c->env, c->mapsize) == 0)

@@ -131,8 +131,10 @@ static const struct cfg_key cfg_keys[] = {
     DKEY(metrics, V_METRICS, 0, 0, RESTART),
     DKEY(shared_cache, V_SHARED, 0, 0, RESTART),
     DKEY(shared_cache_password_file, V_PATH, 0, 0, RESTART),
+    DKEY(shared_cache_key_file, V_PATH, 0, 0, RESTART),
     DKEY(shared_cache_timeout, V_UINT, 1, 1000, RESTART),
     DCHOICE(shared_cache_lease, cfg_bool_words, "expected yes or no", RESTART),
+    DKEY(shared_cache_lease_wait, V_UINT, 0, 60000, RELOAD),
     ZCHOICE(fallback, cfg_fallback_words, "expected NOTFOUND, may, encrypt or dane"),
     ZCHOICE(testing, cfg_testing_words, "expected ignore or enforce"),
     ZCHOICE(dane, cfg_bool_words, "expected yes or no"),
@@ -798,6 +800,7 @@ cfg_defaults(struct cfg *c)
 	c->max_lookups = 4096;
 	c->shared_cache_timeout = 50;
 	c->shared_cache_lease = 1;
+	c->shared_cache_lease_wait = 2000;
 	memcpy(c->default_zone.name, "default", sizeof("default"));
 	cfg_zone_defaults(&c->default_zone);
 }
@@ -898,6 +901,7 @@ cfg_free(struct cfg *c)
 	free(c->metrics);
 	free(c->shared_cache);
 	free(c->shared_cache_password_file);
+	free(c->shared_cache_key_file);
 	free(c);
 }
 

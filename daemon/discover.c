@@ -11,12 +11,17 @@
  * bounded by shared_cache_timeout; no answer = go on with the local one) and publishes the
  * policy it fetches; with leases, a fetch first takes the domain's lease, and a node that
  * finds it taken reads the record every SHARED_POLL_MS until the holder's policy is there
- * (sts_adopt) or the lease ran out (then it fetches). The DNS part never touches Redis.
+ * (sts_adopt) or the lease ran out (then it fetches). A discovery a client waits for
+ * (discover_lease_wait()) stops waiting sooner, so a dead or stuck holder, or a lease key
+ * planted by anyone who can write to Redis, delays an answer by that cap at most. A lease this
+ * node holds is freed when the part ends and when the discovery is freed before that. The DNS
+ * part never touches Redis.
  */
 #include "discover.h"
 
 #include <event2/event.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,7 +61,8 @@ struct discover {
 	struct cacherec *local; /* while read first: the local record it will be merged into */
 	struct sts_fetch fq;    /* the fetch held back while a lease is asked or waited on */
 	struct event *poll;     /* next read of the record while another node holds the lease */
-	unsigned polls;         /* reads left before fetching anyway */
+	int64_t wait_t0;        /* ms (monotonic): when the wait on another node's lease began */
+	unsigned wait_max;      /* ms: the longest wait on another node's lease (UINT_MAX: all) */
 	int leased;             /* this node holds the domain's lease: free it when done */
 	struct discover_result out;
 };
@@ -262,6 +268,28 @@ discover_on_dns(void *arg, const uint8_t *msg, size_t len, const char *why)
 static void discover_sts_go(struct discover *d, const struct cacherec *rec);
 static void discover_arm(struct discover *d, unsigned budget);
 
+static int64_t
+discover_now_ms(void)
+{
+	struct timespec ts;
+
+	INVARIANT(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether to read the record again while the lease is held: the lease's length for a
+ * background discovery, the cap for one a client waits for (read at each poll, so a client
+ * that joins a waiting discovery shortens its wait). */
+static int
+discover_wait_more(const struct discover *d)
+{
+	unsigned limit = shared_lease_ms(d->env.shared);
+
+	if (d->wait_max < limit)
+		limit = d->wait_max;
+	return discover_now_ms() - d->wait_t0 + SHARED_POLL_MS <= (int64_t)limit;
+}
+
 /* A poll while another node holds the lease: its policy for this id, or wait on while the
  * lease is held (and the lease length allows), or fetch. */
 static void
@@ -276,13 +304,15 @@ discover_on_polled(void *arg, const struct cacherec *peer, int held)
 		discover_settle(d);
 		return;
 	}
-	if (held == 1 && d->polls > 0) {
-		d->polls--;
+	if (held == 1 && discover_wait_more(d)) {
 		evtimer_add(d->poll, &tv);
 		return;
 	}
-	/* The holder ended without this id's policy (its fetch failed), died, or Redis does
-	 * not answer: fetch. */
+	if (held == 1)
+		log_debug(LOG_CAT_CACHE, "domain=%s shared=lease-wait-over waited_ms=%" PRId64,
+		          d->dest.domain, discover_now_ms() - d->wait_t0);
+	/* The holder ended without this id's policy (its fetch failed), died, holds it longer
+	 * than we may wait, or Redis does not answer: fetch. */
 	d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
 }
 
@@ -319,8 +349,12 @@ discover_on_lease(void *arg, const struct cacherec *peer, int got)
 	}
 	/* Another node fetches this domain now: wait for its record up to the lease, with room
 	 * left for our own fetch after it (the discovery's deadline still caps both). */
+	d->wait_t0 = discover_now_ms();
+	if (!discover_wait_more(d)) { /* a cap under one poll (shared_cache_lease_wait = 0) */
+		d->f = fetch_start(d->env.fetch, &d->fq, discover_on_fetch, d);
+		return;
+	}
 	shared_lease_waited(d->env.shared);
-	d->polls = ms / SHARED_POLL_MS;
 	discover_arm(d, 2 * (ms / 1000) + 1);
 	if (d->poll == NULL) {
 		d->poll = evtimer_new(d->env.base, discover_on_poll, d);
@@ -412,7 +446,15 @@ discover_new(const struct discover_env *env, const struct socketmap_dest *dest, 
 	d->cb = cb;
 	d->arg = arg;
 	d->t0 = (int64_t)time(NULL);
+	d->wait_max = UINT_MAX;
 	return d;
+}
+
+void
+discover_lease_wait(struct discover *d, unsigned ms)
+{
+	if (ms < d->wait_max)
+		d->wait_max = ms;
 }
 
 unsigned
@@ -488,6 +530,10 @@ discover_free(struct discover *d)
 {
 	if (d == NULL)
 		return;
+	/* Cancelled while holding the lease (a stop, a reload's scheduler): nobody here will
+	 * publish under it, so the fleet need not wait out its length. */
+	if (d->leased)
+		shared_lease_release(d->env.shared, d->dest.domain);
 	discover_cancel(d, DISCOVER_STS | DISCOVER_DNS);
 	free(d->sts);
 	free(d->dane);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fetch: capped HTTPS GET of MTA-STS policies with the libcurl multi interface on the libevent
- * loop. Effectful (E). Owns the multi handle, one event per curl socket (CURLMOPT_SOCKETFUNCTION,
- * kept with curl_multi_assign) and one timer (CURLMOPT_TIMERFUNCTION).
+ * loop. Effectful (E). At most FETCH_RUNNING_MAX run at once, the others wait in order (their
+ * caller's deadline still counts). Owns the multi handle, one event per curl socket
+ * (CURLMOPT_SOCKETFUNCTION, kept with curl_multi_assign) and one timer (CURLMOPT_TIMERFUNCTION).
  * RFC 8461 s3.3 on the transport: HTTPS only, no redirects followed, body capped at
- * STSPOLICY_MAX_BYTES (aborted as soon as it is passed), bounded total time, PKIX validation
- * of mta-sts.<domain> with SNI, TLS >= 1.2; proxies from the environment, cookies and HTTP
- * caches are not used. The addresses come from sts.c's lookups, formatted here for
+ * STSPOLICY_MAX_BYTES and headers at FETCH_HEADERS_MAX (each aborted as soon as it is passed,
+ * so a hostile host costs the same whatever libcurl's own caps), bounded total time, PKIX
+ * validation of mta-sts.<domain> with SNI, TLS >= 1.2; proxies from the environment, cookies and
+ * HTTP caches are not used. The addresses come from sts.c's lookups, formatted here for
  * CURLOPT_RESOLVE, so curl never resolves. It hands back status, media type and body (struct
  * sts_response); judging them (200 only, text/plain, the policy itself) is sts.c's job.
  * For mta-stsctl check only, fetch_start_tls() also records the handshake (struct sts_tls)
@@ -42,6 +44,8 @@ struct fetcher {
 	X509_STORE *store; /* the trust anchors, loaded at the first TLS context, then shared */
 	long timeout_ms;
 	LIST_HEAD(, fetch) active; /* every live handle, so fetch_free() can release them */
+	TAILQ_HEAD(, fetch) queue; /* waiting for one of the FETCH_RUNNING_MAX places */
+	unsigned running;          /* started (scheduled or in the multi handle) */
 };
 
 struct fetch {
@@ -52,15 +56,30 @@ struct fetch {
 	fetch_cb *cb;
 	void *arg;
 	struct event *start_ev; /* pending start; NULL once added to the multi handle */
+	TAILQ_ENTRY(fetch) qlink;
+	int state; /* FETCH_QUEUED, FETCH_STARTED */
 	char *body;
 	size_t len;
 	int too_big;
+	size_t hlen; /* response header bytes so far, 1xx responses included */
+	int headers_too_big;
 	char errbuf[CURL_ERROR_SIZE];
 	struct sts_tls *tls; /* fetch_start_tls(): the caller's storage, else NULL */
 #ifdef FETCH_PLAIN_HTTP
 	fetch_plain_cb *plain_cb; /* fetch_start_plain(): called instead of cb */
 #endif
 };
+
+/* Our cap on the response headers of a fetch, all responses (1xx too) together: a policy
+ * host needs a few hundred bytes; 32 KiB leaves room for a CDN's and keeps what a hostile
+ * host can make us hold independent of libcurl's version (300 KB since 8.3, none before). */
+#define FETCH_HEADERS_MAX 32768
+
+/* Fetches running at once; more wait their turn in order. A TLS handshake holds about 100 kB
+ * (more with a hostile peer): this bounds the memory of a burst of first contacts, far above
+ * what a burst needs to keep the loop busy (each fetch mostly waits on the network). */
+#define FETCH_RUNNING_MAX 128
+enum { FETCH_QUEUED = 1, FETCH_STARTED };
 
 /* SSL_CTX ex_data slot holding the struct fetch (fetch_start_tls() only). */
 static int fetch_ex_index = -1;
@@ -218,6 +237,7 @@ fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char
 	INVARIANT(f->timer != NULL && f->trim != NULL);
 	f->timeout_ms = (long)timeout_s * 1000;
 	LIST_INIT(&f->active);
+	TAILQ_INIT(&f->queue);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, fetch_socket_cb);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
 	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, fetch_timer_cb);
@@ -225,10 +245,33 @@ fetch_new(struct event_base *base, const char *ca_file, unsigned timeout_s, char
 	return f;
 }
 
+/* Give h one of the places: its start runs from the loop. */
+static void
+fetch_schedule(struct fetch *h)
+{
+	static const struct timeval zero = {0, 0};
+
+	h->state = FETCH_STARTED;
+	h->f->running++;
+	evtimer_add(h->start_ev, &zero);
+}
+
 static void
 fetch_release(struct fetch *h)
 {
+	struct fetcher *f = h->f;
+	struct fetch *next;
+
 	LIST_REMOVE(h, link);
+	if (h->state == FETCH_QUEUED) {
+		TAILQ_REMOVE(&f->queue, h, qlink);
+	} else if (h->state == FETCH_STARTED) {
+		f->running--;
+		if ((next = TAILQ_FIRST(&f->queue)) != NULL) {
+			TAILQ_REMOVE(&f->queue, next, qlink);
+			fetch_schedule(next);
+		}
+	}
 	if (h->start_ev != NULL)
 		event_free(h->start_ev);
 	if (h->easy != NULL) {
@@ -414,6 +457,13 @@ fetch_free(struct fetcher *f)
 	free(f);
 }
 
+void
+fetch_reload_anchors(struct fetcher *f)
+{
+	X509_STORE_free(f->store); /* each TLS context holds its own reference */
+	f->store = NULL;
+}
+
 static size_t
 fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -428,6 +478,22 @@ fetch_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	h->body = xrealloc(h->body, h->len + n + 1);
 	memcpy(h->body + h->len, ptr, n);
 	h->len += n;
+	return n;
+}
+
+static size_t
+fetch_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	struct fetch *h = userdata;
+	size_t n = size * nitems;
+
+	(void)ptr;
+	/* A short count fails the transfer at once (CURLE_WRITE_ERROR). */
+	if (n > FETCH_HEADERS_MAX - h->hlen) {
+		h->headers_too_big = 1;
+		return 0;
+	}
+	h->hlen += n;
 	return n;
 }
 
@@ -486,6 +552,15 @@ fetch_finish(struct fetch *h, CURLcode rc)
 		snprintf(why, sizeof(why), "policy body over %d bytes", STSPOLICY_MAX_BYTES);
 		r.error = why;
 		r.fail = STS_FETCH_TOO_LARGE;
+	} else if (h->headers_too_big) {
+		snprintf(why, sizeof(why), "response headers over %d bytes", FETCH_HEADERS_MAX);
+		r.error = why;
+		r.fail = STS_FETCH_TOO_LARGE;
+	} else if (rc == CURLE_OUT_OF_MEMORY && h->errbuf[0] == '\0') {
+		/* libcurl's word also for a header line past its 100 KB line cap, which a hostile
+		 * host reaches at will; say both, so the log does not read as our own trouble. */
+		r.error = "out of memory in libcurl, or a response header line over its 100 KB cap";
+		r.fail = STS_FETCH_ERROR;
 	} else if (rc != CURLE_OK) {
 		/* curl's message, cut to the buffer: the cause is still readable. */
 		(void)snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
@@ -574,7 +649,6 @@ static struct fetch *
 fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct sts_tls *tls,
             fetch_cb *cb, void *arg)
 {
-	static const struct timeval zero = {0, 0};
 	struct fetch *h = xcalloc(1, sizeof(*h));
 	char url[DNAME_MAX + 64], res[DNAME_MAX + 32 + STS_ADDRS_MAX * (INET6_ADDRSTRLEN + 3)];
 	CURL *e;
@@ -606,6 +680,10 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	/* No file for curl to parse at each connection: fetch_ctx_cb() sets the loaded store. */
 	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	/* Nor a store of curl's own cache (CURLOPT_CA_CACHE_TIMEOUT, curl >= 7.87), which curl
+	 * 7.88 fills with the first context's store, ours, and puts back in each new context
+	 * after fetch_ctx_cb(): a reloaded bundle would never be used. */
+	curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, fetch_ctx_cb);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
 	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* ignore *_proxy environment variables */
@@ -615,24 +693,32 @@ fetch_begin(struct fetcher *f, const struct sts_fetch *req, int plain, struct st
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)STSPOLICY_MAX_BYTES);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "mta-stsd/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	/* RFC 8461 s3.3: no HTTP caching of policies; a fresh connection per fetch is simplest. */
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	/* No session kept for resumption: each policy host is fetched once per refresh, hours
+	 * apart, and for fetch_start_tls() a resumed session would show no certificate. */
+	curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	if (tls != NULL) {
 		memset(tls, 0, sizeof(*tls));
 		h->tls = tls;
 		if (fetch_ex_index < 0)
 			fetch_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 		INVARIANT(fetch_ex_index >= 0);
-		/* A resumed session shows no certificate: always a full handshake. */
-		curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	}
 	h->start_ev = evtimer_new(f->base, fetch_on_start, h);
 	INVARIANT(h->start_ev != NULL);
-	evtimer_add(h->start_ev, &zero);
+	if (f->running < FETCH_RUNNING_MAX) {
+		fetch_schedule(h);
+	} else {
+		h->state = FETCH_QUEUED;
+		TAILQ_INSERT_TAIL(&f->queue, h, qlink);
+	}
 	return h;
 }
 

@@ -377,8 +377,10 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		renew = need_dns && have_dns == DANEREC_STALE;
 		if (need_dns && have_dns >= DANEREC_STALE)
 			METRICS_INC(ls->env.metrics, dns_stale_answers);
+		/* Background work takes at most half of max_lookups: after a DNS outage, renewals
+		 * of many stale records must not leave new domains "too many lookups". */
 		if ((recheck || renew) && lookup_find(ls, key) == NULL &&
-		    ls->n < cfg->max_lookups) {
+		    2 * ls->n < cfg->max_lookups) {
 			/* background: RFC 8461 s5.1 re-check, RFC 8767 renewal of a stale record */
 			lk = lookup_new(ls, cfg, key, dest, &rec, DECIDE_DISC_NOT_RUN);
 			if (recheck)
@@ -401,8 +403,11 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		                                              : decide_cached_disc(view));
 	}
 	/* Join: start what this request needs and the lookup does not do yet. */
-	if (view == CACHEREC_VIEW_UNKNOWN)
+	if (view == CACHEREC_VIEW_UNKNOWN) {
+		/* A client waits: another node's lease may hold it up only so long. */
+		discover_lease_wait(lk->d, cfg->shared_cache_lease_wait);
 		lookup_sts_start(lk, &rec); /* no-op if running */
+	}
 	if (need_dns && !lk->have_dns && (discover_started(lk->d) & DISCOVER_DNS) == 0) {
 		if (have_dns == DANEREC_FRESH) {
 			lk->drec = drec;

@@ -301,6 +301,7 @@ struct daemon {
 	struct cache *cache;
 	struct metrics *met; /* NULL without [daemon] metrics */
 	struct lookups *ls;
+	struct fetcher *fetch;
 	const char *path;
 	int builtin; /* running on the built-in text (no file at the default path): a file that
 	              * appears later may be loaded; once a file was read, it must stay */
@@ -330,6 +331,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	sysd_notify(SYSD_RELOADING); /* READY=1 again once done, whatever the outcome */
 	log_reopen();
+	fetch_reload_anchors(d->fetch); /* the CA bundle may have changed (ca-certificates) */
 	/* A file read at start (or at an earlier reload) that is now missing is an error, not a
 	 * silent return to the built-in defaults: the running configuration stays. */
 	if ((fresh = cfgfile_load(d->path, d->builtin, &origin, err, sizeof(err))) == NULL) {
@@ -377,6 +379,58 @@ on_scrape(void *arg)
 		d->met->domains[i] = n[i];
 }
 
+static void
+shared_files_free(struct shared_secret *secret, struct shared_fleet_key *key)
+{
+	if (secret != NULL) {
+		explicit_bzero(secret, sizeof(*secret));
+		free(secret);
+	}
+	if (key != NULL) {
+		explicit_bzero(key, sizeof(*key));
+		free(key);
+	}
+}
+
+/* The shared cache's secrets: the Redis password file and the fleet key file, each read when
+ * set (cfg.c makes the key file a must with shared_cache), by the starting user before any
+ * privilege drop, at start and by -t alike. 0, or -1 with err set and nothing allocated. */
+static int
+shared_files_read(const struct cfg *cfg, struct shared_secret **secret,
+                  struct shared_fleet_key **key, char *err, size_t errsz)
+{
+	struct shared_secret *s = NULL;
+	struct shared_fleet_key *k = NULL;
+
+	/* Without the fleet key anyone who can write to Redis could hand every node a policy
+	 * (a downgrade of an enforced one): values are authenticated, so the key is a must. */
+	if (cfg->shared_cache != NULL && cfg->shared_cache_key_file == NULL) {
+		(void)snprintf(err, errsz,
+		               "[daemon] shared_cache needs shared_cache_key_file: a file with the "
+		               "fleet's secret key (at least %d bytes, the same on every node, not "
+		               "the Redis password) that authenticates every value in Redis",
+		               SHARED_FLEET_KEY_MIN);
+		return -1;
+	}
+	if (cfg->shared_cache_password_file != NULL) {
+		s = xcalloc(1, sizeof(*s));
+		if (shared_secret_read(cfg->shared_cache_password_file, s, err, errsz) != 0)
+			goto fail;
+	}
+	if (cfg->shared_cache_key_file != NULL) {
+		k = xcalloc(1, sizeof(*k));
+		if (shared_fleet_key_read(cfg->shared_cache_key_file, k, err, errsz) != 0 ||
+		    shared_fleet_key_check(k, s, err, errsz) != 0)
+			goto fail;
+	}
+	*secret = s;
+	*key = k;
+	return 0;
+fail:
+	shared_files_free(s, k);
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -396,6 +450,7 @@ main(int argc, char **argv)
 	struct metrics_http *mhttp = NULL;
 	struct shared *shared = NULL;
 	struct shared_secret *secret = NULL;
+	struct shared_fleet_key *fkey = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
 	int passed[CFG_LISTEN_MAX], n_passed;
 	sigset_t held;
@@ -457,17 +512,9 @@ main(int argc, char **argv)
 			goto out;
 		}
 		/* Read as at start: by the starting user, before any privilege drop. */
-		if (d.cfg->shared_cache_password_file != NULL) {
-			struct shared_secret *s = xcalloc(1, sizeof(*s));
-			int bad = shared_secret_read(d.cfg->shared_cache_password_file, s, err,
-			                             sizeof(err));
-
-			explicit_bzero(s, sizeof(*s));
-			free(s);
-			if (bad) {
-				fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
-				goto out;
-			}
+		if (shared_files_read(d.cfg, &secret, &fkey, err, sizeof(err)) != 0) {
+			fprintf(stderr, "mta-stsd: %s: %s\n", origin, err);
+			goto out;
 		}
 		if (root_without_user(d.cfg))
 			fprintf(stderr, "mta-stsd: %s: warning: %s\n", origin, ROOT_NOTE);
@@ -499,20 +546,18 @@ main(int argc, char **argv)
 	     (mhttp = metrics_http_new(d.base, d.cfg->metrics, met, err, sizeof(err))) == NULL) ||
 	    (pid_path != NULL &&
 	     (pid_fd = pidfile_open(pid_path, &pid_created, err, sizeof(err))) < 0) ||
-	    (d.cfg->shared_cache_password_file != NULL &&
-	     shared_secret_read(d.cfg->shared_cache_password_file,
-	                        (secret = xcalloc(1, sizeof(*secret))), err, sizeof(err)) != 0) ||
+	    shared_files_read(d.cfg, &secret, &fkey, err, sizeof(err)) != 0 ||
 	    cfg_step(origin, envcheck_drop_privileges(d.cfg->user, err, sizeof(err)), err,
 	             sizeof(err)) != 0 ||
 	    cfg_step(origin, envcheck_files(d.cfg, err, sizeof(err)), err, sizeof(err)) != 0 ||
-	    (cache = cache_open(d.cfg->cache_dir, 0, (size_t)d.cfg->cache_map_mb << 20, err,
+	    (cache = cache_open(d.cfg->cache_dir, 0, cache_map_bytes(d.cfg->cache_map_mb), err,
 	                        sizeof(err))) == NULL ||
 	    (res = resolver_new(d.base, d.cfg->dns_servers, d.cfg->dns_timeout, err,
 	                        sizeof(err))) == NULL ||
 	    (fetch = fetch_new(d.base, d.cfg->ca_file, d.cfg->fetch_timeout, err, sizeof(err))) ==
 	        NULL ||
 	    (d.cfg->shared_cache != NULL &&
-	     (shared = shared_new(d.base, d.cfg, secret, met, err, sizeof(err))) == NULL)) {
+	     (shared = shared_new(d.base, d.cfg, secret, fkey, met, err, sizeof(err))) == NULL)) {
 		report(&notify, err);
 		goto out;
 	}
@@ -522,6 +567,7 @@ main(int argc, char **argv)
 	if (shared != NULL)
 		shared_on_record(shared, on_shared_record, &d);
 	d.ls = ls;
+	d.fetch = fetch;
 	d.cache = cache;
 	d.met = met;
 	if (mhttp != NULL)
@@ -563,10 +609,7 @@ out:
 	scheduler_free(d.sched);
 	lookups_free(ls);
 	shared_free(shared); /* after the discoveries, which cancelled their reads */
-	if (secret != NULL) {
-		explicit_bzero(secret, sizeof(*secret));
-		free(secret);
-	}
+	shared_files_free(secret, fkey);
 	fetch_free(fetch);
 	resolver_free(res);
 	cache_close(cache);

@@ -41,8 +41,9 @@ static const char *const metrics_dns_names[METRICS_DNS_N] = {"noerror",     "nxd
 static const char *const metrics_refresh_names[METRICS_REFRESH_N] = {"refreshed", "failed",
                                                                      "deleted"};
 static const char *const metrics_shared_names[METRICS_SHARED_N] = {
-    "get-hit",  "get-miss", "skipped", "published",   "kept",         "received",
-    "rejected", "timeout",  "error",   "lease-taken", "lease-waited", "connect-failed"};
+    "get-hit",      "get-miss",       "skipped",        "published", "kept",
+    "received",     "rejected",       "timeout",        "error",     "lease-taken",
+    "lease-waited", "connect-failed", "unauthenticated"};
 
 struct metrics *
 metrics_new(int64_t start_time, const char *version)

@@ -566,12 +566,26 @@ server_evict(struct server *s, struct conn *c)
 	s->evict_last_us = now;
 }
 
+/* The connection idle the longest, skipping one whose buffered requests wait for c->resume to
+ * parse them (more than CONN_PIPELINE_MAX were pipelined): it is not idle, only between two
+ * batches. NULL if none. */
+static struct conn *
+server_oldest_idle(struct server *s)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &s->idle, idle_link)
+	if (!event_pending(c->resume, EV_TIMEOUT, NULL))
+		return c;
+	return NULL;
+}
+
 static void
 server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                  void *arg)
 {
 	struct server *s = arg;
-	struct conn *c;
+	struct conn *c, *old;
 	struct timeval rtv = {CONN_IDLE_TIMEOUT, 0}, wtv = {60, 0};
 	int one = 1;
 
@@ -581,8 +595,9 @@ server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 	 * it does not use cannot lock Postfix out. A loop: after a reload lowered the cap, the
 	 * next client brings the count under it (as far as idle ones allow). Refused only when
 	 * every connection is busy. */
-	while (s->n_conns >= s->cfg->max_connections && s->ls != NULL && !TAILQ_EMPTY(&s->idle))
-		server_evict(s, TAILQ_FIRST(&s->idle));
+	while (s->n_conns >= s->cfg->max_connections && s->ls != NULL &&
+	       (old = server_oldest_idle(s)) != NULL)
+		server_evict(s, old);
 	if (s->n_conns >= s->cfg->max_connections || s->ls == NULL) {
 		time_t now = time(NULL);
 		if (now != s->last_cap_log) {

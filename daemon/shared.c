@@ -8,11 +8,19 @@
  * shared_cache_password_file) and SELECT, gets SHARED_CONNECT_MIN_MS or the call timeout for
  * it, and after any failure is reopened with a back-off of SHARED_BACKOFF_MIN_MS doubling to
  * SHARED_BACKOFF_MAX_MS. Every call has a deadline (shared_cache_timeout): then the caller
- * goes on as if Redis had no answer; SHARED_TIMEOUTS_MAX timeouts in a row drop the link.
+ * goes on as if Redis had no answer; until a reply comes again no read or lease is asked (a
+ * lookup waits out one deadline at most), and SHARED_TIMEOUTS_MAX timeouts in a row drop the
+ * link.
  * Fetch leases (shared_cache_lease): SET NX PX on SHAREDREC_LEASE_PREFIX + domain; waiting on
  * another node's lease is discover.c's (it polls the record).
- * Up/down changes are logged once each; every outcome is counted (metrics shared[]). Values
- * read or received are refused whole unless sharedrec_decode() accepts them.
+ * Up/down changes are logged once each; every outcome is counted (metrics shared[]).
+ * Authentication: every value written carries HMAC-SHA256 of its body under the fleet key
+ * (shared_cache_key_file, never the Redis password), so whoever can SET or PUBLISH in Redis
+ * without the key (another tenant, a network attacker on redis://) cannot make a node apply
+ * anything. A value read or received is checked (CRYPTO_memcmp) before any byte of its body
+ * is decoded; without the right trailer it is ignored, counted and logged. Then it is
+ * refused whole unless sharedrec_decode() accepts it. Lease keys carry no value to trust: a
+ * planted one only delays, as long as the waiter's cap (discover.c) allows.
  */
 #include "shared.h"
 
@@ -22,6 +30,9 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +74,10 @@ struct shared {
 	struct event_base *base;
 	struct sharedrec_url url;
 	struct shared_secret secret;
+	struct shared_fleet_key key;
 	struct timeval timeout;
 	unsigned lease_ms; /* 0: no leases */
+	char token[33];    /* this node's leases hold it (random, hex) */
 	struct metrics *m;
 	struct shared_conn cmd, sub;
 	int state;         /* what was logged last: -1 nothing yet, 0 down, 1 up */
@@ -121,6 +134,107 @@ shared_secret_read(const char *path, struct shared_secret *out, char *err, size_
 	}
 	explicit_bzero(line, sizeof(line));
 	return 0;
+}
+
+/* ---- fleet key ---- */
+
+int
+shared_fleet_key_read(const char *path, struct shared_fleet_key *out, char *err, size_t errsz)
+{
+	unsigned char buf[SHARED_FLEET_KEY_MAX + 1];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+	int bad;
+
+	memset(out, 0, sizeof(*out));
+	if (fp == NULL) {
+		(void)snprintf(err, errsz, "shared_cache_key_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), fp);
+	bad = ferror(fp);
+	fclose(fp);
+	if (bad) {
+		(void)snprintf(err, errsz, "shared_cache_key_file %s: read error", path);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	/* More than the cap cannot be a key written by hand or by openssl rand. */
+	if (n > SHARED_FLEET_KEY_MAX) {
+		(void)snprintf(err, errsz, "shared_cache_key_file %s: longer than %d bytes", path,
+		               SHARED_FLEET_KEY_MAX);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n < SHARED_FLEET_KEY_MIN) {
+		(void)snprintf(err, errsz,
+		               "shared_cache_key_file %s: the fleet key must have at least %d "
+		               "bytes (e.g. openssl rand -base64 48 > FILE), found %zu",
+		               path, SHARED_FLEET_KEY_MIN, n);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	memcpy(out->key, buf, n);
+	out->len = n;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+int
+shared_fleet_key_check(const struct shared_fleet_key *key, const struct shared_secret *secret,
+                       char *err, size_t errsz)
+{
+	if (secret != NULL && strlen(secret->pass) == key->len &&
+	    CRYPTO_memcmp(secret->pass, key->key, key->len) == 0) {
+		(void)snprintf(err, errsz,
+		               "shared_cache_key_file holds the Redis password: the fleet key must "
+		               "be a secret of its own (whoever may use Redis knows the password)");
+		return -1;
+	}
+	return 0;
+}
+
+/* HMAC-SHA256 of a body under the fleet key. */
+static void
+shared_mac(const struct shared *sh, const uint8_t *p, size_t len, uint8_t out[SHAREDREC_MAC_LEN])
+{
+	unsigned int n = 0;
+
+	/* Fails only without memory or without SHA-256 in libcrypto: a broken invariant. */
+	INVARIANT(HMAC(EVP_sha256(), sh->key.key, (int)sh->key.len, p, len, out, &n) != NULL &&
+	          n == SHAREDREC_MAC_LEN);
+}
+
+/* Check a value's size, format and trailer; on SHAREDREC_OK *bodylen is what
+ * sharedrec_decode() may read. Nothing of the body is looked at before the trailer matched. */
+static enum sharedrec_err
+shared_open(const struct shared *sh, const uint8_t *p, size_t len, size_t *bodylen)
+{
+	uint8_t mac[SHAREDREC_MAC_LEN];
+	enum sharedrec_err e = sharedrec_body(p, len, bodylen);
+
+	if (e != SHAREDREC_OK)
+		return e;
+	shared_mac(sh, p, *bodylen, mac);
+	if (CRYPTO_memcmp(mac, p + *bodylen, SHAREDREC_MAC_LEN) != 0)
+		return SHAREDREC_BAD_MAC;
+	return SHAREDREC_OK;
+}
+
+/* Count and log a refused value (rate-limited per subject). A bad trailer is an event of its
+ * own: it says "not from this fleet" (a forgery, or a node with another key), not "broken". */
+static void
+shared_refused(struct shared *sh, enum sharedrec_err e, const char *keyname, const char *subject)
+{
+	int unauth = e == SHAREDREC_BAD_MAC;
+
+	METRICS_INC(sh->m,
+	            shared[unauth ? METRICS_SHARED_UNAUTHENTICATED : METRICS_SHARED_REJECTED]);
+	log_warn_rl(keyname, subject,
+	            unauth ? "shared-value-unauthenticated" : "shared-value-rejected",
+	            "err=\"%s\" action=ignored", sharedrec_strerror(e));
 }
 
 /* ---- up and down ---- */
@@ -265,6 +379,7 @@ shared_on_message(redisAsyncContext *ac, void *r, void *priv)
 	struct cacherec rec;
 	char dom[DNAME_MAX + 1];
 	enum sharedrec_err e;
+	size_t blen = 0;
 
 	if (rep == NULL || shared_conn_of(ac) != c || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 3 || rep->element[0]->type != REDIS_REPLY_STRING)
@@ -277,12 +392,11 @@ shared_on_message(redisAsyncContext *ac, void *r, void *priv)
 	}
 	if (strcmp(kind->str, "message") != 0 || body->type != REDIS_REPLY_STRING)
 		return;
-	e = sharedrec_decode((const uint8_t *)body->str, body->len, NULL, (int64_t)time(NULL), dom,
-	                     &rec);
+	if ((e = shared_open(sh, (const uint8_t *)body->str, body->len, &blen)) == SHAREDREC_OK)
+		e = sharedrec_decode((const uint8_t *)body->str, blen, NULL, (int64_t)time(NULL),
+		                     dom, &rec);
 	if (e != SHAREDREC_OK) {
-		METRICS_INC(sh->m, shared[METRICS_SHARED_REJECTED]);
-		log_warn_rl("channel", SHAREDREC_CHANNEL, "shared-value-rejected", "err=\"%s\"",
-		            sharedrec_strerror(e));
+		shared_refused(sh, e, "channel", SHAREDREC_CHANNEL);
 		return;
 	}
 	METRICS_INC(sh->m, shared[METRICS_SHARED_RECEIVED]);
@@ -359,7 +473,7 @@ shared_conn_init(struct shared *sh, struct shared_conn *c, const char *name, int
 
 struct shared *
 shared_new(struct event_base *base, const struct cfg *cfg, const struct shared_secret *secret,
-           struct metrics *m, char *err, size_t errsz)
+           const struct shared_fleet_key *key, struct metrics *m, char *err, size_t errsz)
 {
 	struct shared *sh;
 	struct sharedrec_url url;
@@ -377,10 +491,15 @@ shared_new(struct event_base *base, const struct cfg *cfg, const struct shared_s
 	sh->url = url;
 	if (secret != NULL)
 		sh->secret = *secret;
+	INVARIANT(key != NULL && key->len >= SHARED_FLEET_KEY_MIN &&
+	          key->len <= SHARED_FLEET_KEY_MAX);
+	sh->key = *key;
 	sh->timeout.tv_sec = cfg->shared_cache_timeout / 1000;
 	sh->timeout.tv_usec = (cfg->shared_cache_timeout % 1000) * 1000;
 	/* Long enough for the holder's fetch; a holder that dies frees it by expiry. */
 	sh->lease_ms = cfg->shared_cache_lease ? (cfg->fetch_timeout + 1) * 1000 : 0;
+	for (size_t i = 0; i + 1 < sizeof(sh->token); i += 8)
+		(void)snprintf(sh->token + i, sizeof(sh->token) - i, "%08x", arc4random());
 	sh->m = m;
 	sh->state = -1;
 	if (m != NULL)
@@ -431,6 +550,7 @@ shared_value(struct shared_get *g, const redisReply *rep, struct cacherec *rec)
 	struct shared *sh = g->sh;
 	char dom[DNAME_MAX + 1];
 	enum sharedrec_err e;
+	size_t blen = 0;
 
 	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
 		METRICS_INC(sh->m, shared[METRICS_SHARED_ERROR]);
@@ -441,13 +561,12 @@ shared_value(struct shared_get *g, const redisReply *rep, struct cacherec *rec)
 		                                                       : METRICS_SHARED_REJECTED]);
 		return 0;
 	}
-	e = sharedrec_decode((const uint8_t *)rep->str, rep->len, g->domain, (int64_t)time(NULL),
-	                     dom, rec);
+	if ((e = shared_open(sh, (const uint8_t *)rep->str, rep->len, &blen)) == SHAREDREC_OK)
+		e = sharedrec_decode((const uint8_t *)rep->str, blen, g->domain,
+		                     (int64_t)time(NULL), dom, rec);
 	if (e != SHAREDREC_OK) {
-		/* Garbage, an old or foreign value: ignored, never applied. */
-		METRICS_INC(sh->m, shared[METRICS_SHARED_REJECTED]);
-		log_warn_rl("domain", g->domain, "shared-value-rejected", "err=\"%s\"",
-		            sharedrec_strerror(e));
+		/* Garbage, an old, foreign or unauthenticated value: ignored, never applied. */
+		shared_refused(sh, e, "domain", g->domain);
 		return 0;
 	}
 	METRICS_INC(sh->m, shared[METRICS_SHARED_GET_HIT]);
@@ -502,15 +621,30 @@ shared_on_publish(struct shared_get *g, redisReply *rep)
 	}
 }
 
+/* A lease reply that came after its caller stopped waiting (deadline, cancelled discovery):
+ * if it says this node took the lease, nobody here will fetch under it, so free it now rather
+ * than make the fleet wait out its length. */
+static void
+shared_late_lease(struct shared_get *g, const redisReply *rep)
+{
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER && rep->element[1]->integer == 1) {
+		log_debug(LOG_CAT_CACHE, "domain=%s shared=lease-freed why=late-reply", g->domain);
+		shared_lease_release(g->sh, g->domain);
+	}
+}
+
 static void
 shared_on_reply(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct shared_get *g = priv;
 
 	(void)ac;
+	if (r != NULL) /* Redis answers again, even if too late for this caller */
+		g->sh->timeouts = 0;
+	if (g->done && g->kind == SHARED_LEASE)
+		shared_late_lease(g, r);
 	if (!g->done) {
-		if (r != NULL)
-			g->sh->timeouts = 0;
 		if (g->kind == SHARED_GET)
 			shared_on_get(g, r);
 		else if (g->kind == SHARED_LEASE || g->kind == SHARED_POLL)
@@ -545,7 +679,13 @@ shared_call(struct shared *sh, enum shared_kind kind, const char *domain, int ar
 	struct shared_get *g;
 	size_t n = strlen(domain);
 
-	if (!sh->cmd.ready) {
+	/* A call someone waits for is not sent while a call has timed out with no reply
+	 * since: Redis is frozen or overloaded, and a lookup that already waited out one
+	 * deadline must not wait out a second one (its read, then its lease). The late reply,
+	 * or the link dropped after SHARED_TIMEOUTS_MAX timeouts, ends this. Publications and
+	 * lease releases still go: nobody waits for them. */
+	if (!sh->cmd.ready || (sh->timeouts > 0 && (kind == SHARED_GET || kind == SHARED_LEASE ||
+	                                            kind == SHARED_POLL))) {
 		METRICS_INC(sh->m, shared[METRICS_SHARED_SKIPPED]);
 		return NULL;
 	}
@@ -585,14 +725,14 @@ struct shared_get *
 shared_lease_start(struct shared *sh, const char *domain, shared_lease_cb *cb, void *arg)
 {
 	char key[SHAREDREC_KEY_MAX], lease[SHAREDREC_KEY_MAX], ms[16];
-	const char *argv[6] = {"EVAL", sharedrec_lease_script, "2", key, lease, ms};
+	const char *argv[7] = {"EVAL", sharedrec_lease_script, "2", key, lease, ms, sh->token};
 	struct shared_get *g;
 
 	if (sh->lease_ms == 0 || sharedrec_key(domain, key, sizeof(key)) != SHAREDREC_OK ||
 	    sharedrec_lease_key(domain, lease, sizeof(lease)) != SHAREDREC_OK)
 		return NULL;
 	(void)snprintf(ms, sizeof(ms), "%u", sh->lease_ms);
-	g = shared_call(sh, SHARED_LEASE, domain, 6, argv, NULL, NULL, arg);
+	g = shared_call(sh, SHARED_LEASE, domain, 7, argv, NULL, NULL, arg);
 	if (g != NULL)
 		g->lcb = cb;
 	return g;
@@ -618,10 +758,10 @@ void
 shared_lease_release(struct shared *sh, const char *domain)
 {
 	char key[SHAREDREC_KEY_MAX];
-	const char *argv[2] = {"DEL", key};
+	const char *argv[5] = {"EVAL", sharedrec_release_script, "1", key, sh->token};
 
 	if (sharedrec_lease_key(domain, key, sizeof(key)) == SHAREDREC_OK)
-		(void)shared_call(sh, SHARED_RELEASE, domain, 2, argv, NULL, NULL, NULL);
+		(void)shared_call(sh, SHARED_RELEASE, domain, 5, argv, NULL, NULL, NULL);
 }
 
 unsigned
@@ -651,21 +791,26 @@ void
 shared_publish(struct shared *sh, const char *domain, const struct cacherec *rec)
 {
 	static uint8_t val[SHAREDREC_MAX_BYTES];
-	char key[SHAREDREC_KEY_MAX], fetched[24], expires[24];
-	const char *argv[8] = {"EVAL",  sharedrec_cas_script, "1", key, (const char *)val, fetched,
-	                       expires, SHAREDREC_CHANNEL};
-	size_t argvlen[8], vlen;
+	char key[SHAREDREC_KEY_MAX], fetched[24], expires[24], latest[24];
+	const char *argv[9] = {"EVAL",  sharedrec_cas_script, "1",
+	                       key,     (const char *)val,    fetched,
+	                       expires, SHAREDREC_CHANNEL,    latest};
+	size_t argvlen[9], vlen;
+	int64_t now = (int64_t)time(NULL);
 
 	if (sharedrec_key(domain, key, sizeof(key)) != SHAREDREC_OK ||
-	    sharedrec_encode(domain, rec, val, sizeof(val), &vlen) != SHAREDREC_OK ||
-	    rec->expires <= (int64_t)time(NULL))
+	    sharedrec_encode(domain, rec, val, SHAREDREC_BODY_MAX, &vlen) != SHAREDREC_OK ||
+	    rec->expires <= now)
 		return;
+	shared_mac(sh, val, vlen, val + vlen); /* the trailer: SHAREDREC_MAX_BYTES has room */
+	vlen += SHAREDREC_MAC_LEN;
 	(void)snprintf(fetched, sizeof(fetched), "%" PRId64, rec->fetched);
 	(void)snprintf(expires, sizeof(expires), "%" PRId64, rec->expires);
-	for (unsigned i = 0; i < 8; i++)
+	(void)snprintf(latest, sizeof(latest), "%" PRId64, now + SHAREDREC_SKEW_MAX);
+	for (unsigned i = 0; i < 9; i++)
 		argvlen[i] = i == 4 ? vlen : strlen(argv[i]);
 	/* hiredis copies the arguments into its output buffer: val may be reused at once. */
-	(void)shared_call(sh, SHARED_PUBLISH, domain, 8, argv, argvlen, NULL, NULL);
+	(void)shared_call(sh, SHARED_PUBLISH, domain, 9, argv, argvlen, NULL, NULL);
 }
 
 static void
@@ -673,6 +818,11 @@ shared_conn_fini(struct shared_conn *c)
 {
 	redisAsyncContext *ac = c->ac;
 
+	/* Lease releases of discoveries cancelled by the stop are still in the output buffer:
+	 * one non-blocking write gives them a chance (a few bytes on a live link), so the fleet
+	 * need not wait out this node's leases. */
+	if (ac != NULL && c->ready)
+		redisAsyncHandleWrite(ac);
 	c->ac = NULL;
 	c->ready = 0;
 	if (ac != NULL) {
@@ -691,5 +841,6 @@ shared_free(struct shared *sh)
 	shared_conn_fini(&sh->cmd);
 	shared_conn_fini(&sh->sub);
 	explicit_bzero(&sh->secret, sizeof(sh->secret));
+	explicit_bzero(&sh->key, sizeof(sh->key));
 	free(sh);
 }

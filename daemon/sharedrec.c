@@ -3,8 +3,10 @@
  * sharedrec: the value a policy has in the fleet's shared cache (Redis), its key, the merge of
  * a peer's record into the local one, and the shared_cache URL. Pure (P): no I/O, no clock
  * (now is a parameter), no globals besides constant text.
- * Value: "MSR", version byte, domain length byte, the domain, then the cache record bytes of
- * cacherec_encode(), decoded by the same bounded cacherec_decode() as LMDB records. Only what
+ * Value: "MSR", version byte, domain length byte, the domain, the cache record bytes of
+ * cacherec_encode() (together: the body, decoded by the same bounded cacherec_decode() as LMDB
+ * records), then the trailer: SHAREDREC_MAC_LEN bytes of HMAC-SHA256 of the body under the
+ * fleet's key, which shared.c computes and checks (no crypto here) before any decoding. Only what
  * a fetch established is shared (policy, id, fetched, expires); a node's checks, failures and
  * schedule stay its own, on writing and again on reading. A value is refused whole unless it
  * is ours, for the key's domain, holds an unexpired policy and was not fetched in the future
@@ -22,19 +24,25 @@
 
 #define SHAREDREC_HDR (SHAREDREC_MAGIC_LEN + 1) /* magic + version */
 
-/* Keys 1: the domain's key. ARGV: value, its fetch time, its expiry time, the channel.
- * The stored fetch time sits after the header, the domain, the record's version and flags
- * bytes (1-based Lua offsets), little-endian. Whatever is not a value of this format (a
- * planted string, another type) is overwritten; an equal or later fetch is kept. */
+/* Keys 1: the domain's key. ARGV: value, its fetch time, its expiry time, the channel, the
+ * latest fetch time believable (now + SHAREDREC_SKEW_MAX). The stored fetch time sits after
+ * the header (bytes 1-4), the domain length (byte 5 = n), the domain (6 .. 5+n), the
+ * record's version and flags bytes (6+n, 7+n): bytes 8+n .. 15+n (1-based Lua offsets),
+ * little-endian; a whole value also holds the SHAREDREC_MAC_LEN = 32 byte trailer, so one
+ * shorter than n + 15 + 32 is not of this format. Lua cannot check the trailer: whatever is
+ * not of this format (a planted string, another type, version 1), or claims a fetch beyond
+ * ARGV[5] (planted: no node's clock is that far ahead), is overwritten; an equal or later
+ * fetch is kept. */
+_Static_assert(SHAREDREC_MAC_LEN == 32, "the compare-and-set script counts a 32-byte trailer");
 const char sharedrec_cas_script[] =
     "local cur = redis.pcall('GET', KEYS[1])\n"
     "if type(cur) == 'string' and #cur >= 5 and "
     "string.sub(cur, 1, 4) == string.sub(ARGV[1], 1, 4) then\n"
     "  local n = string.byte(cur, 5)\n"
-    "  if #cur >= n + 15 then\n"
+    "  if #cur >= n + 15 + 32 then\n"
     "    local t = 0\n"
     "    for i = n + 15, n + 8, -1 do t = t * 256 + string.byte(cur, i) end\n"
-    "    if t >= tonumber(ARGV[2]) then return 0 end\n"
+    "    if t >= tonumber(ARGV[2]) and t <= tonumber(ARGV[5]) then return 0 end\n"
     "  end\n"
     "end\n"
     "redis.call('SET', KEYS[1], ARGV[1])\n"
@@ -45,8 +53,13 @@ const char sharedrec_cas_script[] =
 const char sharedrec_lease_script[] =
     "local v = redis.pcall('GET', KEYS[1])\n"
     "if type(v) ~= 'string' then v = false end\n"
-    "local got = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1])\n"
+    "local got = redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1])\n"
     "return {v, got and 1 or 0}\n";
+
+const char sharedrec_release_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                                        "  return redis.call('DEL', KEYS[1])\n"
+                                        "end\n"
+                                        "return 0\n";
 
 const char sharedrec_poll_script[] = "local v = redis.pcall('GET', KEYS[1])\n"
                                      "if type(v) ~= 'string' then v = false end\n"
@@ -135,7 +148,7 @@ sharedrec_header(const uint8_t *p, size_t len, char domain[DNAME_MAX + 1], size_
 {
 	size_t n;
 
-	if (len > SHAREDREC_MAX_BYTES)
+	if (len > SHAREDREC_BODY_MAX)
 		return SHAREDREC_TOO_LARGE;
 	if (len < SHAREDREC_HDR || memcmp(p, SHAREDREC_MAGIC, SHAREDREC_MAGIC_LEN) != 0)
 		return SHAREDREC_NOT_OURS;
@@ -151,6 +164,23 @@ sharedrec_header(const uint8_t *p, size_t len, char domain[DNAME_MAX + 1], size_
 	memcpy(domain, p + SHAREDREC_HDR + 1, n);
 	domain[n] = '\0';
 	*off = SHAREDREC_HDR + 1 + n;
+	return SHAREDREC_OK;
+}
+
+enum sharedrec_err
+sharedrec_body(const uint8_t *p, size_t len, size_t *bodylen)
+{
+	*bodylen = 0;
+	if (len > SHAREDREC_MAX_BYTES)
+		return SHAREDREC_TOO_LARGE;
+	if (len < SHAREDREC_HDR || memcmp(p, SHAREDREC_MAGIC, SHAREDREC_MAGIC_LEN) != 0)
+		return SHAREDREC_NOT_OURS;
+	if (p[SHAREDREC_MAGIC_LEN] != SHAREDREC_VERSION)
+		return SHAREDREC_BAD_VERSION;
+	/* The header, a domain length byte, and a whole trailer at least. */
+	if (len < SHAREDREC_HDR + 1 + SHAREDREC_MAC_LEN)
+		return SHAREDREC_BAD_MAC;
+	*bodylen = len - SHAREDREC_MAC_LEN;
 	return SHAREDREC_OK;
 }
 
@@ -332,6 +362,8 @@ sharedrec_strerror(enum sharedrec_err err)
 		return "policy fetched in the future";
 	case SHAREDREC_EXPIRED:
 		return "policy expired";
+	case SHAREDREC_BAD_MAC:
+		return "missing or wrong authentication tag (not written with this fleet's key)";
 	}
 	return "unknown sharedrec error";
 }

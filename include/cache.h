@@ -37,6 +37,10 @@ enum cache_res {
  */
 struct cache *cache_open(const char *dir, int readonly, size_t mapsize, char *err, size_t errsz);
 
+/** @param mb [daemon] cache_map_mb @return that many MiB in bytes, clamped to what size_t and
+ * the cache's ceiling allow (a 32-bit size_t cannot hold 16384 MiB) */
+size_t cache_map_bytes(unsigned mb);
+
 /** Close. @param c cache or NULL */
 void cache_close(struct cache *c);
 

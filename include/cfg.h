@@ -98,8 +98,11 @@ struct cfg {
 	char *metrics;            /**< "inet:HOST:PORT" of the Prometheus endpoint, or NULL (off) */
 	char *shared_cache; /**< fleet cache URL (sharedrec_url_parse() accepts it), or NULL */
 	char *shared_cache_password_file; /**< file with "[USER ]PASSWORD" for AUTH, or NULL */
-	unsigned shared_cache_timeout;    /**< milliseconds for one shared-cache call */
+	char *
+	    shared_cache_key_file; /**< file with the fleet's HMAC key (a must with shared_cache) */
+	unsigned shared_cache_timeout; /**< milliseconds for one shared-cache call */
 	unsigned shared_cache_lease; /**< 1: one node of the fleet fetches a domain, others wait */
+	unsigned shared_cache_lease_wait;    /**< ms a client's lookup waits on another's lease */
 	struct cfg_zone zones[CFG_ZONE_MAX]; /**< named sections */
 	unsigned n_zones;                    /**< count */
 	struct cfg_zone default_zone;        /**< [default] */

@@ -76,6 +76,14 @@ void discover_sts(struct discover *d, const struct cacherec *rec, const struct s
                   unsigned budget);
 
 /**
+ * A client waits for this discovery (a first contact): it waits at most ms on another node's
+ * fetch lease before it fetches itself (shared_cache_lease_wait), instead of the whole lease.
+ * The shortest cap asked for holds; it applies to a wait already under way too.
+ * @param d discovery @param ms milliseconds
+ */
+void discover_lease_wait(struct discover *d, unsigned ms);
+
+/**
  * Start the DNS part (no-op if started before).
  * @param d discovery @param trust_ad trust the resolver's AD bit (dnssec = yes)
  * @param budget seconds it may take (capped by the discovery's deadline)

@@ -31,6 +31,13 @@ struct fetcher *fetch_new(struct event_base *base, const char *ca_file, unsigned
 void fetch_free(struct fetcher *f);
 
 /**
+ * Forget the loaded trust anchors (at SIGHUP): the next fetch reads the CA bundle again, so
+ * a certificate authority removed from it is trusted no longer. Fetches under way keep theirs.
+ * @param f fetcher
+ */
+void fetch_reload_anchors(struct fetcher *f);
+
+/**
  * GET https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 s3.3) from the addresses
  * sts.c found, with SNI and certificate/host-name verification for mta-sts.<domain>. Never
  * completes synchronously.

@@ -89,8 +89,9 @@ enum metrics_shared {
 	METRICS_SHARED_ERROR,        /**< an error reply, or the connection lost mid-call */
 	METRICS_SHARED_LEASE_TAKEN,  /**< this node took a domain's fetch lease (and fetches) */
 	METRICS_SHARED_LEASE_WAITED, /**< another node held it: this one waited for its record */
-	METRICS_SHARED_CONNECT_FAILED, /**< a connection or its handshake failed */
-	METRICS_SHARED_N               /**< count */
+	METRICS_SHARED_CONNECT_FAILED,  /**< a connection or its handshake failed */
+	METRICS_SHARED_UNAUTHENTICATED, /**< a value without the fleet key's HMAC, ignored */
+	METRICS_SHARED_N                /**< count */
 };
 
 /** Kinds of cached domains (enum cache_kind's order: mode none, testing, enforce, no policy).

@@ -19,6 +19,15 @@ struct shared_get;
 #define SHARED_TIMEOUTS_MAX 3       /**< calls timed out in a row before the link is dropped */
 #define SHARED_POLL_MS 100 /**< a node waiting on another's lease reads the record this often */
 
+#define SHARED_FLEET_KEY_MIN 32   /**< bytes of secret the fleet key must have at least */
+#define SHARED_FLEET_KEY_MAX 1024 /**< bytes of a fleet key file (more is refused) */
+
+/** The fleet's key from shared_cache_key_file: every value is authenticated under it. */
+struct shared_fleet_key {
+	unsigned char key[SHARED_FLEET_KEY_MAX]; /**< the file's bytes, trailing newlines cut */
+	size_t len; /**< SHARED_FLEET_KEY_MIN .. SHARED_FLEET_KEY_MAX once read */
+};
+
 /** The AUTH credentials from shared_cache_password_file. */
 struct shared_secret {
 	char user[SHARED_SECRET_MAX + 1]; /**< ACL user, "" for the default user */
@@ -59,16 +68,36 @@ typedef void shared_recv_cb(void *arg, const char *domain, const struct cacherec
 int shared_secret_read(const char *path, struct shared_secret *out, char *err, size_t errsz);
 
 /**
+ * Read shared_cache_key_file: the fleet's key, the whole file but its trailing CR/LF bytes
+ * (e.g. the base64 text of `openssl rand -base64 48`).
+ * @param path file @param out result (caller storage; wipe with explicit_bzero())
+ * @param err message @param errsz its size
+ * @return 0, or -1 with err set (unreadable, shorter than SHARED_FLEET_KEY_MIN bytes, longer
+ *         than SHARED_FLEET_KEY_MAX)
+ */
+int shared_fleet_key_read(const char *path, struct shared_fleet_key *out, char *err, size_t errsz);
+
+/**
+ * The fleet key must not be the Redis password: whoever may talk to Redis knows that one.
+ * @param key fleet key @param secret AUTH credentials, or NULL
+ * @param err message @param errsz its size @return 0, or -1 with err set
+ */
+int shared_fleet_key_check(const struct shared_fleet_key *key, const struct shared_secret *secret,
+                           char *err, size_t errsz);
+
+/**
  * Start the shared cache: two connections (commands; announcements) are opened in the
  * background and kept up with a back-off; nothing here waits for them.
  * @param base loop @param cfg settings (shared_cache set; read now, not kept)
  * @param secret AUTH credentials, or NULL (copied)
+ * @param key the fleet key (copied): values are written with its HMAC, and read or received
+ *        ones without the right HMAC are ignored
  * @param m counters, or NULL @param err message @param errsz its size
  * @return shared cache, caller frees with shared_free(), or NULL with err set
  */
 struct shared *shared_new(struct event_base *base, const struct cfg *cfg,
-                          const struct shared_secret *secret, struct metrics *m, char *err,
-                          size_t errsz);
+                          const struct shared_secret *secret, const struct shared_fleet_key *key,
+                          struct metrics *m, char *err, size_t errsz);
 
 /**
  * Where announced records go (pub/sub); until set they are counted and dropped.
@@ -112,8 +141,8 @@ struct shared_get *shared_poll_start(struct shared *sh, const char *domain, shar
                                      void *arg);
 
 /**
- * The lease holder's fetch ended (published, or failed): free the lease at once, so nodes
- * waiting on it stop waiting (fire and forget).
+ * The lease holder's fetch ended (published, or failed), or its discovery was cancelled: free
+ * the lease at once, so nodes waiting on it stop waiting (fire and forget).
  * @param sh shared cache @param domain normalised domain
  */
 void shared_lease_release(struct shared *sh, const char *domain);

@@ -11,12 +11,21 @@
 /** First bytes of every value: "MSR" then the format version. */
 #define SHAREDREC_MAGIC "MSR"
 #define SHAREDREC_MAGIC_LEN 3 /**< bytes of SHAREDREC_MAGIC */
-#define SHAREDREC_VERSION 1   /**< the one format this build writes and reads */
+/** The one format this build writes and reads. 2: the body is followed by an HMAC-SHA256
+ * trailer under the fleet's key (version 1 had none and is refused). */
+#define SHAREDREC_VERSION 2
 /** Header (magic, version), domain length byte, domain, then a cacherec record. */
-#define SHAREDREC_MAX_BYTES (SHAREDREC_MAGIC_LEN + 1 + 1 + DNAME_MAX + CACHEREC_MAX_BYTES)
-/** A peer's fetch time may be this many seconds ahead of our clock (skew between nodes);
- * further ahead is refused, so a planted far-future record cannot pin a policy forever. */
-#define SHAREDREC_SKEW_MAX 300
+#define SHAREDREC_BODY_MAX (SHAREDREC_MAGIC_LEN + 1 + 1 + DNAME_MAX + CACHEREC_MAX_BYTES)
+/** Bytes of the trailer: HMAC-SHA256 of the body under the fleet key (computed by shared.c). */
+#define SHAREDREC_MAC_LEN 32
+/** A whole value: body and trailer. */
+#define SHAREDREC_MAX_BYTES (SHAREDREC_BODY_MAX + SHAREDREC_MAC_LEN)
+/** A peer's fetch time may be this many seconds ahead of our clock (skew between nodes,
+ * which NTP keeps far below a second); further ahead is refused on reading, and the
+ * compare-and-set overwrites such a stored value. The bound is also how long a value planted
+ * with a near-future fetch time (by anyone who can write to Redis) can hold back the fleet's
+ * publications of a domain: 60 s rather than minutes. */
+#define SHAREDREC_SKEW_MAX 60
 /** Namespace of every key: several fleets (or formats) can share one Redis. */
 #define SHAREDREC_KEY_PREFIX "mta-stsd:v1:policy:"
 /** Namespace of the fetch leases (one node fetches a domain while the others wait). */
@@ -43,6 +52,7 @@ enum sharedrec_err {
 	SHAREDREC_NO_POLICY,    /**< the record holds no policy: nothing to share */
 	SHAREDREC_FUTURE,       /**< fetched more than SHAREDREC_SKEW_MAX s in the future */
 	SHAREDREC_EXPIRED,      /**< the policy has expired: nothing to apply */
+	SHAREDREC_BAD_MAC,      /**< no trailer, or one that is not the body's HMAC under our key */
 };
 
 /** Where the shared cache lives (the shared_cache setting, parsed). */
@@ -85,9 +95,10 @@ enum sharedrec_err sharedrec_lease_key(const char *domain, char *out, size_t out
 /**
  * Encode the shareable part of a record: the policy, its id and its fetch and expiry times.
  * What only concerns this node (checks, failures, "no policy" memories, request and refresh
- * times) is left out, so no node inherits another one's back-off or schedule.
+ * times) is left out, so no node inherits another one's back-off or schedule. This is the
+ * body only: the caller appends the SHAREDREC_MAC_LEN bytes of its HMAC.
  * @param domain normalised policy domain @param r record holding a policy
- * @param out buffer (SHAREDREC_MAX_BYTES is always enough) @param outsz its size
+ * @param out buffer (SHAREDREC_BODY_MAX is always enough) @param outsz its size
  * @param outlen bytes written
  * @return SHAREDREC_OK, SHAREDREC_NO_POLICY, SHAREDREC_BAD_DOMAIN or SHAREDREC_NO_SPACE
  */
@@ -95,11 +106,23 @@ enum sharedrec_err sharedrec_encode(const char *domain, const struct cacherec *r
                                     size_t outsz, size_t *outlen);
 
 /**
- * Decode a value read from Redis with the bounded decoder of cache records (cacherec_decode()),
- * then check that it is for the expected domain, holds a policy, is not expired and was not
- * fetched in the future. Anything else is refused whole: r is left in cacherec_init() state.
- * @param p bytes @param len their length @param want domain the key named, or NULL (pub/sub
- *        message: any domain) @param now current time
+ * Split a value read from Redis (or announced) into its body and its trailer, checking only
+ * what needs no key: the size, the magic and the version. The caller checks that the trailer
+ * (the SHAREDREC_MAC_LEN bytes at p + *bodylen) is the HMAC of the body under the fleet key
+ * before it gives the body to sharedrec_decode(): an unauthenticated body is never decoded.
+ * @param p bytes @param len their length @param bodylen filled with the body's length
+ * @return SHAREDREC_OK, SHAREDREC_TOO_LARGE, SHAREDREC_NOT_OURS, SHAREDREC_BAD_VERSION (a
+ *         version 1 value, say) or SHAREDREC_BAD_MAC (too short to hold a trailer)
+ */
+enum sharedrec_err sharedrec_body(const uint8_t *p, size_t len, size_t *bodylen);
+
+/**
+ * Decode the body of a value (sharedrec_body(), its trailer checked) with the bounded decoder
+ * of cache records (cacherec_decode()), then check that it is for the expected domain, holds
+ * a policy, is not expired and was not fetched in the future. Anything else is refused whole:
+ * r is left in cacherec_init() state.
+ * @param p body bytes (no trailer) @param len their length @param want domain the key named, or
+ * NULL (pub/sub message: any domain) @param now current time
  * @param domain filled with the domain inside (caller storage) @param r the record
  * @return SHAREDREC_OK or the reason for refusing it
  */
@@ -124,14 +147,22 @@ int sharedrec_merge(struct cacherec *local, const struct cacherec *peer);
 enum sharedrec_url_err sharedrec_url_parse(const char *s, size_t len, struct sharedrec_url *u);
 
 /** The Lua script of the compare-and-set publication (EVAL with 1 key and ARGV value, fetch
- * time, expiry time, channel): it writes the value only if the stored one is not ours or
- * was fetched earlier, sets the key to expire with the policy and publishes the value. */
+ * time, expiry time, channel, latest acceptable fetch time: now + SHAREDREC_SKEW_MAX): it
+ * writes the value unless the stored one is of this format and was fetched as late or later
+ * but not beyond ARGV[5] (Lua cannot check the trailer, so a stored value claiming a fetch
+ * further ahead is treated as planted and overwritten), sets the key to expire with the
+ * policy and publishes the value. */
 extern const char sharedrec_cas_script[];
 
 /** The Lua script of a lease request (EVAL with 2 keys: the record's, the lease's; ARGV: the
- * lease in ms): returns the value (nil when absent or of another type) and 1 if this call
- * took the lease (SET NX PX), 0 if another holds it. */
+ * lease in ms, this node's token): returns the value (nil when absent or of another type) and
+ * 1 if this call took the lease (SET NX PX, holding the token), 0 if another holds it. */
 extern const char sharedrec_lease_script[];
+
+/** The Lua script that frees a lease (EVAL with 1 key, the lease's; ARGV: the token): only
+ * if it still holds this node's token, so a holder whose lease expired never frees the lease
+ * another node took since. */
+extern const char sharedrec_release_script[];
 
 /** The Lua script of a poll (EVAL with 2 keys: the record's, the lease's): returns the value
  * (nil when absent or of another type) and whether the lease key exists (0 or 1). */

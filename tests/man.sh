@@ -108,14 +108,16 @@ else
 	# -t also checks the environment (the user exists, cache_dir is writable by it): the
 	# shipped mta-stsd user and /var/lib/mta-stsd exist only once the package is installed
 	# (tests/pkg/deb-test.sh runs -t on the installed file). Here those two values become the
-	# running user and a scratch directory, and the example shared_cache_password_file (-t
-	# reads it) a scratch file; every other line is the shipped one.
+	# running user and a scratch directory, and the example shared_cache_password_file and
+	# shared_cache_key_file (-t reads them) scratch files; every other line is the shipped one.
 	tmpd=$(mktemp -d) || exit 1
 	trap 'rm -rf "$tmpd"' EXIT
 	echo example-password >"$tmpd/redis.pass"
+	echo example-fleet-key-of-at-least-32-bytes >"$tmpd/fleet.key"
 	here() {
 		sed -E -e "s|^user = .*|user = $(id -un)|" -e "s|^cache_dir = .*|cache_dir = $tmpd/cache|" \
-			-e "s|^shared_cache_password_file = .*|shared_cache_password_file = $tmpd/redis.pass|"
+			-e "s|^shared_cache_password_file = .*|shared_cache_password_file = $tmpd/redis.pass|" \
+			-e "s|^shared_cache_key_file = .*|shared_cache_key_file = $tmpd/fleet.key|"
 	}
 	here <"$conf" >"$tmpd/shipped.conf"
 	out=$("$stsd" -t -c "$tmpd/shipped.conf" 2>&1)

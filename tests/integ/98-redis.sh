@@ -4,10 +4,16 @@
 # AUTH with a password) and B over the unix socket (same database, AUTH as an ACL user with
 # only the rights README lists), each with its own LMDB. A policy fetched by A is answered by
 # B without a fetch (nginx's log shows one request); a new id B learns reaches A's local
-# cache by pub/sub; an older, a corrupt and a foreign value planted in Redis, or announced on
-# the channel, never replaces a good local record; Redis frozen or stopped: both keep
-# answering from LMDB at once, with no TEMP, and a new domain is fetched locally; Redis back:
-# both reconnect; a node with a wrong password is refused, says so, and serves on its own.
+# cache by pub/sub; an older, a corrupt, an oversized and a foreign value planted in Redis,
+# or announced on the channel, never replaces a good local record; Redis frozen or stopped:
+# both keep answering from LMDB at once, with no TEMP, and a new domain is fetched locally;
+# Redis back: both reconnect; a node with a wrong password is refused, says so, and serves on
+# its own. Redis killed, restarted empty or from its files, and slow: 98-redis-faults.sh.
+# The fleet key (shared_cache_key_file, lib.sh gives every node $T/fleet.key): a node with
+# another key (D) neither takes the fleet's value nor has its own (a later fetch of a
+# downgraded policy) taken by A or B; the same value as a correctly formed format-1 value (no
+# HMAC) or with its HMAC cut off, set and announced, changes nothing either; without a key
+# file the daemon does not start and -t fails.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
@@ -15,7 +21,7 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 31
+plan 60
 
 PASS=fleet-secret-$$
 KEY=mta-stsd:v1:policy:fleet1.test
@@ -47,6 +53,7 @@ logged() { grep -q -- "$2" "$1"; }
 sts_domain fleet1.test 1
 sts_domain fleet2.test 1
 sts_domain fleet3.test 1
+sts_domain fleet4.test 1
 dns_rr "fleet1.test. 300 IN MX 20 mx2.fleet1.test."
 dns_start
 web_start
@@ -103,12 +110,25 @@ is "$(fetches fleet1.test)" 2 "A never fetched id 2 itself"
 
 # ---- bad values never replace a good local record
 # the id 1 record (older fetch), garbage, a value for another domain, each in the key and on
-# the channel; then queries make both nodes read the key (TXT re-checks)
+# the channel, and one over the size limit; then queries make the nodes read the key (TXT
+# re-checks)
+rcli --raw GET "$KEY" | head -c -1 >"$T/new.val" # id 2, as B published it
 rcli -x SET "$KEY" <"$T/old.val" >/dev/null
 rcli -x PUBLISH mta-stsd:v1:policy <"$T/old.val" >/dev/null
 sleep 1.1
 stsd_node a
 expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: an older record in Redis is not taken"
+# one byte over SHAREDREC_MAX_BYTES (3 magic + 1 version + 1 + DNAME_MAX 253 + CACHEREC_MAX_BYTES
+# 20000 + the 32-byte HMAC), with our magic and version: refused for its size before anything
+# is checked or decoded
+{ printf 'MSR\002'; head -c $((20290 + 1 - 4)) /dev/zero | tr '\0' x; } | rcli -x SET "$KEY" >/dev/null
+is "$(rcli STRLEN "$KEY")" 20291 "an oversized value is planted"
+sleep 1.1
+stsd_node b
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: oversized value in Redis, good local record kept"
+ok "B logged the oversized value and ignored it" \
+	wait_until 5 logged "$LOG_B" 'domain=fleet1.test event=shared-value-rejected err="value too large"'
+stsd_node a
 rcli SET "$KEY" "MSR$(printf '\001')garbage" >/dev/null
 rcli PUBLISH mta-stsd:v1:policy "not a record" >/dev/null
 sleep 1.1
@@ -121,6 +141,99 @@ expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: corrupt value in Redis, g
 stsd_node b
 expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: good local record kept"
 is "$(fetches fleet1.test)" 2 "no fetch caused by any of it"
+
+# ---- values without the fleet key's HMAC are never applied
+# D has a key of its own, and the policy host now serves a downgrade (mode testing) for id 2:
+# D fetches it (Redis holds garbage) and publishes it, a later fetch than A's and B's; neither
+# may take it, from the channel or from the key.
+web_set_policy fleet1.test "$(sts_policy testing 86400 mx2.fleet1.test)"
+(umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$T/d.key")
+stsd_node d 8464
+stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/a.pass" \
+	daemon.shared_cache_timeout=1000 daemon.shared_cache_key_file="$T/d.key"
+stsd_start || bail "node D did not start"
+LOG_D=$STSD_LOG
+ok "D connects to Redis" wait_until 20 logged "$LOG_D" shared-cache-up
+expect fleet1.test NOTFOUND "D answers the policy it fetched (mode testing: the fallback)"
+is "$(fetches fleet1.test)" 3 "D fetched the policy itself"
+ok "D wrote its fetch to Redis (compare-and-set over the garbage)" \
+	wait_until 10 eval '[ "$(rcli --raw GET "$KEY" | head -c 3)" = MSR ] && [ "$(rcli STRLEN "$KEY")" -gt 40 ]'
+rcli --raw GET "$KEY" | head -c -1 >"$T/d.val"
+ok "A ignored D's announcement (logged)" wait_until 10 logged "$LOG_A" \
+	'event=shared-value-unauthenticated err="missing or wrong authentication tag'
+ok "B ignored D's announcement (logged)" wait_until 10 logged "$LOG_B" \
+	'event=shared-value-unauthenticated err="missing or wrong authentication tag'
+sleep 1.1 # txt_recheck: the next queries make A and B read D's value from the key
+stsd_node a
+q fleet1.test >/dev/null
+stsd_node b
+q fleet1.test >/dev/null
+sleep 1
+stsd_node a
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: D's downgrade (announced, in Redis) not taken"
+stsd_node b
+expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: D's downgrade (announced, in Redis) not taken"
+ok "A read D's value from the key and ignored it (logged)" logged "$LOG_A" \
+	'domain=fleet1.test event=shared-value-unauthenticated err="missing or wrong authentication tag'
+# ... nor does D take the fleet's: A fetches a new domain and publishes it, D fetches it again
+stsd_node a
+expect fleet4.test "$(secure_for mail.fleet4.test)" "A: fleet4.test fetched"
+ok "A published it" wait_until 10 eval '[ "$(rcli EXISTS mta-stsd:v1:policy:fleet4.test)" = 1 ]'
+stsd_node d
+expect fleet4.test "$(secure_for mail.fleet4.test)" "D answers fleet4.test"
+is "$(fetches fleet4.test)" 2 "  ... from its own fetch: the fleet's value is not D's"
+ok "D ignored the fleet's value (another key), and logged why" logged "$LOG_D" \
+	'domain=fleet4.test event=shared-value-unauthenticated err="missing or wrong authentication tag'
+# The same downgrade as a correctly formed format-1 value (what a node wrote before the fleet
+# key: no trailer, version 1) and as format 2 with its trailer cut off: set and announced.
+{ head -c 3 "$T/d.val"; printf '\001'; tail -c +5 "$T/d.val" | head -c -32; } >"$T/v1.val"
+head -c -32 "$T/d.val" >"$T/nomac.val"
+for v in v1 nomac; do
+	rcli -x SET "$KEY" <"$T/$v.val" >/dev/null
+	rcli -x PUBLISH mta-stsd:v1:policy <"$T/$v.val" >/dev/null
+	sleep 1.1
+	stsd_node a
+	q fleet1.test >/dev/null
+	stsd_node b
+	q fleet1.test >/dev/null
+	sleep 0.5
+	stsd_node a
+	expect fleet1.test "$(secure_for mx2.fleet1.test)" "A: $v value set and announced, policy kept"
+	stsd_node b
+	expect fleet1.test "$(secure_for mx2.fleet1.test)" "B: $v value set and announced, policy kept"
+done
+is "$(fetches fleet1.test)" 3 "A and B fetched nothing because of any of it"
+# A value claiming a fetch 30 days ahead (Lua cannot check its HMAC) does not hold back the
+# fleet's publications: A's next fetch of fleet4.test overwrites it.
+le64() { local i; for i in 0 1 2 3 4 5 6 7; do printf "\\$(printf %03o $((($1 >> (8 * i)) & 255)))"; done; }
+K4=mta-stsd:v1:policy:fleet4.test
+rcli --raw GET "$K4" | head -c -1 >"$T/a4.val"
+n=$(head -c 5 "$T/a4.val" | tail -c 1 | od -An -tu1 | tr -d ' ')
+{ head -c $((n + 7)) "$T/a4.val"; le64 $(($(date +%s) + 30 * 86400)); tail -c +$((n + 16)) "$T/a4.val"; } >"$T/future.val"
+rcli -x SET "$K4" <"$T/future.val" >/dev/null
+dns_rm _mta-sts.fleet4.test.
+sts_txt fleet4.test 2
+sleep 1.1
+stsd_node a
+q fleet4.test >/dev/null
+ok "A fetched fleet4.test id 2 in the background" wait_until 10 eval '[ "$(fetches fleet4.test)" = 3 ]'
+ok "  ... and its publication replaced the far-future value" wait_until 10 eval \
+	'[ "$(rcli --raw GET "$K4" | head -c -1 | cmp -s - "$T/future.val"; echo $?)" = 1 ] && [ "$(rcli STRLEN "$K4")" -gt 40 ]'
+stsd_node d
+ok "D exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
+web_set_policy fleet1.test "$(enforce_policy mx2.fleet1.test)"
+# No key file: refused by -t and at start, with the reason.
+stsd_node e 8465
+stsd_config daemon.shared_cache_key_file=
+out=$("$STSD" -t -c "$STSD_CONF" 2>&1)
+rc=$?
+ok "-t fails without shared_cache_key_file (rc=$rc)" test $rc = 1
+like "$out" "*shared_cache needs shared_cache_key_file*" "  ... and says why"
+out=$(timeout 20 "$STSD" -f -c "$STSD_CONF" 2>&1)
+rc=$?
+ok "the daemon does not start without it (rc=$rc)" test $rc = 1
+like "$out" "*shared_cache needs shared_cache_key_file*" "  ... and says why"
+stsd_config daemon.shared_cache_key_file="$T/fleet.key"
 
 # ---- Redis frozen, then stopped: LMDB keeps answering at once, nothing is TEMP
 kill -STOP "$_redis_pid"

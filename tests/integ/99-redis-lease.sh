@@ -5,7 +5,9 @@
 # parallel): with shared_cache_lease = yes one node fetches and the others take its record
 # (nginx's log: one request); with no, each node fetches at most once. A lease holder whose
 # fetch fails frees the lease, so the others do not sit out the lease: every answer is the
-# fallback, promptly, and nothing is TEMP.
+# fallback, promptly, and nothing is TEMP. A lease nobody will release (a dead or stuck holder,
+# or a key planted in Redis) delays a first answer by shared_cache_lease_wait (2 s) at most,
+# not by the lease's length (fetch_timeout + 1 s = 6 s here); no lease key is left behind.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${0%/*}/lib.sh"
 
@@ -13,7 +15,7 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 14
+plan 18
 
 redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no --dir "$T" \
 	--logfile "$T/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
@@ -23,6 +25,7 @@ wait_until 10 eval '[ "$(timeout 5 redis-cli -h 127.0.0.1 PING 2>/dev/null)" = P
 
 sts_domain lease1.test 1
 sts_domain lease2.test 1
+sts_domain lease3.test 1
 sts_domain broken.test 1 --status 500
 dns_start
 web_start
@@ -98,7 +101,20 @@ is "$(grep -c -x -F "1 " "$T/r3")" 300 "failed fetch under a lease: every answer
 ok "  ... without waiting out the lease ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 6000
 n=$(fetches broken.test)
 ok "  ... each node tried at most once ($n)" test "$n" -ge 1 -a "$n" -le 3
+
+# a lease held by nobody alive: the first answer waits the cap, then the node fetches itself
+timeout 5 redis-cli -h 127.0.0.1 SET mta-stsd:v1:lease:lease3.test 1 PX 60000 >/dev/null
+stsd_node n1
+t0=$(now_ms)
+expect lease3.test "$(secure_for mail.lease3.test)" "planted lease: the first answer is the policy"
+t1=$(now_ms)
+ok "  ... after waiting on the lease up to the 2000 ms cap ($((t1 - t0)) ms)" \
+	test $((t1 - t0)) -ge 1800 -a $((t1 - t0)) -lt 3500
+is "$(fetches lease3.test)" 1 "  ... fetched by the node itself"
+timeout 5 redis-cli -h 127.0.0.1 DEL mta-stsd:v1:lease:lease3.test >/dev/null
 ok "lease: all nodes exit 0 (no sanitizer or valgrind report)" stop_fleet
+is "$(timeout 5 redis-cli -h 127.0.0.1 --scan --pattern 'mta-stsd:v1:lease:*' | wc -l)" 0 \
+	"lease: no lease key is left behind"
 
 start_fleet no
 burst lease2.test >"$T/r2"

@@ -710,7 +710,16 @@ stsd_config() {
 		_cfg_set "$k" "${kv#*=}"
 	done
 	mkdir -p "$T/cache"
+	_cfg_default_fleet_key
 	_cfg_write >"$STSD_CONF"
+}
+# A daemon with shared_cache needs shared_cache_key_file: unless the test named one (or set it
+# empty, to start without), every node of the test shares $T/fleet.key, made once.
+_cfg_default_fleet_key() {
+	[ -n "${_cfg_val[daemon.shared_cache]:-}" ] || return 0
+	[ -z "${_cfg_val[daemon.shared_cache_key_file]+x}" ] || return 0
+	[ -s "$T/fleet.key" ] || (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$T/fleet.key")
+	_cfg_set daemon.shared_cache_key_file "$T/fleet.key"
 }
 _cfg_defaults() {
 	[ ${#_cfg_keys[@]} -eq 0 ] || return 0

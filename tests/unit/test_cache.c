@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -676,6 +678,21 @@ test_write_failure_logged_once(void **state)
 	rmdir(d2);
 }
 
+/* cache_map_mb in bytes, never wrapped (a 32-bit size_t) and never over the ceiling. */
+static void
+test_map_bytes(void **state)
+{
+	size_t top = cache_map_bytes(16384);
+
+	(void)state;
+	assert_int_equal(cache_map_bytes(1), (size_t)1 << 20);
+	assert_int_equal(cache_map_bytes(64), (size_t)64 << 20);
+	assert_true(top >= (size_t)1 << 30 && top <= SIZE_MAX / 2);
+	assert_int_equal(cache_map_bytes(UINT_MAX), top);
+	if (sizeof(size_t) > 4)
+		assert_int_equal(top, (size_t)16384 << 20);
+}
+
 int
 main(void)
 {
@@ -688,6 +705,7 @@ main(void)
 	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_walk_dns_and_del_if),
 	    cmocka_unit_test(test_write_failure_logged_once),
+	    cmocka_unit_test(test_map_bytes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

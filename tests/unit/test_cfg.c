@@ -63,6 +63,8 @@ check_defaults(const struct cfg *c)
 	assert_null(c->shared_cache_password_file);
 	assert_int_equal(c->shared_cache_timeout, 50);
 	assert_int_equal(c->shared_cache_lease, 1);
+	assert_null(c->shared_cache_key_file);
+	assert_int_equal(c->shared_cache_lease_wait, 2000);
 	assert_int_equal(c->default_zone.dane, 1);
 	assert_int_equal(c->default_zone.dane_partial, CFG_DANE_PARTIAL_DANE_ONLY);
 	assert_int_equal(c->default_zone.mx_check, 1);
@@ -102,7 +104,9 @@ check_shared_tcp(const struct cfg *c)
 {
 	assert_string_equal(c->shared_cache, "redis://127.0.0.1:6380/2");
 	assert_string_equal(c->shared_cache_password_file, "/etc/mta-stsd/redis.pass");
+	assert_string_equal(c->shared_cache_key_file, "/etc/mta-stsd/fleet.key");
 	assert_int_equal(c->shared_cache_timeout, 200);
+	assert_int_equal(c->shared_cache_lease_wait, 0);
 }
 
 static void
@@ -343,7 +347,8 @@ static const struct cfg_case cases[] = {
     /* ---- shared_cache: a Redis URL with an address literal, its password file, timeout ---- */
     {"shared_cache tcp",
      "[daemon]\nshared_cache = redis://127.0.0.1:6380/2\n"
-     "shared_cache_password_file = /etc/mta-stsd/redis.pass\nshared_cache_timeout = 200\n",
+     "shared_cache_password_file = /etc/mta-stsd/redis.pass\nshared_cache_timeout = 200\n"
+     "shared_cache_key_file = /etc/mta-stsd/fleet.key\nshared_cache_lease_wait = 0\n",
      NULL, check_shared_tcp},
     {"shared_cache unix", "[daemon]\nshared_cache = redis+unix:/run/redis/redis.sock?db=1\n", NULL,
      check_shared_unix},
@@ -371,6 +376,10 @@ static const struct cfg_case cases[] = {
      "line 2: [daemon] shared_cache_lease: expected yes or no", NULL},
     {"shared_cache_timeout 1001", "[daemon]\nshared_cache_timeout = 1001\n",
      "line 2: [daemon] shared_cache_timeout: expected a number 1..1000", NULL},
+    {"shared_cache_key_file relative", "[daemon]\nshared_cache_key_file = fleet.key\n",
+     "line 2: [daemon] shared_cache_key_file: path must be absolute", NULL},
+    {"shared_cache_lease_wait 60001", "[daemon]\nshared_cache_lease_wait = 60001\n",
+     "line 2: [daemon] shared_cache_lease_wait: expected a number 0..60000", NULL},
     {"shared_cache in a zone", "[postfix]\nshared_cache = redis://127.0.0.1\n",
      "line 2: [postfix] shared_cache: unknown key", NULL},
     {"metrics in a zone", "[postfix]\nmetrics = inet:127.0.0.1:9461\n",
@@ -885,6 +894,7 @@ static const struct restart_case restart_keys[] = {
     {"metrics", "metrics = inet:127.0.0.1:9461"},
     {"shared_cache", "shared_cache = redis://127.0.0.1"},
     {"shared_cache_password_file", "shared_cache_password_file = /pw"},
+    {"shared_cache_key_file", "shared_cache_key_file = /k"},
     {"shared_cache_timeout", "shared_cache_timeout = 10"},
     {"shared_cache_lease", "shared_cache_lease = no"},
 };
@@ -908,6 +918,7 @@ assert_restart_same(const struct cfg *a, const struct cfg *b)
 	assert_true(a->metrics == NULL && b->metrics == NULL);
 	assert_true(a->shared_cache == NULL && b->shared_cache == NULL);
 	assert_true(a->shared_cache_password_file == NULL && b->shared_cache_password_file == NULL);
+	assert_true(a->shared_cache_key_file == NULL && b->shared_cache_key_file == NULL);
 	assert_int_equal(a->shared_cache_timeout, b->shared_cache_timeout);
 	assert_int_equal(a->shared_cache_lease, b->shared_cache_lease);
 }
@@ -961,14 +972,14 @@ test_keep_restart(void **state)
 	assert_true(len < sizeof(text));
 	fresh = cfg_parse(text, NULL, 0);
 	assert_non_null(fresh);
-	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 15);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, CFG_KEYS_MAX), 16);
 	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
 		assert_string_equal(names[i], restart_keys[i].key);
 	assert_restart_same(fresh, running);
 	cfg_unref(fresh);
 	fresh = cfg_parse(text, NULL, 0);
 	names[3] = "untouched";
-	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 15);
+	assert_int_equal(cfg_keep_restart(fresh, running, names, 3), 16);
 	assert_string_equal(names[2], "socket_group");
 	assert_string_equal(names[3], "untouched");
 	assert_restart_same(fresh, running);
@@ -1194,8 +1205,10 @@ static const struct key_case keys[] = {
     {"metrics", "inet:127.0.0.1:9461", NULL, 0},
     {"shared_cache", "redis://[::1]:6379/1", NULL, 0},
     {"shared_cache_password_file", "/pw", NULL, 0},
+    {"shared_cache_key_file", "/k", NULL, 0},
     {"shared_cache_timeout", "10", NULL, 0},
     {"shared_cache_lease", "no", NULL, 0},
+    {"shared_cache_lease_wait", "0", NULL, 0},
     {"fallback", "may", "NOTFOUND", 1},
     {"testing", "enforce", "ignore", 1},
     {"dane", "no", "yes", 1},
@@ -1265,6 +1278,8 @@ test_key_table(void **state)
 			    c->shared_cache_password_file != NULL ||
 			    c->shared_cache_timeout != base->shared_cache_timeout ||
 			    c->shared_cache_lease != base->shared_cache_lease ||
+			    c->shared_cache_key_file != NULL ||
+			    c->shared_cache_lease_wait != base->shared_cache_lease_wait ||
 			    strcmp(c->listen[0], base->listen[0]) != 0);
 		}
 		cfg_unref(c);
@@ -1326,9 +1341,9 @@ static struct CMUnitTest tests[NCASES + 16];
  * line at its built-in default (tests/man.sh checks that every key of the table is there).
  * Uncommented, it must describe the built-in configuration exactly, but for user (set in the
  * shipped file) and the keys without a default, which show an example: socket_group,
- * dns_servers, ca_file, metrics, shared_cache and its password file (off by default). [daemon]
- * restart keys are compared through cfg_keep_restart(), which walks the whole key table; zone keys
- * as the whole [default] section.
+ * dns_servers, ca_file, metrics, shared_cache and its password and key files (off by default).
+ * [daemon] restart keys are compared through cfg_keep_restart(), which walks the whole key table;
+ * zone keys as the whole [default] section.
  */
 static void
 test_shipped_conf(void **state)
@@ -1340,7 +1355,8 @@ test_shipped_conf(void **state)
 	                                       "ca_file",
 	                                       "metrics",
 	                                       "shared_cache",
-	                                       "shared_cache_password_file"};
+	                                       "shared_cache_password_file",
+	                                       "shared_cache_key_file"};
 	const char *top = getenv("top_srcdir"), *names[CFG_KEYS_MAX], *p;
 	struct cfg *shipped, *all, *builtin;
 	char path[1024], err[256];
@@ -1404,6 +1420,7 @@ test_shipped_conf(void **state)
 	assert_int_equal(all->refresh, builtin->refresh);
 	assert_int_equal(all->max_connections, builtin->max_connections);
 	assert_int_equal(all->max_lookups, builtin->max_lookups);
+	assert_int_equal(all->shared_cache_lease_wait, builtin->shared_cache_lease_wait);
 	assert_memory_equal(&all->default_zone, &builtin->default_zone, sizeof(struct cfg_zone));
 	cfg_unref(all);
 	cfg_unref(builtin);

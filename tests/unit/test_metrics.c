@@ -234,6 +234,7 @@ test_shared(void **state)
 	METRICS_INC(m, shared[METRICS_SHARED_GET_HIT]);
 	METRICS_INC(m, shared[METRICS_SHARED_CONNECT_FAILED]);
 	METRICS_INC(m, shared[METRICS_SHARED_CONNECT_FAILED]);
+	METRICS_INC(m, shared[METRICS_SHARED_UNAUTHENTICATED]);
 	METRICS_SET(m, shared_up, 1);
 	strbuf_reset(&sb);
 	assert_int_equal(metrics_render(m, &sb), 0);
@@ -243,6 +244,7 @@ test_shared(void **state)
 	                       "mta_stsd_shared_cache_events_total{event=\"get-miss\"} 0\n"));
 	assert_non_null(
 	    strstr(sb.data, "mta_stsd_shared_cache_events_total{event=\"connect-failed\"} 2\n"
+	                    "mta_stsd_shared_cache_events_total{event=\"unauthenticated\"} 1\n"
 	                    "# HELP mta_stsd_shared_cache_up 1 while the shared cache (Redis) is "
 	                    "connected.\n# TYPE mta_stsd_shared_cache_up gauge\n"
 	                    "mta_stsd_shared_cache_up 1\n"));

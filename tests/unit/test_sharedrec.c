@@ -4,7 +4,10 @@
  * travels), every truncation and a trailing byte refused, foreign, newer-format, oversized,
  * wrong-domain, policy-less, expired and future values refused whole, every single-byte change
  * decoded without harm, an older record encoding inside still read, the merge rule (a later
- * fetch wins, an equal or older one changes nothing), the key, and shared_cache URL cases.
+ * fetch wins, an equal or older one changes nothing), the key, and shared_cache URL cases;
+ * the split of a whole value into body and trailer (a version 1 value, one too short for a
+ * trailer, one over the cap refused before any key is needed), and the compare-and-set
+ * script's offsets and its bound on a stored fetch time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,7 +65,7 @@ test_roundtrip(void **state)
 	r.queried = T0 + 60;
 	r.due = T0 + 999;
 	n = encode(DOM, &r, buf);
-	assert_memory_equal(buf, "MSR\x01", HDR);
+	assert_memory_equal(buf, "MSR\x02", HDR);
 	assert_int_equal(buf[HDR], strlen(DOM));
 	assert_int_equal(sharedrec_decode(buf, n, DOM, T0 + 10, dom, &got), SHAREDREC_OK);
 	assert_string_equal(dom, DOM);
@@ -133,7 +136,7 @@ assert_refused(const uint8_t *p, size_t len, const char *want, int64_t now, enum
 static void
 test_refused(void **state)
 {
-	static uint8_t buf[SHAREDREC_MAX_BYTES + 2], big[SHAREDREC_MAX_BYTES + 1];
+	static uint8_t buf[SHAREDREC_MAX_BYTES + 2], big[SHAREDREC_BODY_MAX + 1];
 	struct cacherec r;
 	size_t n;
 
@@ -153,12 +156,14 @@ test_refused(void **state)
 	/* Planted text, an empty value, another format version. */
 	assert_refused((const uint8_t *)"hello", 5, DOM, T0, SHAREDREC_NOT_OURS);
 	assert_refused(buf, 0, DOM, T0, SHAREDREC_NOT_OURS);
-	buf[3] = 2;
-	assert_refused(buf, n, DOM, T0, SHAREDREC_BAD_VERSION);
 	buf[3] = 1;
+	assert_refused(buf, n, DOM, T0, SHAREDREC_BAD_VERSION);
+	buf[3] = 3;
+	assert_refused(buf, n, DOM, T0, SHAREDREC_BAD_VERSION);
+	buf[3] = SHAREDREC_VERSION;
 	/* Oversized: refused on the length alone, at the cap + 1. */
 	memcpy(big, buf, n);
-	assert_refused(big, SHAREDREC_MAX_BYTES + 1, DOM, T0, SHAREDREC_TOO_LARGE);
+	assert_refused(big, SHAREDREC_BODY_MAX + 1, DOM, T0, SHAREDREC_TOO_LARGE);
 	/* A value copied under another domain's key. */
 	assert_refused(buf, n, "example.org", T0, SHAREDREC_WRONG_DOMAIN);
 	/* A domain inside that is not normalised. */
@@ -193,7 +198,7 @@ test_no_policy_value(void **state)
 	(void)state;
 	cacherec_init(&r);
 	cacherec_on_no_policy(&r, T0, 300);
-	memcpy(buf, "MSR\x01", HDR);
+	memcpy(buf, "MSR\x02", HDR);
 	buf[HDR] = (uint8_t)strlen(DOM);
 	memcpy(buf + HDR + 1, DOM, strlen(DOM));
 	assert_int_equal(cacherec_encode(&r, buf + off, sizeof(buf) - off, &n), CACHEREC_OK);
@@ -405,7 +410,7 @@ static void
 test_strerror(void **state)
 {
 	(void)state;
-	for (int e = SHAREDREC_OK; e <= SHAREDREC_EXPIRED; e++)
+	for (int e = SHAREDREC_OK; e <= SHAREDREC_BAD_MAC; e++)
 		assert_string_not_equal(sharedrec_strerror((enum sharedrec_err)e),
 		                        "unknown sharedrec error");
 	for (int e = SHAREDREC_URL_OK; e <= SHAREDREC_URL_QUERY; e++)
@@ -431,6 +436,52 @@ test_script_offset(void **state)
 		t = t * 256 + buf[i - 1];
 	assert_int_equal(t, T0 + 0x123456);
 	assert_non_null(strstr(sharedrec_cas_script, "for i = n + 15, n + 8, -1"));
+	/* A stored value must hold the trailer too, and a fetch time beyond ARGV[5] (now + the
+	 * skew) is not believed: such a value is overwritten. */
+	assert_non_null(strstr(sharedrec_cas_script, "#cur >= n + 15 + 32"));
+	assert_non_null(strstr(sharedrec_cas_script, "t <= tonumber(ARGV[5])"));
+}
+
+/* sharedrec_body(): what can be told of a whole value without the key. */
+static void
+test_body(void **state)
+{
+	static uint8_t buf[SHAREDREC_MAX_BYTES + 1];
+	struct cacherec r, got;
+	char dom[DNAME_MAX + 1];
+	size_t n, body;
+
+	(void)state;
+	make_rec(&r, T0, "abc123");
+	n = encode(DOM, &r, buf);
+	memset(buf + n, 0xa5, SHAREDREC_MAC_LEN); /* a trailer (its value is shared.c's check) */
+	assert_int_equal(sharedrec_body(buf, n + SHAREDREC_MAC_LEN, &body), SHAREDREC_OK);
+	assert_int_equal(body, n);
+	assert_int_equal(sharedrec_decode(buf, body, DOM, T0, dom, &got), SHAREDREC_OK);
+	/* The whole value given to the decoder (trailer not cut): refused, never half read. */
+	assert_int_not_equal(sharedrec_decode(buf, n + SHAREDREC_MAC_LEN, DOM, T0, dom, &got),
+	                     SHAREDREC_OK);
+	/* A correctly formed version 1 value (a body with no trailer, as before the fleet key):
+	 * refused on its version, so its body is never decoded. */
+	buf[3] = 1;
+	assert_int_equal(sharedrec_body(buf, n, &body), SHAREDREC_BAD_VERSION);
+	assert_int_equal(body, 0);
+	buf[3] = SHAREDREC_VERSION;
+	/* Too short to hold a trailer: the header, the length byte and 32 bytes at least. */
+	assert_int_equal(sharedrec_body(buf, 5 + SHAREDREC_MAC_LEN, &body), SHAREDREC_OK);
+	assert_int_equal(body, 5);
+	assert_int_equal(sharedrec_body(buf, 4 + SHAREDREC_MAC_LEN, &body), SHAREDREC_BAD_MAC);
+	assert_int_equal(sharedrec_body(buf, 4, &body), SHAREDREC_BAD_MAC);
+	assert_int_equal(sharedrec_body(buf, 3, &body), SHAREDREC_NOT_OURS);
+	assert_int_equal(sharedrec_body((const uint8_t *)"garbage value", 13, &body),
+	                 SHAREDREC_NOT_OURS);
+	/* The cap counts the trailer: at the cap accepted, one byte over refused. */
+	assert_int_equal(sharedrec_body(buf, SHAREDREC_MAX_BYTES, &body), SHAREDREC_OK);
+	assert_int_equal(body, SHAREDREC_BODY_MAX);
+	assert_int_equal(sharedrec_body(buf, SHAREDREC_MAX_BYTES + 1, &body), SHAREDREC_TOO_LARGE);
+	assert_string_equal(
+	    sharedrec_strerror(SHAREDREC_BAD_MAC),
+	    "missing or wrong authentication tag (not written with this fleet's key)");
 }
 
 int
@@ -449,6 +500,7 @@ main(void)
 	    cmocka_unit_test(test_url_path_cap),
 	    cmocka_unit_test(test_strerror),
 	    cmocka_unit_test(test_script_offset),
+	    cmocka_unit_test(test_body),
 	};
 
 	return cmocka_run_group_tests_name("sharedrec", tests, NULL, NULL);
