@@ -353,12 +353,16 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	char key[LOOKUP_KEY_MAX];
 	int64_t now = (int64_t)time(NULL);
 	int need_dns, have_dns = DANEREC_UNUSABLE, recheck, renew;
+	enum cache_res res;
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
-	cacherec_init(&rec);
-	if (ls->cache != NULL &&
-	    lookup_counted(ls, METRICS_RECORD_POLICY, cache_get(ls->cache, dest->domain, &rec)) ==
-	        CACHE_ERR) {
+	/* A hit decodes into rec (16 kB, cleared by the decoder): clear it only otherwise. */
+	res = ls->cache != NULL ? lookup_counted(ls, METRICS_RECORD_POLICY,
+	                                         cache_get(ls->cache, dest->domain, &rec))
+	                        : CACHE_MISS;
+	if (res != CACHE_HIT)
+		cacherec_init(&rec);
+	if (res == CACHE_ERR) {
 		/* We cannot tell whether a policy protects this domain: defer, never guess. */
 		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
 		return NULL;
