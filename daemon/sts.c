@@ -254,6 +254,20 @@ sts_on_addr(struct sts_eval *e, int v6, const uint8_t *msg, size_t len)
 }
 
 /* Both address answers are in: fetch from what they gave, IPv4 first. */
+/* What a policy for the TXT record's id, about to replace e->rec, is to the cache: learnt,
+ * changed (noting the previous id) or refreshed. */
+static enum sts_event
+sts_event_of(struct sts_eval *e)
+{
+	if (!e->rec.has_policy)
+		return STS_EV_LEARNED;
+	if (strcmp(e->rec.id, e->txt.id) != 0) {
+		memcpy(e->prev_id, e->rec.id, sizeof(e->prev_id));
+		return STS_EV_CHANGED;
+	}
+	return STS_EV_REFRESHED;
+}
+
 static void
 sts_addrs_done(struct sts_eval *e, int64_t now)
 {
@@ -400,14 +414,7 @@ sts_fetched(struct sts_eval *e, const struct sts_response *r, int64_t now)
 		return;
 	}
 	e->fetched = STS_FETCH_OK;
-	if (!e->rec.has_policy) {
-		ev = STS_EV_LEARNED;
-	} else if (strcmp(e->rec.id, e->txt.id) != 0) {
-		ev = STS_EV_CHANGED;
-		memcpy(e->prev_id, e->rec.id, sizeof(e->prev_id));
-	} else {
-		ev = STS_EV_REFRESHED;
-	}
+	ev = sts_event_of(e);
 	cacherec_on_fetch_ok(&e->rec, &pol, e->txt.id, now);
 	sts_finish(e, DECIDE_DISC_FETCHED, ev, "id %s mode %s", e->txt.id,
 	           stspolicy_mode_name(pol.mode));
@@ -422,14 +429,7 @@ sts_adopt(struct sts_eval *e, const struct cacherec *peer, int64_t now)
 	    strcmp(peer->id, e->txt.id) != 0 || peer->expires <= now ||
 	    (e->rec.has_policy && peer->fetched <= e->rec.fetched))
 		return 0;
-	if (!e->rec.has_policy) {
-		ev = STS_EV_LEARNED;
-	} else if (strcmp(e->rec.id, e->txt.id) != 0) {
-		ev = STS_EV_CHANGED;
-		memcpy(e->prev_id, e->rec.id, sizeof(e->prev_id));
-	} else {
-		ev = STS_EV_REFRESHED;
-	}
+	ev = sts_event_of(e);
 	/* The peer's fetch is as good as ours: RFC 8461 s5.1 counts expiry from the fetch, so
 	 * the peer's stands as it is; the TXT check just made counts as this node's. */
 	cacherec_merge(&e->rec, peer);
