@@ -31,6 +31,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "loopback.h"
+
 #define REQ_MAX 10000   /* Postfix's request cap */
 #define BATCH_MAX 65536 /* replies gathered per read before a write */
 
@@ -162,9 +164,6 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct evconnlistener *lev;
 	struct event *sterm, *sint;
-	char host[64], *end;
-	const char *colon;
-	long port;
 	int opt, n;
 
 	while ((opt = getopt(argc, argv, "a:r:")) != -1) {
@@ -181,23 +180,8 @@ main(int argc, char **argv)
 	}
 	if (addr == NULL || optind != argc)
 		usage();
-	colon = strrchr(addr, ':');
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
-		usage();
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port < 1 || port > 65535)
-		usage();
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
-	    (ntohl(sin.sin_addr.s_addr) >> 24) != 127) {
-		fprintf(stderr, "ceiling: %s is not a 127.0.0.0/8 address\n", host);
+	if (loopback_addr("ceiling", addr, &sin) != 0)
 		return 2;
-	}
 	n = snprintf(reply, sizeof(reply), "%zu:%s,", strlen(text), text);
 	if (n < 0 || (size_t)n >= sizeof(reply)) {
 		fprintf(stderr, "ceiling: reply too long\n");

@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 #define CONNS_MAX 4096
 #define DEPTH_MAX 256
 #define TOTAL_MAX 100000000L
@@ -451,13 +453,12 @@ pct(double p)
 int
 main(int argc, char **argv)
 {
-	const char *addr = NULL, *map = "postfix", *colon, *file = NULL;
+	const char *addr = NULL, *map = "postfix", *file = NULL;
 	long nconns = 1, secs = 10, alive;
 	struct sockaddr_in sin;
 	struct epoll_event evs[256];
 	struct rusage ru;
 	int64_t t0, t_end, deadline;
-	char host[64];
 	int opt;
 
 	while ((opt = getopt(argc, argv, "a:c:n:t:d:e:m:r:f:p:o:")) != -1) {
@@ -507,19 +508,8 @@ main(int argc, char **argv)
 	if (addr == NULL || (optind >= argc && file == NULL) || total == 0)
 		usage();
 
-	colon = strrchr(addr, ':');
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
-		usage();
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)num_arg(colon + 1, 1, 65535));
-	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
-	    (ntohl(sin.sin_addr.s_addr) >> 24) != 127) {
-		fprintf(stderr, "smload: %s is not a 127.0.0.0/8 address\n", host);
+	if (loopback_addr("smload", addr, &sin) != 0)
 		return 2;
-	}
 
 	/* Requests, framed once. */
 	for (int k = optind; k < argc; k++)

@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 #define REPLY_MAX 4096
 
 static double
@@ -177,10 +179,10 @@ stop(long pid, long secs)
 int
 main(int argc, char **argv)
 {
-	const char *addr = NULL, *out = NULL, *domain = NULL, *map = "postfix", *colon;
+	const char *addr = NULL, *out = NULL, *domain = NULL, *map = "postfix";
 	struct sockaddr_in sin;
-	char host[64], *req = NULL, *end;
-	long port, secs = 15, kpid = 0;
+	char *req = NULL, *end;
+	long secs = 15, kpid = 0;
 	double t0;
 	pid_t pid;
 	int opt, status;
@@ -222,23 +224,8 @@ main(int argc, char **argv)
 	}
 	if (addr == NULL || out == NULL || optind >= argc)
 		usage();
-	colon = strrchr(addr, ':');
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
-		usage();
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port < 1 || port > 65535)
-		usage();
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
-	    (ntohl(sin.sin_addr.s_addr) >> 24) != 127) {
-		fprintf(stderr, "startwatch: %s is not a 127.0.0.0/8 address\n", host);
+	if (loopback_addr("startwatch", addr, &sin) != 0)
 		return 2;
-	}
 	if (domain != NULL) {
 		size_t plen = strlen(map) + 1 + strlen(domain);
 

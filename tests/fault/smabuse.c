@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/loopback.h"
+
 #define CONNS_MAX 10000
 
 static struct sockaddr_in sin_srv;
@@ -485,25 +487,14 @@ mode_noread(long n, long hold_ms, const char *req)
 int
 main(int argc, char **argv)
 {
-	const char *addr, *colon, *mode;
-	char host[64];
+	const char *addr, *mode;
 
 	if (argc < 4 || strcmp(argv[1], "-a") != 0)
 		usage();
 	addr = argv[2];
 	mode = argv[3];
-	colon = strrchr(addr, ':');
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
-		usage();
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	sin_srv.sin_family = AF_INET;
-	sin_srv.sin_port = htons((uint16_t)num(colon + 1, 1, 65535));
-	if (inet_pton(AF_INET, host, &sin_srv.sin_addr) != 1 ||
-	    (ntohl(sin_srv.sin_addr.s_addr) >> 24) != 127) {
-		fprintf(stderr, "smabuse: %s is not a 127.0.0.0/8 address\n", host);
+	if (loopback_addr("smabuse", addr, &sin_srv) != 0)
 		return 2;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	argc -= 4;
 	argv += 4;
