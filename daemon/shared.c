@@ -33,6 +33,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,9 +81,10 @@ struct shared {
 	char token[33];    /* this node's leases hold it (random, hex) */
 	struct metrics *m;
 	struct shared_conn cmd, sub;
-	int state;         /* what was logged last: -1 nothing yet, 0 down, 1 up */
-	unsigned timeouts; /* calls timed out in a row */
-	char why[200];     /* the last failure */
+	int state;                   /* what was logged last: -1 nothing yet, 0 down, 1 up */
+	unsigned timeouts;           /* calls timed out in a row */
+	struct shared_get *expiring; /* shared_on_deadline()'s call, until a reply frees it */
+	char why[200];               /* the last failure */
 	shared_recv_cb *on_rec;
 	void *on_rec_arg;
 };
@@ -652,6 +654,8 @@ shared_on_reply(redisAsyncContext *ac, void *r, void *priv)
 		else if (g->kind == SHARED_PUBLISH)
 			shared_on_publish(g, r);
 	}
+	if (g->sh->expiring == g)
+		g->sh->expiring = NULL;
 	event_free(g->timer);
 	free(g);
 }
@@ -664,6 +668,19 @@ shared_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Our own loop may have been busy past the deadline (a disk flush, a burst of TLS
+	 * handshakes) while the reply waited in the socket: read what is there first. Its reply
+	 * callback frees g, which clears sh->expiring. */
+	if (sh->cmd.ac != NULL && sh->cmd.ready) {
+		struct pollfd p = {sh->cmd.ac->c.fd, POLLIN, 0};
+
+		sh->expiring = g;
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0)
+			redisAsyncHandleRead(sh->cmd.ac);
+		if (sh->expiring == NULL)
+			return; /* answered in time after all */
+		sh->expiring = NULL;
+	}
 	METRICS_INC(sh->m, shared[METRICS_SHARED_TIMEOUT]);
 	shared_answer(g, NULL); /* the caller goes on as if Redis had no answer */
 	/* A Redis that no longer answers in time is treated as down: its calls are let go
