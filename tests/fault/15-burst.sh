@@ -40,5 +40,11 @@ diag "RSS before ${rss0} kB, peak ${hwm} kB, a second after ${rss1} kB"
 bound=$((rss0 + 120 * 1024))
 [ -n "$ABUSE_ASAN" ] && bound=$((bound + 200 * 1024))
 ok "peak RSS bounded (under $bound kB)" [ "$hwm" -lt "$bound" ]
-ok "the burst's memory goes back (under 2/3 of the peak a second later)" [ "$((rss1 * 3))" -lt "$((hwm * 2))" ]
+desc="the burst's memory goes back (under 2/3 of the peak a second later)"
+if [ -n "$ABUSE_ASAN" ]; then
+	# ASan's allocator keeps what it frees (malloc_trim does nothing there)
+	pass "$desc # SKIP sanitizer build: its allocator returns no memory"
+else
+	ok "$desc" [ "$((rss1 * 3))" -lt "$((hwm * 2))" ]
+fi
 ok "mta-stsd exits 0 on SIGTERM" stsd_stop
