@@ -296,10 +296,10 @@ fetch_release(struct fetch *h)
 	}
 	curl_slist_free_all(h->resolve);
 	free(h->body);
-	if (LIST_EMPTY(&h->f->active) && !evtimer_pending(h->f->trim, NULL)) {
+	if (LIST_EMPTY(&f->active) && !evtimer_pending(f->trim, NULL)) {
 		static const struct timeval second = {1, 0};
 
-		evtimer_add(h->f->trim, &second);
+		evtimer_add(f->trim, &second);
 	}
 	free(h);
 }
