@@ -10,9 +10,20 @@
  * results are stored, then every waiter is answered by its own zone of the configuration it
  * came with. Destinations sharing a policy domain ("example.com", "example.com:2525") are
  * separate lookups; both results are valid and the later write wins.
+ *
+ * Group commit: what a lookup learnt is written together with what the lookups finishing about
+ * the same time learnt, in one transaction (one disk flush; about 0.7 ms each, and the loop
+ * waits for it). A finished lookup stays in the table, "committing", until that commit, and
+ * its waiters are answered after it: no answer rests on a record a kill -9 could take back.
+ * A request meanwhile joins it, or, when it needs what the lookup did not learn, commits at
+ * once and starts afresh. With a client waiting the commit runs on the loop's next pass (the
+ * completions already due join it); with background work only (TXT re-checks, renewals of
+ * stale DNS records: the cache still answers from the records they replace) within
+ * LOOKUP_COMMIT_IDLE_MS. A stop commits what is pending.
  */
 #include "lookup.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +41,7 @@
 
 #define LOOKUP_BUCKETS 1024             /* power of two */
 #define LOOKUP_KEY_MAX (DNAME_MAX + 32) /* "dane/[host]:port" */
+#define LOOKUP_COMMIT_IDLE_MS 200       /* longest wait of background results for a commit */
 
 struct lookup_waiter {
 	TAILQ_ENTRY(lookup_waiter) link;
@@ -47,11 +59,15 @@ struct lookup {
 	char key[LOOKUP_KEY_MAX];   /* dane_key(): "dane/" + the destination */
 	struct socketmap_dest dest; /* policy domain, port, brackets */
 	TAILQ_HEAD(, lookup_waiter) waiters;
-	struct discover *d;  /* the parts the cache did not settle */
+	struct discover *d;  /* the parts the cache did not settle; NULL once finished */
 	struct cacherec rec; /* MTA-STS state: from the cache, or what discovery learnt */
 	enum decide_disc disc;
 	int have_dns; /* drec holds a record usable now */
 	struct danerec drec;
+	unsigned ran;   /* DISCOVER_STS, DISCOVER_DNS: the parts that ran */
+	int store_sts;  /* rec is to be written */
+	int committing; /* finished; in ls->pending until the next commit */
+	TAILQ_ENTRY(lookup) plink;
 };
 
 struct lookups {
@@ -59,7 +75,12 @@ struct lookups {
 	struct cache *cache;
 	unsigned n;
 	LIST_HEAD(, lookup) buckets[LOOKUP_BUCKETS];
+	TAILQ_HEAD(, lookup) pending; /* committing, in the order they finished */
+	struct event *commit_ev;      /* runs lookups_commit() */
+	int commit_soon;              /* commit_ev is due on the loop's next pass */
 };
+
+static void lookups_on_commit(evutil_socket_t fd, short what, void *arg);
 
 static unsigned
 lookup_hash(const char *s)
@@ -94,6 +115,9 @@ lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch
 	ls->cache = cache;
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		LIST_INIT(&ls->buckets[i]);
+	TAILQ_INIT(&ls->pending);
+	ls->commit_ev = evtimer_new(base, lookups_on_commit, ls);
+	INVARIANT(ls->commit_ev != NULL);
 	return ls;
 }
 
@@ -165,6 +189,10 @@ lookup_detach(struct lookup *lk)
 		return;
 	discover_free(lk->d);
 	lk->d = NULL;
+	if (lk->committing) {
+		TAILQ_REMOVE(&lk->ls->pending, lk, plink);
+		lk->committing = 0;
+	}
 	LIST_REMOVE(lk, hlink);
 	lk->ls->n--;
 	METRICS_SET(lk->ls->env.metrics, lookups_inflight, lk->ls->n);
@@ -221,47 +249,13 @@ lookup_store_dns(struct lookups *ls, struct lookup *lk)
 	cache_put_dane(ls->cache, lk->key, &keep);
 }
 
-/* Both records of a lookup in one transaction: one disk flush, not two. A batch that cannot
- * commit (a full map, say) stores nothing; the writes then go one by one, each growing the
- * map as it must. */
+/* Answer every waiter from what the lookup holds, then free it. It has left the table, so a
+ * request made from a callback starts afresh from the cache. */
 static void
-lookup_store_all(struct lookups *ls, struct lookup *lk, int sts, int dns)
+lookup_answer_all(struct lookup *lk)
 {
-	int batch = sts && dns && cache_batch_begin(ls->cache) == 0;
-
-	for (int again = 0; again < 2; again++) {
-		if (sts)
-			lookup_store(ls, lk);
-		if (dns)
-			lookup_store_dns(ls, lk);
-		if (!batch || cache_batch_end(ls->cache) == 0)
-			return;
-		batch = 0;
-	}
-}
-
-/* Once no part runs: store what was learnt, answer every waiter, free the lookup. It leaves
- * the table before any waiter runs, so a request made from a callback starts afresh from the
- * cache just written. */
-static void
-lookup_finish(struct lookup *lk)
-{
-	struct lookups *ls = lk->ls;
-	const struct discover_result *out = discover_result(lk->d);
-	unsigned ran = discover_started(lk->d);
 	struct lookup_waiter *w;
 
-	if ((ran & DISCOVER_STS) != 0) {
-		lk->rec = out->rec;
-		lk->disc = out->disc;
-	}
-	if ((ran & DISCOVER_DNS) != 0) {
-		lk->drec = out->drec;
-		lk->have_dns = 1;
-	}
-	if (ls->cache != NULL)
-		lookup_store_all(ls, lk, ran & DISCOVER_STS && out->sts_write, ran & DISCOVER_DNS);
-	lookup_detach(lk);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
 		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
 		              lk->disc == DECIDE_DISC_FETCHED ? "fetch" : "dns", w->zone,
@@ -272,9 +266,107 @@ lookup_finish(struct lookup *lk)
 }
 
 static void
+lookup_store_learnt(struct lookups *ls, struct lookup *lk)
+{
+	if (lk->store_sts)
+		lookup_store(ls, lk);
+	if ((lk->ran & DISCOVER_DNS) != 0)
+		lookup_store_dns(ls, lk);
+}
+
+/* Write what the committing lookups learnt in one transaction, then answer their waiters. A
+ * transaction that cannot commit (a full map, say) stores nothing; the writes then go one by
+ * one, each growing the map as it must. Answered either way: a cache that cannot be written
+ * still leaves a correct answer, and the failure is logged by the cache. */
+static void
+lookups_commit(struct lookups *ls)
+{
+	TAILQ_HEAD(, lookup) done = TAILQ_HEAD_INITIALIZER(done);
+	struct lookup *lk;
+	unsigned n = 0;
+	int batch;
+
+	evtimer_del(ls->commit_ev);
+	ls->commit_soon = 0;
+	if (TAILQ_EMPTY(&ls->pending))
+		return;
+	batch = cache_batch_begin(ls->cache) == 0;
+	for (int again = 0; again < 2; again++) {
+		TAILQ_FOREACH(lk, &ls->pending, plink)
+		lookup_store_learnt(ls, lk);
+		if (!batch || cache_batch_end(ls->cache) == 0)
+			break;
+		batch = 0;
+	}
+	/* Answers may start lookups that finish at once: those wait for the next commit. */
+	TAILQ_CONCAT(&done, &ls->pending, plink);
+	while ((lk = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, lk, plink);
+		lk->committing = 0;
+		lookup_detach(lk);
+		lookup_answer_all(lk);
+		n++;
+	}
+	METRICS_INC(ls->env.metrics, cache_commits);
+	METRICS_ADD(ls->env.metrics, cache_committed_lookups, n);
+}
+
+static void
+lookups_on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	lookups_commit(arg);
+}
+
+/* soon: a client waits, commit on the loop's next pass; else within LOOKUP_COMMIT_IDLE_MS. */
+static void
+lookups_commit_schedule(struct lookups *ls, int soon)
+{
+	struct timeval tv = {0, soon ? 0 : LOOKUP_COMMIT_IDLE_MS * 1000};
+
+	if (evtimer_pending(ls->commit_ev, NULL) && (ls->commit_soon || !soon))
+		return; /* due as early already */
+	ls->commit_soon = soon;
+	evtimer_add(ls->commit_ev, &tv);
+}
+
+/* Once no part runs: take what was learnt; answer every waiter and free the lookup now if
+ * nothing is to be written, else queue it for the next commit. Returns 1 when it waits for
+ * the commit, 0 when it is answered and gone. */
+static int
+lookup_finish(struct lookup *lk)
+{
+	struct lookups *ls = lk->ls;
+	const struct discover_result *out = discover_result(lk->d);
+
+	lk->ran = discover_started(lk->d);
+	if ((lk->ran & DISCOVER_STS) != 0) {
+		lk->rec = out->rec;
+		lk->disc = out->disc;
+		lk->store_sts = out->sts_write;
+	}
+	if ((lk->ran & DISCOVER_DNS) != 0) {
+		lk->drec = out->drec;
+		lk->have_dns = 1;
+	}
+	discover_free(lk->d); /* allowed from its callback */
+	lk->d = NULL;
+	if (ls->cache == NULL || (!lk->store_sts && (lk->ran & DISCOVER_DNS) == 0)) {
+		lookup_detach(lk);
+		lookup_answer_all(lk);
+		return 0;
+	}
+	lk->committing = 1;
+	TAILQ_INSERT_TAIL(&ls->pending, lk, plink);
+	lookups_commit_schedule(ls, !TAILQ_EMPTY(&lk->waiters));
+	return 1;
+}
+
+static void
 lookup_on_discovered(void *arg)
 {
-	lookup_finish(arg); /* frees the discovery, which allows it from its callback */
+	(void)lookup_finish(arg);
 }
 
 /* The parts take the settings of the request that started the lookup. */
@@ -392,11 +484,19 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 			if (renew)
 				lookup_dns_start(lk);
 			if (discover_running(lk->d) == 0)
-				lookup_finish(lk); /* settled at once */
+				(void)lookup_finish(lk); /* settled at once */
 		}
 		return NULL;
 	}
 	lk = lookup_find(ls, key);
+	if (lk != NULL && lk->committing &&
+	    !((view != CACHEREC_VIEW_UNKNOWN || (lk->ran & DISCOVER_STS) != 0) &&
+	      (!need_dns || lk->have_dns || have_dns == DANEREC_FRESH))) {
+		/* It learnt less than this request needs: store it now, then start afresh (the
+		 * table holds no committing lookup after a commit, so this happens once). */
+		lookups_commit(ls);
+		return lookup_request(ls, cfg, zone, dest, cb, arg);
+	}
 	if (lk == NULL) {
 		if (ls->n >= cfg->max_lookups) {
 			lookup_reply_temp(dest->domain, "too many lookups in flight", cb, arg);
@@ -407,12 +507,13 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		                                              : decide_cached_disc(view));
 	}
 	/* Join: start what this request needs and the lookup does not do yet. */
-	if (view == CACHEREC_VIEW_UNKNOWN) {
+	if (view == CACHEREC_VIEW_UNKNOWN && !lk->committing) {
 		/* A client waits: another node's lease may hold it up only so long. */
 		discover_lease_wait(lk->d, cfg->shared_cache_lease_wait);
 		lookup_sts_start(lk, &rec); /* no-op if running */
 	}
-	if (need_dns && !lk->have_dns && (discover_started(lk->d) & DISCOVER_DNS) == 0) {
+	if (need_dns && !lk->have_dns &&
+	    (lk->committing || (discover_started(lk->d) & DISCOVER_DNS) == 0)) {
 		if (have_dns == DANEREC_FRESH) {
 			lk->drec = drec;
 			lk->have_dns = 1;
@@ -427,11 +528,13 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	w->cb = cb;
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&lk->waiters, w, link);
-	if (discover_running(lk->d) == 0) {
-		/* Settled at once (no _mta-sts name possible, say): answered now. */
-		lookup_finish(lk);
-		return NULL;
+	if (lk->committing) {
+		lookups_commit_schedule(ls, 1);
+		return w;
 	}
+	/* Settled at once (no _mta-sts name possible, say): answered now unless it stores. */
+	if (discover_running(lk->d) == 0 && !lookup_finish(lk))
+		return NULL;
 	return w;
 }
 
@@ -477,8 +580,10 @@ lookups_free(struct lookups *ls)
 {
 	if (ls == NULL)
 		return;
+	lookups_commit(ls); /* what finished is kept; waiters were cancelled before */
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		while (!LIST_EMPTY(&ls->buckets[i]))
 			lookup_free(LIST_FIRST(&ls->buckets[i]));
+	event_free(ls->commit_ev);
 	free(ls);
 }

@@ -345,6 +345,13 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 	       "Cached answers given from an expired DNS record while it is renewed (dns_stale).");
 	sample(&o, "mta_stsd_dns_stale_answers_total", NULL, NULL, NULL, NULL,
 	       m->dns_stale_answers);
+	header(&o, "mta_stsd_cache_commits_total", "counter",
+	       "Cache transactions that stored what lookups learnt (one disk flush each).");
+	sample(&o, "mta_stsd_cache_commits_total", NULL, NULL, NULL, NULL, m->cache_commits);
+	header(&o, "mta_stsd_cache_committed_lookups_total", "counter",
+	       "Lookups whose results those transactions stored, together (group commit).");
+	sample(&o, "mta_stsd_cache_committed_lookups_total", NULL, NULL, NULL, NULL,
+	       m->cache_committed_lookups);
 	by_label(&o, "mta_stsd_refreshes_total", "Proactive policy refreshes by result.", "counter",
 	         "result", metrics_refresh_names, m->refreshes, METRICS_REFRESH_N);
 

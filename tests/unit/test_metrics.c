@@ -56,6 +56,9 @@ sample_set(void)
 	metrics_dns(m, NULL, 0, 0);
 	METRICS_INC(m, dane[DANE_INSECURE]);
 	METRICS_INC(m, dns_stale_answers);
+	METRICS_INC(m, cache_commits);
+	METRICS_INC(m, cache_commits);
+	METRICS_ADD(m, cache_committed_lookups, 7);
 	METRICS_INC(m, refreshes[METRICS_REFRESH_FAILED]);
 	m->connections_accepted = 4;
 	m->connections_rejected = 1;
