@@ -42,6 +42,7 @@
 #define LOOKUP_BUCKETS 1024             /* power of two */
 #define LOOKUP_KEY_MAX (DNAME_MAX + 32) /* "dane/[host]:port" */
 #define LOOKUP_COMMIT_IDLE_MS 200       /* longest wait of background results for a commit */
+#define LOOKUP_NEWS_MAX 1024            /* fleet announcements queued: past it, commit at once */
 
 struct lookup_waiter {
 	TAILQ_ENTRY(lookup_waiter) link;
@@ -70,14 +71,27 @@ struct lookup {
 	TAILQ_ENTRY(lookup) plink;
 };
 
+/* An announcement of another node (lookups_shared_apply()) waiting for the next commit: the
+ * record encoded, a few hundred bytes rather than a 16 kB struct cacherec. */
+struct lookup_news {
+	STAILQ_ENTRY(lookup_news) link;
+	struct refresh_params p; /* of the settings it arrived under */
+	int applied;             /* it changed the stored record */
+	char domain[DNAME_MAX + 1];
+	size_t len;
+	uint8_t val[];
+};
+
 struct lookups {
 	struct discover_env env; /* env.metrics: the counters, or NULL */
 	struct cache *cache;
 	unsigned n;
 	LIST_HEAD(, lookup) buckets[LOOKUP_BUCKETS];
 	TAILQ_HEAD(, lookup) pending; /* committing, in the order they finished */
-	struct event *commit_ev;      /* runs lookups_commit() */
-	int commit_soon;              /* commit_ev is due on the loop's next pass */
+	STAILQ_HEAD(, lookup_news) news;
+	unsigned n_news;
+	struct event *commit_ev; /* runs lookups_commit() */
+	int commit_soon;         /* commit_ev is due on the loop's next pass */
 };
 
 static void lookups_on_commit(evutil_socket_t fd, short what, void *arg);
@@ -116,6 +130,7 @@ lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		LIST_INIT(&ls->buckets[i]);
 	TAILQ_INIT(&ls->pending);
+	STAILQ_INIT(&ls->news);
 	ls->commit_ev = evtimer_new(base, lookups_on_commit, ls);
 	INVARIANT(ls->commit_ev != NULL);
 	return ls;
@@ -274,30 +289,69 @@ lookup_store_learnt(struct lookups *ls, struct lookup *lk)
 		lookup_store_dns(ls, lk);
 }
 
-/* Write what the committing lookups learnt in one transaction, then answer their waiters. A
- * transaction that cannot commit (a full map, say) stores nothing; the writes then go one by
- * one, each growing the map as it must. Answered either way: a cache that cannot be written
- * still leaves a correct answer, and the failure is logged by the cache. */
+/* An announced record into the cache under the merge rule: the later fetch wins, and nothing
+ * is extended without a fetch (sharedrec_merge()). */
+static void
+lookup_news_store(struct lookups *ls, struct lookup_news *n)
+{
+	static struct cacherec rec, peer;
+
+	n->applied = 0;
+	if (cacherec_decode(n->val, n->len, &peer) != CACHEREC_OK)
+		return; /* encoded here from a decoded record: cannot happen */
+	switch (cache_get(ls->cache, n->domain, &rec)) {
+	case CACHE_ERR:
+		return; /* unreadable here: the fleet's record waits for the next discovery */
+	case CACHE_MISS:
+		cacherec_init(&rec);
+		break;
+	case CACHE_HIT:
+		break;
+	}
+	if (!sharedrec_merge(&rec, &peer))
+		return;
+	rec.due = refresh_due(&rec, &n->p, refresh_seed(n->domain), (int64_t)time(NULL));
+	n->applied = cache_put(ls->cache, n->domain, &rec) == 0;
+	if (n->applied)
+		log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u "
+		         "source=announcement",
+		         n->domain, rec.id, stspolicy_mode_name(rec.policy.mode),
+		         (unsigned)rec.policy.max_age);
+}
+
+/* Write what the committing lookups learnt and the announcements received in one transaction,
+ * then answer the lookups' waiters. A transaction that cannot commit (a full map, say) stores
+ * nothing; the writes then go one by one, each growing the map as it must. Answered either
+ * way: a cache that cannot be written still leaves a correct answer, and the failure is logged
+ * by the cache. */
 static void
 lookups_commit(struct lookups *ls)
 {
 	TAILQ_HEAD(, lookup) done = TAILQ_HEAD_INITIALIZER(done);
 	struct lookup *lk;
-	unsigned n = 0;
+	struct lookup_news *news;
+	unsigned n = ls->n_news;
 	int batch;
 
 	evtimer_del(ls->commit_ev);
 	ls->commit_soon = 0;
-	if (TAILQ_EMPTY(&ls->pending))
+	if (TAILQ_EMPTY(&ls->pending) && STAILQ_EMPTY(&ls->news))
 		return;
 	batch = cache_batch_begin(ls->cache) == 0;
 	for (int again = 0; again < 2; again++) {
 		TAILQ_FOREACH(lk, &ls->pending, plink)
 		lookup_store_learnt(ls, lk);
+		STAILQ_FOREACH(news, &ls->news, link)
+		lookup_news_store(ls, news);
 		if (!batch || cache_batch_end(ls->cache) == 0)
 			break;
 		batch = 0;
 	}
+	while ((news = STAILQ_FIRST(&ls->news)) != NULL) {
+		STAILQ_REMOVE_HEAD(&ls->news, link);
+		free(news);
+	}
+	ls->n_news = 0;
 	/* Answers may start lookups that finish at once: those wait for the next commit. */
 	TAILQ_CONCAT(&done, &ls->pending, plink);
 	while ((lk = TAILQ_FIRST(&done)) != NULL) {
@@ -308,7 +362,7 @@ lookups_commit(struct lookups *ls)
 		n++;
 	}
 	METRICS_INC(ls->env.metrics, cache_commits);
-	METRICS_ADD(ls->env.metrics, cache_committed_lookups, n);
+	METRICS_ADD(ls->env.metrics, cache_committed_results, n);
 }
 
 static void
@@ -549,29 +603,25 @@ int
 lookups_shared_apply(struct lookups *ls, const struct cfg *cfg, const char *domain,
                      const struct cacherec *peer)
 {
-	static struct cacherec rec;
-	struct refresh_params p = refresh_params_of(cfg);
-	int64_t now = (int64_t)time(NULL);
+	static uint8_t buf[CACHEREC_MAX_BYTES];
+	size_t len = 0, dlen = strlen(domain);
+	struct lookup_news *n;
 
-	if (ls->cache == NULL)
+	if (ls->cache == NULL || dlen > DNAME_MAX ||
+	    cacherec_encode(peer, buf, sizeof(buf), &len) != CACHEREC_OK)
 		return 0;
-	switch (cache_get(ls->cache, domain, &rec)) {
-	case CACHE_ERR:
-		return 0; /* unreadable here: the fleet's record waits for the next discovery */
-	case CACHE_MISS:
-		cacherec_init(&rec);
-		break;
-	case CACHE_HIT:
-		break;
-	}
-	if (!sharedrec_merge(&rec, peer))
-		return 0;
-	rec.due = refresh_due(&rec, &p, refresh_seed(domain), now);
-	if (cache_put(ls->cache, domain, &rec) != 0)
-		return 0;
-	log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u source=announcement",
-	         domain, rec.id, stspolicy_mode_name(rec.policy.mode),
-	         (unsigned)rec.policy.max_age);
+	n = xmalloc(sizeof(*n) + len);
+	n->p = refresh_params_of(cfg);
+	n->applied = 0;
+	memcpy(n->domain, domain, dlen + 1);
+	n->len = len;
+	memcpy(n->val, buf, len);
+	STAILQ_INSERT_TAIL(&ls->news, n, link);
+	/* A burst of announcements (a peer learning many domains) shares one commit. */
+	if (++ls->n_news >= LOOKUP_NEWS_MAX)
+		lookups_commit(ls);
+	else
+		lookups_commit_schedule(ls, 0);
 	return 1;
 }
 

@@ -348,10 +348,11 @@ metrics_render(const struct metrics *m, struct strbuf *sb)
 	header(&o, "mta_stsd_cache_commits_total", "counter",
 	       "Cache transactions that stored what lookups learnt (one disk flush each).");
 	sample(&o, "mta_stsd_cache_commits_total", NULL, NULL, NULL, NULL, m->cache_commits);
-	header(&o, "mta_stsd_cache_committed_lookups_total", "counter",
-	       "Lookups whose results those transactions stored, together (group commit).");
-	sample(&o, "mta_stsd_cache_committed_lookups_total", NULL, NULL, NULL, NULL,
-	       m->cache_committed_lookups);
+	header(&o, "mta_stsd_cache_committed_results_total", "counter",
+	       "Lookup results and fleet announcements those transactions stored, together (group "
+	       "commit).");
+	sample(&o, "mta_stsd_cache_committed_results_total", NULL, NULL, NULL, NULL,
+	       m->cache_committed_results);
 	by_label(&o, "mta_stsd_refreshes_total", "Proactive policy refreshes by result.", "counter",
 	         "result", metrics_refresh_names, m->refreshes, METRICS_REFRESH_N);
 

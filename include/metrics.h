@@ -122,7 +122,7 @@ struct metrics {
 	uint64_t dane[DANE_ERROR + 1];                     /**< DNS part outcomes by DANE state */
 	uint64_t dns_stale_answers; /**< cached answers from an expired DNS record (dns_stale) */
 	uint64_t cache_commits;     /**< transactions storing what lookups learnt */
-	uint64_t cache_committed_lookups;      /**< lookups whose results those stored */
+	uint64_t cache_committed_results;      /**< lookup results and announcements they stored */
 	uint64_t refreshes[METRICS_REFRESH_N]; /**< proactive refreshes */
 	uint64_t connections_accepted;         /**< socketmap connections served */
 	uint64_t connections_rejected; /**< closed at once: max_connections reached, none idle */
@@ -146,7 +146,7 @@ struct metrics {
 			(m)->member++;                                                             \
 	} while (0)
 
-/** Add to a counter: `METRICS_ADD(m, cache_committed_lookups, n)`; nothing when m is NULL. */
+/** Add to a counter: `METRICS_ADD(m, cache_committed_results, n)`; nothing when m is NULL. */
 #define METRICS_ADD(m, member, v)                                                                  \
 	do {                                                                                       \
 		if ((m) != NULL)                                                                   \

@@ -28,7 +28,7 @@ mapfile -t doms <"$T/bulk-burst.test.domains"
 sm_load "$T/burst" 50 60 "OK secure match=mail.burst.test" "${doms[@]}"
 like "$(cat "$T/burst.sum")" "requests=100 errors=0 *" "100 first contacts at once: all secure"
 commits=$(stsd_metric mta_stsd_cache_commits_total)
-lookups=$(stsd_metric mta_stsd_cache_committed_lookups_total)
+lookups=$(stsd_metric mta_stsd_cache_committed_results_total)
 diag "$lookups lookups stored in $commits transactions"
 is "$lookups" 100 "every lookup's record stored"
 ok "lookups finishing together share a transaction (fewer commits than lookups)" \

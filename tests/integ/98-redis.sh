@@ -21,7 +21,7 @@ for t in redis-server redis-cli; do
 	command -v $t >/dev/null 2>&1 || skip_all "$t not installed (tests/install-deps.sh)"
 done
 
-plan 60
+plan 64
 
 PASS=fleet-secret-$$
 KEY=mta-stsd:v1:policy:fleet1.test
@@ -83,7 +83,8 @@ ok "the key expires within max_age (ttl=$ttl)" test "${ttl:-0}" -gt 86000 -a "${
 rcli --raw GET "$KEY" | head -c -1 >"$T/old.val"
 stsd_node b 8462
 stsd_config daemon.shared_cache="redis+unix:$RSOCK?db=2" \
-	daemon.shared_cache_password_file="$T/b.pass" daemon.shared_cache_timeout=1000
+	daemon.shared_cache_password_file="$T/b.pass" daemon.shared_cache_timeout=1000 \
+	daemon.metrics=inet:127.0.0.1:9462
 stsd_start || bail "node B did not start"
 LOG_B=$STSD_LOG
 ok "B connects over the unix socket as an ACL user" wait_until 20 logged "$LOG_B" shared-cache-up
@@ -91,6 +92,23 @@ expect fleet1.test "$(secure_for mail.fleet1.test)" "B: same answer"
 is "$(fetches fleet1.test)" 1 "one policy fetch for two nodes (nginx access log)"
 ok "B read the fleet's record on its local miss" \
 	logged "$LOG_B" "domain=fleet1.test event=policy-from-fleet id=1 mode=enforce max_age=86400 source=read"
+
+# ---- announcements arriving together are stored in one transaction: B is stopped while A
+# learns two domains, so both announcements wait in B's socket
+b_metric() { STSD_METRICS=inet:127.0.0.1:9462 stsd_metric "$1"; }
+c0=$(b_metric mta_stsd_cache_commits_total) r0=$(b_metric mta_stsd_cache_committed_results_total)
+kill -STOP "$_stsd_pid"
+stsd_node a
+expect fleet2.test "$(secure_for mail.fleet2.test)" "A: fleet2.test fetched"
+expect fleet3.test "$(secure_for mail.fleet3.test)" "A: fleet3.test fetched"
+wait_until 10 eval '[ "$(rcli EXISTS mta-stsd:v1:policy:fleet3.test)" = 1 ]'
+stsd_node b
+kill -CONT "$_stsd_pid"
+ok "B stored both announcements" wait_until 10 eval \
+	'logged "$LOG_B" "domain=fleet2.test event=policy-from-fleet id=1 .*source=announcement" &&
+	logged "$LOG_B" "domain=fleet3.test event=policy-from-fleet id=1 .*source=announcement"'
+is "$(($(b_metric mta_stsd_cache_commits_total) - c0)) $(($(b_metric mta_stsd_cache_committed_results_total) - r0))" \
+	"1 2" "in one transaction (commits, results stored)"
 
 # ---- a new id learned by B reaches A's local cache
 web_set_policy fleet1.test "$(enforce_policy mx2.fleet1.test)"
@@ -150,7 +168,8 @@ web_set_policy fleet1.test "$(sts_policy testing 86400 mx2.fleet1.test)"
 (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$T/d.key")
 stsd_node d 8464
 stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/a.pass" \
-	daemon.shared_cache_timeout=1000 daemon.shared_cache_key_file="$T/d.key"
+	daemon.shared_cache_timeout=1000 daemon.shared_cache_key_file="$T/d.key" \
+	daemon.metrics=inet:127.0.0.1:9464 # settings carry over from node to node: a port of its own
 stsd_start || bail "node D did not start"
 LOG_D=$STSD_LOG
 ok "D connects to Redis" wait_until 20 logged "$LOG_D" shared-cache-up
@@ -224,7 +243,7 @@ ok "D exits 0 on SIGTERM (no sanitizer or valgrind report)" stsd_stop
 web_set_policy fleet1.test "$(enforce_policy mx2.fleet1.test)"
 # No key file: refused by -t and at start, with the reason.
 stsd_node e 8465
-stsd_config daemon.shared_cache_key_file=
+stsd_config daemon.shared_cache_key_file= daemon.metrics=inet:127.0.0.1:9465
 out=$("$STSD" -t -c "$STSD_CONF" 2>&1)
 rc=$?
 ok "-t fails without shared_cache_key_file (rc=$rc)" test $rc = 1
@@ -261,7 +280,8 @@ ok "both nodes reconnect" wait_until 40 eval \
 # ---- a node with a wrong password: refused by Redis, logged, and serves from its own cache
 printf 'wrong-%s\n' "$PASS" >"$T/c.pass"
 stsd_node c 8463
-stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/c.pass"
+stsd_config daemon.shared_cache=redis://127.0.0.1:6379/2 daemon.shared_cache_password_file="$T/c.pass" \
+	daemon.metrics=inet:127.0.0.1:9463
 stsd_start || bail "node C did not start"
 ok "C: AUTH refused, logged as down" wait_until 10 logged "$STSD_LOG" 'shared-cache-down err="[a-z]*: WRONGPASS'
 expect fleet1.test "$(secure_for mx2.fleet1.test)" "C answers anyway (its own fetch)"

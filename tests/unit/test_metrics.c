@@ -58,7 +58,7 @@ sample_set(void)
 	METRICS_INC(m, dns_stale_answers);
 	METRICS_INC(m, cache_commits);
 	METRICS_INC(m, cache_commits);
-	METRICS_ADD(m, cache_committed_lookups, 7);
+	METRICS_ADD(m, cache_committed_results, 7);
 	METRICS_INC(m, refreshes[METRICS_REFRESH_FAILED]);
 	m->connections_accepted = 4;
 	m->connections_rejected = 1;
