@@ -9,8 +9,9 @@
  * transaction, and never breaks the environment's integrity. MDB_MAP_FULL grows the map (doubling,
  * up to CACHE_MAP_MAX) and retries; MDB_MAP_RESIZED (grown by another process) adopts the new size.
  * Stale reader slots of dead processes are cleared at open. DANE records (dane.c) share the
- * database under "dane/..." keys. TOFU rules live in cacherec.c. A failed write (disk full) is
- * logged once per outage, not per request (log_outage_*), and its end once.
+ * database under dane_key() keys, each right after its domain's record. TOFU rules live in
+ * cacherec.c. A failed write (disk full) is logged once per outage, not per request (log_outage_*),
+ * and its end once.
  */
 #include "cache.h"
 
@@ -84,7 +85,7 @@ cache_count_init(struct cache *c, MDB_txn *txn)
 		for (rc = mdb_cursor_get(cur, &key, &val, from[0] ? MDB_SET_RANGE : MDB_FIRST);
 		     rc == 0 && got < CACHE_MIGRATE_CHUNK;
 		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-			int dns = key.mv_size > 5 && memcmp(key.mv_data, "dane/", 5) == 0;
+			int dns = dane_key_is(key.mv_data, key.mv_size);
 			int64_t due = 0;
 
 			if (key.mv_size > CACHE_KEY_MAX ||
@@ -301,14 +302,14 @@ cache_get_dane(struct cache *c, const char *key, struct danerec *out)
 /* One write: the value under key (val NULL: delete it) and its index entry ("due/" + due
  * time + key, so a cursor finds the next due records in time order); the old record's entry
  * is read and removed in the same transaction. A policy record carries its due time; a DNS
- * record ("dane/...") is due when refresh_dns_due() says. */
+ * record (dane_key_is()) is due when refresh_dns_due() says. */
 struct cache_op {
-	const char *name; /* the domain or "dane/..." key; for logs */
+	const char *name; /* the domain or DNS record key (dane_key()); for logs */
 	const void *key;
 	size_t klen;
 	const uint8_t *val;
 	size_t len;
-	int indexed; /* key is a policy domain or a "dane/..." key */
+	int indexed; /* key is a policy domain or a DNS record key */
 	int64_t due; /* its new due time (0: none) */
 	int kind;    /* policy record: enum cache_kind of the new value, -1 when deleted */
 	/* a delete only if the record decodes and cond holds, tested in the write transaction */
@@ -382,7 +383,7 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 		rc = mdb_get(txn, c->dbi, &k, &v);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
-		if (rc == 0 && strncmp(op->name, "dane/", 5) == 0) {
+		if (rc == 0 && dane_key_is(op->name, strlen(op->name))) {
 			if (danerec_decode(v.mv_data, v.mv_size, &old_dns) == DANEREC_OK)
 				old_due = refresh_dns_due(&old_dns);
 		} else {
@@ -695,10 +696,11 @@ cache_walk(struct cache *c,
 		char domain[DNAME_MAX + 1], dk[DNAME_MAX + 8];
 		const struct danerec *d = NULL;
 
-		/* Policy domains only: DNS records ("dane/...") and index entries ("due/...") live
-		 * beside them; damaged records are skipped. */
+		/* Policy domains only: DNS records (dane_key_is()) and index entries ("due/...")
+		 * live beside them; damaged records are skipped. */
 		if (key.mv_size >= sizeof(domain) ||
 		    memchr(key.mv_data, '/', key.mv_size) != NULL ||
+		    dane_key_is(key.mv_data, key.mv_size) ||
 		    cacherec_decode(val.mv_data, val.mv_size, &rec) != CACHEREC_OK)
 			continue;
 		memcpy(domain, key.mv_data, key.mv_size);

@@ -651,12 +651,19 @@ dane_key(const char *name, unsigned port, int bracketed, char *out, size_t outsz
 	int n;
 
 	if (bracketed)
-		n = snprintf(out, outsz, "dane/[%s]:%u", name, port ? port : 25);
+		n = snprintf(out, outsz, "%s" DANE_KEY_SEP "[]:%u", name, port ? port : 25);
 	else if (port != 0 && port != 25)
-		n = snprintf(out, outsz, "dane/%s:%u", name, port);
+		n = snprintf(out, outsz, "%s" DANE_KEY_SEP ":%u", name, port);
 	else
-		n = snprintf(out, outsz, "dane/%s", name);
+		n = snprintf(out, outsz, "%s" DANE_KEY_SEP, name);
 	return n > 0 && (size_t)n < outsz ? 0 : -1;
+}
+
+int
+dane_key_is(const char *key, size_t len)
+{
+	return memchr(key, '#', len) != NULL ||
+	       (len > DANE_KEY_OLD_LEN && memcmp(key, DANE_KEY_OLD, DANE_KEY_OLD_LEN) == 0);
 }
 
 const char *

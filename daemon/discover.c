@@ -196,7 +196,7 @@ discover_dns_pump(struct discover *d)
 {
 	struct dane_query q;
 	const struct danerec *r = &d->out.drec;
-	char key[DNAME_MAX + 32]; /* "dane/[host]:port" */
+	char key[DNAME_MAX + 32]; /* "host#dane[]:port" */
 
 	while (dane_next(d->dane, &q))
 		discover_send(d, DISCOVER_DNS, q.name, q.type, q.token);

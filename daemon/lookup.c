@@ -40,7 +40,7 @@
 #include "xalloc.h"
 
 #define LOOKUP_BUCKETS 1024             /* power of two */
-#define LOOKUP_KEY_MAX (DNAME_MAX + 32) /* "dane/[host]:port" */
+#define LOOKUP_KEY_MAX (DNAME_MAX + 32) /* "host#dane[]:port" */
 #define LOOKUP_COMMIT_IDLE_MS 200       /* longest wait of background results for a commit */
 #define LOOKUP_NEWS_MAX 1024            /* fleet announcements queued: past it, commit at once */
 
@@ -57,7 +57,7 @@ struct lookup {
 	LIST_ENTRY(lookup) hlink;
 	struct lookups *ls;
 	struct cfg *cfg;            /* settings of the request that started it */
-	char key[LOOKUP_KEY_MAX];   /* dane_key(): "dane/" + the destination */
+	char key[LOOKUP_KEY_MAX];   /* dane_key() of the destination */
 	struct socketmap_dest dest; /* policy domain, port, brackets */
 	TAILQ_HEAD(, lookup_waiter) waiters;
 	struct discover *d;  /* the parts the cache did not settle; NULL once finished */

@@ -201,7 +201,7 @@ scheduler_visit(struct scheduler *s, const char *domain, int64_t due, int64_t no
 	struct scheduler_job *j;
 	int64_t next = 0;
 
-	if (strncmp(domain, "dane/", 5) == 0) {
+	if (dane_key_is(domain, strlen(domain))) {
 		scheduler_visit_dns(s, domain, due, now);
 		return 1;
 	}

@@ -9,7 +9,7 @@ struct cache;
 
 #define CACHE_MAP_DEFAULT (64UL << 20) /**< initial map: 64 MiB, ~200k typical records */
 
-/** Longest key: a "dane/[host]:port" DNS record key (dane_key()); domains are shorter. */
+/** Longest key: a "host#dane[]:port" DNS record key (dane_key()); domains are shorter. */
 #define CACHE_KEY_MAX (DNAME_MAX + 32)
 
 /** Kinds of policy records counted by the cache: the policy's mode, or none cached. */
@@ -77,7 +77,7 @@ int cache_put(struct cache *c, const char *domain, const struct cacherec *rec);
 
 /**
  * Read the DNS (DANE) record stored under key (dane_key()), as cache_get().
- * @param c cache @param key "dane/..." key @param out caller storage
+ * @param c cache @param key dane_key() key @param out caller storage
  * @return CACHE_HIT, CACHE_MISS or CACHE_ERR
  */
 enum cache_res cache_get_dane(struct cache *c, const char *key, struct danerec *out);
@@ -85,13 +85,13 @@ enum cache_res cache_get_dane(struct cache *c, const char *key, struct danerec *
 /**
  * Write the DNS (DANE) record under key, as cache_put(); its index entry is at
  * refresh_dns_due(), when the scheduler deletes it unless it was rewritten.
- * @param c cache @param key "dane/..." key @param rec record
+ * @param c cache @param key dane_key() key @param rec record
  * @return 0 on success, -1 on failure (logged)
  */
 int cache_put_dane(struct cache *c, const char *key, const struct danerec *rec);
 
 /**
- * Delete a domain's record, or a DNS record ("dane/..." key), and its index entry.
+ * Delete a domain's record, or a DNS record (dane_key() key), and its index entry.
  * @param c cache @param domain domain or DNS record key
  * @return 1 deleted, 0 absent, -1 error
  */

@@ -80,7 +80,7 @@ cache_check() {
 	fi
 	# after HEADER=END, lines alternate " key" / " value" until DATA=END
 	keys=$(awk '/^HEADER=END/ { on = 1; n = 0; next } /^DATA=END/ { on = 0 }
-		on { if (n++ % 2 == 0) print substr($0, 2) }' "$T/dump" | grep -v / | sort)
+		on { if (n++ % 2 == 0) print substr($0, 2) }' "$T/dump" | grep -v -e / -e '#' | sort)
 	if ! timeout 60 "$STSCTL" -c "$STSD_CONF" cache list >"$T/list" 2>"$T/list.err"; then
 		diag "mta-stsctl cache list failed: $(head -n 3 "$T/list.err")"
 		return 1

@@ -43,7 +43,7 @@ diag "cache list:" "$out"
 is "$rc" 0 "cache list exits 0 while the daemon runs"
 like "$(head -n 1 <<<"$out")" "DOMAIN*MODE*ID*FETCHED*EXPIRES*QUERIED*DUE*DNS*STATE" "cache list: header line"
 is "$(tail -n +2 <<<"$out" | awk '{print $1}' | sort | tr '\n' ' ')" \
-	"enforce.test nopol.test short.test testing.test " "cache list: one line per policy domain, no dane/ or due/ key"
+	"enforce.test nopol.test short.test testing.test " "cache list: one line per policy domain, no DNS record or due/ key"
 line=$(grep '^enforce\.test ' <<<"$out")
 like "$line" "enforce.test *enforce *1 *$ISO *$ISO *$ISO *$ISO *insecure *valid" \
 	"cache list: enforce.test: mode, id, fetched, expires, queried, due, DNS state, valid"
@@ -75,11 +75,11 @@ like "$out" "domain: *enforce.test*policy: *mode=enforce max_age=86400 id=1*mx: 
 	"cache show: the policy, its times, the last TXT check"
 like "$out" "*failed fetch: *-*no-policy until: *-*txt-failed until: *-*last queried: *$ISO*next due: *$ISO*" \
 	"cache show: the remembered outcomes, last query, next due"
-like "$out" "*dns record: *dane/enforce.test*dns state: *insecure (valid until $ISO)*mx hosts: *mail.enforce.test*" \
+like "$out" "*dns record: *enforce.test#dane*dns state: *insecure (valid until $ISO)*mx hosts: *mail.enforce.test*" \
 	"cache show: the DNS record (state, MX hosts)"
 json=$(ctl --json cache show enforce.test 2>&1)
 is "$(jq -c '[.domain, .record.policy.mode, .record.policy.max_age, .record.policy.mx, .record.policy.id, .dns.key, .dns.state, .dns.mx_known, .dns.mx_hosts]' <<<"$json" 2>&1)" \
-	'["enforce.test","enforce",86400,["mail.enforce.test"],"1","dane/enforce.test","insecure",true,["mail.enforce.test"]]' \
+	'["enforce.test","enforce",86400,["mail.enforce.test"],"1","enforce.test#dane","insecure",true,["mail.enforce.test"]]' \
 	"cache show --json: policy and DNS record"
 is "$(jq -c '[.record.state, .record.none_until, .record.fail_until, .record.failed_id]' <<<"$json" 2>&1)" \
 	'["valid",null,null,null]' "cache show --json: unset times are null"
@@ -192,8 +192,8 @@ is "$(ctl --json cache list | jq -c 'map(.domain)' 2>&1)" \
 	'["enforce.test","fresh.test","nopol.test","testing.test"]' "cache list afterwards"
 # mdb_dump -p (lmdb-utils) prints every key on a line of its own, bytes outside ASCII as \xx.
 dump=$(mdb_dump -p "$T/cache" 2>&1)
-# (DNS records have index entries of their own, "due/..dane/DOMAIN": left out here.)
-pol=$(grep -v 'dane/' <<<"$dump")
+# (DNS records have index entries of their own, "due/..DOMAIN#dane": left out here.)
+pol=$(grep -v '#dane' <<<"$dump")
 is "$(grep -c '^ due/.*short\.test$' <<<"$pol") $(grep -c '^ due/.*enforce\.test$' <<<"$pol")" "0 1" \
 	"short.test's due/ index entry went with its record (enforce.test keeps its own)"
 is "$(ctl cache purge --expired 2>&1)" "0 domains purged" "cache purge --expired again: nothing left to purge"

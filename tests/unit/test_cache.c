@@ -394,7 +394,7 @@ cond_fetched(void *arg, const char *domain, const struct cacherec *rec)
 	return rec->fetched == *(const int64_t *)arg;
 }
 
-/* The walk with DNS records pairs each domain with "dane/<domain>" only (not another
+/* The walk with DNS records pairs each domain with "<domain>#dane" only (not another
  * destination's record); a conditional delete judges the record as stored, removes its index
  * entry with it, and needs a writable cache. */
 static int
@@ -430,9 +430,9 @@ test_walk_dns_and_del_if(void **state)
 	d.expires = 1800000000;
 	d.mx_known = 1;
 	snprintf(d.why, sizeof(d.why), "no TLSA");
-	assert_int_equal(cache_put_dane(c, "dane/w1.example", &d), 0);
+	assert_int_equal(cache_put_dane(c, "w1.example#dane", &d), 0);
 	d.state = DANE_ALL;
-	assert_int_equal(cache_put_dane(c, "dane/w2.example:587", &d), 0);
+	assert_int_equal(cache_put_dane(c, "w2.example#dane:587", &d), 0);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(cache_walk(c, collect_dns, &s), 0);
 	assert_true(s.n >= 2);
@@ -463,8 +463,8 @@ test_walk_dns_and_del_if(void **state)
 	assert_non_null(c);
 	assert_int_equal(cache_get(c, "w2.example", &r), CACHE_HIT);
 	assert_int_equal(cache_del(c, "w2.example"), 1);
-	assert_int_equal(cache_del(c, "dane/w1.example"), 1);
-	assert_int_equal(cache_del(c, "dane/w2.example:587"), 1);
+	assert_int_equal(cache_del(c, "w1.example#dane"), 1);
+	assert_int_equal(cache_del(c, "w2.example#dane:587"), 1);
 	cache_close(c);
 }
 

@@ -718,15 +718,26 @@ test_key(void **state)
 
 	(void)state;
 	assert_int_equal(dane_key("example.com", 0, 0, k, sizeof(k)), 0);
-	assert_string_equal(k, "dane/example.com");
+	assert_string_equal(k, "example.com#dane");
+	/* LMDB orders keys bytewise: right after the domain's MTA-STS record, before any longer
+	 * domain ('-' and '.' are the smallest bytes a name continues with) */
+	assert_true(strcmp("example.com", k) < 0);
+	assert_true(strcmp(k, "example.com-mail.net") < 0);
+	assert_true(strcmp(k, "example.com.au") < 0);
+	assert_true(dane_key_is(k, strlen(k)));
+	assert_false(dane_key_is("example.com", 11));
+	assert_false(dane_key_is("due/x", 5));
+	assert_true(dane_key_is("dane/example.com", 16)); /* written by earlier releases */
+	assert_false(dane_key_is("dane/", 5));
 	assert_int_equal(dane_key("example.com", 25, 0, k, sizeof(k)), 0);
-	assert_string_equal(k, "dane/example.com");
+	assert_string_equal(k, "example.com#dane");
 	assert_int_equal(dane_key("example.com", 2525, 0, k, sizeof(k)), 0);
-	assert_string_equal(k, "dane/example.com:2525");
+	assert_string_equal(k, "example.com#dane:2525");
 	assert_int_equal(dane_key("mx.example.com", 0, 1, k, sizeof(k)), 0);
-	assert_string_equal(k, "dane/[mx.example.com]:25");
+	assert_string_equal(k, "mx.example.com#dane[]:25");
 	assert_int_equal(dane_key("mx.example.com", 587, 1, k, sizeof(k)), 0);
-	assert_string_equal(k, "dane/[mx.example.com]:587");
+	assert_string_equal(k, "mx.example.com#dane[]:587");
+	assert_true(dane_key_is(k, strlen(k)));
 	assert_int_equal(dane_key("mx.example.com", 587, 1, k, 10), -1);
 	assert_string_equal(dane_state_name(DANE_ALL), "all");
 	assert_string_equal(dane_state_name(DANE_ERROR), "error");
