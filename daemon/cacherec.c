@@ -6,7 +6,7 @@
  * fail_until), mode, max_age, n_mx, u8-length-prefixed id, failed_id and mx patterns, then
  * (version 3) the times queried and due. Versions 1 and 2 are still read, so an upgrade never
  * loses a learned policy. Decoding re-validates every field (ids, patterns via
- * dname_normalize, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
+ * dname_is_normal, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
  * foreign record is rejected rather than applied.
  * Limits: CACHEREC_MAX_BYTES per record (the largest record is about 16.4 KB).
  * LMDB access lives in cache.c; the decision what to answer lives in decide.c.
@@ -178,19 +178,16 @@ cacherec_id_ok(const char *id, size_t n)
 	return 1;
 }
 
-/* A stored pattern must be exactly what stspolicy_parse() keeps: normalised, optional "*.". */
+/* A stored pattern must be exactly what stspolicy_parse() keeps: normalised, optional "*.".
+ * Upper case or a trailing dot means it was not ours (dname_is_normal() refuses both). */
 static int
 cacherec_mx_ok(const char *mx, size_t n)
 {
-	char norm[DNAME_MAX + 1];
-	size_t skip = 0, normlen = 0;
+	size_t skip = 0;
 
 	if (n >= 2 && mx[0] == '*' && mx[1] == '.')
 		skip = 2;
-	if (dname_normalize(mx + skip, n - skip, norm, &normlen) != DNAME_OK)
-		return 0;
-	/* Normalising must be a no-op: upper case or a trailing dot means it was not ours. */
-	return normlen == n - skip && memcmp(norm, mx + skip, normlen) == 0;
+	return dname_is_normal(mx + skip, n - skip);
 }
 
 static int

@@ -617,16 +617,14 @@ danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
 	r->why[n] = '\0';
 	o += n;
 	for (unsigned i = 0; i < r->n_hosts; i++) {
-		char norm[DNAME_MAX + 1];
-		size_t nl = 0;
-
 		if (o >= len || (n = p[o++]) > DNAME_MAX || len - o < n)
 			return DANEREC_CORRUPT;
-		/* Names end up in match= lists: only normalised LDH names are ever stored. */
-		if (dname_normalize((const char *)p + o, n, norm, &nl) != DNAME_OK || nl != n ||
-		    memcmp(norm, p + o, n) != 0)
+		/* Names end up in match= lists: only normalised LDH names are ever stored, so a
+		 * name must be one as it stands (checked in place, not normalised again). */
+		if (!dname_is_normal((const char *)p + o, n))
 			return DANEREC_CORRUPT;
-		memcpy(r->hosts[i], norm, n + 1);
+		memcpy(r->hosts[i], p + o, n);
+		r->hosts[i][n] = '\0';
 		o += n;
 	}
 	return o == len ? DANEREC_OK : DANEREC_CORRUPT;

@@ -2,7 +2,8 @@
 /*
  * dname: normalise and validate a host name in presentation form. Pure (P): no I/O, no globals.
  * Accepts LDH names (RFC 1123 s2.1, RFC 1035 s2.3.1 letters/digits/hyphen) of at least two
- * labels: lower-cases ASCII, strips exactly one trailing dot.
+ * labels: lower-cases ASCII, strips exactly one trailing dot. dname_is_normal() checks a name
+ * read back from storage in place: valid and already in that form, with no copy.
  * Limits: DNAME_MAX (253) bytes without the trailing dot, DNAME_LABEL_MAX (63) per label
  * (RFC 1035 s2.3.4). Underscore, bytes >= 0x80 and control bytes are rejected: U-labels (IDN)
  * and service labels are handled elsewhere, not here.
@@ -33,10 +34,44 @@ dname_check_label(const char *p, size_t n)
 	return DNAME_OK;
 }
 
+/* The checks of a name p[0..len), trailing dot already stripped, len already capped: LDH
+ * labels of 1..63 bytes without an outer hyphen, at least two of them. Upper-case letters pass
+ * only with upper_ok (normalising lower-cases them; an already normalised name has none). */
+static enum dname_err
+dname_scan(const char *p, size_t len, int upper_ok)
+{
+	size_t label_start = 0, dots = 0;
+	enum dname_err err;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '.') {
+			err = dname_check_label(p + label_start, i - label_start);
+			if (err != DNAME_OK)
+				return err;
+			label_start = i + 1;
+			dots++;
+			continue;
+		}
+		/* Underscore, NUL, controls and non-ASCII: never part of a mail host name here. */
+		if (!dname_is_ldh(c) || (!upper_ok && c >= 'A' && c <= 'Z'))
+			return DNAME_BAD_CHAR;
+		if (i - label_start + 1 > DNAME_LABEL_MAX)
+			return DNAME_LABEL_TOO_LONG;
+	}
+	err = dname_check_label(p + label_start, len - label_start);
+	if (err != DNAME_OK)
+		return err;
+	/* A bare label ("localhost", "com") is never a domain with an MTA-STS policy. */
+	if (dots == 0)
+		return DNAME_SINGLE_LABEL;
+	return DNAME_OK;
+}
+
 enum dname_err
 dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outlen)
 {
-	size_t label_start = 0, dots = 0;
 	enum dname_err err;
 
 	if (len == 0)
@@ -51,29 +86,9 @@ dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outl
 		return DNAME_TOO_LONG;
 
 	/* Validate fully before writing, so out is untouched on failure. */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '.') {
-			err = dname_check_label(p + label_start, i - label_start);
-			if (err != DNAME_OK)
-				return err;
-			label_start = i + 1;
-			dots++;
-			continue;
-		}
-		/* Underscore, NUL, controls and non-ASCII: never part of a mail host name here. */
-		if (!dname_is_ldh(c))
-			return DNAME_BAD_CHAR;
-		if (i - label_start + 1 > DNAME_LABEL_MAX)
-			return DNAME_LABEL_TOO_LONG;
-	}
-	err = dname_check_label(p + label_start, len - label_start);
+	err = dname_scan(p, len, 1);
 	if (err != DNAME_OK)
 		return err;
-	/* A bare label ("localhost", "com") is never a domain with an MTA-STS policy. */
-	if (dots == 0)
-		return DNAME_SINGLE_LABEL;
 
 	for (size_t i = 0; i < len; i++)
 		out[i] = dname_lower(p[i]);
@@ -81,6 +96,15 @@ dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outl
 	if (outlen != NULL)
 		*outlen = len;
 	return DNAME_OK;
+}
+
+int
+dname_is_normal(const char *p, size_t len)
+{
+	/* Normalising strips a trailing dot and lower-cases: a name with either is not normal. */
+	if (len == 0 || len > DNAME_MAX || p[len - 1] == '.')
+		return 0;
+	return dname_scan(p, len, 0) == DNAME_OK;
 }
 
 const char *

@@ -29,6 +29,15 @@ enum dname_err {
  */
 enum dname_err dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outlen);
 
+/**
+ * Is p[0..len) exactly what dname_normalize() makes of it, i.e. a valid name already in
+ * normal form (lower case, no trailing dot)? The same checks without a copy: for readers of
+ * stored names, which must be normalised and need not be normalised again.
+ * @param p name (not NUL-terminated) @param len its length
+ * @return 1 if dname_normalize(p, len) succeeds and returns the same len bytes, else 0
+ */
+int dname_is_normal(const char *p, size_t len);
+
 /** @param err code @return static text for the code */
 const char *dname_strerror(enum dname_err err);
 

@@ -72,7 +72,12 @@ test_case(void **state)
 	if (c->want == DNAME_OK) {
 		assert_string_equal(out, c->out);
 		assert_int_equal(outlen, strlen(c->out));
+		/* Normal form exactly when normalising changes nothing. */
+		assert_int_equal(dname_is_normal(c->in, c->len),
+		                 c->len == outlen && memcmp(c->in, c->out, outlen) == 0);
+		assert_int_equal(dname_is_normal(c->out, outlen), 1);
 	} else {
+		assert_int_equal(dname_is_normal(c->in, c->len), 0);
 		/* Failure leaves the caller's storage and length alone. */
 		assert_int_equal(out[0], 'Z');
 		assert_int_equal(outlen, 9999);
@@ -159,6 +164,50 @@ test_not_nul_terminated(void **state)
 	assert_int_equal(outlen, 6);
 }
 
+/* dname_is_normal() against its definition, for every name of up to 5 bytes over an alphabet
+ * that reaches each rule (case, hyphen, dot, digit, a byte never allowed), plus the caps. */
+static void
+test_is_normal(void **state)
+{
+	static const char alpha[] = "aA-.0_";
+	char in[DNAME_MAX + 2], out[DNAME_MAX + 1];
+	size_t outlen, n = 0;
+
+	(void)state;
+	for (size_t len = 0; len <= 5; len++) {
+		size_t total = 1;
+
+		for (size_t i = 0; i < len; i++)
+			total *= sizeof(alpha) - 1;
+		for (size_t k = 0; k < total; k++, n++) {
+			size_t v = k;
+			int want;
+
+			for (size_t i = 0; i < len; i++, v /= sizeof(alpha) - 1)
+				in[i] = alpha[v % (sizeof(alpha) - 1)];
+			outlen = 0;
+			want = dname_normalize(in, len, out, &outlen) == DNAME_OK &&
+			       outlen == len && memcmp(out, in, len) == 0;
+			if (dname_is_normal(in, len) != want)
+				fail_msg("\"%.*s\": dname_is_normal says %d", (int)len, in, !want);
+		}
+	}
+	assert_int_equal(n, 1 + 6 + 36 + 216 + 1296 + 7776);
+	/* The caps: 253 bytes are normal, 254 never (not even as 253 and a dot). */
+	memset(in, 'a', sizeof(in));
+	for (int d = 63; d < DNAME_MAX; d += 64)
+		in[d] = '.';
+	assert_int_equal(dname_is_normal(in, DNAME_MAX), 1);
+	assert_int_equal(dname_is_normal(in, DNAME_MAX + 1), 0);
+	in[DNAME_MAX] = '.';
+	assert_int_equal(dname_is_normal(in, DNAME_MAX + 1), 0);
+	/* A 64-byte label is not. */
+	memset(in, 'b', 64);
+	memcpy(in + 64, ".com", 4);
+	assert_int_equal(dname_is_normal(in, 68), 0);
+	assert_int_equal(dname_is_normal(in + 1, 67), 1);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -178,7 +227,7 @@ test_strerror(void **state)
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
-static struct CMUnitTest tests[NCASES + 4];
+static struct CMUnitTest tests[NCASES + 5];
 
 int
 main(void)
@@ -191,6 +240,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_total_cap);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_label_cap);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_not_nul_terminated);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_is_normal);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_strerror);
 	return cmocka_run_group_tests_name("dname", tests, NULL, NULL);
 }
