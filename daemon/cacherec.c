@@ -230,6 +230,8 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 		if (rb->bad || !cacherec_mx_ok(r->policy.mx[i], n))
 			return -1;
 	}
+	for (unsigned i = n_mx; i < STSPOLICY_MAX_MX; i++)
+		r->policy.mx[i][0] = '\0'; /* no pattern: the empty string */
 	if (version >= 3) {
 		r->queried = cacherec_get_i64(rb);
 		r->due = cacherec_get_i64(rb);
@@ -261,20 +263,21 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 enum cacherec_err
 cacherec_decode(const uint8_t *p, size_t len, struct cacherec *r)
 {
-	struct cacherec_rbuf rb = {p, len, 0, 0};
+	struct cacherec_rbuf rb = {p, len, 1, 0};
+	enum cacherec_err e = CACHEREC_OK;
 
-	cacherec_init(r);
 	if (len == 0)
-		return CACHEREC_CORRUPT;
-	if (p[0] < 1 || p[0] > CACHEREC_VERSION)
-		return CACHEREC_BAD_VERSION;
-	rb.off = 1;
-	if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, p[0], r) != 0) {
-		/* Never leave half a record behind: the caller sees "nothing known". */
+		e = CACHEREC_CORRUPT;
+	else if (p[0] < 1 || p[0] > CACHEREC_VERSION)
+		e = CACHEREC_BAD_VERSION;
+	else if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, p[0], r) != 0)
+		e = CACHEREC_CORRUPT;
+	/* The body sets every field; only a refused record is cleared as a whole (16 kB, once per
+	 * damaged record rather than on every cached answer): never half a record behind, the
+	 * caller sees "nothing known". */
+	if (e != CACHEREC_OK)
 		cacherec_init(r);
-		return CACHEREC_CORRUPT;
-	}
-	return CACHEREC_OK;
+	return e;
 }
 
 /* ---- trust-on-first-use rules ---- */

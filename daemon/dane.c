@@ -627,18 +627,23 @@ danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
 		r->hosts[i][n] = '\0';
 		o += n;
 	}
-	return o == len ? DANEREC_OK : DANEREC_CORRUPT;
+	if (o != len)
+		return DANEREC_CORRUPT;
+	/* The slots past n_hosts hold no name: each is the empty string. */
+	for (unsigned i = r->n_hosts; i < DANE_HOSTS_MAX; i++)
+		r->hosts[i][0] = '\0';
+	return DANEREC_OK;
 }
 
 enum danerec_err
 danerec_decode(const uint8_t *p, size_t len, struct danerec *r)
 {
-	enum danerec_err e;
+	enum danerec_err e =
+	    len > DANEREC_MAX_BYTES ? DANEREC_CORRUPT : danerec_decode_body(p, len, r);
 
-	memset(r, 0, sizeof(*r));
-	if (len > DANEREC_MAX_BYTES)
-		return DANEREC_CORRUPT;
-	if ((e = danerec_decode_body(p, len, r)) != DANEREC_OK)
+	/* The body sets every field; only a refused record is cleared as a whole (8 kB, once per
+	 * damaged record rather than on every cached answer), so nothing of it is left behind. */
+	if (e != DANEREC_OK)
 		memset(r, 0, sizeof(*r));
 	return e;
 }

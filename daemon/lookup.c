@@ -356,7 +356,8 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	enum cache_res res;
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
-	/* A hit decodes into rec (16 kB, cleared by the decoder): clear it only otherwise. */
+	/* A hit decodes into rec (16 kB, each field set by the decoder): clear it only otherwise.
+	 */
 	res = ls->cache != NULL ? lookup_counted(ls, METRICS_RECORD_POLICY,
 	                                         cache_get(ls->cache, dest->domain, &rec))
 	                        : CACHE_MISS;
