@@ -648,18 +648,54 @@ danerec_decode(const uint8_t *p, size_t len, struct danerec *r)
 	return e;
 }
 
+/* Decimal digits of v into out (no NUL); returns how many (at most 10). */
+static size_t
+dane_utoa(unsigned v, char out[10])
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 && n < sizeof(tmp));
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 int
 dane_key(const char *name, unsigned port, int bracketed, char *out, size_t outsz)
 {
-	int n;
+	/* Built by hand rather than with snprintf(): this runs on every request. */
+	char num[10];
+	size_t n = strlen(name), nlen = 0, fixed, o = 0;
+	int with_port = bracketed || (port != 0 && port != 25);
 
+	if (with_port)
+		nlen = dane_utoa(port != 0 ? port : 25, num);
+	fixed = 5 + (bracketed ? 2 : 0) + (with_port ? 1 + nlen : 0); /* all but the name */
+	/* fixed + n + NUL must fit; compared without adding n, so no length can wrap */
+	if (outsz <= fixed || n >= outsz - fixed) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	memcpy(out, "dane/", 5);
+	o = 5;
 	if (bracketed)
-		n = snprintf(out, outsz, "dane/[%s]:%u", name, port ? port : 25);
-	else if (port != 0 && port != 25)
-		n = snprintf(out, outsz, "dane/%s:%u", name, port);
-	else
-		n = snprintf(out, outsz, "dane/%s", name);
-	return n > 0 && (size_t)n < outsz ? 0 : -1;
+		out[o++] = '[';
+	memcpy(out + o, name, n);
+	o += n;
+	if (bracketed)
+		out[o++] = ']';
+	if (with_port) {
+		out[o++] = ':';
+		memcpy(out + o, num, nlen);
+		o += nlen;
+	}
+	out[o] = '\0';
+	return 0;
 }
 
 const char *

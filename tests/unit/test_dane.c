@@ -746,6 +746,20 @@ test_key(void **state)
 	assert_int_equal(dane_key("mx.example.com", 587, 1, k, sizeof(k)), 0);
 	assert_string_equal(k, "dane/[mx.example.com]:587");
 	assert_int_equal(dane_key("mx.example.com", 587, 1, k, 10), -1);
+	assert_int_equal(dane_key("example.com", 65535, 0, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/example.com:65535");
+	assert_int_equal(dane_key("example.com", 1, 0, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/example.com:1");
+	assert_int_equal(dane_key("a.b", 4294967295u, 1, k, sizeof(k)), 0);
+	assert_string_equal(k, "dane/[a.b]:4294967295");
+	/* The exact size fits (NUL included); one byte less does not, nor does nothing. */
+	assert_int_equal(dane_key("mx.example.com", 587, 1, k, 26), 0);
+	assert_string_equal(k, "dane/[mx.example.com]:587");
+	assert_int_equal(dane_key("mx.example.com", 587, 1, k, 25), -1);
+	assert_int_equal(dane_key("example.com", 0, 0, k, 17), 0);
+	assert_string_equal(k, "dane/example.com");
+	assert_int_equal(dane_key("example.com", 0, 0, k, 16), -1);
+	assert_int_equal(dane_key("example.com", 0, 0, k, 0), -1);
 	assert_string_equal(dane_state_name(DANE_ALL), "all");
 	assert_string_equal(dane_state_name(DANE_ERROR), "error");
 	assert_string_equal(dane_state_name((enum dane_state)99), "unknown");
