@@ -58,6 +58,11 @@ struct lookups {
 	struct discover_env env; /* env.metrics: the counters, or NULL */
 	struct cache *cache;
 	unsigned n;
+	/* The reply text of an answer, kept from one answer to the next so that a cached answer
+	 * allocates nothing; text_busy: in use (an answer given from inside another one's
+	 * callback, which does not happen today, takes a buffer of its own). */
+	struct strbuf text;
+	int text_busy;
 	LIST_HEAD(, lookup) buckets[LOOKUP_BUCKETS];
 };
 
@@ -92,6 +97,7 @@ lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch
 	ls->env.res = res;
 	ls->env.fetch = fetch;
 	ls->cache = cache;
+	strbuf_init(&ls->text, ANSWER_TEXT_MAX);
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		LIST_INIT(&ls->buckets[i]);
 	return ls;
@@ -121,11 +127,11 @@ lookup_counted(struct lookups *ls, enum metrics_record kind, enum cache_res r)
 	return r;
 }
 
-/* Decide for one zone and hand the reply to cb. */
+/* Decide for one zone as of now and hand the reply to cb. */
 static void
-lookup_answer(const struct cacherec *rec, enum decide_disc disc, const struct danerec *dns,
-              const char *source, const struct cfg_zone *zone, const char *domain, lookup_cb *cb,
-              void *arg)
+lookup_answer(struct lookups *ls, const struct cacherec *rec, enum decide_disc disc,
+              const struct danerec *dns, const char *source, const struct cfg_zone *zone,
+              const char *domain, int64_t now, lookup_cb *cb, void *arg)
 {
 	struct decide_input in = {rec,
 	                          disc,
@@ -134,17 +140,23 @@ lookup_answer(const struct cacherec *rec, enum decide_disc disc, const struct da
 	                          dns,
 	                          domain};
 	struct lookup_result r = {NULL, NULL, 0, NULL, source, rec, disc, dns};
-	struct strbuf text;
+	struct strbuf own, *text = &ls->text;
 
-	strbuf_init(&text, ANSWER_TEXT_MAX);
-	answer_reply(&in, zone, (int64_t)time(NULL), &text, &r.status, &r.why);
-	r.text = text.data != NULL ? text.data : "";
-	r.len = text.len;
+	if (ls->text_busy) {
+		strbuf_init(&own, ANSWER_TEXT_MAX);
+		text = &own;
+	}
+	ls->text_busy++;
+	answer_reply(&in, zone, now, text, &r.status, &r.why);
+	r.text = text->data != NULL ? text->data : "";
+	r.len = text->len;
 	log_debug(LOG_CAT_DECIDE, "domain=%s zone=%s source=%s dane=%s reply=\"%s %s\" why=\"%s\"",
 	          domain, zone->name, source, dns != NULL ? dane_state_name(dns->state) : "-",
 	          r.status, r.text, r.why);
 	cb(arg, &r);
-	strbuf_fini(&text);
+	ls->text_busy--;
+	if (text != &ls->text)
+		strbuf_fini(text);
 }
 
 static void
@@ -250,6 +262,7 @@ lookup_finish(struct lookup *lk)
 	const struct discover_result *out = discover_result(lk->d);
 	unsigned ran = discover_started(lk->d);
 	struct lookup_waiter *w;
+	int64_t now;
 
 	if ((ran & DISCOVER_STS) != 0) {
 		lk->rec = out->rec;
@@ -262,10 +275,11 @@ lookup_finish(struct lookup *lk)
 	if (ls->cache != NULL)
 		lookup_store_all(ls, lk, ran & DISCOVER_STS && out->sts_write, ran & DISCOVER_DNS);
 	lookup_detach(lk);
+	now = (int64_t)time(NULL);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
-		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
+		lookup_answer(ls, &lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
 		              lk->disc == DECIDE_DISC_FETCHED ? "fetch" : "dns", w->zone,
-		              lk->dest.domain, w->cb, w->arg);
+		              lk->dest.domain, now, w->cb, w->arg);
 		lookup_waiter_free(w);
 	}
 	lookup_free(lk);
@@ -375,8 +389,8 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 		return NULL;
 	}
 	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns != DANEREC_UNUSABLE)) {
-		lookup_answer(&rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
-		              zone, dest->domain, cb, arg);
+		lookup_answer(ls, &rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
+		              zone, dest->domain, now, cb, arg);
 		recheck = view == CACHEREC_VIEW_POLICY &&
 		          cacherec_recheck_due(&rec, now, cfg->txt_recheck);
 		renew = need_dns && have_dns == DANEREC_STALE;
@@ -481,5 +495,6 @@ lookups_free(struct lookups *ls)
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		while (!LIST_EMPTY(&ls->buckets[i]))
 			lookup_free(LIST_FIRST(&ls->buckets[i]));
+	strbuf_fini(&ls->text);
 	free(ls);
 }
