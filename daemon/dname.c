@@ -10,12 +10,24 @@
  */
 #include "dname.h"
 
-static int
-dname_is_ldh(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-';
-}
+/* Byte classes: a letter, digit or hyphen; an upper-case letter; the dot. Every other byte
+ * (underscore, NUL, controls, non-ASCII) is 0: never part of a mail host name here. */
+#define L 1 /* a-z 0-9 - */
+#define U 2 /* A-Z */
+#define D 4 /* . */
+static const unsigned char dname_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, L, D, 0, /* 0x20 */
+    L, L, L, L, L, L, L, L, L, L, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, /* 0x40 */
+    U, U, U, U, U, U, U, U, U, U, U, 0, 0, 0, 0, 0, /* 0x50 */
+    0, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L, /* 0x60 */
+    L, L, L, L, L, L, L, L, L, L, L, 0, 0, 0, 0, 0, /* 0x70 */
+};
+#undef L
+#undef U
+#undef D
 
 static char
 dname_lower(char c)
@@ -23,46 +35,34 @@ dname_lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Check one label p[0..n): n is already known to be <= DNAME_LABEL_MAX. */
-static enum dname_err
-dname_check_label(const char *p, size_t n)
-{
-	if (n == 0)
-		return DNAME_EMPTY_LABEL;
-	if (p[0] == '-' || p[n - 1] == '-')
-		return DNAME_BAD_HYPHEN;
-	return DNAME_OK;
-}
-
 /* The checks of a name p[0..len), trailing dot already stripped, len already capped: LDH
  * labels of 1..63 bytes without an outer hyphen, at least two of them. Upper-case letters pass
- * only with upper_ok (normalising lower-cases them; an already normalised name has none). */
+ * only with upper_ok (normalising lower-cases them; an already normalised name has none).
+ * Label by label; the error is the one a byte-by-byte scan meets first: a label's 64th byte
+ * comes before a bad byte after it, a bad byte before the end of its label. */
 static enum dname_err
 dname_scan(const char *p, size_t len, int upper_ok)
 {
-	size_t label_start = 0, dots = 0;
-	enum dname_err err;
+	const unsigned char ok = upper_ok ? 1 | 2 : 1;
+	size_t i = 0, start, dots = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '.') {
-			err = dname_check_label(p + label_start, i - label_start);
-			if (err != DNAME_OK)
-				return err;
-			label_start = i + 1;
-			dots++;
-			continue;
-		}
-		/* Underscore, NUL, controls and non-ASCII: never part of a mail host name here. */
-		if (!dname_is_ldh(c) || (!upper_ok && c >= 'A' && c <= 'Z'))
-			return DNAME_BAD_CHAR;
-		if (i - label_start + 1 > DNAME_LABEL_MAX)
+	for (;;) {
+		start = i;
+		while (i < len && (dname_class[(unsigned char)p[i]] & ok) != 0)
+			i++;
+		if (i - start > DNAME_LABEL_MAX)
 			return DNAME_LABEL_TOO_LONG;
+		if (i < len && p[i] != '.')
+			return DNAME_BAD_CHAR;
+		if (i == start)
+			return DNAME_EMPTY_LABEL;
+		if (p[start] == '-' || p[i - 1] == '-')
+			return DNAME_BAD_HYPHEN;
+		if (i == len)
+			break;
+		i++; /* the dot */
+		dots++;
 	}
-	err = dname_check_label(p + label_start, len - label_start);
-	if (err != DNAME_OK)
-		return err;
 	/* A bare label ("localhost", "com") is never a domain with an MTA-STS policy. */
 	if (dots == 0)
 		return DNAME_SINGLE_LABEL;
