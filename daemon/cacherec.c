@@ -125,15 +125,31 @@ struct cacherec_rbuf {
 static uint64_t
 cacherec_get_le(struct cacherec_rbuf *rb, size_t nbytes)
 {
+	const uint8_t *b = rb->p + rb->off;
 	uint64_t v = 0;
 
 	if (rb->bad || rb->len - rb->off < nbytes) {
 		rb->bad = 1;
 		return 0;
 	}
-	for (size_t i = 0; i < nbytes; i++)
-		v |= (uint64_t)rb->p[rb->off + i] << (8 * i);
 	rb->off += nbytes;
+	/* The fixed widths spelt out, which compilers read as one load; any other width bytewise.
+	 */
+	switch (nbytes) {
+	case 1:
+		return b[0];
+	case 4:
+		return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+		       (uint64_t)b[3] << 24;
+	case 8:
+		return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+		       (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 |
+		       (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < nbytes; i++)
+		v |= (uint64_t)b[i] << (8 * i);
 	return v;
 }
 

@@ -585,10 +585,11 @@ danerec_text_ok(const char *s, size_t n)
 static int64_t
 danerec_time(const uint8_t *p)
 {
-	uint64_t v = 0;
+	/* Spelt out, which compilers read as one load. */
+	uint64_t v = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	             (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	             (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
 	return v > (uint64_t)INT64_MAX ? -1 : (int64_t)v;
 }
 
