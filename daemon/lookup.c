@@ -370,21 +370,23 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	enum cache_res res;
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
-	/* A hit decodes into rec (16 kB, each field set by the decoder): clear it only otherwise.
-	 */
+	/* Both records from one snapshot, let go before anything is answered or written. */
+	if (ls->cache != NULL)
+		cache_hold(ls->cache);
+	/* A hit decodes into rec (16 kB, each field set by the decoder): clear it otherwise. */
 	res = ls->cache != NULL ? lookup_counted(ls, METRICS_RECORD_POLICY,
 	                                         cache_get(ls->cache, dest->domain, &rec))
 	                        : CACHE_MISS;
 	if (res != CACHE_HIT)
 		cacherec_init(&rec);
-	if (res == CACHE_ERR) {
-		/* We cannot tell whether a policy protects this domain: defer, never guess. */
-		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
-		return NULL;
-	}
 	view = cacherec_view(&rec, now);
-	need_dns = decide_needs_dns(&rec, zone, cfg->dnssec != 0, now);
-	if (need_dns && (have_dns = lookup_cached_dns(ls, cfg, dest, key, now, &drec)) < 0) {
+	need_dns = res != CACHE_ERR && decide_needs_dns(&rec, zone, cfg->dnssec != 0, now);
+	if (need_dns)
+		have_dns = lookup_cached_dns(ls, cfg, dest, key, now, &drec);
+	if (ls->cache != NULL)
+		cache_release(ls->cache);
+	if (res == CACHE_ERR || have_dns < 0) {
+		/* We cannot tell whether a policy protects this domain: defer, never guess. */
 		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
 		return NULL;
 	}
