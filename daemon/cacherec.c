@@ -6,7 +6,7 @@
  * fail_until), mode, max_age, n_mx, u8-length-prefixed id, failed_id and mx patterns, then
  * (version 3) the times queried and due. Versions 1 and 2 are still read, so an upgrade never
  * loses a learned policy. Decoding re-validates every field (ids, patterns via
- * dname_is_normal, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
+ * dname_copy_normal, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
  * foreign record is rejected rather than applied.
  * Limits: CACHEREC_MAX_BYTES per record (the largest record is about 16.4 KB).
  * LMDB access lives in cache.c; the decision what to answer lives in decide.c.
@@ -164,46 +164,51 @@ cacherec_get_i64(struct cacherec_rbuf *rb)
 	return -(int64_t)(~v) - 1;
 }
 
-/* Copy a length-prefixed string of at most max bytes into out (max + 1 bytes), NUL-terminated. */
+/* A length-prefixed string of at most max bytes, left where it is: *s its first byte. */
 static size_t
-cacherec_get_str(struct cacherec_rbuf *rb, char *out, size_t max)
+cacherec_get_bytes(struct cacherec_rbuf *rb, const uint8_t **s, size_t max)
 {
 	size_t n = (size_t)cacherec_get_le(rb, 1);
 
+	*s = rb->p + rb->off;
 	if (rb->bad || n > max || rb->len - rb->off < n) {
 		rb->bad = 1;
-		out[0] = '\0';
 		return 0;
 	}
-	memcpy(out, rb->p + rb->off, n);
-	out[n] = '\0';
 	rb->off += n;
 	return n;
 }
 
-/* RFC 8461 s3.1: id is 1*32(ALPHA / DIGIT); an empty one means "none" here. */
+/* RFC 8461 s3.1: id is 1*32(ALPHA / DIGIT); an empty one means "none" here. Copied to out
+ * (NUL-terminated) as each byte is checked: 0 at the first other byte. */
 static int
-cacherec_id_ok(const char *id, size_t n)
+cacherec_id_copy(char *out, const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
+		uint8_t c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
 			return 0;
+		out[i] = (char)c;
 	}
+	out[n] = '\0';
 	return 1;
 }
 
 /* A stored pattern must be exactly what stspolicy_parse() keeps: normalised, optional "*.".
- * Upper case or a trailing dot means it was not ours (dname_is_normal() refuses both). */
+ * Upper case or a trailing dot means it was not ours (dname_copy_normal() refuses both).
+ * Copied to out (NUL-terminated) in the same pass. */
 static int
-cacherec_mx_ok(const char *mx, size_t n)
+cacherec_mx_copy(char out[DNAME_MAX + 1], const uint8_t *s, size_t n)
 {
 	size_t skip = 0;
 
-	if (n >= 2 && mx[0] == '*' && mx[1] == '.')
+	if (n >= 2 && s[0] == '*' && s[1] == '.') {
+		out[0] = '*';
+		out[1] = '.';
 		skip = 2;
-	return dname_is_normal(mx + skip, n - skip);
+	}
+	return dname_copy_normal((const char *)s + skip, n - skip, out + skip);
 }
 
 static int
@@ -212,6 +217,7 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 	unsigned flags, mode, n_mx;
 	uint64_t max_age;
 	size_t idlen, n;
+	const uint8_t *s;
 
 	flags = (unsigned)cacherec_get_le(rb, 1);
 	r->fetched = cacherec_get_i64(rb);
@@ -237,13 +243,15 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 	r->policy.max_age = (uint32_t)max_age;
 	r->policy.n_mx = n_mx;
 
-	idlen = cacherec_get_str(rb, r->id, STSRECORD_ID_MAX);
-	n = cacherec_get_str(rb, r->failed_id, STSRECORD_ID_MAX);
-	if (rb->bad || !cacherec_id_ok(r->id, idlen) || !cacherec_id_ok(r->failed_id, n))
+	idlen = cacherec_get_bytes(rb, &s, STSRECORD_ID_MAX);
+	if (rb->bad || !cacherec_id_copy(r->id, s, idlen))
+		return -1;
+	n = cacherec_get_bytes(rb, &s, STSRECORD_ID_MAX);
+	if (rb->bad || !cacherec_id_copy(r->failed_id, s, n))
 		return -1;
 	for (unsigned i = 0; i < n_mx; i++) {
-		n = cacherec_get_str(rb, r->policy.mx[i], DNAME_MAX);
-		if (rb->bad || !cacherec_mx_ok(r->policy.mx[i], n))
+		n = cacherec_get_bytes(rb, &s, DNAME_MAX);
+		if (rb->bad || !cacherec_mx_copy(r->policy.mx[i], s, n))
 			return -1;
 	}
 	for (unsigned i = n_mx; i < STSPOLICY_MAX_MX; i++)

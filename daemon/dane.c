@@ -572,12 +572,18 @@ danerec_encode(const struct danerec *r, uint8_t *out, size_t outsz, size_t *outl
 	return DANEREC_OK;
 }
 
+/* Copy n bytes of printable ASCII text to out and NUL-terminate it; 0 at the first other
+ * byte. Checked as it is copied: one pass, and no memcpy (which compilers may expand into a
+ * string instruction slow to start for a few dozen bytes). */
 static int
-danerec_text_ok(const char *s, size_t n)
+danerec_text_copy(char *out, const uint8_t *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x20 || s[i] > 0x7e)
 			return 0;
+		out[i] = (char)s[i];
+	}
+	out[n] = '\0';
 	return 1;
 }
 
@@ -612,20 +618,16 @@ danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
 	if (r->expires < 0 || r->renew_after < 0)
 		return DANEREC_CORRUPT;
 	n = p[o++];
-	if (n >= DANE_WHY_MAX || len - o < n || !danerec_text_ok((const char *)p + o, n))
+	if (n >= DANE_WHY_MAX || len - o < n || !danerec_text_copy(r->why, p + o, n))
 		return DANEREC_CORRUPT;
-	memcpy(r->why, p + o, n);
-	r->why[n] = '\0';
 	o += n;
 	for (unsigned i = 0; i < r->n_hosts; i++) {
 		if (o >= len || (n = p[o++]) > DNAME_MAX || len - o < n)
 			return DANEREC_CORRUPT;
 		/* Names end up in match= lists: only normalised LDH names are ever stored, so a
-		 * name must be one as it stands (checked in place, not normalised again). */
-		if (!dname_is_normal((const char *)p + o, n))
+		 * name must be one as it stands (checked as it is copied, not normalised again). */
+		if (!dname_copy_normal((const char *)p + o, n, r->hosts[i]))
 			return DANEREC_CORRUPT;
-		memcpy(r->hosts[i], p + o, n);
-		r->hosts[i][n] = '\0';
 		o += n;
 	}
 	if (o != len)

@@ -3,7 +3,8 @@
  * dname: normalise and validate a host name in presentation form. Pure (P): no I/O, no globals.
  * Accepts LDH names (RFC 1123 s2.1, RFC 1035 s2.3.1 letters/digits/hyphen) of at least two
  * labels: lower-cases ASCII, strips exactly one trailing dot. dname_is_normal() checks a name
- * read back from storage in place: valid and already in that form, with no copy.
+ * read back from storage in place: valid and already in that form, with no copy;
+ * dname_copy_normal() checks it as it copies it out (one pass, no memcpy of its own).
  * Limits: DNAME_MAX (253) bytes without the trailing dot, DNAME_LABEL_MAX (63) per label
  * (RFC 1035 s2.3.4). Underscore, bytes >= 0x80 and control bytes are rejected: U-labels (IDN)
  * and service labels are handled elsewhere, not here.
@@ -38,18 +39,26 @@ dname_lower(char c)
 /* The checks of a name p[0..len), trailing dot already stripped, len already capped: LDH
  * labels of 1..63 bytes without an outer hyphen, at least two of them. Upper-case letters pass
  * only with upper_ok (normalising lower-cases them; an already normalised name has none).
- * Label by label; the error is the one a byte-by-byte scan meets first: a label's 64th byte
- * comes before a bad byte after it, a bad byte before the end of its label. */
-static enum dname_err
-dname_scan(const char *p, size_t len, int upper_ok)
+ * With copy, each byte checked is also written to copy[] (len bytes, no NUL; on an error
+ * part of them). Label by label; the error is the one a byte-by-byte scan meets first: a
+ * label's 64th byte comes before a bad byte after it, a bad byte before the end of its label.
+ * Inline, so that each caller gets the loop for its own upper_ok and copy. */
+static inline enum dname_err
+dname_scan(const char *p, size_t len, int upper_ok, char *copy)
 {
 	const unsigned char ok = upper_ok ? 1 | 2 : 1;
 	size_t i = 0, start, dots = 0;
 
 	for (;;) {
 		start = i;
-		while (i < len && (dname_class[(unsigned char)p[i]] & ok) != 0)
-			i++;
+		if (copy != NULL)
+			while (i < len && (dname_class[(unsigned char)p[i]] & ok) != 0) {
+				copy[i] = p[i];
+				i++;
+			}
+		else
+			while (i < len && (dname_class[(unsigned char)p[i]] & ok) != 0)
+				i++;
 		if (i - start > DNAME_LABEL_MAX)
 			return DNAME_LABEL_TOO_LONG;
 		if (i < len && p[i] != '.')
@@ -60,6 +69,8 @@ dname_scan(const char *p, size_t len, int upper_ok)
 			return DNAME_BAD_HYPHEN;
 		if (i == len)
 			break;
+		if (copy != NULL)
+			copy[i] = '.';
 		i++; /* the dot */
 		dots++;
 	}
@@ -86,7 +97,7 @@ dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outl
 		return DNAME_TOO_LONG;
 
 	/* Validate fully before writing, so out is untouched on failure. */
-	err = dname_scan(p, len, 1);
+	err = dname_scan(p, len, 1, NULL);
 	if (err != DNAME_OK)
 		return err;
 
@@ -104,7 +115,17 @@ dname_is_normal(const char *p, size_t len)
 	/* Normalising strips a trailing dot and lower-cases: a name with either is not normal. */
 	if (len == 0 || len > DNAME_MAX || p[len - 1] == '.')
 		return 0;
-	return dname_scan(p, len, 0) == DNAME_OK;
+	return dname_scan(p, len, 0, NULL) == DNAME_OK;
+}
+
+int
+dname_copy_normal(const char *p, size_t len, char out[DNAME_MAX + 1])
+{
+	if (len == 0 || len > DNAME_MAX || p[len - 1] == '.' ||
+	    dname_scan(p, len, 0, out) != DNAME_OK)
+		return 0;
+	out[len] = '\0';
+	return 1;
 }
 
 const char *

@@ -278,6 +278,13 @@ test_is_normal(void **state)
 			       outlen == len && memcmp(out, in, len) == 0;
 			if (dname_is_normal(in, len) != want)
 				fail_msg("\"%.*s\": dname_is_normal says %d", (int)len, in, !want);
+			memset(out, 'Z', sizeof(out));
+			if (dname_copy_normal(in, len, out) != want)
+				fail_msg("\"%.*s\": dname_copy_normal says %d", (int)len, in,
+				         !want);
+			if (want && (memcmp(out, in, len) != 0 || out[len] != '\0'))
+				fail_msg("\"%.*s\": dname_copy_normal copied it wrong", (int)len,
+				         in);
 		}
 	}
 	assert_int_equal(n, 1 + 6 + 36 + 216 + 1296 + 7776);
@@ -286,6 +293,10 @@ test_is_normal(void **state)
 	for (int d = 63; d < DNAME_MAX; d += 64)
 		in[d] = '.';
 	assert_int_equal(dname_is_normal(in, DNAME_MAX), 1);
+	assert_int_equal(dname_copy_normal(in, DNAME_MAX, out), 1);
+	assert_memory_equal(out, in, DNAME_MAX);
+	assert_int_equal(out[DNAME_MAX], '\0');
+	assert_int_equal(dname_copy_normal(in, DNAME_MAX + 1, out), 0);
 	assert_int_equal(dname_is_normal(in, DNAME_MAX + 1), 0);
 	in[DNAME_MAX] = '.';
 	assert_int_equal(dname_is_normal(in, DNAME_MAX + 1), 0);
