@@ -58,9 +58,9 @@ dane_ttl(struct dane_eval *e, uint32_t ttl)
 int
 dane_static(const char *name, int bracketed, int trust_ad, int64_t now, struct danerec *out)
 {
-	size_t n = strlen(name);
+	size_t n;
 
-	if (!bracketed || trust_ad || n > DNAME_MAX)
+	if (!bracketed || trust_ad || (n = strlen(name)) > DNAME_MAX)
 		return 0;
 	out->state = DANE_INSECURE;
 	out->expires = now + DANE_TTL_MAX;

@@ -175,6 +175,10 @@ sm_is_ip(const char *p, size_t len, int af)
 
 	if (len == 0 || len >= sizeof(buf) || memchr(p, '\0', len) != NULL)
 		return 0;
+	/* Dotted decimal (the only form inet_pton() takes for AF_INET, POSIX) starts with a
+	 * digit: a name that does not is no address, without the copy and the call. */
+	if (af == AF_INET && !sm_is_digit(p[0]))
+		return 0;
 	memcpy(buf, p, len);
 	buf[len] = '\0';
 	return inet_pton(af, buf, addr) == 1;
