@@ -40,6 +40,18 @@ answer_puts(struct answer_out *w, const char *s)
 	answer_put(w, s, strlen(s));
 }
 
+/* The bytes of a name in a reply: letters, digits, '-' and '.'; 0 for every other byte. */
+static const unsigned char answer_name_char[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, /* 0x20: - . */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30: 0-9 */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40: A-O */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 0x50: P-Z */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60: a-o */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 0x70: p-z */
+};
+
 /* What Postfix will see of a pattern: "*.rest" -> ".rest". Returns NULL for a pattern that is
  * not a plain LDH name (stspolicy and cacherec guarantee it is; this guards the reply syntax,
  * where ':' or a space would split the match list and '*' must never appear). */
@@ -54,16 +66,11 @@ answer_pattern(const char *mx, size_t *len)
 		return NULL;
 	if (p[0] == '*' && p[1] == '.')
 		p++;
-	n = strlen(p);
-	if (n < 2 || n > DNAME_MAX)
+	/* Letters, digits, '-' and '.' only, up to the NUL; at most DNAME_MAX of them. */
+	for (n = 0; n <= DNAME_MAX && answer_name_char[(unsigned char)p[n]]; n++)
+		;
+	if (p[n] != '\0' || n < 2 || n > DNAME_MAX)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.'))
-			return NULL;
-	}
 	*len = n;
 	return p;
 }

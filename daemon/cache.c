@@ -37,6 +37,8 @@ struct cache {
 	MDB_env *env;
 	MDB_dbi dbi;
 	MDB_txn *rtxn; /* reset between reads; NULL when it must be recreated */
+	int rlive;     /* rtxn is renewed (a snapshot is open), not yet reset */
+	int held;      /* cache_hold() .. cache_release(): reads share rtxn's snapshot */
 	MDB_txn *wtxn; /* cache_batch_begin() .. _end(): writes and reads go through it */
 	int wfail;     /* the LMDB error of a failed write of the batch: aborted at the end */
 	int wrote;     /* the batch holds a write */
@@ -203,6 +205,7 @@ cache_drop_reader(struct cache *c)
 		mdb_txn_abort(c->rtxn);
 		c->rtxn = NULL;
 	}
+	c->rlive = 0;
 }
 
 static int
@@ -224,12 +227,48 @@ cache_begin_read(struct cache *c)
 	return rc;
 }
 
+/* The snapshot of cache_read(): the one a hold keeps open, else a renewed one. */
+static int
+cache_read_open(struct cache *c)
+{
+	int rc;
+
+	if (c->rlive)
+		return 0;
+	if ((rc = cache_begin_read(c)) == 0)
+		c->rlive = 1;
+	return rc;
+}
+
+/* End the snapshot of a read, unless a hold keeps it for the next one. */
+static void
+cache_read_close(struct cache *c)
+{
+	if (c->rlive && !c->held) {
+		mdb_txn_reset(c->rtxn);
+		c->rlive = 0;
+	}
+}
+
 /* The caller of cache_read() has decoded what it got. */
 static void
 cache_read_done(struct cache *c)
 {
 	if (c->wtxn == NULL)
-		mdb_txn_reset(c->rtxn);
+		cache_read_close(c);
+}
+
+void
+cache_hold(struct cache *c)
+{
+	c->held = 1;
+}
+
+void
+cache_release(struct cache *c)
+{
+	c->held = 0;
+	cache_read_close(c);
 }
 
 /* Look key up; on CACHE_HIT the read transaction stays open for the caller to decode val and
@@ -245,7 +284,7 @@ cache_read(struct cache *c, const char *key, MDB_val *val)
 		return rc == 0 ? CACHE_HIT : rc == MDB_NOTFOUND ? CACHE_MISS : CACHE_ERR;
 	}
 
-	if ((rc = cache_begin_read(c)) != 0) {
+	if ((rc = cache_read_open(c)) != 0) {
 		log_err("stage=cache op=read key=%s err=\"%s\"", key, mdb_strerror(rc));
 		cache_drop_reader(c);
 		return CACHE_ERR;
@@ -253,7 +292,7 @@ cache_read(struct cache *c, const char *key, MDB_val *val)
 	rc = mdb_get(c->rtxn, c->dbi, &k, val);
 	if (rc == 0)
 		return CACHE_HIT;
-	mdb_txn_reset(c->rtxn);
+	cache_read_close(c);
 	if (rc == MDB_NOTFOUND)
 		return CACHE_MISS;
 	log_err("stage=cache op=read key=%s err=\"%s\"", key, mdb_strerror(rc));
@@ -641,6 +680,7 @@ cache_due(struct cache *c, int64_t until, unsigned max,
 
 	*next = 0;
 	INVARIANT(c->wtxn == NULL); /* a cursor walk is no batch read */
+	INVARIANT(!c->rlive);       /* never under a hold: the cursor renews its own snapshot */
 	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
 		cache_drop_reader(c);
 		return -1;
@@ -687,6 +727,7 @@ cache_walk(struct cache *c,
 	int rc;
 
 	INVARIANT(c->wtxn == NULL); /* a cursor walk is no batch read */
+	INVARIANT(!c->rlive);       /* never under a hold: the cursor renews its own snapshot */
 	if ((rc = cache_begin_read(c)) != 0 || (rc = mdb_cursor_open(c->rtxn, c->dbi, &cur)) != 0) {
 		cache_drop_reader(c);
 		return -1;

@@ -6,7 +6,7 @@
  * fail_until), mode, max_age, n_mx, u8-length-prefixed id, failed_id and mx patterns, then
  * (version 3) the times queried and due. Versions 1 and 2 are still read, so an upgrade never
  * loses a learned policy. Decoding re-validates every field (ids, patterns via
- * dname_normalize, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
+ * dname_copy_normal, ranges, expires == fetched + max_age, no trailing bytes), so a damaged or
  * foreign record is rejected rather than applied.
  * Limits: CACHEREC_MAX_BYTES per record (the largest record is about 16.4 KB).
  * LMDB access lives in cache.c; the decision what to answer lives in decide.c.
@@ -125,15 +125,31 @@ struct cacherec_rbuf {
 static uint64_t
 cacherec_get_le(struct cacherec_rbuf *rb, size_t nbytes)
 {
+	const uint8_t *b = rb->p + rb->off;
 	uint64_t v = 0;
 
 	if (rb->bad || rb->len - rb->off < nbytes) {
 		rb->bad = 1;
 		return 0;
 	}
-	for (size_t i = 0; i < nbytes; i++)
-		v |= (uint64_t)rb->p[rb->off + i] << (8 * i);
 	rb->off += nbytes;
+	/* The fixed widths spelt out, which compilers read as one load; any other width bytewise.
+	 */
+	switch (nbytes) {
+	case 1:
+		return b[0];
+	case 4:
+		return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+		       (uint64_t)b[3] << 24;
+	case 8:
+		return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+		       (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 |
+		       (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < nbytes; i++)
+		v |= (uint64_t)b[i] << (8 * i);
 	return v;
 }
 
@@ -148,49 +164,51 @@ cacherec_get_i64(struct cacherec_rbuf *rb)
 	return -(int64_t)(~v) - 1;
 }
 
-/* Copy a length-prefixed string of at most max bytes into out (max + 1 bytes), NUL-terminated. */
+/* A length-prefixed string of at most max bytes, left where it is: *s its first byte. */
 static size_t
-cacherec_get_str(struct cacherec_rbuf *rb, char *out, size_t max)
+cacherec_get_bytes(struct cacherec_rbuf *rb, const uint8_t **s, size_t max)
 {
 	size_t n = (size_t)cacherec_get_le(rb, 1);
 
+	*s = rb->p + rb->off;
 	if (rb->bad || n > max || rb->len - rb->off < n) {
 		rb->bad = 1;
-		out[0] = '\0';
 		return 0;
 	}
-	memcpy(out, rb->p + rb->off, n);
-	out[n] = '\0';
 	rb->off += n;
 	return n;
 }
 
-/* RFC 8461 s3.1: id is 1*32(ALPHA / DIGIT); an empty one means "none" here. */
+/* RFC 8461 s3.1: id is 1*32(ALPHA / DIGIT); an empty one means "none" here. Copied to out
+ * (NUL-terminated) as each byte is checked: 0 at the first other byte. */
 static int
-cacherec_id_ok(const char *id, size_t n)
+cacherec_id_copy(char *out, const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
+		uint8_t c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
 			return 0;
+		out[i] = (char)c;
 	}
+	out[n] = '\0';
 	return 1;
 }
 
-/* A stored pattern must be exactly what stspolicy_parse() keeps: normalised, optional "*.". */
+/* A stored pattern must be exactly what stspolicy_parse() keeps: normalised, optional "*.".
+ * Upper case or a trailing dot means it was not ours (dname_copy_normal() refuses both).
+ * Copied to out (NUL-terminated) in the same pass. */
 static int
-cacherec_mx_ok(const char *mx, size_t n)
+cacherec_mx_copy(char out[DNAME_MAX + 1], const uint8_t *s, size_t n)
 {
-	char norm[DNAME_MAX + 1];
-	size_t skip = 0, normlen = 0;
+	size_t skip = 0;
 
-	if (n >= 2 && mx[0] == '*' && mx[1] == '.')
+	if (n >= 2 && s[0] == '*' && s[1] == '.') {
+		out[0] = '*';
+		out[1] = '.';
 		skip = 2;
-	if (dname_normalize(mx + skip, n - skip, norm, &normlen) != DNAME_OK)
-		return 0;
-	/* Normalising must be a no-op: upper case or a trailing dot means it was not ours. */
-	return normlen == n - skip && memcmp(norm, mx + skip, normlen) == 0;
+	}
+	return dname_copy_normal((const char *)s + skip, n - skip, out + skip);
 }
 
 static int
@@ -199,6 +217,7 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 	unsigned flags, mode, n_mx;
 	uint64_t max_age;
 	size_t idlen, n;
+	const uint8_t *s;
 
 	flags = (unsigned)cacherec_get_le(rb, 1);
 	r->fetched = cacherec_get_i64(rb);
@@ -224,15 +243,19 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 	r->policy.max_age = (uint32_t)max_age;
 	r->policy.n_mx = n_mx;
 
-	idlen = cacherec_get_str(rb, r->id, STSRECORD_ID_MAX);
-	n = cacherec_get_str(rb, r->failed_id, STSRECORD_ID_MAX);
-	if (rb->bad || !cacherec_id_ok(r->id, idlen) || !cacherec_id_ok(r->failed_id, n))
+	idlen = cacherec_get_bytes(rb, &s, STSRECORD_ID_MAX);
+	if (rb->bad || !cacherec_id_copy(r->id, s, idlen))
+		return -1;
+	n = cacherec_get_bytes(rb, &s, STSRECORD_ID_MAX);
+	if (rb->bad || !cacherec_id_copy(r->failed_id, s, n))
 		return -1;
 	for (unsigned i = 0; i < n_mx; i++) {
-		n = cacherec_get_str(rb, r->policy.mx[i], DNAME_MAX);
-		if (rb->bad || !cacherec_mx_ok(r->policy.mx[i], n))
+		n = cacherec_get_bytes(rb, &s, DNAME_MAX);
+		if (rb->bad || !cacherec_mx_copy(r->policy.mx[i], s, n))
 			return -1;
 	}
+	for (unsigned i = n_mx; i < STSPOLICY_MAX_MX; i++)
+		r->policy.mx[i][0] = '\0'; /* no pattern: the empty string */
 	if (version >= 3) {
 		r->queried = cacherec_get_i64(rb);
 		r->due = cacherec_get_i64(rb);
@@ -264,20 +287,21 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 enum cacherec_err
 cacherec_decode(const uint8_t *p, size_t len, struct cacherec *r)
 {
-	struct cacherec_rbuf rb = {p, len, 0, 0};
+	struct cacherec_rbuf rb = {p, len, 1, 0};
+	enum cacherec_err e = CACHEREC_OK;
 
-	cacherec_init(r);
 	if (len == 0)
-		return CACHEREC_CORRUPT;
-	if (p[0] < 1 || p[0] > CACHEREC_VERSION)
-		return CACHEREC_BAD_VERSION;
-	rb.off = 1;
-	if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, p[0], r) != 0) {
-		/* Never leave half a record behind: the caller sees "nothing known". */
+		e = CACHEREC_CORRUPT;
+	else if (p[0] < 1 || p[0] > CACHEREC_VERSION)
+		e = CACHEREC_BAD_VERSION;
+	else if (len > CACHEREC_MAX_BYTES || cacherec_decode_body(&rb, p[0], r) != 0)
+		e = CACHEREC_CORRUPT;
+	/* The body sets every field; only a refused record is cleared as a whole (16 kB, once per
+	 * damaged record rather than on every cached answer): never half a record behind, the
+	 * caller sees "nothing known". */
+	if (e != CACHEREC_OK)
 		cacherec_init(r);
-		return CACHEREC_CORRUPT;
-	}
-	return CACHEREC_OK;
+	return e;
 }
 
 /* ---- trust-on-first-use rules ---- */

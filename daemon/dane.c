@@ -58,9 +58,9 @@ dane_ttl(struct dane_eval *e, uint32_t ttl)
 int
 dane_static(const char *name, int bracketed, int trust_ad, int64_t now, struct danerec *out)
 {
-	size_t n = strlen(name);
+	size_t n;
 
-	if (!bracketed || trust_ad || n > DNAME_MAX)
+	if (!bracketed || trust_ad || (n = strlen(name)) > DNAME_MAX)
 		return 0;
 	out->state = DANE_INSECURE;
 	out->expires = now + DANE_TTL_MAX;
@@ -572,12 +572,18 @@ danerec_encode(const struct danerec *r, uint8_t *out, size_t outsz, size_t *outl
 	return DANEREC_OK;
 }
 
+/* Copy n bytes of printable ASCII text to out and NUL-terminate it; 0 at the first other
+ * byte. Checked as it is copied: one pass, and no memcpy (which compilers may expand into a
+ * string instruction slow to start for a few dozen bytes). */
 static int
-danerec_text_ok(const char *s, size_t n)
+danerec_text_copy(char *out, const uint8_t *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x20 || s[i] > 0x7e)
 			return 0;
+		out[i] = (char)s[i];
+	}
+	out[n] = '\0';
 	return 1;
 }
 
@@ -585,10 +591,11 @@ danerec_text_ok(const char *s, size_t n)
 static int64_t
 danerec_time(const uint8_t *p)
 {
-	uint64_t v = 0;
+	/* Spelt out, which compilers read as one load. */
+	uint64_t v = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	             (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	             (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
 	return v > (uint64_t)INT64_MAX ? -1 : (int64_t)v;
 }
 
@@ -611,52 +618,87 @@ danerec_decode_body(const uint8_t *p, size_t len, struct danerec *r)
 	if (r->expires < 0 || r->renew_after < 0)
 		return DANEREC_CORRUPT;
 	n = p[o++];
-	if (n >= DANE_WHY_MAX || len - o < n || !danerec_text_ok((const char *)p + o, n))
+	if (n >= DANE_WHY_MAX || len - o < n || !danerec_text_copy(r->why, p + o, n))
 		return DANEREC_CORRUPT;
-	memcpy(r->why, p + o, n);
-	r->why[n] = '\0';
 	o += n;
 	for (unsigned i = 0; i < r->n_hosts; i++) {
-		char norm[DNAME_MAX + 1];
-		size_t nl = 0;
-
 		if (o >= len || (n = p[o++]) > DNAME_MAX || len - o < n)
 			return DANEREC_CORRUPT;
-		/* Names end up in match= lists: only normalised LDH names are ever stored. */
-		if (dname_normalize((const char *)p + o, n, norm, &nl) != DNAME_OK || nl != n ||
-		    memcmp(norm, p + o, n) != 0)
+		/* Names end up in match= lists: only normalised LDH names are ever stored, so a
+		 * name must be one as it stands (checked as it is copied, not normalised again). */
+		if (!dname_copy_normal((const char *)p + o, n, r->hosts[i]))
 			return DANEREC_CORRUPT;
-		memcpy(r->hosts[i], norm, n + 1);
 		o += n;
 	}
-	return o == len ? DANEREC_OK : DANEREC_CORRUPT;
+	if (o != len)
+		return DANEREC_CORRUPT;
+	/* The slots past n_hosts hold no name: each is the empty string. */
+	for (unsigned i = r->n_hosts; i < DANE_HOSTS_MAX; i++)
+		r->hosts[i][0] = '\0';
+	return DANEREC_OK;
 }
 
 enum danerec_err
 danerec_decode(const uint8_t *p, size_t len, struct danerec *r)
 {
-	enum danerec_err e;
+	enum danerec_err e =
+	    len > DANEREC_MAX_BYTES ? DANEREC_CORRUPT : danerec_decode_body(p, len, r);
 
-	memset(r, 0, sizeof(*r));
-	if (len > DANEREC_MAX_BYTES)
-		return DANEREC_CORRUPT;
-	if ((e = danerec_decode_body(p, len, r)) != DANEREC_OK)
+	/* The body sets every field; only a refused record is cleared as a whole (8 kB, once per
+	 * damaged record rather than on every cached answer), so nothing of it is left behind. */
+	if (e != DANEREC_OK)
 		memset(r, 0, sizeof(*r));
 	return e;
+}
+
+/* Decimal digits of v into out (no NUL); returns how many (at most 10). */
+static size_t
+dane_utoa(unsigned v, char out[10])
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 && n < sizeof(tmp));
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
 }
 
 int
 dane_key(const char *name, unsigned port, int bracketed, char *out, size_t outsz)
 {
-	int n;
+	/* Built by hand rather than with snprintf(): this runs on every request. */
+	char num[10];
+	size_t n = strlen(name), nlen = 0, fixed, o = 0;
+	int with_port = bracketed || (port != 0 && port != 25);
 
-	if (bracketed)
-		n = snprintf(out, outsz, "%s" DANE_KEY_SEP "[]:%u", name, port ? port : 25);
-	else if (port != 0 && port != 25)
-		n = snprintf(out, outsz, "%s" DANE_KEY_SEP ":%u", name, port);
-	else
-		n = snprintf(out, outsz, "%s" DANE_KEY_SEP, name);
-	return n > 0 && (size_t)n < outsz ? 0 : -1;
+	if (with_port)
+		nlen = dane_utoa(port != 0 ? port : 25, num);
+	fixed = 5 + (bracketed ? 2 : 0) + (with_port ? 1 + nlen : 0); /* all but the name */
+	/* fixed + n + NUL must fit; compared without adding n, so no length can wrap */
+	if (outsz <= fixed || n >= outsz - fixed) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	memcpy(out, name, n);
+	o = n;
+	memcpy(out + o, DANE_KEY_SEP, 5);
+	o += 5;
+	if (bracketed) {
+		out[o++] = '[';
+		out[o++] = ']';
+	}
+	if (with_port) {
+		out[o++] = ':';
+		memcpy(out + o, num, nlen);
+		o += nlen;
+	}
+	out[o] = '\0';
+	return 0;
 }
 
 int

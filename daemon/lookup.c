@@ -86,6 +86,11 @@ struct lookups {
 	struct discover_env env; /* env.metrics: the counters, or NULL */
 	struct cache *cache;
 	unsigned n;
+	/* The reply text of an answer, kept from one answer to the next so that a cached answer
+	 * allocates nothing; text_busy: in use (an answer given from inside another one's
+	 * callback, which does not happen today, takes a buffer of its own). */
+	struct strbuf text;
+	int text_busy;
 	LIST_HEAD(, lookup) buckets[LOOKUP_BUCKETS];
 	TAILQ_HEAD(, lookup) pending; /* committing, in the order they finished */
 	STAILQ_HEAD(, lookup_news) news;
@@ -127,6 +132,7 @@ lookups_new(struct event_base *base, struct resolver *res, struct fetcher *fetch
 	ls->env.res = res;
 	ls->env.fetch = fetch;
 	ls->cache = cache;
+	strbuf_init(&ls->text, ANSWER_TEXT_MAX);
 	for (unsigned i = 0; i < LOOKUP_BUCKETS; i++)
 		LIST_INIT(&ls->buckets[i]);
 	TAILQ_INIT(&ls->pending);
@@ -160,11 +166,11 @@ lookup_counted(struct lookups *ls, enum metrics_record kind, enum cache_res r)
 	return r;
 }
 
-/* Decide for one zone and hand the reply to cb. */
+/* Decide for one zone as of now and hand the reply to cb. */
 static void
-lookup_answer(const struct cacherec *rec, enum decide_disc disc, const struct danerec *dns,
-              const char *source, const struct cfg_zone *zone, const char *domain, lookup_cb *cb,
-              void *arg)
+lookup_answer(struct lookups *ls, const struct cacherec *rec, enum decide_disc disc,
+              const struct danerec *dns, const char *source, const struct cfg_zone *zone,
+              const char *domain, int64_t now, lookup_cb *cb, void *arg)
 {
 	struct decide_input in = {rec,
 	                          disc,
@@ -173,17 +179,23 @@ lookup_answer(const struct cacherec *rec, enum decide_disc disc, const struct da
 	                          dns,
 	                          domain};
 	struct lookup_result r = {NULL, NULL, 0, NULL, source, rec, disc, dns};
-	struct strbuf text;
+	struct strbuf own, *text = &ls->text;
 
-	strbuf_init(&text, ANSWER_TEXT_MAX);
-	answer_reply(&in, zone, (int64_t)time(NULL), &text, &r.status, &r.why);
-	r.text = text.data != NULL ? text.data : "";
-	r.len = text.len;
+	if (ls->text_busy) {
+		strbuf_init(&own, ANSWER_TEXT_MAX);
+		text = &own;
+	}
+	ls->text_busy++;
+	answer_reply(&in, zone, now, text, &r.status, &r.why);
+	r.text = text->data != NULL ? text->data : "";
+	r.len = text->len;
 	log_debug(LOG_CAT_DECIDE, "domain=%s zone=%s source=%s dane=%s reply=\"%s %s\" why=\"%s\"",
 	          domain, zone->name, source, dns != NULL ? dane_state_name(dns->state) : "-",
 	          r.status, r.text, r.why);
 	cb(arg, &r);
-	strbuf_fini(&text);
+	ls->text_busy--;
+	if (text != &ls->text)
+		strbuf_fini(text);
 }
 
 static void
@@ -267,14 +279,16 @@ lookup_store_dns(struct lookups *ls, struct lookup *lk)
 /* Answer every waiter from what the lookup holds, then free it. It has left the table, so a
  * request made from a callback starts afresh from the cache. */
 static void
-lookup_answer_all(struct lookup *lk)
+lookup_answer_all(struct lookups *ls, struct lookup *lk)
 {
 	struct lookup_waiter *w;
+	int64_t now;
 
+	now = (int64_t)time(NULL);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
-		lookup_answer(&lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
+		lookup_answer(ls, &lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
 		              lk->disc == DECIDE_DISC_FETCHED ? "fetch" : "dns", w->zone,
-		              lk->dest.domain, w->cb, w->arg);
+		              lk->dest.domain, now, w->cb, w->arg);
 		lookup_waiter_free(w);
 	}
 	lookup_free(lk);
@@ -358,7 +372,7 @@ lookups_commit(struct lookups *ls)
 		TAILQ_REMOVE(&done, lk, plink);
 		lk->committing = 0;
 		lookup_detach(lk);
-		lookup_answer_all(lk);
+		lookup_answer_all(ls, lk);
 		n++;
 	}
 	METRICS_INC(ls->env.metrics, cache_commits);
@@ -408,7 +422,7 @@ lookup_finish(struct lookup *lk)
 	lk->d = NULL;
 	if (ls->cache == NULL || (!lk->store_sts && (lk->ran & DISCOVER_DNS) == 0)) {
 		lookup_detach(lk);
-		lookup_answer_all(lk);
+		lookup_answer_all(ls, lk);
 		return 0;
 	}
 	lk->committing = 1;
@@ -502,26 +516,29 @@ lookup_request(struct lookups *ls, struct cfg *cfg, const struct cfg_zone *zone,
 	enum cache_res res;
 
 	INVARIANT(dane_key(dest->domain, dest->port, dest->bracketed, key, sizeof(key)) == 0);
-	/* A hit decodes into rec (16 kB, cleared by the decoder): clear it only otherwise. */
+	/* Both records from one snapshot, let go before anything is answered or written. */
+	if (ls->cache != NULL)
+		cache_hold(ls->cache);
+	/* A hit decodes into rec (16 kB, each field set by the decoder): clear it otherwise. */
 	res = ls->cache != NULL ? lookup_counted(ls, METRICS_RECORD_POLICY,
 	                                         cache_get(ls->cache, dest->domain, &rec))
 	                        : CACHE_MISS;
 	if (res != CACHE_HIT)
 		cacherec_init(&rec);
-	if (res == CACHE_ERR) {
+	view = cacherec_view(&rec, now);
+	need_dns = res != CACHE_ERR && decide_needs_dns(&rec, zone, cfg->dnssec != 0, now);
+	if (need_dns)
+		have_dns = lookup_cached_dns(ls, cfg, dest, key, now, &drec);
+	if (ls->cache != NULL)
+		cache_release(ls->cache);
+	if (res == CACHE_ERR || have_dns < 0) {
 		/* We cannot tell whether a policy protects this domain: defer, never guess. */
 		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
 		return NULL;
 	}
-	view = cacherec_view(&rec, now);
-	need_dns = decide_needs_dns(&rec, zone, cfg->dnssec != 0, now);
-	if (need_dns && (have_dns = lookup_cached_dns(ls, cfg, dest, key, now, &drec)) < 0) {
-		lookup_reply_temp(dest->domain, "policy cache unavailable", cb, arg);
-		return NULL;
-	}
 	if (view != CACHEREC_VIEW_UNKNOWN && (!need_dns || have_dns != DANEREC_UNUSABLE)) {
-		lookup_answer(&rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
-		              zone, dest->domain, cb, arg);
+		lookup_answer(ls, &rec, decide_cached_disc(view), have_dns ? &drec : NULL, "cache",
+		              zone, dest->domain, now, cb, arg);
 		recheck = view == CACHEREC_VIEW_POLICY &&
 		          cacherec_recheck_due(&rec, now, cfg->txt_recheck);
 		renew = need_dns && have_dns == DANEREC_STALE;
@@ -635,5 +652,6 @@ lookups_free(struct lookups *ls)
 		while (!LIST_EMPTY(&ls->buckets[i]))
 			lookup_free(LIST_FIRST(&ls->buckets[i]));
 	event_free(ls->commit_ev);
+	strbuf_fini(&ls->text);
 	free(ls);
 }

@@ -17,7 +17,6 @@
 #include <idn2.h>
 #include <netinet/in.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "xalloc.h"
@@ -129,9 +128,8 @@ enum socketmap_err
 socketmap_encode(const char *status, const char *data, size_t data_len, char *out, size_t outsz,
                  size_t *outlen)
 {
-	size_t slen = strlen(status), plen, total;
-	char prefix[24];
-	int n;
+	size_t slen = strlen(status), plen, total, n;
+	char prefix[24], digits[24]; /* a size_t has at most 20 digits */
 
 	/* Callers pass one of our constant status words; anything else is a programming error. */
 	INVARIANT(strcmp(status, "OK") == 0 || strcmp(status, "NOTFOUND") == 0 ||
@@ -147,18 +145,22 @@ socketmap_encode(const char *status, const char *data, size_t data_len, char *ou
 	if (data_len > SOCKETMAP_REPLY_MAX - slen - 1)
 		return SOCKETMAP_TOO_LONG;
 	plen = slen + 1 + data_len;
-	n = snprintf(prefix, sizeof(prefix), "%zu:", plen);
-	if (n < 0 || (size_t)n >= sizeof(prefix))
-		return SOCKETMAP_TOO_LONG;
-	total = (size_t)n + plen + 1;
+	/* The length prefix by hand rather than snprintf(): this runs for every reply. */
+	n = 0;
+	for (size_t v = plen; n == 0 || v != 0; v /= 10)
+		digits[n++] = (char)('0' + v % 10);
+	for (size_t i = 0; i < n; i++)
+		prefix[i] = digits[n - 1 - i];
+	prefix[n++] = ':';
+	total = n + plen + 1;
 	if (outsz < total)
 		return SOCKETMAP_NO_SPACE;
 	/* Not NUL-terminated: a netstring is counted bytes; *outlen says how many to send. */
-	memcpy(out, prefix, (size_t)n);
+	memcpy(out, prefix, n);
 	memcpy(out + n, status, slen);
-	out[(size_t)n + slen] = ' ';
+	out[n + slen] = ' ';
 	if (data_len > 0)
-		memcpy(out + (size_t)n + slen + 1, data, data_len);
+		memcpy(out + n + slen + 1, data, data_len);
 	out[total - 1] = ',';
 	*outlen = total;
 	return SOCKETMAP_OK;
@@ -172,6 +174,10 @@ sm_is_ip(const char *p, size_t len, int af)
 	unsigned char addr[sizeof(struct in6_addr)];
 
 	if (len == 0 || len >= sizeof(buf) || memchr(p, '\0', len) != NULL)
+		return 0;
+	/* Dotted decimal (the only form inet_pton() takes for AF_INET, POSIX) starts with a
+	 * digit: a name that does not is no address, without the copy and the call. */
+	if (af == AF_INET && !sm_is_digit(p[0]))
 		return 0;
 	memcpy(buf, p, len);
 	buf[len] = '\0';

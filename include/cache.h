@@ -76,6 +76,17 @@ int cache_batch_end(struct cache *c);
 int cache_put(struct cache *c, const char *domain, const struct cacherec *rec);
 
 /**
+ * Let the reads that follow (cache_get(), cache_get_dane()) share one snapshot until
+ * cache_release(): one transaction renewal for the records of one answer instead of one each,
+ * and both read as of the same moment. Not around writes, cache_due() or cache_walk().
+ * @param c cache
+ */
+void cache_hold(struct cache *c);
+
+/** End cache_hold(): the snapshot is let go. @param c cache */
+void cache_release(struct cache *c);
+
+/**
  * Read the DNS (DANE) record stored under key (dane_key()), as cache_get().
  * @param c cache @param key dane_key() key @param out caller storage
  * @return CACHE_HIT, CACHE_MISS or CACHE_ERR

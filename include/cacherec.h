@@ -59,7 +59,9 @@ enum cacherec_err cacherec_encode(const struct cacherec *r, uint8_t *out, size_t
 
 /**
  * Decode a record; every field is validated (ids, mx patterns, max_age range), so a damaged
- * record is rejected rather than applied.
+ * record is rejected rather than applied. On success every field is set, the mx slots past
+ * n_mx to the empty string (the bytes after a string's NUL are left as they were); on failure
+ * r is cleared as cacherec_init() does.
  * @param p bytes @param len length @param r result (caller storage)
  * @return CACHEREC_OK, CACHEREC_BAD_VERSION or CACHEREC_CORRUPT
  */

@@ -183,7 +183,9 @@ enum danerec_err danerec_encode(const struct danerec *r, uint8_t *out, size_t ou
 
 /**
  * Decode and validate a record (states, counts, host names, text), so a damaged one is never
- * applied. @param p bytes @param len length @param r result (caller storage)
+ * applied. On success every field is set, the hosts slots past n_hosts to the empty string
+ * (the bytes after a string's NUL are left as they were); on failure r is all zero.
+ * @param p bytes @param len length @param r result (caller storage)
  * @return DANEREC_OK or DANEREC_CORRUPT
  */
 enum danerec_err danerec_decode(const uint8_t *p, size_t len, struct danerec *r);

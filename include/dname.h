@@ -29,6 +29,24 @@ enum dname_err {
  */
 enum dname_err dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outlen);
 
+/**
+ * Is p[0..len) exactly what dname_normalize() makes of it, i.e. a valid name already in
+ * normal form (lower case, no trailing dot)? The same checks without a copy: for readers of
+ * stored names, which must be normalised and need not be normalised again.
+ * @param p name (not NUL-terminated) @param len its length
+ * @return 1 if dname_normalize(p, len) succeeds and returns the same len bytes, else 0
+ */
+int dname_is_normal(const char *p, size_t len);
+
+/**
+ * dname_is_normal(), copying the name to out in the same pass.
+ * @param p name (not NUL-terminated) @param len its length
+ * @param out caller storage: the name, NUL-terminated, on success; on failure its first
+ *        bytes may have been written (no NUL)
+ * @return 1 if the name is normal (and copied), else 0
+ */
+int dname_copy_normal(const char *p, size_t len, char out[DNAME_MAX + 1]);
+
 /** @param err code @return static text for the code */
 const char *dname_strerror(enum dname_err err);
 

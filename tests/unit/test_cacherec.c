@@ -187,6 +187,13 @@ test_roundtrip(void **state)
 	assert_int_equal(buf[0], CACHEREC_VERSION);
 	assert_int_equal(cacherec_decode(buf, len, &back), CACHEREC_OK);
 	assert_rec_equal(&r, &back);
+	/* The decoder sets every field itself, whatever the storage held before: the pattern
+	 * slots past n_mx come back empty. */
+	memset(&back, 0xa5, sizeof(back));
+	assert_int_equal(cacherec_decode(buf, len, &back), CACHEREC_OK);
+	assert_rec_equal(&r, &back);
+	for (unsigned i = r.policy.n_mx; i < STSPOLICY_MAX_MX; i++)
+		assert_string_equal(back.policy.mx[i], "");
 
 	/* Exact size fits; one byte less is NO_SPACE for every shorter buffer. */
 	assert_int_equal(cacherec_encode(&r, buf2, len, &len2), CACHEREC_OK);
