@@ -76,7 +76,7 @@ struct lookup {
 struct lookup_news {
 	STAILQ_ENTRY(lookup_news) link;
 	struct refresh_params p; /* of the settings it arrived under */
-	int applied;             /* it changed the stored record */
+	int applied;             /* it changed the stored record (as written last) */
 	char domain[DNAME_MAX + 1];
 	size_t len;
 	uint8_t val[];
@@ -326,11 +326,20 @@ lookup_news_store(struct lookups *ls, struct lookup_news *n)
 		return;
 	rec.due = refresh_due(&rec, &n->p, refresh_seed(n->domain), (int64_t)time(NULL));
 	n->applied = cache_put(ls->cache, n->domain, &rec) == 0;
-	if (n->applied)
+}
+
+/* Once committed: one line for an announcement that changed the stored record (it then holds
+ * the announced policy). */
+static void
+lookup_news_log(const struct lookup_news *n)
+{
+	static struct cacherec peer;
+
+	if (n->applied && cacherec_decode(n->val, n->len, &peer) == CACHEREC_OK)
 		log_info("domain=%s event=policy-from-fleet id=%s mode=%s max_age=%u "
 		         "source=announcement",
-		         n->domain, rec.id, stspolicy_mode_name(rec.policy.mode),
-		         (unsigned)rec.policy.max_age);
+		         n->domain, peer.id, stspolicy_mode_name(peer.policy.mode),
+		         (unsigned)peer.policy.max_age);
 }
 
 /* Write what the committing lookups learnt and the announcements received in one transaction,
@@ -363,6 +372,7 @@ lookups_commit(struct lookups *ls)
 	}
 	while ((news = STAILQ_FIRST(&ls->news)) != NULL) {
 		STAILQ_REMOVE_HEAD(&ls->news, link);
+		lookup_news_log(news);
 		free(news);
 	}
 	ls->n_news = 0;
