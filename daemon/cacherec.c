@@ -260,8 +260,10 @@ cacherec_decode_body(struct cacherec_rbuf *rb, unsigned version, struct cacherec
 		r->queried = cacherec_get_i64(rb);
 		r->due = cacherec_get_i64(rb);
 	} else {
-		/* Before version 3 the last check is the best trace of the last request. */
+		/* Before version 3 the last check is the best trace of the last request, and
+		 * nothing was scheduled. */
 		r->queried = r->checked > r->fetched ? r->checked : r->fetched;
+		r->due = 0;
 	}
 	if (rb->bad || rb->off != rb->len || r->queried < 0 || r->due < 0)
 		return -1;
