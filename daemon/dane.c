@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "dnsmsg.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define DANE_TOK_MX 0xffffu
@@ -651,32 +652,16 @@ danerec_decode(const uint8_t *p, size_t len, struct danerec *r)
 	return e;
 }
 
-/* Decimal digits of v into out (no NUL); returns how many (at most 10). */
-static size_t
-dane_utoa(unsigned v, char out[10])
-{
-	char tmp[10];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0 && n < sizeof(tmp));
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
 int
 dane_key(const char *name, unsigned port, int bracketed, char *out, size_t outsz)
 {
 	/* Built by hand rather than with snprintf(): this runs on every request. */
-	char num[10];
+	char num[STRBUF_U64_DIGITS];
 	size_t n = strlen(name), nlen = 0, fixed, o = 0;
 	int with_port = bracketed || (port != 0 && port != 25);
 
 	if (with_port)
-		nlen = dane_utoa(port != 0 ? port : 25, num);
+		nlen = strbuf_utoa(port != 0 ? port : 25, num);
 	fixed = 5 + (bracketed ? 2 : 0) + (with_port ? 1 + nlen : 0); /* all but the name */
 	/* fixed + n + NUL must fit; compared without adding n, so no length can wrap */
 	if (outsz <= fixed || n >= outsz - fixed) {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define SOCKETMAP_PORT_DIGITS 5 /* "65535" */
@@ -129,7 +130,7 @@ socketmap_encode(const char *status, const char *data, size_t data_len, char *ou
                  size_t *outlen)
 {
 	size_t slen = strlen(status), plen, total, n;
-	char prefix[24], digits[24]; /* a size_t has at most 20 digits */
+	char prefix[STRBUF_U64_DIGITS + 1];
 
 	/* Callers pass one of our constant status words; anything else is a programming error. */
 	INVARIANT(strcmp(status, "OK") == 0 || strcmp(status, "NOTFOUND") == 0 ||
@@ -146,11 +147,7 @@ socketmap_encode(const char *status, const char *data, size_t data_len, char *ou
 		return SOCKETMAP_TOO_LONG;
 	plen = slen + 1 + data_len;
 	/* The length prefix by hand rather than snprintf(): this runs for every reply. */
-	n = 0;
-	for (size_t v = plen; n == 0 || v != 0; v /= 10)
-		digits[n++] = (char)('0' + v % 10);
-	for (size_t i = 0; i < n; i++)
-		prefix[i] = digits[n - 1 - i];
+	n = strbuf_utoa(plen, prefix);
 	prefix[n++] = ':';
 	total = n + plen + 1;
 	if (outsz < total)

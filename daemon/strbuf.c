@@ -125,3 +125,18 @@ strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)r;
 	return 0;
 }
+
+size_t
+strbuf_utoa(uint64_t v, char out[STRBUF_U64_DIGITS])
+{
+	char tmp[STRBUF_U64_DIGITS];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}

@@ -4,6 +4,9 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define STRBUF_U64_DIGITS 20 /**< decimal digits of the largest uint64_t */
 
 /** Bounded growable text buffer; data is always NUL-terminated. */
 struct strbuf {
@@ -26,5 +29,8 @@ int strbuf_append(struct strbuf *sb, const char *p, size_t n);
 int strbuf_puts(struct strbuf *sb, const char *s);
 /** Append formatted text. @param sb buffer @param fmt printf format @return as strbuf_append() */
 int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Decimal digits of v, without snprintf() (for keys and prefixes built on every request).
+ * @param v value @param out its digits, no NUL @return how many (1..STRBUF_U64_DIGITS) */
+size_t strbuf_utoa(uint64_t v, char out[STRBUF_U64_DIGITS]);
 
 #endif

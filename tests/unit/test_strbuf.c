@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -268,6 +269,23 @@ test_printf_encoding_error(void **state)
 	strbuf_fini(&sb);
 }
 
+/* Decimal digits as snprintf("%llu") writes them, at the edges of each width. */
+static void
+test_utoa(void **state)
+{
+	static const uint64_t v[] = {0, 9, 10, 99, 100, 25, 65535, 4294967295u, UINT64_MAX};
+	char got[STRBUF_U64_DIGITS], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = strbuf_utoa(v[i], got);
+
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v[i]);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(got, want, n);
+	}
+}
+
 int
 main(void)
 {
@@ -284,6 +302,7 @@ main(void)
 	    cmocka_unit_test(test_printf_cap),
 	    cmocka_unit_test(test_printf_grows),
 	    cmocka_unit_test(test_printf_encoding_error),
+	    cmocka_unit_test(test_utoa),
 	};
 
 	return cmocka_run_group_tests_name("strbuf", tests, NULL, NULL);
