@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dname.h"
 #include "xalloc.h"
 
 /* The reply being written: a failed append (the strbuf's cap passed) marks it full and
@@ -40,18 +41,6 @@ answer_puts(struct answer_out *w, const char *s)
 	answer_put(w, s, strlen(s));
 }
 
-/* The bytes of a name in a reply: letters, digits, '-' and '.'; 0 for every other byte. */
-static const unsigned char answer_name_char[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, /* 0x20: - . */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30: 0-9 */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40: A-O */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 0x50: P-Z */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60: a-o */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 0x70: p-z */
-};
-
 /* What Postfix will see of a pattern: "*.rest" -> ".rest". Returns NULL for a pattern that is
  * not a plain LDH name (stspolicy and cacherec guarantee it is; this guards the reply syntax,
  * where ':' or a space would split the match list and '*' must never appear). */
@@ -67,7 +56,7 @@ answer_pattern(const char *mx, size_t *len)
 	if (p[0] == '*' && p[1] == '.')
 		p++;
 	/* Letters, digits, '-' and '.' only, up to the NUL; at most DNAME_MAX of them. */
-	for (n = 0; n <= DNAME_MAX && answer_name_char[(unsigned char)p[n]]; n++)
+	for (n = 0; n <= DNAME_MAX && dname_class[(unsigned char)p[n]] != 0; n++)
 		;
 	if (p[n] != '\0' || n < 2 || n > DNAME_MAX)
 		return NULL;

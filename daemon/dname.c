@@ -11,12 +11,12 @@
  */
 #include "dname.h"
 
-/* Byte classes: a letter, digit or hyphen; an upper-case letter; the dot. Every other byte
- * (underscore, NUL, controls, non-ASCII) is 0: never part of a mail host name here. */
-#define L 1 /* a-z 0-9 - */
-#define U 2 /* A-Z */
-#define D 4 /* . */
-static const unsigned char dname_class[256] = {
+/* Byte classes (dname.h): a letter, digit or hyphen; an upper-case letter; the dot. Every
+ * other byte (underscore, NUL, controls, non-ASCII) is 0: never part of a mail host name here. */
+#define L DNAME_CLASS_LDH
+#define U DNAME_CLASS_UPPER
+#define D DNAME_CLASS_DOT
+const unsigned char dname_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, L, D, 0, /* 0x20 */
@@ -46,7 +46,7 @@ dname_lower(char c)
 static inline enum dname_err
 dname_scan(const char *p, size_t len, int upper_ok, char *copy)
 {
-	const unsigned char ok = upper_ok ? 1 | 2 : 1;
+	const unsigned char ok = upper_ok ? DNAME_CLASS_LDH | DNAME_CLASS_UPPER : DNAME_CLASS_LDH;
 	size_t i = 0, start, dots = 0;
 
 	for (;;) {

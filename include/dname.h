@@ -29,6 +29,12 @@ enum dname_err {
  */
 enum dname_err dname_normalize(const char *p, size_t len, char out[DNAME_MAX + 1], size_t *outlen);
 
+#define DNAME_CLASS_LDH 1   /**< a-z, 0-9, '-' */
+#define DNAME_CLASS_UPPER 2 /**< A-Z */
+#define DNAME_CLASS_DOT 4   /**< '.' */
+/** The class of each byte in a host name; 0: a byte no host name here has. */
+extern const unsigned char dname_class[256];
+
 /**
  * Is p[0..len) exactly what dname_normalize() makes of it, i.e. a valid name already in
  * normal form (lower case, no trailing dot)? The same checks without a copy: for readers of
