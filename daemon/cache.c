@@ -422,7 +422,7 @@ cache_op_apply(struct cache *c, MDB_txn *txn, const struct cache_op *op)
 		rc = mdb_get(txn, c->dbi, &k, &v);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
-		if (rc == 0 && dane_key_is(op->name, strlen(op->name))) {
+		if (rc == 0 && dane_key_is(op->key, op->klen)) {
 			if (danerec_decode(v.mv_data, v.mv_size, &old_dns) == DANEREC_OK)
 				old_due = refresh_dns_due(&old_dns);
 		} else {

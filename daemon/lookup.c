@@ -282,9 +282,8 @@ static void
 lookup_answer_all(struct lookups *ls, struct lookup *lk)
 {
 	struct lookup_waiter *w;
-	int64_t now;
+	int64_t now = (int64_t)time(NULL);
 
-	now = (int64_t)time(NULL);
 	while ((w = TAILQ_FIRST(&lk->waiters)) != NULL) {
 		lookup_answer(ls, &lk->rec, lk->disc, lk->have_dns ? &lk->drec : NULL,
 		              lk->disc == DECIDE_DISC_FETCHED ? "fetch" : "dns", w->zone,
